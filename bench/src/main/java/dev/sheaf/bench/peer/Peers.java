@@ -1,0 +1,59 @@
+package dev.sheaf.bench.peer;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+
+/** The registry of peers by name: Sheaf first, then the allocators it is compared with. */
+public final class Peers {
+    public static final String SHEAF_CACHE = "sheaf-cache";
+    public static final String SHEAF_MALLOC = "sheaf-malloc";
+
+    /** Every peer, in table order. */
+    public static final List<String> ALL = List.of(SHEAF_CACHE, SHEAF_MALLOC, GlibcPeer.NAME, MimallocPeer.NAME,
+            TcmallocPeer.NAME, NettyPeer.POOLED, NettyPeer.ADAPTIVE, ConfinedArenaPeer.NAME);
+
+    /** Live objects an object-style peer can track at once. */
+    public static final int MAX_LIVE = 1 << 20;
+
+    private Peers() {
+    }
+
+    public static boolean isSheaf(String name) {
+        return name.startsWith("sheaf-");
+    }
+
+    /**
+     * Opens a peer.
+     *
+     * @param cacheObjectSize object size of the {@code sheaf-cache} peer's {@code SlabCache}
+     *                        (the largest size it serves); other peers ignore it
+     */
+    public static AllocatorPeer open(String name, long cacheObjectSize) throws PeerUnavailableException {
+        return switch (name) {
+            case SHEAF_CACHE, SHEAF_MALLOC -> SheafPeers.open(name, cacheObjectSize);
+            case GlibcPeer.NAME -> GlibcPeer.open();
+            case MimallocPeer.NAME -> MimallocPeer.open();
+            case TcmallocPeer.NAME -> TcmallocPeer.open();
+            case NettyPeer.POOLED -> NettyPeer.pooled(MAX_LIVE);
+            case NettyPeer.ADAPTIVE -> NettyPeer.adaptive(MAX_LIVE);
+            case ConfinedArenaPeer.NAME -> new ConfinedArenaPeer(MAX_LIVE);
+            default -> throw new IllegalArgumentException("unknown peer '" + name + "', known: " + ALL);
+        };
+    }
+
+    /** The peers of {@code names} that open on this machine; prints a note for each one skipped. */
+    public static List<String> available(List<String> names, PrintStream notes) {
+        List<String> ok = new ArrayList<>();
+        for (String name : names) {
+            try (AllocatorPeer peer = open(name, 64)) {
+                long h = peer.allocate(64);
+                peer.free(h, 64);
+                ok.add(name);
+            } catch (PeerUnavailableException e) {
+                notes.println("note: skipping peer " + e.getMessage());
+            }
+        }
+        return ok;
+    }
+}
