@@ -1,11 +1,69 @@
 package dev.sheaf.allocator;
 
 import dev.sheaf.rcu.Rcu;
+import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
 
+import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+
+/*
+ * Implementation notes: free after a grace period (the kernel's kvfree_rcu batching in
+ * mm/slab_common.c, with the RFC's 8-byte rcu_ptr and kfree_rcu_nolock).
+ *
+ * Entry points and where an object waits:
+ *   freeRcu(a, off)      -> chained through its own 8-byte field into the caller's RcuLocal
+ *   freeRcu(a)           -> stored in a bulk array (long[], pooled) of the caller's RcuLocal;
+ *                           no array to be had -> synchronize() and free inline
+ *   freeRcuNoLock(a,off) -> like freeRcu(a, off) if the RcuLocal try-lock succeeds and the open
+ *                           batch has room, else pushed on the lock-free RcuDeferredList
+ *   submitRcuSheaf       -> a full rcu sheaf from SlabCache.freeRcu becomes its own batch
+ * A platform thread owns one RcuLocal (ThreadLocal lookup, registered once). Virtual threads
+ * share a fixed power-of-two set of stripes picked from the thread id and probed with try-locks,
+ * so 100 000 virtual threads own no state. An RcuLocal outlives its thread in the registry; the
+ * drainer seals a dead owner's batch and unregisters it once empty, so nothing a thread queued is
+ * lost when it dies.
+ *
+ * Batching: an open batch is sealed when it reaches batchObjects objects or pendingLimit/16
+ * bytes (by its owner, at once), when it is older than drainDelay (by the drainer), or by
+ * rcuBarrier. Sealing takes a cookie: if rcu.pollState(snapshot) is already true (snapshot =
+ * rcu.getState() after the last object entered) the batch is freed without a new grace period;
+ * otherwise cookie = rcu.startPoll(). Sealed batches go on a Treiber stack (push only by
+ * sealers, taken whole by the drainer) and are freed once pollState(cookie) holds. One grace
+ * period serves every batch sealed while it was pending: thousands of objects.
+ *
+ * Pending bound: `pendingBytes` counts sealed, not yet freed bytes. A caller that seals a batch
+ * and finds pendingBytes above pendingLimitBytes helps: it frees ready batches and, unless it is
+ * inside a read section (waiting there would deadlock), waits for the oldest cookie and repeats.
+ * The true pending memory therefore stays below pendingLimitBytes plus, per thread or stripe, one
+ * open batch and one batch being sealed (2 * pendingLimitBytes/16 each). freeRcuNoLock and
+ * submitRcuSheaf never wait: the no-lock contract forbids it and the rcu sheaf is bounded by the
+ * sheaf capacity per thread; both still feed the same counter, so ordinary callers throttle.
+ *
+ * Lock order (what each protects):
+ *   RcuLocal.lock      - its open batch; may be held while taking RcuBulkArrayPool.lock or
+ *                        RcuBatchPool.lock (try-lock only), never while waiting for a grace period.
+ *   deferredMoveLock   - the hand-off deferred list -> sealed batch (so rcuBarrier cannot miss
+ *                        objects the drainer has taken but not yet published); leaf-level except
+ *                        for the pools.
+ *   RcuDrainer.drainLock - the in-flight list and the act of freeing; may take the pool locks and
+ *                        calls into the Target (allocator locks). Never held together with an
+ *                        RcuLocal lock, and never held while waiting for a grace period.
+ *   registryLock       - copy-on-write registry of RcuLocals; leaf.
+ * Nothing here holds a lock while calling rcu.synchronize/condSynchronize.
+ *
+ * Memory ordering: an object's link is written (plain) under its RcuLocal lock or before the CAS
+ * of the deferred list; sealing happens under the RcuLocal lock and publishes the batch with the
+ * volatile CAS of the sealed stack; the drainer's getAndSet of the stack therefore sees every
+ * link and array slot. Counters are AtomicLongs updated once per batch, never per object.
+ */
 /**
- * Free after a grace period (the kernel's kvfree_rcu machinery). SEAM SKELETON: the
- * method set below is the contract between SlabAllocator and this engine; the body
- * is a placeholder to be replaced by the real batching engine.
+ * Free after a grace period. The methods of this class are the contract between
+ * {@link SlabAllocator} and the engine; see the notes above for the algorithm.
  */
 final class RcuFree implements AutoCloseable {
 
@@ -35,58 +93,726 @@ final class RcuFree implements AutoCloseable {
          * {@code cache} is the opaque token passed to {@link #submitRcuSheaf}.
          */
         void rcuSheafReady(Object cache, long[] objects, int count);
+
+        /**
+         * {@link #checkFreeable} and {@link #usableSize} in one lookup: the engine calls this once
+         * per freeRcu*. Lock-free, allocation-free.
+         * SEAM: SlabAllocator should override it with a single address-to-slab lookup.
+         */
+        default long checkRcuFree(long address) {
+            checkFreeable(address);
+            return usableSize(address);
+        }
+
+        /**
+         * Submits every partly filled rcu sheaf of every thread and carrier through
+         * {@link RcuFree#submitRcuSheaf} and returns when all have been submitted. Called by
+         * {@link RcuFree#rcuBarrier()} first, without any engine lock held.
+         * SEAM: SlabAllocator must implement this, or rcuBarrier() cannot cover SlabCache.freeRcu.
+         */
+        default void flushRcuSheaves() {
+        }
     }
 
-    /** Tunables; {@link #DEFAULT} fits most users. */
-    record Settings(long drainDelayNanos, long pendingLimitBytes, int bulkArrayLength, int bulkArrayCache) {
-        static final Settings DEFAULT = new Settings(2_000_000L, 64L << 20, 512, 16);
+    /**
+     * Tunables; {@link #DEFAULT} fits most users.
+     *
+     * @param drainDelayNanos   an open batch older than this is sealed by the drainer
+     * @param pendingLimitBytes callers that seal past this many pending bytes help drain and wait
+     * @param bulkArrayLength   addresses per headless bulk array (the kernel's bnode)
+     * @param bulkArrayCache    most bulk arrays in existence at once; 0 forces the inline fallback
+     * @param batchObjects      objects after which an open batch is sealed by its owner
+     * @param ownWorker         run the drainer on a daemon thread of the engine; false: the user
+     *                          runs {@link RcuFree#agent()} (e.g. in an Agrona AgentRunner)
+     * @param idleStrategy      idle strategy of the own worker; null picks a backoff up to drainDelay/4
+     */
+    record Settings(long drainDelayNanos, long pendingLimitBytes, int bulkArrayLength, int bulkArrayCache,
+                    int batchObjects, boolean ownWorker, IdleStrategy idleStrategy) {
+        static final Settings DEFAULT = new Settings(2_000_000L, 64L << 20, 512, 64, 4096, true, null);
+
+        Settings {
+            if (drainDelayNanos < 0) {
+                throw new IllegalArgumentException("drainDelayNanos must not be negative: " + drainDelayNanos);
+            }
+            if (pendingLimitBytes < 1) {
+                throw new IllegalArgumentException("pendingLimitBytes must be positive: " + pendingLimitBytes);
+            }
+            if (bulkArrayLength < 1 || bulkArrayCache < 0) {
+                throw new IllegalArgumentException("bulkArrayLength must be positive and bulkArrayCache not negative: "
+                        + bulkArrayLength + ", " + bulkArrayCache);
+            }
+            if (batchObjects < 1) {
+                throw new IllegalArgumentException("batchObjects must be positive: " + batchObjects);
+            }
+        }
+
+        Settings(long drainDelayNanos, long pendingLimitBytes, int bulkArrayLength, int bulkArrayCache) {
+            this(drainDelayNanos, pendingLimitBytes, bulkArrayLength, bulkArrayCache,
+                    DEFAULT_BATCH_OBJECTS, true, null);
+        }
+
+        Settings withDrainDelayNanos(long v) {
+            return new Settings(v, pendingLimitBytes, bulkArrayLength, bulkArrayCache, batchObjects, ownWorker, idleStrategy);
+        }
+
+        Settings withPendingLimitBytes(long v) {
+            return new Settings(drainDelayNanos, v, bulkArrayLength, bulkArrayCache, batchObjects, ownWorker, idleStrategy);
+        }
+
+        Settings withBulkArrayCache(int v) {
+            return new Settings(drainDelayNanos, pendingLimitBytes, bulkArrayLength, v, batchObjects, ownWorker, idleStrategy);
+        }
+
+        Settings withBatchObjects(int v) {
+            return new Settings(drainDelayNanos, pendingLimitBytes, bulkArrayLength, bulkArrayCache, v, ownWorker, idleStrategy);
+        }
+
+        Settings withOwnWorker(boolean v) {
+            return new Settings(drainDelayNanos, pendingLimitBytes, bulkArrayLength, bulkArrayCache, batchObjects, v, idleStrategy);
+        }
+
+        Settings withIdleStrategy(IdleStrategy v) {
+            return new Settings(drainDelayNanos, pendingLimitBytes, bulkArrayLength, bulkArrayCache, batchObjects, ownWorker, v);
+        }
     }
+
+    private static final int DEFAULT_BATCH_OBJECTS = 4096;
+    /** Bulk arrays one open batch may hold before it is sealed. */
+    private static final int MAX_ARRAYS_PER_BATCH = 4;
 
     private final Rcu rcu;
     private final Target target;
+    private final Settings settings;
+    private final long batchBytes;
+
+    private final ThreadLocal<RcuLocal> locals = new ThreadLocal<>();
+    private final RcuLocal[] stripes;
+    private final int stripeMask;
+    private final ReentrantLock registryLock = new ReentrantLock();
+    private volatile RcuLocal[] registry;
+
+    private final RcuDeferredList deferred = new RcuDeferredList();
+    private final ReentrantLock deferredMoveLock = new ReentrantLock();
+    private final RcuBulkArrayPool arrayPool;
+    private final RcuBatchPool batchPool;
+    private final AtomicReference<RcuBatch> sealed = new AtomicReference<>();
+    private final AtomicLong sequence = new AtomicLong();
+    private final RcuDrainer drainer;
+    /** Coarse clock kept by the drainer, so the fast paths never read the time. */
+    private volatile long coarseNow = System.nanoTime();
+
+    private final AtomicLong pendingBytes = new AtomicLong();
+    private final AtomicLong pendingObjects = new AtomicLong();
+    private final AtomicLong peakPendingBytes = new AtomicLong();
+    private final AtomicLong batches = new AtomicLong();
+    private final AtomicLong batchesReadyAtSeal = new AtomicLong();
+    private final AtomicLong gracePeriodsRequested = new AtomicLong();
+    private final AtomicLong lastRequestedCookie = new AtomicLong(Long.MIN_VALUE);
+    private final AtomicLong freedByRcuSheaf = new AtomicLong();
+    private final AtomicLong freedByBulkArray = new AtomicLong();
+    private final AtomicLong freedByChain = new AtomicLong();
+    private final AtomicLong freedByDeferredList = new AtomicLong();
+    private final AtomicLong freedInline = new AtomicLong();
+    private final AtomicLong deferredPushes = new AtomicLong();
+    private final AtomicLong boundWaits = new AtomicLong();
+    private final AtomicLong freeErrors = new AtomicLong();
+    private volatile RuntimeException lastFreeError;
+
+    private volatile boolean closed;
+    private final Thread worker;
+    private volatile boolean workerRunning;
 
     RcuFree(Rcu rcu, Target target, Settings settings) {
-        this.rcu = rcu;
-        this.target = target;
-    }
-
-    /** Two-argument kfree_rcu: chains the object through its own 8-byte field. Never blocks. */
-    void freeRcu(long address, long linkOffset) {
-        target.checkFreeable(address);
-        rcu.call(() -> target.freeNow(address)); // placeholder
-    }
-
-    /** Headless kfree_rcu: per-thread bulk arrays; waits for a grace period when none can be had. */
-    void freeRcu(long address) {
-        target.checkFreeable(address);
-        if (rcu.inReadSection()) {
-            throw new IllegalStateException("headless freeRcu inside an RCU read section would deadlock");
+        this.rcu = java.util.Objects.requireNonNull(rcu, "rcu");
+        this.target = java.util.Objects.requireNonNull(target, "target");
+        this.settings = settings == null ? Settings.DEFAULT : settings;
+        this.batchBytes = Math.max(1L, this.settings.pendingLimitBytes() / 16);
+        int n = Integer.highestOneBit(Math.max(4, Runtime.getRuntime().availableProcessors() * 4) * 2 - 1);
+        this.stripes = new RcuLocal[n];
+        for (int i = 0; i < n; i++) {
+            stripes[i] = new RcuLocal(null, MAX_ARRAYS_PER_BATCH);
         }
-        rcu.call(() -> target.freeNow(address)); // placeholder
+        this.stripeMask = n - 1;
+        this.registry = stripes.clone();
+        this.arrayPool = new RcuBulkArrayPool(this.settings.bulkArrayLength(), this.settings.bulkArrayCache());
+        this.batchPool = new RcuBatchPool(256, MAX_ARRAYS_PER_BATCH);
+        this.drainer = new RcuDrainer(this, rcu, target, arrayPool, batchPool);
+        if (this.settings.ownWorker()) {
+            IdleStrategy idle = this.settings.idleStrategy() != null ? this.settings.idleStrategy()
+                    : new BackoffIdleStrategy(64, 16, 1_000L, Math.max(10_000L, this.settings.drainDelayNanos() / 4));
+            workerRunning = true;
+            worker = Thread.ofPlatform().daemon().name("sheaf-rcu-free").unstarted(() -> runWorker(idle));
+            worker.start();
+        } else {
+            worker = null;
+        }
     }
 
-    /** kfree_rcu_nolock: never parks, spins or makes a system call. */
+    // ------------------------------------------------------------------ entry points
+
+    /**
+     * Two-argument kfree_rcu: frees the object after a grace period, chaining it through its own
+     * 8-byte field at {@code address + linkOffset} (overwritten; readers must not inspect it).
+     * Allocates nothing and needs no array. It never blocks while pending memory is under
+     * {@link Settings#pendingLimitBytes}; past it, a caller that seals a batch helps drain and,
+     * outside a read section, waits for a grace period.
+     *
+     * @throws IllegalArgumentException not a live object start of the allocator, or the link field
+     *                                  is not an 8-byte aligned field inside the object
+     * @throws IllegalStateException    already free, or the allocator/engine is closed
+     */
+    void freeRcu(long address, long linkOffset) {
+        long size = target.checkRcuFree(address);
+        RcuLink.checkLinkField(address, linkOffset, size);
+        checkOpen();
+        RcuLocal local = tryAcquireLocal();
+        if (local == null) {
+            // Another thread (the drainer, a barrier) holds our batch: never wait for it.
+            pushDeferred(address, linkOffset);
+            return;
+        }
+        boolean sealedOne;
+        try {
+            if (!deferred.isEmpty()) {
+                spliceDeferred(local);
+            }
+            local.addLinked(address, linkOffset, size, rcu.getState(), coarseNow);
+            sealedOne = (local.objects() >= settings.batchObjects() || local.bytes() >= batchBytes) && sealLocked(local);
+        } finally {
+            local.unlock();
+        }
+        if (sealedOne) {
+            afterSeal();
+        }
+    }
+
+    /**
+     * Headless kfree_rcu: the address goes into a per-thread bulk array; when no array can be had
+     * the caller waits for a grace period and frees the object before returning.
+     *
+     * @throws IllegalArgumentException not a live object start of the allocator
+     * @throws IllegalStateException    inside an RCU read section (waiting there would deadlock),
+     *                                  already free, or closed
+     */
+    void freeRcu(long address) {
+        long size = target.checkRcuFree(address);
+        checkOpen();
+        if (rcu.inReadSection()) {
+            throw new IllegalStateException("headless freeRcu(0x" + Long.toHexString(address)
+                    + ") inside an RCU read section may have to wait for a grace period and would deadlock");
+        }
+        RcuLocal local = acquireLocal();
+        boolean sealedOne = false;
+        boolean inline = false;
+        try {
+            if (!deferred.isEmpty()) {
+                spliceDeferred(local);
+            }
+            if (!local.hasArraySlot()) {
+                if (!local.canAddArray()) {
+                    sealedOne = sealLocked(local);
+                }
+                long[] array = arrayPool.take();
+                if (array == null) {
+                    inline = true;
+                } else {
+                    local.addArray(array);
+                }
+            }
+            if (!inline) {
+                local.addToArray(address, size, rcu.getState(), coarseNow);
+                if (!sealedOne && local.bytes() >= batchBytes) {
+                    sealedOne = sealLocked(local);
+                }
+            }
+        } finally {
+            local.unlock();
+        }
+        if (inline) {
+            // The kernel's last resort when no page for a bnode can be had.
+            gracePeriodsRequested.incrementAndGet();
+            rcu.synchronize();
+            target.freeNow(address);
+            freedInline.incrementAndGet();
+        }
+        if (sealedOne) {
+            afterSeal();
+        }
+    }
+
+    /**
+     * kfree_rcu_nolock (two-argument only): never parks, spin-waits or makes a system call. It
+     * try-locks the caller's open batch; if that fails or the batch is full it pushes the object
+     * on a lock-free list linked through the same field, which the drainer or the next ordinary
+     * freeRcu* moves into the normal batches. Never waits for the pending bound.
+     *
+     * @throws IllegalArgumentException as {@link #freeRcu(long, long)}
+     * @throws IllegalStateException    already free, or closed
+     */
     void freeRcuNoLock(long address, long linkOffset) {
-        target.checkFreeable(address);
-        rcu.call(() -> target.freeNow(address)); // placeholder
+        long size = target.checkRcuFree(address);
+        RcuLink.checkLinkField(address, linkOffset, size);
+        checkOpen();
+        Thread t = Thread.currentThread();
+        // Only look up, never register: registering takes the registry lock.
+        RcuLocal local = t.isVirtual() ? tryAcquireStripe(t) : tryLockOwn(locals.get());
+        if (local != null) {
+            try {
+                // Sealing a full batch calls rcu.startPoll(), which may take locks: leave that to others.
+                if (local.objects() < settings.batchObjects() && local.bytes() + size < batchBytes) {
+                    local.addLinked(address, linkOffset, size, rcu.getState(), coarseNow);
+                    return;
+                }
+            } finally {
+                local.unlock();
+            }
+        }
+        pushDeferred(address, linkOffset);
     }
 
-    /** Seals a full rcu sheaf with a grace-period cookie; never blocks. */
+    /**
+     * Seals a full rcu sheaf with a grace-period cookie; never blocks. After the grace period the
+     * drainer calls {@link Target#rcuSheafReady} with the same arguments. Call it without holding
+     * allocator locks the Target needs in rcuSheafReady.
+     */
     void submitRcuSheaf(Object cache, long[] objects, int count) {
-        rcu.call(() -> target.rcuSheafReady(cache, objects, count)); // placeholder
+        checkOpen();
+        if (count < 0 || count > objects.length) {
+            throw new IllegalArgumentException("sheaf count " + count + " outside 0.." + objects.length);
+        }
+        RcuBatch b = batchPool.take();
+        b.sheafCache = cache;
+        b.sheaf = objects;
+        b.sheafCount = count;
+        b.objects = count;
+        b.bytes = count == 0 ? 0 : (long) count * target.usableSize(objects[0]);
+        publish(b, false, 0L);
+        drainer.tryDrainReady();
     }
 
-    /** On return every object passed to any freeRcu* before the call is free. */
+    /**
+     * kvfree_rcu_barrier: flushes the rcu sheaves (through the allocator), every per-thread and
+     * per-stripe batch and the deferred list, then waits; on return every object passed to any
+     * freeRcu* (or submitted in an rcu sheaf) before the call is free.
+     *
+     * @throws IllegalStateException inside an RCU read section (it would wait for itself)
+     */
     void rcuBarrier() {
-        rcu.barrier();
+        if (rcu.inReadSection()) {
+            throw new IllegalStateException("rcuBarrier inside an RCU read section would deadlock");
+        }
+        target.flushRcuSheaves();
+        // Deferred list first: an object taken from it by a splicer is then already inside an
+        // RcuLocal that the pass below seals (the splicer holds that lock across the take).
+        moveDeferred(true);
+        for (RcuLocal l : registry) {
+            l.lock();
+            try {
+                sealLocked(l);
+            } finally {
+                l.unlock();
+            }
+        }
+        long last = sequence.get();
+        drainer.drainLock.lock();
+        try {
+            while (true) {
+                drainer.drainReady();
+                RcuBatch waiting = drainer.oldestWaiting(last);
+                if (waiting == null) {
+                    return;
+                }
+                long cookie = waiting.cookie;
+                drainer.drainLock.unlock();
+                try {
+                    rcu.condSynchronize(cookie);
+                } finally {
+                    drainer.drainLock.lock();
+                }
+            }
+        } finally {
+            drainer.drainLock.unlock();
+        }
+    }
+
+    /** The drainer as an Agrona Agent, for running it on the user's thread ({@code ownWorker = false}). */
+    Agent agent() {
+        return drainer;
     }
 
     RcuFreeStats stats() {
-        return new RcuFreeStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+        long openObjects = 0;
+        long openBytes = 0;
+        for (RcuLocal l : registry) {
+            openObjects += l.objectsOpaque();
+        }
+        // Open bytes are read racily; they are owner-private plain fields, so this is an estimate.
+        for (RcuLocal l : registry) {
+            openBytes += l.bytes();
+        }
+        return new RcuFreeStats(
+                pendingObjects.get() + openObjects + deferred.size(),
+                pendingBytes.get() + openBytes,
+                peakPendingBytes.get(),
+                batches.get(),
+                gracePeriodsRequested.get(),
+                freedByRcuSheaf.get(),
+                freedByBulkArray.get(),
+                freedByChain.get(),
+                freedByDeferredList.get(),
+                freedInline.get(),
+                batchesReadyAtSeal.get(),
+                deferredPushes.get(),
+                boundWaits.get(),
+                freeErrors.get());
     }
 
+    /** The most recent exception thrown by the Target while freeing on the drainer, or null. */
+    RuntimeException lastFreeError() {
+        return lastFreeError;
+    }
+
+    /** Waits like {@link #rcuBarrier()}, then stops the worker. Later freeRcu* calls throw IllegalStateException. */
     @Override
     public void close() {
+        if (closed) {
+            return;
+        }
         rcuBarrier();
+        closed = true;
+        rcuBarrier(); // anything that raced with the first barrier
+        if (worker != null) {
+            workerRunning = false;
+            LockSupport.unpark(worker);
+            boolean interrupted = false;
+            while (worker.isAlive()) {
+                try {
+                    worker.join();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ per-thread state
+
+    private RcuLocal tryAcquireLocal() {
+        Thread t = Thread.currentThread();
+        if (t.isVirtual()) {
+            return tryAcquireStripe(t);
+        }
+        RcuLocal l = locals.get();
+        if (l == null) {
+            l = register(t);
+        }
+        return l.tryLock() ? l : null;
+    }
+
+    private static RcuLocal tryLockOwn(RcuLocal l) {
+        return l != null && l.tryLock() ? l : null;
+    }
+
+    /** Blocking variant for the headless path. */
+    private RcuLocal acquireLocal() {
+        Thread t = Thread.currentThread();
+        if (!t.isVirtual()) {
+            RcuLocal l = locals.get();
+            if (l == null) {
+                l = register(t);
+            }
+            l.lock();
+            return l;
+        }
+        RcuLocal l;
+        while ((l = tryAcquireStripe(t)) == null) {
+            Thread.yield();
+        }
+        return l;
+    }
+
+    private RcuLocal tryAcquireStripe(Thread t) {
+        long id = t.threadId();
+        int h = (int) (id ^ (id >>> 17)) * 0x9E3779B9;
+        int start = h >>> 16;
+        for (int i = 0; i <= stripeMask; i++) {
+            RcuLocal l = stripes[(start + i) & stripeMask];
+            if (l.tryLock()) {
+                return l;
+            }
+        }
+        return null;
+    }
+
+    private RcuLocal register(Thread t) {
+        RcuLocal l = new RcuLocal(t, MAX_ARRAYS_PER_BATCH);
+        registryLock.lock();
+        try {
+            RcuLocal[] r = registry;
+            RcuLocal[] n = Arrays.copyOf(r, r.length + 1);
+            n[r.length] = l;
+            registry = n;
+        } finally {
+            registryLock.unlock();
+        }
+        locals.set(l);
+        return l;
+    }
+
+    private void unregister(RcuLocal dead) {
+        registryLock.lock();
+        try {
+            RcuLocal[] r = registry;
+            for (int i = 0; i < r.length; i++) {
+                if (r[i] == dead) {
+                    RcuLocal[] n = new RcuLocal[r.length - 1];
+                    System.arraycopy(r, 0, n, 0, i);
+                    System.arraycopy(r, i + 1, n, i, r.length - i - 1);
+                    registry = n;
+                    return;
+                }
+            }
+        } finally {
+            registryLock.unlock();
+        }
+    }
+
+    // ------------------------------------------------------------------ sealing and hand-off
+
+    private void pushDeferred(long address, long linkOffset) {
+        deferred.push(address, linkOffset);
+        deferredPushes.incrementAndGet();
+    }
+
+    /** Moves the deferred list into the caller's open batch. RcuLocal lock held. */
+    private void spliceDeferred(RcuLocal local) {
+        long chain = deferred.takeAll();
+        if (chain == 0) {
+            return;
+        }
+        int n = 0;
+        long bytes = 0;
+        long tail = chain;
+        for (long l = chain; l != 0; l = RcuLink.next(l)) {
+            tail = l;
+            n++;
+            bytes += target.usableSize(RcuLink.address(l));
+        }
+        deferred.taken(n);
+        local.addChain(chain, tail, n, bytes, rcu.getState(), coarseNow);
+    }
+
+    /**
+     * Moves the deferred list into a sealed batch of its own. The drainer passes wait = false
+     * (try-lock); rcuBarrier passes true so it cannot overtake a hand-off in progress.
+     */
+    int moveDeferred(boolean wait) {
+        if (!wait && deferred.isEmpty()) {
+            return 0;
+        }
+        if (wait) {
+            deferredMoveLock.lock();
+        } else if (!deferredMoveLock.tryLock()) {
+            return 0;
+        }
+        try {
+            long chain = deferred.takeAll();
+            if (chain == 0) {
+                return 0;
+            }
+            int n = 0;
+            long bytes = 0;
+            for (long l = chain; l != 0; l = RcuLink.next(l)) {
+                n++;
+                bytes += target.usableSize(RcuLink.address(l));
+            }
+            deferred.taken(n);
+            RcuBatch b = batchPool.take();
+            b.chainHead = chain;
+            b.chainCount = n;
+            b.deferredCount = n;
+            b.objects = n;
+            b.bytes = bytes;
+            publish(b, false, 0L);
+            return 1;
+        } finally {
+            deferredMoveLock.unlock();
+        }
+    }
+
+    /** Seals the open batch of {@code l} if it has objects. RcuLocal lock held. */
+    private boolean sealLocked(RcuLocal l) {
+        if (l.objects() == 0) {
+            return false;
+        }
+        RcuBatch b = batchPool.take();
+        long snapshot = l.snapshot();
+        l.moveTo(b);
+        publish(b, true, snapshot);
+        return true;
+    }
+
+    private void publish(RcuBatch b, boolean hasSnapshot, long snapshot) {
+        if (hasSnapshot && rcu.pollState(snapshot)) {
+            b.cookie = snapshot;
+            b.ready = true;
+            batchesReadyAtSeal.incrementAndGet();
+        } else {
+            long cookie = rcu.startPoll();
+            b.cookie = cookie;
+            long last = lastRequestedCookie.get();
+            if (last != cookie && lastRequestedCookie.compareAndSet(last, cookie)) {
+                gracePeriodsRequested.incrementAndGet();
+            }
+        }
+        long pending = pendingBytes.addAndGet(b.bytes);
+        pendingObjects.addAndGet(b.objects);
+        long peak;
+        while (pending > (peak = peakPendingBytes.get()) && !peakPendingBytes.compareAndSet(peak, pending)) {
+            Thread.onSpinWait();
+        }
+        batches.incrementAndGet();
+        b.sequence = sequence.incrementAndGet();
+        RcuBatch head;
+        do {
+            head = sealed.get();
+            b.next = head;
+        } while (!sealed.compareAndSet(head, b));
+    }
+
+    /** A caller sealed a full batch: free what is ready and respect the pending bound. */
+    private void afterSeal() {
+        drainer.tryDrainReady();
+        if (pendingBytes.get() <= settings.pendingLimitBytes()) {
+            return;
+        }
+        boolean mayWait = !rcu.inReadSection();
+        while (pendingBytes.get() > settings.pendingLimitBytes()) {
+            long cookie;
+            if (mayWait) {
+                drainer.drainLock.lock();
+            } else if (!drainer.drainLock.tryLock()) {
+                return;
+            }
+            try {
+                drainer.drainReady();
+                if (pendingBytes.get() <= settings.pendingLimitBytes()) {
+                    return;
+                }
+                RcuBatch oldest = drainer.oldestWaiting(Long.MAX_VALUE);
+                if (oldest == null || !mayWait) {
+                    return;
+                }
+                cookie = oldest.cookie;
+            } finally {
+                drainer.drainLock.unlock();
+            }
+            boundWaits.incrementAndGet();
+            rcu.condSynchronize(cookie);
+        }
+    }
+
+    // ------------------------------------------------------------------ drainer support
+
+    RcuBatch takeSealed() {
+        return sealed.get() == null ? null : sealed.getAndSet(null);
+    }
+
+    void tick(long now) {
+        coarseNow = now;
+    }
+
+    /** Seals open batches older than the drain delay and empties dead owners'. Never blocks. */
+    int sealDue(long now) {
+        int work = 0;
+        long delay = settings.drainDelayNanos();
+        for (RcuLocal l : registry) {
+            boolean dead = l.ownerDead();
+            if (l.objectsOpaque() == 0) {
+                if (dead && l.tryLock()) {
+                    try {
+                        if (l.objects() == 0) {
+                            unregister(l);
+                        }
+                    } finally {
+                        l.unlock();
+                    }
+                }
+                continue;
+            }
+            if ((dead || now - l.openedAtOpaque() >= delay) && l.tryLock()) {
+                try {
+                    if (sealLocked(l)) {
+                        work++;
+                    }
+                } finally {
+                    l.unlock();
+                }
+            }
+        }
+        return work;
+    }
+
+    void batchFreed(RcuBatch b, long chain, long viaDeferred, long bulk, long sheaf) {
+        pendingBytes.addAndGet(-b.bytes);
+        pendingObjects.addAndGet(-b.objects);
+        if (chain != 0) {
+            freedByChain.addAndGet(chain);
+        }
+        if (viaDeferred != 0) {
+            freedByDeferredList.addAndGet(viaDeferred);
+        }
+        if (bulk != 0) {
+            freedByBulkArray.addAndGet(bulk);
+        }
+        if (sheaf != 0) {
+            freedByRcuSheaf.addAndGet(sheaf);
+        }
+    }
+
+    void freeFailed(RuntimeException e) {
+        freeErrors.incrementAndGet();
+        lastFreeError = e;
+    }
+
+    private boolean nothingPending() {
+        if (sealed.get() != null || !deferred.isEmpty() || !drainer.idleOpaque()) {
+            return false;
+        }
+        for (RcuLocal l : registry) {
+            if (l.objectsOpaque() != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void runWorker(IdleStrategy idle) {
+        while (workerRunning) {
+            int work;
+            try {
+                work = drainer.doWork();
+            } catch (RuntimeException e) {
+                freeFailed(e);
+                work = 0;
+            }
+            if (work > 0) {
+                idle.reset();
+            } else if (nothingPending()) {
+                idle.reset();
+                LockSupport.parkNanos(this, Math.max(settings.drainDelayNanos(), 100_000L));
+            } else {
+                idle.idle();
+            }
+        }
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("free-after-grace-period engine is closed");
+        }
     }
 }

@@ -1,0 +1,71 @@
+package dev.sheaf.allocator;
+
+/*
+ * Implementation notes: a sealed batch (the kernel's kfree_rcu_cpu_work channel contents).
+ *
+ * A batch holds what one per-thread (or per-stripe) RcuLocal accumulated, or one rcu sheaf, or
+ * one hand-off of the deferred no-lock list, together with the grace-period cookie it waits for:
+ *   - chainHead/chainCount: objects linked through their 8-byte fields (RcuLink format);
+ *     deferredCount of them came through the no-lock deferred list;
+ *   - arrays[0..arrayCount): headless bulk arrays, all full except the last (lastLength);
+ *   - sheafCache/sheaf/sheafCount: a full rcu sheaf handed back to its cache after the grace period.
+ * `ready` is set when the cookie had already completed at sealing time: the batch is freed at once.
+ *
+ * Ownership: an RcuBatch is mutated by exactly one thread at a time. It is filled by its sealer,
+ * published through the Treiber push of RcuFree's sealed stack (a volatile CAS: everything written
+ * before is visible to the drainer after its getAndSet), then owned by whoever holds the drain
+ * lock until it is recycled into RcuBatchPool. No field needs to be volatile.
+ */
+/** One sealed batch of objects waiting for a grace-period cookie. */
+final class RcuBatch {
+
+    long chainHead;
+    int chainCount;
+    int deferredCount;
+
+    final long[][] arrays;
+    int arrayCount;
+    int lastLength;
+
+    Object sheafCache;
+    long[] sheaf;
+    int sheafCount;
+
+    long objects;
+    long bytes;
+    long cookie;
+    boolean ready;
+    /** Publication order, for rcuBarrier. */
+    long sequence;
+    /** Link in the sealed stack, then in the drainer's in-flight list. */
+    RcuBatch next;
+
+    RcuBatch(int maxArrays) {
+        this.arrays = new long[maxArrays][];
+    }
+
+    long bulkObjects() {
+        return arrayCount == 0 ? 0 : (long) (arrayCount - 1) * arrays[0].length + lastLength;
+    }
+
+    /** Drops every reference so a pooled batch keeps nothing alive. */
+    void clear() {
+        chainHead = 0;
+        chainCount = 0;
+        deferredCount = 0;
+        for (int i = 0; i < arrayCount; i++) {
+            arrays[i] = null;
+        }
+        arrayCount = 0;
+        lastLength = 0;
+        sheafCache = null;
+        sheaf = null;
+        sheafCount = 0;
+        objects = 0;
+        bytes = 0;
+        cookie = 0;
+        ready = false;
+        sequence = 0;
+        next = null;
+    }
+}

@@ -1,0 +1,56 @@
+package dev.sheaf.allocator;
+
+import java.util.concurrent.locks.ReentrantLock;
+
+/*
+ * Implementation notes: recycling of RcuBatch objects so that sealing and freeing batches
+ * allocates nothing in steady state.
+ *
+ * take() is called by sealers, some of which must not block (freeRcuNoLock never seals; the
+ * rcu-sheaf submit and the owner of a full batch must not park), so it only try-locks: a
+ * contended or empty pool yields a fresh RcuBatch (garbage only under contention or growth).
+ * give() is called by the drainer under the drain lock and may wait for the pool lock briefly.
+ * The pool keeps at most `capacity` idle batches; surplus ones go to the garbage collector.
+ * The lock protects `idle` and `idleCount` and never nests another lock.
+ */
+/** Small bounded pool of idle {@link RcuBatch} objects. */
+final class RcuBatchPool {
+
+    private final ReentrantLock lock = new ReentrantLock();
+    private final RcuBatch[] idle;
+    private final int maxArrays;
+    private int idleCount;
+
+    RcuBatchPool(int capacity, int maxArrays) {
+        this.idle = new RcuBatch[capacity];
+        this.maxArrays = maxArrays;
+    }
+
+    /** An empty batch; never blocks. */
+    RcuBatch take() {
+        if (lock.tryLock()) {
+            try {
+                if (idleCount > 0) {
+                    RcuBatch b = idle[--idleCount];
+                    idle[idleCount] = null;
+                    return b;
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+        return new RcuBatch(maxArrays);
+    }
+
+    void give(RcuBatch batch) {
+        batch.clear();
+        lock.lock();
+        try {
+            if (idleCount < idle.length) {
+                idle[idleCount++] = batch;
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+}

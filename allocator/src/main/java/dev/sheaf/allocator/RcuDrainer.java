@@ -1,0 +1,198 @@
+package dev.sheaf.allocator;
+
+import dev.sheaf.rcu.Rcu;
+import org.agrona.concurrent.Agent;
+
+import java.util.concurrent.locks.ReentrantLock;
+
+/*
+ * Implementation notes: the drainer (the kernel's kfree_rcu_monitor + kfree_rcu_work).
+ *
+ * One duty cycle (doWork) never blocks:
+ *   1. seal every open RcuLocal batch older than the drain delay (and any batch of a dead owner),
+ *      each under a try-lock of its RcuLocal;
+ *   2. move the no-lock deferred list into a sealed batch;
+ *   3. under a try-lock of the drain lock, adopt the sealed stack into the in-flight FIFO and free
+ *      every in-flight batch whose cookie has completed (pollState: one volatile read each).
+ * It runs on the engine's own worker thread by default, or on the user's thread as an Agrona
+ * Agent. Callers also run step 3 when they seal a full batch, and callers past the pending bound
+ * run it with a blocking lock between grace-period waits, so progress does not depend on the worker.
+ *
+ * The drain lock guards the in-flight list, the scratch array and the act of freeing: a batch is
+ * freed only while the lock is held, so rcuBarrier, which takes the lock, cannot return while
+ * another thread is half-way through freeing a batch it must wait for. Nobody waits for a grace
+ * period while holding the drain lock.
+ */
+/** Seals due batches and frees the ones whose grace period has passed. */
+final class RcuDrainer implements Agent {
+
+    private final RcuFree engine;
+    private final Rcu rcu;
+    private final RcuFree.Target target;
+    private final RcuBulkArrayPool arrayPool;
+    private final RcuBatchPool batchPool;
+    final ReentrantLock drainLock = new ReentrantLock();
+
+    /** In-flight FIFO (oldest first); guarded by drainLock. */
+    private volatile RcuBatch head;
+    private RcuBatch tail;
+    /** Chain objects collected for one bulk free; guarded by drainLock. */
+    private final long[] scratch = new long[256];
+
+    RcuDrainer(RcuFree engine, Rcu rcu, RcuFree.Target target, RcuBulkArrayPool arrayPool, RcuBatchPool batchPool) {
+        this.engine = engine;
+        this.rcu = rcu;
+        this.target = target;
+        this.arrayPool = arrayPool;
+        this.batchPool = batchPool;
+    }
+
+    @Override
+    public int doWork() {
+        long now = System.nanoTime();
+        engine.tick(now);
+        int work = engine.sealDue(now);
+        work += engine.moveDeferred(false);
+        if (drainLock.tryLock()) {
+            try {
+                work += drainReady();
+            } finally {
+                drainLock.unlock();
+            }
+        }
+        return work;
+    }
+
+    @Override
+    public String roleName() {
+        return "sheaf-rcu-free";
+    }
+
+    /** Frees ready batches if nobody else is doing it; never blocks. */
+    void tryDrainReady() {
+        if (drainLock.tryLock()) {
+            try {
+                drainReady();
+            } finally {
+                drainLock.unlock();
+            }
+        }
+    }
+
+    /** Adopts the sealed stack and frees every batch whose cookie has completed. Drain lock held. */
+    int drainReady() {
+        adoptSealed();
+        int freed = 0;
+        RcuBatch prev = null;
+        RcuBatch b = head;
+        while (b != null) {
+            RcuBatch next = b.next;
+            if (b.ready || rcu.pollState(b.cookie)) {
+                if (prev == null) {
+                    head = next;
+                } else {
+                    prev.next = next;
+                }
+                if (tail == b) {
+                    tail = prev;
+                }
+                b.next = null;
+                free(b);
+                freed++;
+            } else {
+                prev = b;
+            }
+            b = next;
+        }
+        return freed;
+    }
+
+    /**
+     * The oldest in-flight batch published at or before {@code maxSequence} that still waits for
+     * its grace period, or null. Drain lock held; read its cookie before releasing the lock.
+     */
+    RcuBatch oldestWaiting(long maxSequence) {
+        for (RcuBatch b = head; b != null; b = b.next) {
+            if (!b.ready && b.sequence <= maxSequence) {
+                return b;
+            }
+        }
+        return null;
+    }
+
+    /** True if nothing is in flight; a racy read for the worker's idle decision. */
+    boolean idleOpaque() {
+        return head == null;
+    }
+
+    private void adoptSealed() {
+        RcuBatch s = engine.takeSealed();
+        if (s == null) {
+            return;
+        }
+        // The stack is newest first: reverse it so the in-flight list stays oldest first.
+        RcuBatch reversed = null;
+        RcuBatch last = s;
+        while (s != null) {
+            RcuBatch next = s.next;
+            s.next = reversed;
+            reversed = s;
+            s = next;
+        }
+        if (tail == null) {
+            head = reversed;
+        } else {
+            tail.next = reversed;
+        }
+        tail = last;
+    }
+
+    private void free(RcuBatch b) {
+        long chainObjects = b.chainCount;
+        long bulk = b.bulkObjects();
+        try {
+            if (b.chainCount > 0) {
+                freeChain(b.chainHead, b.chainCount);
+            }
+        } catch (RuntimeException e) {
+            engine.freeFailed(e);
+        }
+        for (int i = 0; i < b.arrayCount; i++) {
+            long[] a = b.arrays[i];
+            try {
+                target.freeNowBulk(a, i == b.arrayCount - 1 ? b.lastLength : a.length);
+            } catch (RuntimeException e) {
+                engine.freeFailed(e);
+            } finally {
+                arrayPool.give(a);
+            }
+        }
+        if (b.sheaf != null) {
+            try {
+                target.rcuSheafReady(b.sheafCache, b.sheaf, b.sheafCount);
+            } catch (RuntimeException e) {
+                engine.freeFailed(e);
+            }
+        }
+        engine.batchFreed(b, chainObjects - b.deferredCount, b.deferredCount, bulk, b.sheaf == null ? 0 : b.sheafCount);
+        batchPool.give(b);
+    }
+
+    /** Walks exactly {@code count} links (a corrupt or cyclic chain cannot loop forever) and bulk-frees them. */
+    private void freeChain(long link, int count) {
+        long[] buf = scratch;
+        int n = 0;
+        for (int i = 0; i < count && link != 0; i++) {
+            long next = RcuLink.next(link); // read before the object is freed and reused
+            buf[n++] = RcuLink.address(link);
+            if (n == buf.length) {
+                target.freeNowBulk(buf, n);
+                n = 0;
+            }
+            link = next;
+        }
+        if (n > 0) {
+            target.freeNowBulk(buf, n);
+        }
+    }
+}

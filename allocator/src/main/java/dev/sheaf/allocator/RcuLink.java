@@ -1,0 +1,76 @@
+package dev.sheaf.allocator;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/*
+ * Implementation notes: the 8-byte in-object link (the RFC's rcu_ptr).
+ *
+ * Objects waiting for a grace period are chained through one 8-byte field inside each object,
+ * at a caller-chosen offset. The offset may differ from object to object (different caches,
+ * different structs), so the link stored in object A must say both where the next object B
+ * starts and where B keeps its own link. Both fit in one long because user-space addresses
+ * are below 2^48 and link fields are 8-byte aligned:
+ *
+ *     link = nextAddress | (nextLinkOffset >>> 3) << 48          0 = end of chain
+ *
+ * so a link offset may be at most 8 * (2^16 - 1) bytes. The kernel instead finds the start of
+ * the object from the field's address through the slab; that needs an allocator lookup per
+ * object while draining, the packed form needs none.
+ *
+ * Memory ordering: the link is written with a plain store by the thread that owns the object
+ * at that moment and read by the drainer after a happens-before edge (a lock release/acquire
+ * or a CAS publish of the chain head), never concurrently.
+ */
+/** Encoding and raw access of the 8-byte in-object link used by the free-after-grace-period chains. */
+final class RcuLink {
+
+    /** The whole address space; accesses are checked only against Long.MAX_VALUE. */
+    private static final MemorySegment ALL = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
+
+    static final int ADDRESS_BITS = 48;
+    static final long ADDRESS_MASK = (1L << ADDRESS_BITS) - 1;
+    /** Largest link offset the packed form can carry. */
+    static final long MAX_LINK_OFFSET = ((1L << (64 - ADDRESS_BITS)) - 1) << 3;
+
+    private RcuLink() {
+    }
+
+    /**
+     * Checks that an object of {@code size} usable bytes at {@code address} can carry a link at
+     * {@code linkOffset}.
+     *
+     * @throws IllegalArgumentException the field does not fit in the object, is not 8-byte aligned,
+     *                                  or lies beyond {@link #MAX_LINK_OFFSET}
+     */
+    static void checkLinkField(long address, long linkOffset, long size) {
+        if (linkOffset < 0 || linkOffset > MAX_LINK_OFFSET || linkOffset > size - Long.BYTES
+                || ((address + linkOffset) & (Long.BYTES - 1)) != 0 || (address & ~ADDRESS_MASK) != 0) {
+            throw new IllegalArgumentException("link field at offset " + linkOffset + " of object 0x"
+                    + Long.toHexString(address) + " (" + size + " usable bytes) must be an 8-byte aligned field"
+                    + " inside the object at an offset <= " + MAX_LINK_OFFSET);
+        }
+    }
+
+    static long pack(long address, long linkOffset) {
+        return address | (linkOffset >>> 3) << ADDRESS_BITS;
+    }
+
+    static long address(long link) {
+        return link & ADDRESS_MASK;
+    }
+
+    static long linkOffset(long link) {
+        return (link >>> ADDRESS_BITS) << 3;
+    }
+
+    /** Reads the link stored in the object {@code link} designates. */
+    static long next(long link) {
+        return ALL.get(ValueLayout.JAVA_LONG, address(link) + linkOffset(link));
+    }
+
+    /** Stores {@code next} in the link field of the object {@code link} designates. */
+    static void setNext(long link, long next) {
+        ALL.set(ValueLayout.JAVA_LONG, address(link) + linkOffset(link), next);
+    }
+}

@@ -1,0 +1,206 @@
+package dev.sheaf.allocator;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.lang.ref.WeakReference;
+
+/*
+ * Implementation notes: the open (not yet sealed) batch of one platform thread or one stripe
+ * shared by virtual threads - the Java form of the kernel's per-CPU struct kfree_rcu_cpu.
+ *
+ * Locking: `lock` is a try-lock word (0 free, 1 held) playing the part of the kernel's per-CPU
+ * raw spinlock. The owner thread takes it with one uncontended CAS per freeRcu call; the drainer
+ * (sealing a batch older than the drain delay, or a dead owner's batch) and rcuBarrier take it
+ * rarely. Nobody parks holding it except a headless caller fetching a bulk array from
+ * RcuBulkArrayPool. freeRcuNoLock only ever try-locks it. Every field below `lock` is guarded by
+ * it, except that the drainer peeks at `objects` and `openedAt` with opaque reads to decide
+ * whether a batch is due before trying the lock (a stale value only delays the decision).
+ *
+ * Why a CAS and not a plain owner flag: an idle thread's pending objects must be sealed and freed
+ * by someone else, and the only way for another thread to take them without a handshake the
+ * owner cannot perform while idle is mutual exclusion. The lock word is on the owner's own
+ * padded cache line, so the CAS is uncontended and cache-local in the steady state.
+ *
+ * `snapshot` is rcu.getState() taken after the latest object entered: if that cookie has
+ * completed by the time the batch is sealed, no reader can still hold any of its objects and the
+ * batch is freed without a new grace period (the kernel's per-bnode gp_snap).
+ */
+/** Open per-thread (or per-stripe) batch under a try-lock word. */
+final class RcuLocal extends RcuLocalPadAfter {
+
+    private static final VarHandle LOCK;
+    private static final VarHandle OBJECTS;
+    private static final VarHandle OPENED_AT;
+
+    static {
+        try {
+            MethodHandles.Lookup lookup = MethodHandles.lookup();
+            LOCK = lookup.findVarHandle(RcuLocalFields.class, "lock", int.class);
+            OBJECTS = lookup.findVarHandle(RcuLocalFields.class, "objects", int.class);
+            OPENED_AT = lookup.findVarHandle(RcuLocalFields.class, "openedAt", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** The owning platform thread, or null for a virtual-thread stripe. */
+    final WeakReference<Thread> owner;
+
+    RcuLocal(Thread owner, int maxArrays) {
+        this.owner = owner == null ? null : new WeakReference<>(owner);
+        this.arrays = new long[maxArrays][];
+    }
+
+    boolean tryLock() {
+        return (int) LOCK.getOpaque(this) == 0 && LOCK.compareAndSet(this, 0, 1);
+    }
+
+    /** Takes the lock, spinning then yielding; for callers that may wait (barrier, headless, dead-owner sweep). */
+    void lock() {
+        int spins = 0;
+        while (!tryLock()) {
+            if (++spins < 64) {
+                Thread.onSpinWait();
+            } else {
+                Thread.yield();
+            }
+        }
+    }
+
+    void unlock() {
+        LOCK.setRelease(this, 0);
+    }
+
+    /** True if the owner is a platform thread that has terminated (or been collected). */
+    boolean ownerDead() {
+        if (owner == null) {
+            return false;
+        }
+        Thread t = owner.get();
+        return t == null || !t.isAlive();
+    }
+
+    int objectsOpaque() {
+        return (int) OBJECTS.getOpaque(this);
+    }
+
+    long openedAtOpaque() {
+        return (long) OPENED_AT.getOpaque(this);
+    }
+
+    /** Adds one object to the chain. Lock held. */
+    void addLinked(long address, long linkOffset, long size, long snapshot, long now) {
+        long node = RcuLink.pack(address, linkOffset);
+        RcuLink.setNext(node, chainHead);
+        chainHead = node;
+        chainCount++;
+        added(size, snapshot, now);
+    }
+
+    /**
+     * Splices a chain of {@code n} objects totalling {@code chainBytes} that ends at {@code tail}
+     * (taken from the deferred list) in front of the chain. Lock held.
+     */
+    void addChain(long head, long tail, int n, long chainBytes, long snapshot, long now) {
+        RcuLink.setNext(tail, chainHead);
+        chainHead = head;
+        chainCount += n;
+        deferredCount += n;
+        if (objects == 0) {
+            OPENED_AT.setOpaque(this, now);
+        }
+        OBJECTS.setOpaque(this, objects + n);
+        bytes += chainBytes;
+        this.snapshot = snapshot;
+    }
+
+    /** True if the current bulk array has room for one more address. Lock held. */
+    boolean hasArraySlot() {
+        return arrayCount > 0 && lastLength < arrays[arrayCount - 1].length;
+    }
+
+    /** True if another bulk array can join this batch. Lock held. */
+    boolean canAddArray() {
+        return arrayCount < arrays.length;
+    }
+
+    void addArray(long[] array) {
+        arrays[arrayCount++] = array;
+        lastLength = 0;
+    }
+
+    /** Stores one headless address; {@link #hasArraySlot()} must be true. Lock held. */
+    void addToArray(long address, long size, long snapshot, long now) {
+        arrays[arrayCount - 1][lastLength++] = address;
+        added(size, snapshot, now);
+    }
+
+    private void added(long size, long snapshot, long now) {
+        int n = objects;
+        if (n == 0) {
+            OPENED_AT.setOpaque(this, now);
+        }
+        OBJECTS.setOpaque(this, n + 1);
+        bytes += size;
+        this.snapshot = snapshot;
+    }
+
+    int objects() {
+        return objects;
+    }
+
+    long bytes() {
+        return bytes;
+    }
+
+    long snapshot() {
+        return snapshot;
+    }
+
+    /** Moves the open batch into {@code b} and leaves this one empty (a partly filled array moves too). Lock held. */
+    void moveTo(RcuBatch b) {
+        b.chainHead = chainHead;
+        b.chainCount = chainCount;
+        b.deferredCount = deferredCount;
+        for (int i = 0; i < arrayCount; i++) {
+            b.arrays[i] = arrays[i];
+            arrays[i] = null;
+        }
+        b.arrayCount = arrayCount;
+        b.lastLength = lastLength;
+        b.objects = objects;
+        b.bytes = bytes;
+        chainHead = 0;
+        chainCount = 0;
+        deferredCount = 0;
+        arrayCount = 0;
+        lastLength = 0;
+        bytes = 0;
+        OBJECTS.setOpaque(this, 0);
+    }
+}
+
+/** Padding so the owner's writes do not share a cache line with a neighbour object. */
+abstract class RcuLocalPadBefore {
+    long p00, p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12, p13, p14, p15;
+}
+
+/** The fields written on every call by the owner. */
+abstract class RcuLocalFields extends RcuLocalPadBefore {
+    int lock;
+    long chainHead;
+    int chainCount;
+    int deferredCount;
+    long[][] arrays;
+    int arrayCount;
+    int lastLength;
+    int objects;
+    long bytes;
+    long snapshot;
+    long openedAt;
+}
+
+/** Padding after the hot fields. */
+abstract class RcuLocalPadAfter extends RcuLocalFields {
+    long q00, q01, q02, q03, q04, q05, q06, q07, q08, q09, q10, q11, q12, q13, q14, q15;
+}
