@@ -1,0 +1,25 @@
+package dev.sheaf.bench.harness;
+
+import dev.sheaf.bench.peer.AllocatorPeer;
+
+/** One allocation pattern the harness can run against any peer. */
+public interface Workload {
+
+    /** Short name for tables and file names, e.g. {@code larson}. */
+    String name();
+
+    /** One line saying what the workload does. */
+    String description();
+
+    /** Why the peer cannot run this workload, or {@code null} when it can. */
+    default String unsupportedReason(AllocatorPeer peer, WorkloadConfig config) {
+        return null;
+    }
+
+    /**
+     * Runs for about {@code config.seconds()} and returns what was measured. Every object allocated
+     * is freed before returning; a broken invariant (an object's contents changed under its owner,
+     * an object lost) throws {@link IllegalStateException}.
+     */
+    WorkloadResult run(AllocatorPeer peer, WorkloadConfig config) throws InterruptedException;
+}
