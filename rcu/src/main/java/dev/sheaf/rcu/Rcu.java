@@ -1,57 +1,826 @@
 package dev.sheaf.rcu;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+
+import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.AgentRunner;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
 
 /**
- * A user-space RCU domain. SKELETON: the signatures are the contract; the
- * implementation lands with the RCU issue.
+ * A user-space RCU (read-copy-update) domain.
+ *
+ * <p>Readers bracket their accesses to shared structures with {@link #readLock()}/{@link #readUnlock()}
+ * (or {@code try (var s = rcu.read()) {...}}); writers publish a new version, unlink the old one and
+ * then either wait with {@link #synchronize()} or hand the reclamation to {@link #call(Runnable)},
+ * which runs the callback on the domain's worker after a grace period: once every reader that could
+ * have seen the old version has left its section.
+ *
+ * <h2>Flavors</h2>
+ * <ul>
+ * <li>{@link Flavor#EBR} (default): each outermost section publishes the global epoch in the thread's
+ *     own slot and fences; leaving clears the slot. No lock, no allocation, no shared write.
+ * <li>{@link Flavor#QSBR}: sections cost nothing; a thread calls {@link #threadOnline()} before it
+ *     reads, reports {@link #quiescentState()} at its own loop boundary (outside every section) and
+ *     goes {@link #threadOffline()} while idle or blocking. A grace period waits for every online
+ *     thread to report; a thread that dies counts as offline. {@code readLock()} on a thread that is
+ *     not online throws {@link IllegalStateException}.
+ * </ul>
+ * In both flavors a thread blocked in {@link #synchronize()}, {@link #barrier()} or
+ * {@link #condSynchronize(long)} is quiescent for that call (a QSBR thread that is online goes offline
+ * for the duration and comes back online). In EBR, {@code threadOnline()}, {@code threadOffline()} and
+ * {@code quiescentState()} are no-ops.
+ *
+ * <h2>Threads</h2>
+ * A platform thread gets a slot on its first section and keeps it while alive; the slots of dead
+ * threads are reclaimed. A virtual thread borrows a pooled slot for its outermost section (QSBR: while
+ * online) and gives it back, so the slots scanned grow with the threads reading now, not with every
+ * thread that ever read. A virtual thread may park inside a section; grace periods simply wait.
+ * Hot loops can avoid the thread lookup of the implicit API with an explicit {@link Reader} handle
+ * ({@link #register()}).
+ *
+ * <h2>Grace periods and cookies</h2>
+ * Concurrent {@code synchronize()} callers share grace periods. {@link #getState()} returns a cookie
+ * without starting a grace period, {@link #startPoll()} also starts one, {@link #pollState(long)} is a
+ * single volatile read and compare, {@link #condSynchronize(long)} waits only if the cookie's grace
+ * period has not completed yet. A grace period with no reader in a section completes on the caller's
+ * thread without sleeping. Callers wait for readers by spinning briefly and then with the builder's
+ * {@link IdleStrategy}; a reader holding a grace period longer than the stall timeout is reported once
+ * through {@link System.Logger} (and the builder's {@link Builder#readerReportListener listener}),
+ * naming the thread and its stack. A thread that dies inside a section is reported and no longer
+ * holds grace periods back.
+ *
+ * <h2>Callbacks</h2>
+ * {@code call(cb)} appends to the calling thread's queue (no allocation in steady state, no lock);
+ * the worker takes every queue's batch, waits for one grace period and runs them all.
+ * {@link #barrier()} returns once every callback queued before it, from any thread, has run. A
+ * callback that throws goes to the domain's {@link Thread.UncaughtExceptionHandler} and the others
+ * still run. The worker's duty cycle runs on the domain's own thread, or - with
+ * {@link Builder#ownWorkerThread(boolean) ownWorkerThread(false)} - as the Agrona {@link Agent}
+ * returned by {@link #agent()} on a thread of the caller's choosing (an {@link AgentRunner} or an
+ * {@code AgentInvoker}); {@code barrier()} and {@code startPoll()} then make progress only while that
+ * agent runs.
+ *
+ * <h2>Errors</h2>
+ * {@code synchronize()}, {@code barrier()}, {@code condSynchronize()} and {@code close()} inside a read
+ * section of this domain throw {@link IllegalStateException} (they would deadlock), as do
+ * {@code barrier()}/{@code close()} from a callback. {@code readUnlock()} without {@code readLock()}
+ * throws. After {@link #close()} every method throws {@link IllegalStateException}, except that a
+ * section entered before close may still be left and {@code close()} itself is idempotent.
  */
 public final class Rcu implements AutoCloseable {
 
     /** How readers tell the domain they are outside every read section. */
-    public enum Flavor { EBR, QSBR }
+    public enum Flavor {
+        /** Epoch-based: every outermost section publishes the observed epoch (one fence). */
+        EBR,
+        /** Quiescent-state-based: threads go online/offline and report quiescent states. */
+        QSBR
+    }
 
-    /** Garbage-free handle for try-with-resources read sections. */
+    /** Garbage-free handle for try-with-resources read sections: {@code try (var s = rcu.read()) {}}. */
     public interface ReadSection extends AutoCloseable {
+        /** Leaves the read section entered by {@link Rcu#read()}. */
         @Override
         void close();
     }
 
-    /** Counters of a domain. */
-    public record Stats(long gracePeriods, long callbacksInvoked, long longestGracePeriodNanos, long stallsReported) { }
+    /**
+     * Counters of a domain.
+     *
+     * @param gracePeriods            grace periods completed
+     * @param callbacksInvoked        callbacks run (including those that threw)
+     * @param longestGracePeriodNanos longest grace period so far
+     * @param stallsReported          stall warnings issued
+     * @param deadReadersReported     threads found dead inside a read section (or online, QSBR)
+     * @param callbackFailures        callbacks that threw
+     * @param readerSlots             slots a grace period scans now (dedicated + pooled)
+     * @param pooledReaderSlots       of which pooled (lent to virtual threads)
+     */
+    public record Stats(long gracePeriods, long callbacksInvoked, long longestGracePeriodNanos, long stallsReported,
+                        long deadReadersReported, long callbackFailures, int readerSlots, int pooledReaderSlots) {
+    }
 
-    public static Rcu create() { return builder().build(); }
+    /**
+     * A reader that held a grace period back.
+     *
+     * @param kind       stall or death inside a section
+     * @param domain     the domain's name
+     * @param thread     the reader's thread ({@link Thread#toString()})
+     * @param heldNanos  how long it had held the grace period (0 for a dead thread)
+     * @param stack      the reader's stack when reported (empty for a dead thread)
+     */
+    public record ReaderReport(Kind kind, String domain, String thread, long heldNanos, StackTraceElement[] stack) {
+        /** What was detected. */
+        public enum Kind { STALL, DIED_IN_SECTION }
 
-    public static Builder builder() { return new Builder(); }
+        @Override
+        public String toString() {
+            StringBuilder sb = new StringBuilder();
+            if (kind == Kind.STALL) {
+                sb.append("RCU stall in domain '").append(domain).append("': reader ").append(thread)
+                        .append(" has held a grace period for ").append(TimeUnit.NANOSECONDS.toMillis(heldNanos))
+                        .append(" ms");
+            } else {
+                sb.append("RCU reader ").append(thread).append(" died inside a read section of domain '")
+                        .append(domain).append("'; its slot was reclaimed");
+            }
+            for (StackTraceElement e : stack) {
+                sb.append(System.lineSeparator()).append("\tat ").append(e);
+            }
+            return sb.toString();
+        }
+    }
 
+    /**
+     * An explicit reader: a slot held by the caller, so {@link #lock()}/{@link #unlock()} need no
+     * thread lookup. Use it from one thread at a time; it belongs to the thread that registered it
+     * (if that thread dies the slot is reclaimed). In QSBR it starts online. Not garbage: obtain one
+     * per thread and keep it. {@link #close()} unregisters it.
+     */
+    public final class Reader implements AutoCloseable {
+        private final ReaderSlot slot;
+
+        private Reader(ReaderSlot slot) {
+            this.slot = slot;
+        }
+
+        /** Enters a (possibly nested) read section. */
+        public void lock() {
+            if (qsbr) {
+                slot.qsbrEnter();
+            } else {
+                slot.ebrEnter();
+            }
+        }
+
+        /** Leaves a read section; throws {@link IllegalStateException} without a matching lock(). */
+        public void unlock() {
+            if (qsbr) {
+                slot.qsbrExit();
+            } else {
+                slot.ebrExit();
+            }
+        }
+
+        /** True inside a section entered through this handle. */
+        public boolean inReadSection() {
+            return slot.nesting > 0;
+        }
+
+        /** QSBR: reports a quiescent state (outside every section). EBR: no-op. */
+        public void quiescentState() {
+            if (qsbr) {
+                slot.qsbrQuiescent();
+            }
+        }
+
+        /** QSBR: goes online (no-op if online). EBR: no-op. */
+        public void online() {
+            if (slot.nesting < 0) {
+                throw new IllegalStateException("this Rcu.Reader has been closed");
+            }
+            if (qsbr) {
+                slot.qsbrOnline();
+            }
+        }
+
+        /** QSBR: goes offline (not inside a section). EBR: no-op. */
+        public void offline() {
+            if (qsbr) {
+                slot.qsbrOffline();
+            }
+        }
+
+        /** Unregisters the handle; it must not be inside a section. Idempotent. */
+        @Override
+        public void close() {
+            int n = slot.nesting;
+            if (n == ReaderSlot.RETIRED_NESTING) {
+                return;
+            }
+            if (n > 0) {
+                throw new IllegalStateException("Rcu.Reader closed inside a read section");
+            }
+            ReaderSlot.EPOCH.setRelease(slot, 0L);
+            slot.nesting = ReaderSlot.RETIRED_NESTING;
+            unregisterHandle(slot);
+        }
+    }
+
+    /** Creates an EBR domain with default settings. */
+    public static Rcu create() {
+        return builder().build();
+    }
+
+    /** A builder; see its methods for the defaults. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Settings of a domain. */
     public static final class Builder {
         Flavor flavor = Flavor.EBR;
         String name = "rcu";
         Duration stallTimeout = Duration.ofSeconds(21);
+        IdleStrategy workerIdle;
+        IdleStrategy readerWaitIdle;
+        boolean ownWorkerThread = true;
+        Thread.UncaughtExceptionHandler handler;
+        Consumer<ReaderReport> readerReportListener;
 
-        public Builder flavor(Flavor flavor) { this.flavor = flavor; return this; }
-        public Builder name(String name) { this.name = name; return this; }
-        public Builder stallTimeout(Duration stallTimeout) { this.stallTimeout = stallTimeout; return this; }
-        public Rcu build() { return new Rcu(this); }
+        Builder() {
+        }
+
+        /** EBR (default) or QSBR. */
+        public Builder flavor(Flavor flavor) {
+            this.flavor = Objects.requireNonNull(flavor, "flavor");
+            return this;
+        }
+
+        /** Name used for the worker thread and in reports (default "rcu"). */
+        public Builder name(String name) {
+            if (name == null || name.isEmpty()) {
+                throw new IllegalArgumentException("name must be non-empty");
+            }
+            this.name = name;
+            return this;
+        }
+
+        /** How long a reader may hold a grace period before it is reported (default 21 s, must be > 0). */
+        public Builder stallTimeout(Duration stallTimeout) {
+            if (stallTimeout == null || stallTimeout.isNegative() || stallTimeout.isZero()) {
+                throw new IllegalArgumentException("stallTimeout must be positive: " + stallTimeout);
+            }
+            this.stallTimeout = stallTimeout;
+            return this;
+        }
+
+        /**
+         * Idle strategy of the worker's duty cycle when it has nothing to do (default
+         * {@code BackoffIdleStrategy(64, 16, 1 µs, 1 ms)}). Used only with the domain's own worker thread.
+         */
+        public Builder workerIdleStrategy(IdleStrategy idle) {
+            this.workerIdle = Objects.requireNonNull(idle, "idle");
+            return this;
+        }
+
+        /**
+         * Idle strategy of a grace period waiting for a reader after a short spin (default
+         * {@code BackoffIdleStrategy(16, 16, 1 µs, 1 ms)}). Used by one grace-period driver at a time;
+         * must not be shared with another domain or the worker.
+         */
+        public Builder readerWaitIdleStrategy(IdleStrategy idle) {
+            this.readerWaitIdle = Objects.requireNonNull(idle, "idle");
+            return this;
+        }
+
+        /**
+         * True (default): the domain starts its own daemon worker thread. False: the caller runs the
+         * duty cycle from {@link Rcu#agent()} on its own thread.
+         */
+        public Builder ownWorkerThread(boolean own) {
+            this.ownWorkerThread = own;
+            return this;
+        }
+
+        /** Receives callbacks that throw (default: logged through System.Logger at ERROR). */
+        public Builder uncaughtExceptionHandler(Thread.UncaughtExceptionHandler handler) {
+            this.handler = Objects.requireNonNull(handler, "handler");
+            return this;
+        }
+
+        /** Also receives stall and dead-reader reports (they are always logged). */
+        public Builder readerReportListener(Consumer<ReaderReport> listener) {
+            this.readerReportListener = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
+
+        /** Creates the domain (and starts its worker thread unless ownWorkerThread(false)). */
+        public Rcu build() {
+            return new Rcu(this);
+        }
     }
 
-    private Rcu(Builder b) { }
+    private static final System.Logger LOGGER = System.getLogger(Rcu.class.getName());
+    private static final int OPEN = 0;
+    private static final int CLOSING = 1;
+    private static final int CLOSED = 2;
+    private static final VarHandle STATE;
 
-    public void readLock() { throw new UnsupportedOperationException(); }
-    public void readUnlock() { throw new UnsupportedOperationException(); }
-    public ReadSection read() { throw new UnsupportedOperationException(); }
-    public boolean inReadSection() { throw new UnsupportedOperationException(); }
-    public void quiescentState() { throw new UnsupportedOperationException(); }
-    public void threadOnline() { throw new UnsupportedOperationException(); }
-    public void threadOffline() { throw new UnsupportedOperationException(); }
-    public void synchronize() { throw new UnsupportedOperationException(); }
-    public void call(Runnable callback) { throw new UnsupportedOperationException(); }
-    public void barrier() { throw new UnsupportedOperationException(); }
-    public long getState() { throw new UnsupportedOperationException(); }
-    public long startPoll() { throw new UnsupportedOperationException(); }
-    public boolean pollState(long cookie) { throw new UnsupportedOperationException(); }
-    public void condSynchronize(long cookie) { throw new UnsupportedOperationException(); }
-    public Stats stats() { throw new UnsupportedOperationException(); }
+    static {
+        try {
+            STATE = MethodHandles.lookup().findVarHandle(Rcu.class, "state", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final String name;
+    private final Flavor flavor;
+    private final boolean qsbr;
+    private final ReaderRegistry readers;
+    private final ReaderReports reports;
+    private final GracePeriods gracePeriods;
+    private final CallbackWorker worker;
+    private final AgentRunner runner;
+    private final ThreadLocal<ReaderSlot> threadSlot = new ThreadLocal<>();
+    private final ThreadLocal<CallbackQueue> threadQueue = new ThreadLocal<>();
+    private final ReentrantLock handleLock = new ReentrantLock();
+    private volatile ReaderSlot[] handles = new ReaderSlot[0];
+    private volatile int state;
+
+    private Rcu(Builder b) {
+        this.name = b.name;
+        this.flavor = b.flavor;
+        this.qsbr = b.flavor == Flavor.QSBR;
+        this.readers = new ReaderRegistry(qsbr);
+        this.reports = new ReaderReports(name, LOGGER, b.readerReportListener);
+        IdleStrategy readerWait = b.readerWaitIdle != null ? b.readerWaitIdle
+                : new BackoffIdleStrategy(16, 16, TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MILLISECONDS.toNanos(1));
+        this.gracePeriods = new GracePeriods(readers, readerWait, b.stallTimeout.toNanos(), reports);
+        Thread.UncaughtExceptionHandler h = b.handler != null ? b.handler
+                : (t, e) -> LOGGER.log(System.Logger.Level.ERROR, "RCU callback failed in domain '" + name + "'", e);
+        this.worker = new CallbackWorker(this, gracePeriods, h);
+        if (b.ownWorkerThread) {
+            IdleStrategy idle = b.workerIdle != null ? b.workerIdle
+                    : new BackoffIdleStrategy(64, 16, TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MILLISECONDS.toNanos(1));
+            this.runner = new AgentRunner(idle,
+                    e -> LOGGER.log(System.Logger.Level.ERROR, "RCU worker error in domain '" + name + "'", e),
+                    null, worker);
+            AgentRunner.startOnThread(runner, r -> {
+                Thread t = new Thread(r, name + "-worker");
+                t.setDaemon(true);
+                return t;
+            });
+        } else {
+            this.runner = null;
+        }
+    }
+
+    static IllegalStateException closedException() {
+        return new IllegalStateException("RCU domain is closed");
+    }
+
+    private void checkOpen() {
+        if (state != OPEN) {
+            throw closedException();
+        }
+    }
+
+    /** The domain's name. */
+    public String name() {
+        return name;
+    }
+
+    /** The domain's flavor. */
+    public Flavor flavor() {
+        return flavor;
+    }
+
+    // ==================================================================== read side
+
+    /**
+     * Enters a read section (sections nest). EBR: publishes the epoch on the outermost entry. QSBR:
+     * bookkeeping only; throws {@link IllegalStateException} if the thread is not online.
+     */
+    public void readLock() {
+        Thread t = Thread.currentThread();
+        if (t.isVirtual()) {
+            virtualLock(t);
+            return;
+        }
+        ReaderSlot s = threadSlot.get();
+        if (qsbr) {
+            if (s == null) {
+                throw notOnline();
+            }
+            s.qsbrEnter();
+        } else {
+            if (s == null) {
+                s = registerPlatform(t);
+            }
+            s.ebrEnter();
+        }
+    }
+
+    /** Leaves a read section; throws {@link IllegalStateException} without a matching readLock(). */
+    public void readUnlock() {
+        Thread t = Thread.currentThread();
+        if (t.isVirtual()) {
+            virtualUnlock(t);
+            return;
+        }
+        ReaderSlot s = threadSlot.get();
+        if (s == null) {
+            throw new IllegalStateException("readUnlock() without a matching readLock()");
+        }
+        if (qsbr) {
+            s.qsbrExit();
+        } else {
+            s.ebrExit();
+        }
+    }
+
+    /**
+     * Enters a read section and returns a garbage-free handle whose {@code close()} leaves it:
+     * {@code try (Rcu.ReadSection s = rcu.read()) { ... }}.
+     */
+    public ReadSection read() {
+        Thread t = Thread.currentThread();
+        if (t.isVirtual()) {
+            return virtualLock(t);
+        }
+        ReaderSlot s = threadSlot.get();
+        if (qsbr) {
+            if (s == null) {
+                throw notOnline();
+            }
+            s.qsbrEnter();
+        } else {
+            if (s == null) {
+                s = registerPlatform(t);
+            }
+            s.ebrEnter();
+        }
+        return s;
+    }
+
+    /** True if the calling thread is inside a read section of this domain (implicit API or a handle). */
+    public boolean inReadSection() {
+        Thread t = Thread.currentThread();
+        ReaderSlot s = t.isVirtual() ? readers.findPooled(t) : threadSlot.get();
+        if (s != null && s.nesting > 0) {
+            return true;
+        }
+        for (ReaderSlot h : handles) {
+            if (h.thread() == t && h.nesting > 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * QSBR: reports that the calling thread holds no reference obtained in a read section (call it
+     * outside every section, at the thread's loop boundary); throws if the thread is not online.
+     * EBR: no-op.
+     */
+    public void quiescentState() {
+        if (!qsbr) {
+            checkOpen();
+            return;
+        }
+        ReaderSlot s = currentSlotOrNull();
+        if (s == null) {
+            throw notOnline();
+        }
+        s.qsbrQuiescent();
+    }
+
+    /** QSBR: the calling thread goes online (idempotent); required before reading. EBR: no-op. */
+    public void threadOnline() {
+        checkOpen();
+        if (!qsbr) {
+            return;
+        }
+        Thread t = Thread.currentThread();
+        ReaderSlot s;
+        if (t.isVirtual()) {
+            s = readers.findPooled(t);
+            if (s == null) {
+                s = readers.claimPooled(t);
+            }
+        } else {
+            s = threadSlot.get();
+            if (s == null) {
+                s = registerPlatform(t);
+            }
+        }
+        s.qsbrOnline();
+    }
+
+    /**
+     * QSBR: the calling thread goes offline (idempotent; not inside a section); grace periods stop
+     * waiting for it. EBR: no-op.
+     */
+    public void threadOffline() {
+        checkOpen();
+        if (!qsbr) {
+            return;
+        }
+        Thread t = Thread.currentThread();
+        if (t.isVirtual()) {
+            ReaderSlot s = readers.findPooled(t);
+            if (s != null) {
+                s.qsbrOffline();
+                s.release();
+            }
+        } else {
+            ReaderSlot s = threadSlot.get();
+            if (s != null) {
+                s.qsbrOffline();
+            }
+        }
+    }
+
+    /** Registers an explicit reader handle for the calling thread (QSBR: online). */
+    public Reader register() {
+        checkOpen();
+        ReaderSlot s = readers.registerDedicated(Thread.currentThread(), reports::diedInSection);
+        handleLock.lock();
+        try {
+            ReaderSlot[] old = handles;
+            ReaderSlot[] next = Arrays.copyOf(old, old.length + 1);
+            next[old.length] = s;
+            handles = next;
+        } finally {
+            handleLock.unlock();
+        }
+        if (qsbr) {
+            s.qsbrOnline();
+        }
+        return new Reader(s);
+    }
+
+    private void unregisterHandle(ReaderSlot s) {
+        readers.unregister(s);
+        handleLock.lock();
+        try {
+            ReaderSlot[] old = handles;
+            int n = 0;
+            ReaderSlot[] next = new ReaderSlot[old.length];
+            for (ReaderSlot x : old) {
+                if (x != s) {
+                    next[n++] = x;
+                }
+            }
+            handles = Arrays.copyOf(next, n);
+        } finally {
+            handleLock.unlock();
+        }
+    }
+
+    private ReaderSlot registerPlatform(Thread t) {
+        checkOpen();
+        ReaderSlot s = readers.registerDedicated(t, reports::diedInSection);
+        threadSlot.set(s);
+        return s;
+    }
+
+    private ReaderSlot currentSlotOrNull() {
+        Thread t = Thread.currentThread();
+        return t.isVirtual() ? readers.findPooled(t) : threadSlot.get();
+    }
+
+    private ReaderSlot virtualLock(Thread t) {
+        ReaderSlot s = readers.findPooled(t);
+        if (qsbr) {
+            if (s == null) {
+                throw notOnline();
+            }
+            s.qsbrEnter();
+            return s;
+        }
+        if (s == null) {
+            s = readers.claimPooled(t);
+        }
+        try {
+            s.ebrEnter();
+        } catch (RuntimeException e) {
+            if (s.nesting == 0) {
+                s.release();
+            }
+            throw e;
+        }
+        return s;
+    }
+
+    private void virtualUnlock(Thread t) {
+        ReaderSlot s = readers.findPooled(t);
+        if (s == null) {
+            throw new IllegalStateException("readUnlock() without a matching readLock()");
+        }
+        readers.exit(s);
+    }
+
+    private static IllegalStateException notOnline() {
+        return new IllegalStateException("QSBR read section on a thread that is not online: call threadOnline() first");
+    }
+
+    // ==================================================================== grace periods
+
+    /**
+     * Waits for a full grace period: on return every read section that was running when this method
+     * was called has ended. Concurrent callers share grace periods.
+     *
+     * @throws IllegalStateException inside a read section of this domain, or after close()
+     */
+    public void synchronize() {
+        checkOpen();
+        waitQuiescent(gracePeriods.snapshot(), "synchronize()");
+    }
+
+    /**
+     * A cookie for the grace period that must complete before {@link #pollState(long)} returns true;
+     * does not start one. Implies a full memory fence.
+     */
+    public long getState() {
+        checkOpen();
+        return gracePeriods.snapshot();
+    }
+
+    /** Like {@link #getState()}, and asks the worker to run that grace period. */
+    public long startPoll() {
+        checkOpen();
+        long c = gracePeriods.snapshot();
+        worker.requestGracePeriod(c);
+        return c;
+    }
+
+    /** True once the grace period of {@code cookie} has completed: one volatile read and a compare. */
+    public boolean pollState(long cookie) {
+        return gracePeriods.done(cookie);
+    }
+
+    /**
+     * Returns at once if {@code cookie}'s grace period has completed, otherwise waits for it.
+     *
+     * @throws IllegalStateException inside a read section of this domain, or after close()
+     */
+    public void condSynchronize(long cookie) {
+        if (gracePeriods.done(cookie)) {
+            checkNotInSection("condSynchronize()");
+            return;
+        }
+        waitQuiescent(cookie, "condSynchronize()");
+    }
+
+    /** Waits for {@code cookie} with the caller counted as quiescent (QSBR: offline meanwhile). */
+    private void waitQuiescent(long cookie, String what) {
+        Thread t = Thread.currentThread();
+        ReaderSlot s = checkNotInSection(what);
+        ReaderSlot[] hs = handles;
+        boolean wasOnline = qsbr && s != null && s.online();
+        if (wasOnline) {
+            s.qsbrOffline();
+        }
+        long offlineHandles = 0; // bit i: handles[i] was online and went offline for this call (first 64)
+        if (qsbr) {
+            for (int i = 0; i < hs.length && i < 64; i++) {
+                ReaderSlot h = hs[i];
+                if (h.thread() == t && h.online()) {
+                    h.qsbrOffline();
+                    offlineHandles |= 1L << i;
+                }
+            }
+        }
+        try {
+            gracePeriods.awaitCookie(cookie);
+        } finally {
+            if (wasOnline) {
+                s.qsbrOnline();
+            }
+            for (int i = 0; offlineHandles != 0 && i < hs.length; i++) {
+                if ((offlineHandles & (1L << i)) != 0) {
+                    hs[i].qsbrOnline();
+                }
+            }
+        }
+    }
+
+    private ReaderSlot checkNotInSection(String what) {
+        Thread t = Thread.currentThread();
+        ReaderSlot s = t.isVirtual() ? readers.findPooled(t) : threadSlot.get();
+        if (s != null && s.nesting > 0) {
+            throw new IllegalStateException(what + " inside a read section of the same RCU domain would deadlock");
+        }
+        for (ReaderSlot h : handles) {
+            if (h.nesting > 0 && h.thread() == t) {
+                throw new IllegalStateException(what + " inside a read section of the same RCU domain would deadlock");
+            }
+        }
+        return s;
+    }
+
+    // ==================================================================== callbacks
+
+    /**
+     * Queues {@code callback} to run on the domain's worker after a grace period. No allocation by
+     * the domain in steady state; callable inside a read section.
+     *
+     * @throws IllegalArgumentException if {@code callback} is null
+     * @throws IllegalStateException    after close()
+     */
+    public void call(Runnable callback) {
+        if (callback == null) {
+            throw new IllegalArgumentException("callback is null");
+        }
+        if (state != OPEN) {
+            throw closedException();
+        }
+        Thread t = Thread.currentThread();
+        if (t.isVirtual()) {
+            CallbackQueue q = worker.claimPooled(t);
+            try {
+                q.add(callback, worker.recycled);
+            } finally {
+                q.release();
+            }
+            return;
+        }
+        CallbackQueue q = threadQueue.get();
+        if (q == null) {
+            q = worker.registerDedicated(t);
+            threadQueue.set(q);
+        }
+        q.add(callback, worker.recycled);
+    }
+
+    /**
+     * Returns once every callback queued (by any thread) before this call has run.
+     *
+     * @throws IllegalStateException inside a read section, from a callback, or after close()
+     */
+    public void barrier() {
+        checkOpen();
+        checkNotInSection("barrier()");
+        if (worker.isDutyThread(Thread.currentThread())) {
+            throw new IllegalStateException("barrier() from an RCU callback would deadlock");
+        }
+        ReaderSlot s = currentSlotOrNull();
+        boolean wasOnline = qsbr && s != null && s.online();
+        if (wasOnline) {
+            s.qsbrOffline();
+        }
+        try {
+            if (!worker.awaitBarrier(worker.barrierTicket())) {
+                throw closedException();
+            }
+        } finally {
+            if (wasOnline && !gracePeriods.isClosed()) {
+                s.qsbrOnline();
+            }
+        }
+    }
+
+    /**
+     * The domain's duty cycle as an Agrona agent, for {@code ownWorkerThread(false)}: run it with an
+     * {@link AgentRunner} or {@code AgentInvoker} of your own. With the domain's own worker thread the
+     * agent is already running and must not be started again.
+     */
+    public Agent agent() {
+        return worker;
+    }
+
+    // ==================================================================== stats, close
+
+    /** A snapshot of the domain's counters. */
+    public Stats stats() {
+        return new Stats(gracePeriods.completed(), worker.invoked(), gracePeriods.longestNanos(), reports.stalls(),
+                reports.dead(), worker.failures(), readers.slots().length, readers.poolSize());
+    }
+
+    /**
+     * Runs every queued callback (after its grace period), stops the worker and closes the domain.
+     * Waits for readers still inside a section. Idempotent.
+     *
+     * @throws IllegalStateException inside a read section of this domain or from a callback
+     */
     @Override
-    public void close() { }
+    public void close() {
+        if (state != OPEN) {
+            return;
+        }
+        checkNotInSection("close()");
+        if (worker.isDutyThread(Thread.currentThread())) {
+            throw new IllegalStateException("close() from an RCU callback would deadlock");
+        }
+        if (!STATE.compareAndSet(this, OPEN, CLOSING)) {
+            return;
+        }
+        ReaderSlot s = currentSlotOrNull();
+        if (qsbr && s != null && s.online()) {
+            s.qsbrOffline();
+        }
+        try {
+            if (runner != null) {
+                worker.awaitBarrier(worker.barrierTicket());
+                runner.close();
+            }
+            worker.drainOnCallingThread();
+        } finally {
+            gracePeriods.close();
+            readers.close();
+            state = CLOSED;
+            worker.wakeAllWaiters();
+        }
+    }
 }

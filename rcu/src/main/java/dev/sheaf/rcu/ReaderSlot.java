@@ -1,0 +1,258 @@
+package dev.sheaf.rcu;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.lang.ref.WeakReference;
+
+/*
+ * Implementation notes: one reader's published state.
+ *
+ * A slot belongs to exactly one thread at a time: a platform thread that read through the implicit
+ * API (dedicated slot, held in a ThreadLocal until the thread dies), an explicit Rcu.Reader handle
+ * (dedicated slot, held by the caller), or a virtual thread that borrowed a pooled slot for the
+ * duration of its outermost read section (EBR) or its online period (QSBR).
+ *
+ * epoch: 0 means quiescent (EBR: outside every section; QSBR: offline). Otherwise it is the global
+ *   epoch the owner observed when it entered its outermost section (EBR) or last reported a
+ *   quiescent state / went online (QSBR). Written only by the owner, read by the grace-period scan.
+ *   - 0 -> e (EBR outermost entry, QSBR online): opaque store then VarHandle.fullFence(). This is the
+ *     reader half of a store-buffering pattern: reader {store slot; load shared data}, writer
+ *     {store shared data (unlink); advance epoch; full fence; load slot}. With a full fence on both
+ *     sides at least one thread sees the other's store: either the scan sees the slot and waits, or
+ *     the reader's loads see the unlink. A plain or release store alone could sit in the store
+ *     buffer while the reader already loads the old pointer (x86 reorders exactly this).
+ *   - e -> 0 (EBR exit, QSBR offline) and e -> e' (QSBR quiescent state): release store, so that
+ *     every load the reader made in the section happens-before the scan that observes the change
+ *     and hence before the writer frees the memory. No fence is needed: a stale view makes the
+ *     writer wait longer, never shorter.
+ * nesting: section depth, owner-only plain field. Other threads read it only after the owner has
+ *   terminated (Thread.isAlive() == false gives happens-before) or when they are the owner.
+ *
+ * The hot fields sit on their own cache lines (padding superclasses, as in JCTools), so a reader
+ * entering a section dirties only its own line and the scan's loads do not false-share with other
+ * readers. The cold fields after the right pad are written on claim/release and by the scan.
+ */
+abstract class ReaderSlotLeftPad {
+    byte p000, p001, p002, p003, p004, p005, p006, p007, p010, p011, p012, p013, p014, p015, p016, p017;
+    byte p020, p021, p022, p023, p024, p025, p026, p027, p030, p031, p032, p033, p034, p035, p036, p037;
+    byte p040, p041, p042, p043, p044, p045, p046, p047, p050, p051, p052, p053, p054, p055, p056, p057;
+    byte p060, p061, p062, p063, p064, p065, p066, p067, p070, p071, p072, p073, p074, p075, p076, p077;
+    byte p100, p101, p102, p103, p104, p105, p106, p107, p110, p111, p112, p113, p114, p115, p116, p117;
+    byte p120, p121, p122, p123, p124, p125, p126, p127, p130, p131, p132, p133, p134, p135, p136, p137;
+    byte p140, p141, p142, p143, p144, p145, p146, p147, p150, p151, p152, p153, p154, p155, p156, p157;
+    byte p160, p161, p162, p163, p164, p165, p166, p167, p170, p171, p172, p173, p174, p175, p176, p177;
+}
+
+abstract class ReaderSlotHot extends ReaderSlotLeftPad {
+    /** See the implementation notes; accessed through {@link ReaderSlot#EPOCH} except for owner reads. */
+    long epoch;
+    /** Section depth; owner-only. */
+    int nesting;
+}
+
+abstract class ReaderSlotRightPad extends ReaderSlotHot {
+    byte q000, q001, q002, q003, q004, q005, q006, q007, q010, q011, q012, q013, q014, q015, q016, q017;
+    byte q020, q021, q022, q023, q024, q025, q026, q027, q030, q031, q032, q033, q034, q035, q036, q037;
+    byte q040, q041, q042, q043, q044, q045, q046, q047, q050, q051, q052, q053, q054, q055, q056, q057;
+    byte q060, q061, q062, q063, q064, q065, q066, q067, q070, q071, q072, q073, q074, q075, q076, q077;
+    byte q100, q101, q102, q103, q104, q105, q106, q107, q110, q111, q112, q113, q114, q115, q116, q117;
+    byte q120, q121, q122, q123, q124, q125, q126, q127, q130, q131, q132, q133, q134, q135, q136, q137;
+    byte q140, q141, q142, q143, q144, q145, q146, q147, q150, q151, q152, q153, q154, q155, q156, q157;
+    byte q160, q161, q162, q163, q164, q165, q166, q167, q170, q171, q172, q173, q174, q175, q176, q177;
+}
+
+final class ReaderSlot extends ReaderSlotRightPad implements Rcu.ReadSection {
+    static final VarHandle EPOCH;
+    private static final VarHandle CLAIMED;
+
+    static {
+        try {
+            MethodHandles.Lookup lookup = MethodHandles.lookup();
+            EPOCH = lookup.findVarHandle(ReaderSlotHot.class, "epoch", long.class);
+            CLAIMED = lookup.findVarHandle(ReaderSlot.class, "claimed", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    final ReaderRegistry registry;
+    /** True for slots lent to virtual threads; false for dedicated slots. */
+    final boolean pooled;
+    /** Dedicated slots: the owning thread, weakly so a dead thread's Thread object is not retained. */
+    private final WeakReference<Thread> owner;
+    /** Name of the dedicated owner, kept for reports after the Thread has been collected. */
+    private final String ownerName;
+    /** Pooled slots: the virtual thread holding the slot now, or null. */
+    private volatile Thread holder;
+    /** Pooled slots: 1 while held. CAS 0 -> 1 claims; release store 1 -> 0 returns. */
+    private int claimed;
+    /** nesting value of a closed Rcu.Reader: every later lock() fails on the existing nesting check. */
+    static final int RETIRED_NESTING = Integer.MIN_VALUE / 2;
+    /** Set once a dedicated slot has been removed from the registry (unregistered or reaped). */
+    volatile boolean retired;
+    /** Epoch value of the section already reported as stalled (report once per section). */
+    long stallReportedEpoch;
+
+    ReaderSlot(ReaderRegistry registry, Thread owner) {
+        this.registry = registry;
+        this.pooled = false;
+        this.owner = new WeakReference<>(owner);
+        this.ownerName = owner.toString();
+    }
+
+    ReaderSlot(ReaderRegistry registry) {
+        this.registry = registry;
+        this.pooled = true;
+        this.owner = null;
+        this.ownerName = null;
+    }
+
+    // ---------------------------------------------------------------- owner side, EBR
+
+    /** Enters a read section (EBR). The epoch read doubles as the closed check. */
+    void ebrEnter() {
+        int n = nesting;
+        if (n <= 0) {
+            if (n < 0) {
+                throw new IllegalStateException("this Rcu.Reader has been closed");
+            }
+            long e = registry.epoch();
+            if (e <= 0) {
+                throw Rcu.closedException();
+            }
+            EPOCH.setOpaque(this, e);
+            VarHandle.fullFence(); // store->load: see the implementation notes
+        }
+        nesting = n + 1;
+    }
+
+    /** Leaves a read section (EBR); returns the remaining depth. */
+    int ebrExit() {
+        int n = nesting - 1;
+        if (n < 0) {
+            throw new IllegalStateException("readUnlock() without a matching readLock()");
+        }
+        nesting = n;
+        if (n == 0) {
+            EPOCH.setRelease(this, 0L);
+        }
+        return n;
+    }
+
+    // ---------------------------------------------------------------- owner side, QSBR
+
+    void qsbrEnter() {
+        if (epoch == 0) {
+            throw new IllegalStateException("QSBR readLock() on a thread that is not online: call threadOnline() first");
+        }
+        if (registry.epochOpaque() <= 0) {
+            throw Rcu.closedException();
+        }
+        nesting++;
+    }
+
+    int qsbrExit() {
+        int n = nesting - 1;
+        if (n < 0) {
+            throw new IllegalStateException("readUnlock() without a matching readLock()");
+        }
+        nesting = n;
+        return n;
+    }
+
+    boolean online() {
+        return epoch != 0;
+    }
+
+    void qsbrOnline() {
+        if (epoch != 0) {
+            return;
+        }
+        long e = registry.epoch();
+        if (e <= 0) {
+            throw Rcu.closedException();
+        }
+        EPOCH.setOpaque(this, e);
+        VarHandle.fullFence(); // 0 -> e is the same store-buffering case as an EBR entry
+    }
+
+    void qsbrOffline() {
+        if (nesting > 0) {
+            throw new IllegalStateException("threadOffline() inside a read section");
+        }
+        EPOCH.setRelease(this, 0L);
+    }
+
+    void qsbrQuiescent() {
+        if (nesting > 0) {
+            throw new IllegalStateException("quiescentState() inside a read section");
+        }
+        long mine = epoch;
+        if (mine == 0) {
+            throw new IllegalStateException("quiescentState() on a thread that is not online");
+        }
+        long e = registry.epoch(); // acquire: later loads see everything published before epoch e
+        if (e <= 0) {
+            throw Rcu.closedException();
+        }
+        if (e != mine) {
+            EPOCH.setRelease(this, e);
+        }
+    }
+
+    // ---------------------------------------------------------------- ReadSection (try-with-resources)
+
+    @Override
+    public void close() {
+        registry.exit(this);
+    }
+
+    // ---------------------------------------------------------------- scan side
+
+    long epochAcquire() {
+        return (long) EPOCH.getAcquire(this);
+    }
+
+    /** The thread that owns or holds the slot now, or null (dedicated: collected; pooled: free). */
+    Thread thread() {
+        return pooled ? holder : owner.get();
+    }
+
+    String threadName() {
+        if (pooled) {
+            Thread t = holder;
+            return t == null ? "<free pooled slot>" : t.toString();
+        }
+        return ownerName;
+    }
+
+    /** Clears a slot whose owner died (scan side, after Thread.isAlive() returned false). */
+    void clearDead() {
+        nesting = 0;
+        EPOCH.setRelease(this, 0L);
+    }
+
+    // ---------------------------------------------------------------- pool side
+
+    boolean tryClaim(Thread t) {
+        if ((int) CLAIMED.getOpaque(this) != 0 || !CLAIMED.compareAndSet(this, 0, 1)) {
+            return false;
+        }
+        holder = t;
+        return true;
+    }
+
+    boolean heldBy(Thread t) {
+        return holder == t;
+    }
+
+    /** Returns a pooled slot; the caller has already cleared epoch and nesting. */
+    void release() {
+        holder = null;
+        CLAIMED.setRelease(this, 0);
+    }
+
+    boolean isClaimed() {
+        return (int) CLAIMED.getOpaque(this) != 0;
+    }
+}

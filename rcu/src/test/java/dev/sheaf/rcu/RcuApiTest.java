@@ -1,0 +1,309 @@
+package dev.sheaf.rcu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+@Timeout(60)
+class RcuApiTest {
+
+    @Test
+    void nestingAndInReadSection() {
+        try (Rcu rcu = Rcu.create()) {
+            assertFalse(rcu.inReadSection());
+            rcu.readLock();
+            rcu.readLock();
+            assertTrue(rcu.inReadSection());
+            rcu.readUnlock();
+            assertTrue(rcu.inReadSection());
+            rcu.readUnlock();
+            assertFalse(rcu.inReadSection());
+            try (Rcu.ReadSection s = rcu.read()) {
+                assertTrue(rcu.inReadSection());
+                try (Rcu.ReadSection inner = rcu.read()) {
+                    assertTrue(rcu.inReadSection());
+                }
+                assertTrue(rcu.inReadSection());
+            }
+            assertFalse(rcu.inReadSection());
+        }
+    }
+
+    @Test
+    void unlockWithoutLockThrows() {
+        try (Rcu rcu = Rcu.create()) {
+            assertThrows(IllegalStateException.class, rcu::readUnlock);
+            rcu.readLock();
+            rcu.readUnlock();
+            assertThrows(IllegalStateException.class, rcu::readUnlock);
+        }
+    }
+
+    @Test
+    void synchronizeBarrierCondSynchronizeInsideSectionThrow() {
+        try (Rcu rcu = Rcu.create()) {
+            long cookie = rcu.getState();
+            rcu.readLock();
+            try {
+                assertThrows(IllegalStateException.class, rcu::synchronize);
+                assertThrows(IllegalStateException.class, rcu::barrier);
+                assertThrows(IllegalStateException.class, () -> rcu.condSynchronize(cookie));
+                assertThrows(IllegalStateException.class, rcu::close);
+            } finally {
+                rcu.readUnlock();
+            }
+            rcu.synchronize();
+            rcu.barrier();
+            rcu.condSynchronize(cookie);
+        }
+    }
+
+    @Test
+    void synchronizeWaitsForReaderThatStartedBefore() throws Exception {
+        try (Rcu rcu = Rcu.create()) {
+            CountDownLatch entered = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            AtomicBoolean readerLeft = new AtomicBoolean();
+            Thread reader = Thread.ofPlatform().start(() -> {
+                rcu.readLock();
+                entered.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    throw new RuntimeException(e);
+                }
+                readerLeft.set(true);
+                rcu.readUnlock();
+            });
+            entered.await();
+            AtomicBoolean syncDone = new AtomicBoolean();
+            Thread writer = Thread.ofPlatform().start(() -> {
+                rcu.synchronize();
+                syncDone.set(readerLeft.get());
+            });
+            // the writer must still be waiting: the reader is parked inside its section
+            assertFalse(writer.join(java.time.Duration.ofMillis(200)));
+            release.countDown();
+            writer.join();
+            reader.join();
+            assertTrue(syncDone.get(), "synchronize() returned before the reader left");
+        }
+    }
+
+    @Test
+    void polledApi() {
+        try (Rcu rcu = Rcu.create()) {
+            long c = rcu.getState();
+            assertFalse(rcu.pollState(c), "getState() must not complete a grace period by itself");
+            rcu.synchronize();
+            assertTrue(rcu.pollState(c));
+            rcu.condSynchronize(c); // returns at once
+            long c2 = rcu.startPoll();
+            while (!rcu.pollState(c2)) {
+                Thread.onSpinWait(); // the worker drives it
+            }
+            long c3 = rcu.getState();
+            rcu.condSynchronize(c3);
+            assertTrue(rcu.pollState(c3));
+            assertTrue(rcu.stats().gracePeriods() >= 2);
+        }
+    }
+
+    @Test
+    void callRunsAfterGracePeriodAndBarrierWaits() throws Exception {
+        try (Rcu rcu = Rcu.create()) {
+            AtomicInteger ran = new AtomicInteger();
+            AtomicLong cookie = new AtomicLong();
+            for (int i = 0; i < 5000; i++) {
+                rcu.call(ran::incrementAndGet);
+            }
+            rcu.barrier();
+            assertEquals(5000, ran.get());
+            // A callback queued inside a section does not run before the section ends.
+            CountDownLatch inSection = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            AtomicBoolean readerDone = new AtomicBoolean();
+            AtomicBoolean ranEarly = new AtomicBoolean();
+            Thread reader = Thread.ofPlatform().start(() -> {
+                rcu.readLock();
+                inSection.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    throw new RuntimeException(e);
+                }
+                readerDone.set(true);
+                rcu.readUnlock();
+            });
+            inSection.await();
+            rcu.call(() -> ranEarly.set(!readerDone.get()));
+            Thread.sleep(50); // give the worker a chance to misbehave (not used for synchronization)
+            release.countDown();
+            reader.join();
+            rcu.barrier();
+            assertFalse(ranEarly.get(), "callback ran while a pre-existing reader was still in its section");
+        }
+    }
+
+    @Test
+    void callbacksFromManyThreadsIncludingUnflushedBuffers() throws Exception {
+        try (Rcu rcu = Rcu.create()) {
+            AtomicInteger ran = new AtomicInteger();
+            Thread[] ts = new Thread[4];
+            for (int i = 0; i < ts.length; i++) {
+                boolean virtual = (i & 1) == 1;
+                Runnable body = () -> {
+                    for (int k = 0; k < 777; k++) {
+                        rcu.call(ran::incrementAndGet);
+                    }
+                };
+                ts[i] = virtual ? Thread.ofVirtual().start(body) : Thread.ofPlatform().start(body);
+            }
+            for (Thread t : ts) {
+                t.join();
+            }
+            rcu.barrier();
+            assertEquals(4 * 777, ran.get());
+        }
+    }
+
+    @Test
+    void throwingCallbackIsReportedAndOthersRun() throws Exception {
+        AtomicInteger reported = new AtomicInteger();
+        try (Rcu rcu = Rcu.builder().uncaughtExceptionHandler((t, e) -> {
+            if (e instanceof IllegalArgumentException && "boom".equals(e.getMessage())) {
+                reported.incrementAndGet();
+            }
+        }).build()) {
+            AtomicInteger ran = new AtomicInteger();
+            rcu.call(ran::incrementAndGet);
+            rcu.call(() -> {
+                throw new IllegalArgumentException("boom");
+            });
+            rcu.call(ran::incrementAndGet);
+            rcu.barrier();
+            assertEquals(2, ran.get());
+            assertEquals(1, reported.get());
+            assertEquals(1, rcu.stats().callbackFailures());
+            assertEquals(3, rcu.stats().callbacksInvoked());
+        }
+    }
+
+    @Test
+    void barrierFromCallbackThrows() throws Exception {
+        try (Rcu rcu = Rcu.create()) {
+            AtomicBoolean threw = new AtomicBoolean();
+            rcu.call(() -> {
+                try {
+                    rcu.barrier();
+                } catch (IllegalStateException e) {
+                    threw.set(true);
+                }
+            });
+            rcu.barrier();
+            assertTrue(threw.get());
+        }
+    }
+
+    @Test
+    void closeRunsPendingCallbacksThenEverythingThrows() {
+        Rcu rcu = Rcu.create();
+        AtomicInteger ran = new AtomicInteger();
+        for (int i = 0; i < 3000; i++) {
+            rcu.call(ran::incrementAndGet);
+        }
+        rcu.close();
+        assertEquals(3000, ran.get());
+        assertThrows(IllegalStateException.class, rcu::readLock);
+        assertThrows(IllegalStateException.class, rcu::read);
+        assertThrows(IllegalStateException.class, rcu::synchronize);
+        assertThrows(IllegalStateException.class, rcu::barrier);
+        assertThrows(IllegalStateException.class, rcu::getState);
+        assertThrows(IllegalStateException.class, rcu::startPoll);
+        assertThrows(IllegalStateException.class, () -> rcu.pollState(0));
+        assertThrows(IllegalStateException.class, () -> rcu.condSynchronize(0));
+        assertThrows(IllegalStateException.class, () -> rcu.call(() -> { }));
+        assertThrows(IllegalStateException.class, rcu::register);
+        assertThrows(IllegalStateException.class, rcu::threadOnline);
+        assertThrows(IllegalStateException.class, rcu::threadOffline);
+        assertThrows(IllegalStateException.class, rcu::quiescentState);
+        rcu.close(); // idempotent
+    }
+
+    @Test
+    void nullCallbackRejected() {
+        try (Rcu rcu = Rcu.create()) {
+            assertThrows(IllegalArgumentException.class, () -> rcu.call(null));
+        }
+    }
+
+    @Test
+    void explicitReaderHandle() throws Exception {
+        try (Rcu rcu = Rcu.create()) {
+            Rcu.Reader r = rcu.register();
+            r.lock();
+            r.lock();
+            assertTrue(r.inReadSection());
+            assertTrue(rcu.inReadSection());
+            assertThrows(IllegalStateException.class, rcu::synchronize);
+            AtomicBoolean syncReturned = new AtomicBoolean();
+            Thread w = Thread.ofPlatform().start(() -> {
+                rcu.synchronize();
+                syncReturned.set(true);
+            });
+            assertFalse(w.join(java.time.Duration.ofMillis(100)));
+            r.unlock();
+            assertFalse(w.join(java.time.Duration.ofMillis(50)));
+            r.unlock();
+            w.join();
+            assertTrue(syncReturned.get());
+            assertThrows(IllegalStateException.class, r::unlock);
+            int before = rcu.stats().readerSlots();
+            r.close();
+            assertEquals(before - 1, rcu.stats().readerSlots());
+            assertThrows(IllegalStateException.class, r::lock);
+        }
+    }
+
+    @Test
+    void builderRejectsBadInput() {
+        assertThrows(IllegalArgumentException.class, () -> Rcu.builder().stallTimeout(java.time.Duration.ZERO));
+        assertThrows(IllegalArgumentException.class, () -> Rcu.builder().name(""));
+    }
+
+    @Test
+    void agentModeRunsOnCallerThread() throws Exception {
+        try (Rcu rcu = Rcu.builder().ownWorkerThread(false).build()) {
+            AtomicInteger ran = new AtomicInteger();
+            AtomicLong ranOn = new AtomicLong();
+            rcu.call(() -> {
+                ran.incrementAndGet();
+                ranOn.set(Thread.currentThread().threadId());
+            });
+            // nothing runs until the agent does
+            assertEquals(0, ran.get());
+            org.agrona.concurrent.AgentInvoker invoker = new org.agrona.concurrent.AgentInvoker(e -> { }, null, rcu.agent());
+            invoker.start();
+            while (ran.get() == 0) {
+                invoker.invoke();
+            }
+            assertEquals(Thread.currentThread().threadId(), ranOn.get());
+            // startPoll progresses through the agent
+            long c = rcu.startPoll();
+            while (!rcu.pollState(c)) {
+                invoker.invoke();
+            }
+            TimeUnit.MILLISECONDS.sleep(1);
+        }
+    }
+}
