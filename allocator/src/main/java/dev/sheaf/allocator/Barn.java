@@ -1,0 +1,173 @@
+package dev.sheaf.allocator;
+
+import java.util.concurrent.locks.ReentrantLock;
+
+/*
+ * Implementation notes.
+ *
+ * The per-cache depot of whole sheaves (the kernel's struct node_barn): a bounded stack of full
+ * sheaves and a bounded stack of empty ones, exchanged with magazines one whole sheaf at a time
+ * so a refill or flush of `capacity` objects costs one short critical section.
+ *
+ * Guarded by `lock`, a leaf lock: nothing else is acquired while it is held. Every operation has
+ * a `noLock` mode that only tryLocks and reports failure instead of waiting (kmalloc_nolock).
+ * `fullObjects` is written under the lock and read racily by stats (a plain long read).
+ */
+final class Barn {
+
+    /** Result of {@link #replaceFull} when the full sheaf was taken but no empty one was there. */
+    static final Sheaf NO_EMPTY = new Sheaf(0);
+
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Sheaf[] full;
+    private final Sheaf[] empty;
+    private int nrFull;
+    private int nrEmpty;
+    private volatile long fullObjects;
+
+    Barn(int maxFull, int maxEmpty) {
+        this.full = new Sheaf[maxFull];
+        this.empty = new Sheaf[maxEmpty];
+    }
+
+    private boolean lock(boolean noLock) {
+        if (noLock) {
+            return lock.tryLock();
+        }
+        lock.lock();
+        return true;
+    }
+
+    /**
+     * barn_replace_empty_sheaf: give an empty sheaf (may be null: keep nothing), take a full
+     * one. Returns the full sheaf, or null when there is none (or the lock is busy in noLock
+     * mode); then {@code emptyIn} stays with the caller. An empty sheaf that finds no room is
+     * dropped.
+     */
+    Sheaf replaceEmpty(Sheaf emptyIn, boolean noLock) {
+        if (!lock(noLock)) {
+            return null;
+        }
+        try {
+            if (nrFull == 0) {
+                return null;
+            }
+            Sheaf f = full[--nrFull];
+            full[nrFull] = null;
+            fullObjects -= f.size;
+            if (emptyIn != null && nrEmpty < empty.length) {
+                empty[nrEmpty++] = emptyIn;
+            }
+            return f;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * barn_replace_full_sheaf: give a full sheaf, take an empty one. Returns the empty sheaf;
+     * {@link #NO_EMPTY} when the full one was stored but no empty exists (the caller makes one,
+     * or - in noLock mode, where that is not allowed - the exchange is not done and null is
+     * returned); null when the full list is at its bound or the lock is busy (caller flushes).
+     */
+    Sheaf replaceFull(Sheaf fullIn, boolean noLock) {
+        if (!lock(noLock)) {
+            return null;
+        }
+        try {
+            if (nrFull == full.length) {
+                return null;
+            }
+            if (nrEmpty == 0) {
+                if (noLock) {
+                    return null;
+                }
+                full[nrFull++] = fullIn;
+                fullObjects += fullIn.size;
+                return NO_EMPTY;
+            }
+            full[nrFull++] = fullIn;
+            fullObjects += fullIn.size;
+            Sheaf e = empty[--nrEmpty];
+            empty[nrEmpty] = null;
+            return e;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Stores a full (or partly filled) sheaf if there is room; false otherwise. */
+    boolean putFull(Sheaf sheaf) {
+        lock.lock();
+        try {
+            if (nrFull == full.length) {
+                return false;
+            }
+            full[nrFull++] = sheaf;
+            fullObjects += sheaf.size;
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** An empty sheaf, or null. */
+    Sheaf takeEmpty(boolean noLock) {
+        if (!lock(noLock)) {
+            return null;
+        }
+        try {
+            if (nrEmpty == 0) {
+                return null;
+            }
+            Sheaf e = empty[--nrEmpty];
+            empty[nrEmpty] = null;
+            return e;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Keeps an empty sheaf if there is room (otherwise it is dropped). */
+    void putEmpty(Sheaf sheaf) {
+        sheaf.size = 0;
+        lock.lock();
+        try {
+            if (nrEmpty < empty.length) {
+                empty[nrEmpty++] = sheaf;
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Removes and returns every full sheaf (for flushing to slabs); empties are kept. */
+    Sheaf[] takeAllFull() {
+        lock.lock();
+        try {
+            Sheaf[] out = new Sheaf[nrFull];
+            for (int i = 0; i < nrFull; i++) {
+                out[i] = full[i];
+                full[i] = null;
+            }
+            nrFull = 0;
+            fullObjects = 0;
+            return out;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    long fullObjects() {
+        return fullObjects;
+    }
+
+    int[] counts() {
+        lock.lock();
+        try {
+            return new int[] {nrFull, nrEmpty};
+        } finally {
+            lock.unlock();
+        }
+    }
+}

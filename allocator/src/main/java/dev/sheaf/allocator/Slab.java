@@ -1,0 +1,51 @@
+package dev.sheaf.allocator;
+
+/*
+ * Implementation notes.
+ *
+ * Metadata of one slab (a run of PageSource blocks carved into equal slots) or of one large
+ * span (cache == null, one object). Kept on the heap, never inside the slab, so a stray write
+ * into object memory cannot corrupt the allocator's own bookkeeping.
+ *
+ * Free objects of a slab form a singly linked list through an 8-byte link stored inside each
+ * free object at the cache's link offset (SLUB's free pointer); 0 ends the list. Slots past
+ * `carved` have never been handed out and are carved lazily in address order, so a new slab
+ * costs no writes into its memory (and no page faults) until objects are actually used.
+ *
+ * All mutable fields are guarded by the owning cache's node lock; `state` of a large span is
+ * changed by compare-and-set instead (a span has no cache).
+ */
+final class Slab {
+
+    static final int LIVE = 0;
+    static final int FREED = 1;
+
+    final long base;
+    final int blocks;
+    /** Owning cache; null for a large span. */
+    final SlabCache cache;
+    /** For a large span: the usable (page-rounded) size. For a slab: slab bytes. */
+    final long bytes;
+
+    // Guarded by cache.nodeLock.
+    long freeHead;
+    int inuse;
+    int carved;
+    Slab prev;
+    Slab next;
+    boolean onPartial;
+
+    /** Large spans only: LIVE until freed (CAS). */
+    volatile int state;
+
+    Slab(long base, int blocks, SlabCache cache, long bytes) {
+        this.base = base;
+        this.blocks = blocks;
+        this.cache = cache;
+        this.bytes = bytes;
+    }
+
+    boolean isLargeSpan() {
+        return cache == null;
+    }
+}

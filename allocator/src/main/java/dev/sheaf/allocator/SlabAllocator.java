@@ -1,0 +1,964 @@
+package dev.sheaf.allocator;
+
+import dev.sheaf.rcu.Rcu;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SegmentAllocator;
+import java.lang.management.ManagementFactory;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+
+/*
+ * Implementation notes.
+ *
+ * kmalloc over SlabCaches. Sizes 1..32 KiB go to one of 44 size-class caches (SizeClasses);
+ * larger sizes get a PageSource span of whole 64 KiB blocks (touching only page-rounded bytes).
+ * free(address) needs no size: PageSource maps the address to its Slab in one array load, and
+ * the Slab names its cache (or is a span).
+ *
+ * The allocator owns one PageSource (the address range), the caches, the hooks, and - created
+ * lazily, because most users never free after a grace period - the RCU domain (unless the user
+ * supplied one) and the RcuFree engine. RcuFree reaches back through RcuTarget, a private
+ * adapter so the engine's callbacks do not become public methods.
+ *
+ * Spans freed on the no-lock path cannot be returned (that may madvise), so they wait on a
+ * lock-free list linked through their first 8 bytes until the next ordinary large operation,
+ * shrink() or close().
+ *
+ * Closing: the engine is closed first (every freeRcu'd object freed), then TYPESAFE_BY_RCU slabs
+ * still waiting for a grace period, then hooks report, then caches are marked closed and the
+ * range is unmapped. Operations racing with close() are a caller error; operations after it
+ * throw IllegalStateException before touching memory.
+ */
+/**
+ * An off-heap slab allocator after the Linux kernel's SLUB with sheaves (kmalloc + kmem_cache +
+ * kfree_rcu). Thread-safe. See the package documentation for the lock order.
+ *
+ * <p>Errors: {@link IllegalArgumentException} for bad sizes, bad alignments and addresses this
+ * allocator did not hand out (outside its memory, in free memory, interior); {@link
+ * IllegalStateException} for a detected double free and for use after {@link #close()};
+ * {@link OutOfMemoryError} from {@link #malloc} when the capacity is exhausted ({@link
+ * #mallocNoLock} returns 0 instead). {@code free(0)} is a no-op.
+ */
+public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
+
+    /** Largest object size of a cache created with {@link #createCache}. */
+    public static final long MAX_CACHE_OBJECT_SIZE = 128 * 1024;
+    /** Largest size served by a kmalloc size class; larger requests get page spans. */
+    public static final long MAX_SIZE_CLASS = SizeClasses.MAX_CLASS_SIZE;
+
+    /** Allocator-wide counters. Racy while in use. */
+    public record Stats(long capacity, long reservedBytes, long peakReservedBytes, long retainedBytes,
+                        long liveBytes, long cachedObjects, long cachedBytes, long largeAllocations,
+                        long largeBytes, long slabs, int caches, long madvisedBytes) { }
+
+    private final PageSource pages;
+    private final SlabCache[] kmalloc;
+    private final SlabHook[] hooks;
+    private final SlabHook[] noLockHooks;
+    private final boolean hasHooks;
+    private final boolean rcuSheaves;
+    private final int carrierSlots;
+    private final RcuFree.Settings rcuSettings;
+    private final ReentrantLock cachesLock = new ReentrantLock();
+    private final List<SlabCache> caches = new ArrayList<>();
+    private final DeferredFreeList deferredSpans = new DeferredFreeList(0);
+    private final AtomicLong largeBytes = new AtomicLong();
+    private final AtomicLong largeCount = new AtomicLong();
+    private final AtomicLong typesafePending = new AtomicLong();
+    private final RcuTarget target = new RcuTarget();
+    private final Rcu givenRcu;
+    private volatile Rcu rcu;
+    private volatile RcuFree engine;
+    private volatile boolean closed;
+
+    private SlabAllocator(Builder b) {
+        this.pages = new PageSource(b.capacity, b.retainBytes, b.forceArena);
+        this.hooks = b.hooks.toArray(new SlabHook[0]);
+        this.noLockHooks = b.hooks.stream().filter(h -> !h.needsLock()).toArray(SlabHook[]::new);
+        this.hasHooks = hooks.length > 0;
+        this.rcuSheaves = b.rcuSheaves;
+        this.givenRcu = b.rcu;
+        this.rcu = b.rcu;
+        this.rcuSettings = RcuFree.Settings.DEFAULT.withDrainDelayNanos(b.rcuDrainDelayNanos)
+                .withPendingLimitBytes(b.rcuPendingLimitBytes);
+        int cpus = Runtime.getRuntime().availableProcessors();
+        this.carrierSlots = Integer.highestOneBit(Math.max(1, cpus) * 2 - 1);
+        this.kmalloc = new SlabCache[SizeClasses.count()];
+        for (int i = 0; i < kmalloc.length; i++) {
+            int size = SizeClasses.SIZES[i];
+            CacheSpec spec = CacheSpec.of("kmalloc-" + size, size).withSheafCapacity(b.sheafCapacity);
+            kmalloc[i] = new SlabCache(this, pages, spec, true, hooks, carrierSlots);
+            caches.add(kmalloc[i]);
+        }
+    }
+
+    /** An allocator with default settings. */
+    public static SlabAllocator create() {
+        return builder().build();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Settings of a {@link SlabAllocator}. */
+    public static final class Builder {
+        private long capacity = defaultCapacity();
+        private long retainBytes = -1;
+        private Rcu rcu;
+        private final List<SlabHook> hooks = new ArrayList<>();
+        private boolean rcuSheaves = true;
+        private int sheafCapacity = -1;
+        private long rcuDrainDelayNanos = RcuFree.Settings.DEFAULT.drainDelayNanos();
+        private long rcuPendingLimitBytes = RcuFree.Settings.DEFAULT.pendingLimitBytes();
+        private boolean forceArena;
+
+        private Builder() { }
+
+        /**
+         * Most bytes of address space (and so of memory) the allocator may use; rounded down to
+         * 64 KiB. Default: a quarter of physical memory, clamped to 1..16 GiB.
+         */
+        public Builder capacity(long bytes) {
+            if (bytes < PageSource.BLOCK_SIZE) {
+                throw new IllegalArgumentException("capacity " + bytes + " below 65536");
+            }
+            this.capacity = bytes;
+            return this;
+        }
+
+        /** Bytes of released slabs kept resident for reuse before madvise; default capacity/64, at least 4 MiB. */
+        public Builder retainBytes(long bytes) {
+            if (bytes < 0) {
+                throw new IllegalArgumentException("retainBytes " + bytes + " negative");
+            }
+            this.retainBytes = bytes;
+            return this;
+        }
+
+        /** The RCU domain for freeRcu and TYPESAFE_BY_RCU; default: an own domain, closed with the allocator. */
+        public Builder rcu(Rcu rcu) {
+            if (rcu == null) {
+                throw new IllegalArgumentException("rcu is null");
+            }
+            this.rcu = rcu;
+            return this;
+        }
+
+        /** Registers a hook (runs in registration order). */
+        public Builder hook(SlabHook hook) {
+            if (hook == null) {
+                throw new IllegalArgumentException("hook is null");
+            }
+            hooks.add(hook);
+            return this;
+        }
+
+        /**
+         * Whether {@link SlabAllocator#freeRcu(long, long)} of a size-class object uses the rcu
+         * sheaf (default true); false makes the caller's 8-byte link chain the path.
+         */
+        public Builder rcuSheaves(boolean on) {
+            this.rcuSheaves = on;
+            return this;
+        }
+
+        /** Sheaf capacity of the size-class caches; -1 (default) uses the kernel's table, 0 disables sheaves. */
+        public Builder sheafCapacity(int capacity) {
+            if (capacity < -1 || capacity > 4096) {
+                throw new IllegalArgumentException("sheaf capacity " + capacity + " outside -1..4096");
+            }
+            this.sheafCapacity = capacity;
+            return this;
+        }
+
+        /** How long freeRcu batches may wait before they are sealed (default 2 ms). */
+        public Builder rcuDrainDelay(Duration delay) {
+            if (delay == null || delay.isNegative()) {
+                throw new IllegalArgumentException("drain delay must not be negative: " + delay);
+            }
+            this.rcuDrainDelayNanos = delay.toNanos();
+            return this;
+        }
+
+        /** Bound on bytes waiting for a grace period; past it callers help drain (default 64 MiB). */
+        public Builder rcuPendingLimit(long bytes) {
+            if (bytes < 1) {
+                throw new IllegalArgumentException("pending limit must be positive: " + bytes);
+            }
+            this.rcuPendingLimitBytes = bytes;
+            return this;
+        }
+
+        /** Test hook: use the portable Arena page source even where mmap is available. */
+        Builder forceArena(boolean on) {
+            this.forceArena = on;
+            return this;
+        }
+
+        public SlabAllocator build() {
+            if (retainBytes < 0) {
+                retainBytes = Math.max(4L << 20, capacity / 64);
+            }
+            return new SlabAllocator(this);
+        }
+
+        private static long defaultCapacity() {
+            long physical = 0;
+            try {
+                if (ManagementFactory.getOperatingSystemMXBean()
+                        instanceof com.sun.management.OperatingSystemMXBean os) {
+                    physical = os.getTotalMemorySize();
+                }
+            } catch (RuntimeException | LinkageError e) {
+                physical = 0;
+            }
+            long quarter = physical > 0 ? physical / 4 : 4L << 30;
+            return Math.max(1L << 30, Math.min(16L << 30, quarter));
+        }
+    }
+
+    // -------------------------------------------------------------------------------------------
+    // kmalloc
+
+    /**
+     * Allocates {@code size} bytes (contents unspecified), aligned to 8 bytes at least (sizes that
+     * are powers of two are naturally aligned up to 4096).
+     *
+     * @throws IllegalArgumentException size <= 0 or larger than the capacity
+     * @throws OutOfMemoryError         capacity exhausted
+     * @throws IllegalStateException    closed
+     */
+    public long malloc(long size) {
+        if (size <= 0 || size > pages.capacity) {
+            throw badSize(size);
+        }
+        if (closed) {
+            throw closedError();
+        }
+        if (size <= SizeClasses.MAX_CLASS_SIZE) {
+            return kmalloc[SizeClasses.classOf(size)].alloc();
+        }
+        return mallocLarge(size, false);
+    }
+
+    /**
+     * kmalloc_nolock: like {@link #malloc} but never parks, never spin-waits on another thread,
+     * makes no system call and allocates no sheaf; alloc hooks that take locks are skipped. When
+     * its size class has nothing available without waiting, it tries the next class once.
+     *
+     * @return the address, or 0 when nothing is available without waiting
+     */
+    public long mallocNoLock(long size) {
+        if (size <= 0 || size > pages.capacity) {
+            throw badSize(size);
+        }
+        if (closed) {
+            throw closedError();
+        }
+        if (size <= SizeClasses.MAX_CLASS_SIZE) {
+            int c = SizeClasses.classOf(size);
+            long a = kmalloc[c].allocNoLock();
+            if (a == 0 && c + 1 < kmalloc.length) {
+                a = kmalloc[c + 1].allocNoLock();
+            }
+            return a;
+        }
+        return mallocLarge(size, true);
+    }
+
+    private long mallocLarge(long size, boolean noLock) {
+        long usable = (size + PageSource.PAGE_SIZE - 1) & -PageSource.PAGE_SIZE;
+        int blocks = (int) ((size + PageSource.BLOCK_SIZE - 1) >>> PageSource.BLOCK_SHIFT);
+        if (!noLock) {
+            drainDeferredSpans();
+        }
+        long a = noLock ? pages.tryAcquire(blocks, usable) : pages.acquire(blocks, usable);
+        if (a == 0 && !noLock) {
+            shrinkForRetry();
+            a = pages.acquire(blocks, usable);
+        }
+        if (a == 0) {
+            if (noLock) {
+                return 0;
+            }
+            throw outOfMemory(size);
+        }
+        Slab span = new Slab(a, blocks, null, usable);
+        pages.publish(span);
+        largeBytes.addAndGet(usable);
+        largeCount.incrementAndGet();
+        SlabHook[] hs = noLock ? noLockHooks : hooks;
+        for (SlabHook h : hs) {
+            h.afterAlloc(null, a, usable);
+        }
+        return a;
+    }
+
+    /**
+     * Frees an address returned by {@link #malloc}, {@link #mallocNoLock}, {@link #allocate} or a
+     * cache of this allocator. {@code free(0)} is a no-op.
+     *
+     * @throws IllegalArgumentException not an object start handed out by this allocator
+     * @throws IllegalStateException    double free detected, or closed
+     */
+    public void free(long address) {
+        if (address == 0) {
+            return;
+        }
+        if (closed) {
+            throw closedError();
+        }
+        Slab s = pages.ownerOf(address);
+        if (s == null) {
+            throw badAddress(address, null, null);
+        }
+        SlabCache c = s.cache;
+        if (c != null) {
+            if (c.state() != SlabCache.LIVE) {
+                throw new IllegalStateException("cache '" + c.name() + "' is destroyed");
+            }
+            c.checkInSlab(address, s);
+            c.freeValidated(address);
+        } else {
+            freeLarge(address, s, false);
+        }
+    }
+
+    /**
+     * kfree_nolock: like {@link #free} but never parks, spin-waits or makes a system call; what
+     * cannot be freed now is deferred to a lock-free list and freed by a later ordinary call.
+     */
+    public void freeNoLock(long address) {
+        if (address == 0) {
+            return;
+        }
+        if (closed) {
+            throw closedError();
+        }
+        Slab s = pages.ownerOf(address);
+        if (s == null) {
+            throw badAddress(address, null, null);
+        }
+        SlabCache c = s.cache;
+        if (c != null) {
+            if (c.state() != SlabCache.LIVE) {
+                throw new IllegalStateException("cache '" + c.name() + "' is destroyed");
+            }
+            c.checkInSlab(address, s);
+            c.freeNoLockValidated(address);
+        } else {
+            freeLarge(address, s, true);
+        }
+    }
+
+    private void freeLarge(long address, Slab s, boolean noLock) {
+        if (address != s.base) {
+            throw new IllegalArgumentException(String.format(
+                    "address 0x%x is inside a large allocation at 0x%x (interior address)", address, s.base));
+        }
+        if (s.state != Slab.LIVE) {
+            throw new IllegalStateException(String.format("double free of large allocation 0x%x", address));
+        }
+        if (noLock) {
+            for (SlabHook h : hooks) {
+                if (!h.tryBeforeFree(null, address, s.bytes)) {
+                    // Hook pending: the span waits with the others; hooks run when it is drained.
+                    deferredSpans.push(address);
+                    return;
+                }
+            }
+            // Returning pages may madvise: leave it to the next ordinary call. Mark it so a
+            // second free is caught, and so the drain knows hooks already ran.
+            if (!SPAN_STATE.compareAndSet(s, Slab.LIVE, SPAN_HOOKS_DONE)) {
+                throw new IllegalStateException(String.format("double free of large allocation 0x%x", address));
+            }
+            deferredSpans.push(address);
+            return;
+        }
+        if (!SPAN_STATE.compareAndSet(s, Slab.LIVE, Slab.FREED)) {
+            throw new IllegalStateException(String.format("double free of large allocation 0x%x", address));
+        }
+        for (SlabHook h : hooks) {
+            h.beforeFree(null, address, s.bytes);
+        }
+        releaseSpan(s);
+    }
+
+    private static final int SPAN_HOOKS_DONE = 2;
+    private static final java.lang.invoke.VarHandle SPAN_STATE;
+
+    static {
+        try {
+            SPAN_STATE = java.lang.invoke.MethodHandles.lookup().findVarHandle(Slab.class, "state", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private void releaseSpan(Slab s) {
+        largeBytes.addAndGet(-s.bytes);
+        largeCount.decrementAndGet();
+        pages.release(s, s.bytes, false);
+    }
+
+    private void drainDeferredSpans() {
+        if (deferredSpans.isEmpty()) {
+            return;
+        }
+        long a = deferredSpans.drainAll();
+        long n = 0;
+        while (a != 0) {
+            long next = deferredSpans.next(a);
+            Slab s = pages.ownerOf(a);
+            if (s != null) {
+                int st = s.state;
+                if (st == Slab.LIVE && SPAN_STATE.compareAndSet(s, Slab.LIVE, Slab.FREED)) {
+                    for (SlabHook h : hooks) {
+                        h.beforeFree(null, a, s.bytes);
+                    }
+                    releaseSpan(s);
+                } else if (st == SPAN_HOOKS_DONE && SPAN_STATE.compareAndSet(s, SPAN_HOOKS_DONE, Slab.FREED)) {
+                    releaseSpan(s);
+                }
+            }
+            a = next;
+            n++;
+        }
+        deferredSpans.consumed(n);
+    }
+
+    /**
+     * The usable size of a live allocation (the size class, the cache's object size, or the
+     * page-rounded span size).
+     */
+    public long usableSize(long address) {
+        if (closed) {
+            throw closedError();
+        }
+        Slab s = pages.ownerOf(address);
+        if (s == null) {
+            throw badAddress(address, null, null);
+        }
+        if (s.cache == null) {
+            if (address != s.base) {
+                throw new IllegalArgumentException(String.format(
+                        "address 0x%x is inside a large allocation at 0x%x (interior address)", address, s.base));
+            }
+            return s.bytes;
+        }
+        s.cache.checkInSlab(address, s);
+        return s.cache.objectSize();
+    }
+
+    /** A bounds-checked segment over the usable size of a live allocation. */
+    public MemorySegment segment(long address) {
+        long size = usableSize(address);
+        return NativeMemory.EVERYTHING.asSlice(address, size);
+    }
+
+    /**
+     * {@link SegmentAllocator}: zero-filled memory of {@code byteSize} bytes aligned to {@code
+     * byteAlignment} (a power of two up to 65536). Free it with {@link #free(MemorySegment)}.
+     * The segment is not tied to an arena: using it after it is freed is a use after free.
+     */
+    @Override
+    public MemorySegment allocate(long byteSize, long byteAlignment) {
+        if (byteSize < 0 || byteSize > pages.capacity) {
+            throw badSize(byteSize);
+        }
+        if (byteAlignment <= 0 || Long.bitCount(byteAlignment) != 1) {
+            throw new IllegalArgumentException("alignment " + byteAlignment + " is not a power of two");
+        }
+        if (byteAlignment > PageSource.BLOCK_SIZE) {
+            throw new IllegalArgumentException("alignment " + byteAlignment + " above 65536 is not supported");
+        }
+        if (closed) {
+            throw closedError();
+        }
+        long size = Math.max(byteSize, 1);
+        long address = 0;
+        if (byteAlignment <= 8) {
+            address = malloc(size);
+        } else if (byteAlignment <= 4096) {
+            long want = Math.max(size, byteAlignment);
+            if (want <= SizeClasses.MAX_CLASS_SIZE) {
+                for (int c = SizeClasses.classOf(want); c < kmalloc.length; c++) {
+                    if (SizeClasses.SIZES[c] % byteAlignment == 0) {
+                        address = kmalloc[c].alloc();
+                        break;
+                    }
+                }
+            }
+        }
+        if (address == 0) {
+            address = mallocLarge(Math.max(size, SizeClasses.MAX_CLASS_SIZE + 1), false);
+        }
+        MemorySegment seg = NativeMemory.EVERYTHING.asSlice(address, byteSize);
+        seg.fill((byte) 0);
+        return seg;
+    }
+
+    /** Frees a segment returned by {@link #allocate}. */
+    public void free(MemorySegment segment) {
+        if (segment == null) {
+            throw new IllegalArgumentException("segment is null");
+        }
+        free(segment.address());
+    }
+
+    // -------------------------------------------------------------------------------------------
+    // Caches
+
+    /** Creates a cache of {@code objectSize}-byte objects with default settings. */
+    public SlabCache createCache(String name, long objectSize) {
+        return createCache(CacheSpec.of(name, objectSize));
+    }
+
+    /** Creates a cache as described by {@code spec}. */
+    public SlabCache createCache(CacheSpec spec) {
+        if (spec == null) {
+            throw new IllegalArgumentException("spec is null");
+        }
+        cachesLock.lock();
+        try {
+            if (closed) {
+                throw closedError();
+            }
+            SlabCache c = new SlabCache(this, pages, spec, false, hooks, carrierSlots);
+            caches.add(c);
+            return c;
+        } finally {
+            cachesLock.unlock();
+        }
+    }
+
+    /** The size-class cache serving {@code size}, for inspection. */
+    public SlabCache sizeClassCache(long size) {
+        if (size <= 0 || size > SizeClasses.MAX_CLASS_SIZE) {
+            throw badSize(size);
+        }
+        return kmalloc[SizeClasses.classOf(size)];
+    }
+
+    /** The sizes of the kmalloc classes. */
+    public static int[] sizeClasses() {
+        return SizeClasses.SIZES.clone();
+    }
+
+    void destroyCache(SlabCache c) {
+        if (c.kmalloc) {
+            throw new IllegalStateException("cache '" + c.name() + "' is a size class of the allocator");
+        }
+        cachesLock.lock();
+        try {
+            if (closed) {
+                throw closedError();
+            }
+            if (c.state() != SlabCache.LIVE) {
+                throw new IllegalStateException("cache '" + c.name() + "' is already destroyed");
+            }
+        } finally {
+            cachesLock.unlock();
+        }
+        if (c.rcuUsed() && engine != null) {
+            engine.rcuBarrier();
+        }
+        cachesLock.lock();
+        try {
+            c.flushAll(true);
+            long live = c.liveObjectsExact();
+            if (live > 0) {
+                c.runDestroyHooks(live);
+                throw new IllegalStateException("cache '" + c.name() + "' destroyed with " + live
+                        + " object(s) still allocated");
+            }
+            c.markDestroyed();
+            caches.remove(c);
+        } finally {
+            cachesLock.unlock();
+        }
+    }
+
+    private List<SlabCache> cachesSnapshot() {
+        cachesLock.lock();
+        try {
+            return new ArrayList<>(caches);
+        } finally {
+            cachesLock.unlock();
+        }
+    }
+
+    // -------------------------------------------------------------------------------------------
+    // Free after a grace period
+
+    RcuFree engine() {
+        RcuFree e = engine;
+        if (e == null) {
+            cachesLock.lock();
+            try {
+                if (closed) {
+                    throw closedError();
+                }
+                e = engine;
+                if (e == null) {
+                    e = new RcuFree(rcu(), target, rcuSettings);
+                    engine = e;
+                }
+            } finally {
+                cachesLock.unlock();
+            }
+        }
+        return e;
+    }
+
+    /**
+     * Two-argument kfree_rcu: frees after a grace period of {@link #rcu()}. Size-class objects
+     * join the caller's rcu sheaf (unless the builder turned rcu sheaves off); otherwise the
+     * object is chained through its own 8-byte field at {@code address + linkOffset}.
+     * {@code freeRcu(0, off)} is a no-op.
+     */
+    public void freeRcu(long address, long linkOffset) {
+        if (address == 0) {
+            return;
+        }
+        if (closed) {
+            throw closedError();
+        }
+        if (rcuSheaves) {
+            Slab s = pages.ownerOf(address);
+            if (s != null && s.cache != null && s.cache.kmalloc && s.cache.sheafCapacity() > 0) {
+                if ((linkOffset & 7) != 0 || linkOffset < 0 || linkOffset + 8 > s.cache.objectSize()) {
+                    throw new IllegalArgumentException("link offset " + linkOffset + " is not an 8-byte field of a "
+                            + s.cache.objectSize() + "-byte object");
+                }
+                s.cache.checkInSlab(address, s);
+                s.cache.freeRcuToSheaf(address, linkOffset);
+                return;
+            }
+        }
+        engine().freeRcu(address, linkOffset);
+    }
+
+    /** Headless kfree_rcu (no link field); may wait for a grace period when no bulk array is available. */
+    public void freeRcu(long address) {
+        if (address == 0) {
+            return;
+        }
+        if (closed) {
+            throw closedError();
+        }
+        engine().freeRcu(address);
+    }
+
+    /** kfree_rcu_nolock: never parks, spin-waits or makes a system call. */
+    public void freeRcuNoLock(long address, long linkOffset) {
+        if (address == 0) {
+            return;
+        }
+        if (closed) {
+            throw closedError();
+        }
+        engine().freeRcuNoLock(address, linkOffset);
+    }
+
+    /** On return every object passed to any freeRcu* before the call is free (kvfree_rcu_barrier). */
+    public void rcuBarrier() {
+        if (closed) {
+            throw closedError();
+        }
+        RcuFree e = engine;
+        if (e != null) {
+            e.rcuBarrier();
+        }
+    }
+
+    /** Counters of the free-after-grace-period engine. */
+    public RcuFreeStats rcuStats() {
+        RcuFree e = engine;
+        return e != null ? e.stats() : engine().stats();
+    }
+
+    /** The RCU domain used by freeRcu and TYPESAFE_BY_RCU caches (created on first use unless given). */
+    public Rcu rcu() {
+        Rcu r = rcu;
+        if (r == null) {
+            cachesLock.lock();
+            try {
+                r = rcu;
+                if (r == null) {
+                    if (closed) {
+                        throw closedError();
+                    }
+                    r = Rcu.builder().name("sheaf-allocator").build();
+                    rcu = r;
+                }
+            } finally {
+                cachesLock.unlock();
+            }
+        }
+        return r;
+    }
+
+    void releaseAfterGracePeriod(Slab s) {
+        typesafePending.incrementAndGet();
+        rcu().call(() -> {
+            try {
+                pages.release(s, s.bytes, true);
+            } finally {
+                typesafePending.decrementAndGet();
+            }
+        });
+    }
+
+    private final class RcuTarget implements RcuFree.Target {
+        @Override
+        public void checkFreeable(long address) {
+            checkRcuFree(address);
+        }
+
+        @Override
+        public long checkRcuFree(long address) {
+            if (closed) {
+                throw closedError();
+            }
+            Slab s = pages.ownerOf(address);
+            if (s == null) {
+                throw badAddress(address, null, null);
+            }
+            SlabCache c = s.cache;
+            if (c == null) {
+                if (address != s.base) {
+                    throw new IllegalArgumentException(String.format(
+                            "address 0x%x is inside a large allocation at 0x%x (interior address)", address, s.base));
+                }
+                if (s.state != Slab.LIVE) {
+                    throw new IllegalStateException(String.format("large allocation 0x%x is already free", address));
+                }
+                return s.bytes;
+            }
+            if (c.state() != SlabCache.LIVE) {
+                throw new IllegalStateException("cache '" + c.name() + "' is destroyed");
+            }
+            c.checkLive(address, s);
+            return c.objectSize();
+        }
+
+        @Override
+        public long usableSize(long address) {
+            return SlabAllocator.this.usableSize(address);
+        }
+
+        @Override
+        public void freeNow(long address) {
+            free(address);
+        }
+
+        @Override
+        public void freeNowBulk(long[] addresses, int count) {
+            for (int i = 0; i < count; i++) {
+                free(addresses[i]);
+            }
+        }
+
+        @Override
+        public void rcuSheafReady(Object cache, long[] objects, int count) {
+            ((SlabCache) cache).rcuSheafReady(objects, count);
+        }
+
+        @Override
+        public void flushRcuSheaves() {
+            for (SlabCache c : cachesSnapshot()) {
+                if (c.rcuUsed()) {
+                    c.flushRcuSheaves();
+                }
+            }
+        }
+    }
+
+    // -------------------------------------------------------------------------------------------
+    // Introspection and lifecycle
+
+    /**
+     * Gives memory back: drains deferred frees, returns the barns' sheaves, the caller's own
+     * sheaves and dead threads' sheaves to slabs, releases empty slabs and madvises every
+     * retained run. Returns the bytes given back to the OS.
+     */
+    public long shrink() {
+        if (closed) {
+            throw closedError();
+        }
+        drainDeferredSpans();
+        for (SlabCache c : cachesSnapshot()) {
+            if (c.state() == SlabCache.LIVE) {
+                c.flushAll(false);
+                c.releaseEmptySlabs();
+            }
+        }
+        return pages.shrink();
+    }
+
+    void shrinkForRetry() {
+        for (SlabCache c : cachesSnapshot()) {
+            if (c.state() == SlabCache.LIVE) {
+                c.releaseEmptySlabs();
+            }
+        }
+        pages.shrink();
+    }
+
+    /** Allocator-wide counters. */
+    public Stats stats() {
+        if (closed) {
+            throw closedError();
+        }
+        long live = 0, cached = 0, cachedBytes = 0, slabs = 0;
+        List<SlabCache> all = cachesSnapshot();
+        for (SlabCache c : all) {
+            SlabCache.Stats s = c.stats();
+            live += s.activeObjects() * s.objectSize();
+            cached += s.cachedObjects();
+            cachedBytes += s.cachedObjects() * s.objectSize();
+            slabs += s.slabs();
+        }
+        long lb = largeBytes.get();
+        return new Stats(pages.capacity, pages.reservedBytes(), pages.peakReservedBytes(), pages.retainedBytes(),
+                live + lb, cached, cachedBytes, largeCount.get(), lb, slabs, all.size(), pages.madvisedBytes());
+    }
+
+    /** Stats of every cache (size classes first). */
+    public List<SlabCache.Stats> cacheStats() {
+        List<SlabCache.Stats> out = new ArrayList<>();
+        for (SlabCache c : cachesSnapshot()) {
+            out.add(c.stats());
+        }
+        return out;
+    }
+
+    /**
+     * Text in the columns of /proc/slabinfo (version 2.1) plus sheaf counters: one line per cache
+     * that has slabs or cached objects (size classes with nothing are skipped).
+     */
+    public String slabinfo() {
+        StringBuilder sb = new StringBuilder();
+        sb.append("slabinfo - version: 2.1 (sheaf)\n");
+        sb.append("# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab>")
+                .append(" : tunables <limit> <batchcount> <sharedfactor>")
+                .append(" : slabdata <active_slabs> <num_slabs> <sharedavail>")
+                .append(" : sheaves <capacity> <cached> <barn_full> <barn_empty> <alloc_fast> <alloc_slow>")
+                .append(" <free_fast> <free_slow> <refill> <flush> <barn_get> <barn_get_fail> <barn_put>")
+                .append(" <barn_put_fail> <deferred> <rcu_sheaves>\n");
+        for (SlabCache.Stats s : cacheStats()) {
+            if (s.slabs() == 0 && s.cachedObjects() == 0 && !isUserCache(s.name())) {
+                continue;
+            }
+            sb.append(String.format("%-17s %6d %6d %6d %4d %4d : tunables %4d %4d %4d : slabdata %6d %6d %6d"
+                            + " : sheaves %4d %6d %3d %3d %d %d %d %d %d %d %d %d %d %d %d %d%n",
+                    s.name(), s.activeObjects(), s.totalObjects(), s.slotSize(), s.objectsPerSlab(),
+                    s.slabBytes() / PageSource.PAGE_SIZE, 0, 0, 0, s.slabs(), s.slabs(), 0,
+                    s.sheafCapacity(), s.cachedObjects(), s.barnFull(), s.barnEmpty(), s.allocFastpath(),
+                    s.allocSlowpath(), s.freeFastpath(), s.freeSlowpath(), s.sheafRefills(), s.sheafFlushes(),
+                    s.barnGet(), s.barnGetFail(), s.barnPut(), s.barnPutFail(), s.deferredFrees(),
+                    s.rcuSheavesSubmitted()));
+        }
+        return sb.toString();
+    }
+
+    private static boolean isUserCache(String name) {
+        return !name.startsWith("kmalloc-");
+    }
+
+    /** Whether close() was called. */
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /**
+     * Frees everything: waits for pending freeRcu objects and TYPESAFE_BY_RCU slabs, lets hooks
+     * report (a leak tracker lists objects still allocated), then unmaps the memory. Later calls
+     * throw IllegalStateException; a second close() is a no-op.
+     */
+    @Override
+    public void close() {
+        cachesLock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+        } finally {
+            cachesLock.unlock();
+        }
+        RcuFree e = engine;
+        if (e != null) {
+            e.close();
+        }
+        if (typesafePending.get() > 0) {
+            rcu.barrier();
+        }
+        drainDeferredSpans();
+        for (SlabCache c : cachesSnapshot()) {
+            c.drainDeferred();
+        }
+        for (SlabHook h : hooks) {
+            h.allocatorClosed(this);
+        }
+        cachesLock.lock();
+        try {
+            closed = true;
+            for (SlabCache c : caches) {
+                c.markClosed();
+            }
+        } finally {
+            cachesLock.unlock();
+        }
+        pages.close();
+        if (givenRcu == null && rcu != null) {
+            rcu.close();
+        }
+    }
+
+    // -------------------------------------------------------------------------------------------
+    // Errors
+
+    OutOfMemoryError outOfMemory(long size) {
+        return new OutOfMemoryError("sheaf allocator capacity exhausted: " + size + " bytes requested, capacity "
+                + pages.capacity + ", reserved " + pages.reservedBytes());
+    }
+
+    private IllegalArgumentException badSize(long size) {
+        return new IllegalArgumentException("size " + size + " outside 1.." + pages.capacity);
+    }
+
+    private IllegalStateException closedError() {
+        return new IllegalStateException("allocator is closed");
+    }
+
+    RuntimeException badAddress(long address, Slab s, SlabCache expected) {
+        if (closed) {
+            return closedError();
+        }
+        if (!pages.contains(address)) {
+            return new IllegalArgumentException(String.format(
+                    "address 0x%x was not handed out by this allocator (outside its memory)", address));
+        }
+        if (s == null) {
+            return new IllegalArgumentException(String.format(
+                    "address 0x%x lies in free memory of this allocator (no live slab there)", address));
+        }
+        if (s.cache == null) {
+            return new IllegalArgumentException(String.format(
+                    "address 0x%x belongs to a large allocation, not to cache '%s'", address,
+                    expected == null ? "?" : expected.name()));
+        }
+        return new IllegalArgumentException(String.format("address 0x%x belongs to cache '%s', not '%s'",
+                address, s.cache.name(), expected == null ? "?" : expected.name()));
+    }
+
+    PageSource pages() {
+        return pages;
+    }
+}

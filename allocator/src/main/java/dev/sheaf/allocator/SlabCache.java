@@ -1,0 +1,1600 @@
+package dev.sheaf.allocator;
+
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.concurrent.locks.ReentrantLock;
+
+/*
+ * Implementation notes.
+ *
+ * A cache of equal-sized objects (the kernel's kmem_cache with sheaves). Layers, fastest first:
+ *
+ *   magazine (per platform thread, or per carrier slot for virtual threads)
+ *     main sheaf  - alloc pops, free pushes; a plain array access on the owner's thread
+ *     spare sheaf - swapped with main when main runs empty/full
+ *     rcu sheaf   - collects freeRcu() objects; a full one goes to the RcuFree engine, comes back
+ *                   after a grace period and enters the barn as a full sheaf
+ *   barn          - bounded stacks of full and empty sheaves, exchanged whole
+ *   slabs         - partial list under the node lock; objects linked through in-object links
+ *   PageSource    - new slabs, released slabs
+ *
+ * Alloc order (alloc_from_pcs): pop main; main empty -> swap with a non-empty spare -> barn:
+ * give the empty main, take a full sheaf -> refill main in bulk from partial slabs -> grow by a
+ * new slab. Free order (free_to_pcs): push main; main full -> swap with an empty spare -> take
+ * an empty from the barn (or a new sheaf) if there is no spare -> barn: give the full main, take
+ * an empty -> barn full list at its bound: flush main to slabs in one critical section.
+ *
+ * Platform threads find their magazine through a ThreadLocal and use it with plain accesses;
+ * `busy` makes a re-entrant call fall back to the slab layer. Virtual threads never get their
+ * own magazine: they take the magazine out of a slot picked by the CPU they run on now
+ * (sched_getcpu through a critical downcall; thread-id striping where that is unavailable) with
+ * an atomic swap, use it, and give it back with a CAS to the slot of the CPU they are on at the
+ * end (or any empty slot). At most `carrierSlots.length()` carrier magazines exist, so 100 000
+ * virtual threads hold no more sheaves than there are CPUs; a virtual thread that finds its slot
+ * empty and the bound reached goes to the slab layer directly. Magazines of platform threads
+ * that died are found by a sweep of the registry before a cache grows (and on shrink/destroy),
+ * and their sheaves go back to the barn or slabs: nothing cached is lost.
+ *
+ * The no-lock path (allocNoLock/freeNoLock; kmalloc_nolock) uses the same layers but only
+ * tryLocks, never creates a magazine or a sheaf, never makes a system call (PageSource's range
+ * is mapped up front), and never waits for another thread. An alloc that cannot proceed returns
+ * 0. A free that cannot proceed pushes the object onto a lock-free list linked through the
+ * object's own link field (DeferredFreeList); ordinary slow paths (refill, flush, shrink,
+ * destroy, stats) drain it.
+ *
+ * Double-free checks are the kernel's cheap ones: the object equals the top of the sheaf it is
+ * pushed onto, or the head of its slab's free list, or its slab has no object in use, or it lies
+ * beyond the slab's carved prefix (never handed out).
+ *
+ * Lock order and what each lock protects (the only nestings; tryLock may nest in any order since
+ * it never waits):
+ *
+ *   registryLock (magazine registry, carrier magazine count)
+ *     -> released before any sheaf of a reclaimed magazine is flushed; nothing nests under it
+ *   Barn.lock     (the barn's full/empty stacks)             leaf
+ *   nodeLock      (partial list, every Slab's mutable fields, slab counts)
+ *     -> PageSource.lock only by tryLock (no-lock growth); ordinary growth and slab release call
+ *        PageSource after nodeLock is released
+ *   PageSource.lock (block bitmap, retained runs, reserved byte count)  leaf
+ *   hook locks (e.g. LeakTracker's)                            leaf, taken with no allocator lock held
+ *   SlabAllocator.cachesLock (list of caches)                  -> registryLock/nodeLock/Barn.lock
+ *
+ * TYPESAFE_BY_RCU: a slab that becomes empty beyond the retention bound is handed to the RCU
+ * domain's call() and returned to PageSource after a grace period; its objects are reusable at
+ * once while it stays on the partial list.
+ */
+/**
+ * A cache of objects of one size: the kernel's {@code kmem_cache}. Created by
+ * {@link SlabAllocator#createCache}. Thread-safe; the fast paths allocate nothing and take no
+ * lock.
+ *
+ * <p>Errors: {@link IllegalArgumentException} for an address this cache did not hand out
+ * (outside the allocator, in free memory, another cache's object, not an object start);
+ * {@link IllegalStateException} for a detected double free and for use after
+ * {@link #destroy()} or after the allocator's {@code close()}. {@code free(0)} is a no-op.
+ */
+public final class SlabCache {
+
+    /** Counters of one cache (slabinfo columns plus sheaf counters). Racy while in use. */
+    public record Stats(String name, long objectSize, long slotSize, int objectsPerSlab, long slabBytes,
+                        long slabs, long partialSlabs, long totalObjects, long activeObjects,
+                        long cachedObjects, long deferredObjects, long rcuSheafObjects,
+                        int sheafCapacity, int barnFull, int barnEmpty, int magazines,
+                        long allocFastpath, long allocSlowpath, long freeFastpath, long freeSlowpath,
+                        long sheafRefills, long sheafFlushes, long barnGet, long barnGetFail,
+                        long barnPut, long barnPutFail, long sheafAlloc, long deferredFrees,
+                        long noLockFailures, long rcuSheavesSubmitted, long directAllocs) { }
+
+    static final int LIVE = 0;
+    static final int DESTROYED = 1;
+    static final int CLOSED = 2;
+
+    // Indices of slow-path counters.
+    private static final int C_ALLOC_SLOW = 0;
+    private static final int C_FREE_SLOW = 1;
+    private static final int C_REFILL = 2;
+    private static final int C_FLUSH = 3;
+    private static final int C_BARN_GET = 4;
+    private static final int C_BARN_GET_FAIL = 5;
+    private static final int C_BARN_PUT = 6;
+    private static final int C_BARN_PUT_FAIL = 7;
+    private static final int C_SHEAF_ALLOC = 8;
+    private static final int C_DEFERRED = 9;
+    private static final int C_NOLOCK_FAIL = 10;
+    private static final int C_RCU_SHEAF = 11;
+    private static final int C_DIRECT = 12;
+    private static final int C_RETIRED_ALLOC_FAST = 13;
+    private static final int C_RETIRED_FREE_FAST = 14;
+    private static final int COUNTERS = 15;
+
+    private static final int MAX_BARN_SHEAVES = 10;
+    private static final int MIN_EMPTY_SLABS = 2;
+    private static final byte POISON_FREE = 0x6b;
+
+    final SlabAllocator allocator;
+    private final PageSource pages;
+    private final String name;
+    private final long objectSize;
+    private final long slotSize;
+    private final long alignment;
+    private final long linkOffset;
+    private final long rcuLinkOffset;
+    private final Set<SlabFlag> flags;
+    private final boolean typesafe;
+    private final boolean poison;
+    private final boolean sheaves;
+    private final int capacity;
+    private final int objectsPerSlab;
+    private final int slabBlocks;
+    private final long slabBytes;
+    /** ceil(2^40 / slotSize): object index = (offset * recip) >>> 40, exact for slabs <= 1 MiB. */
+    private final long recip;
+    final boolean kmalloc;
+
+    private final SlabHook[] hooks;
+    private final SlabHook[] noLockAllocHooks;
+    private final boolean hasHooks;
+
+    private final ReentrantLock nodeLock = new ReentrantLock();
+    private Slab partialHead;
+    private Slab partialTail;
+    private int nrPartial;
+    private int nrEmpty;
+    private long nrSlabs;
+    /** Objects taken out of slabs (in sheaves, deferred lists, rcu sheaves, or with users). */
+    private long outOfSlabs;
+
+    private final Barn barn;
+    private final DeferredFreeList deferred;
+    private final DeferredFreeList deferredHooks;
+
+    private final ThreadLocal<Magazine> local = new ThreadLocal<>();
+    private final AtomicReferenceArray<Magazine> carrierSlots;
+    private final int carrierMask;
+    private final ReentrantLock registryLock = new ReentrantLock();
+    private final ArrayList<Magazine> magazines = new ArrayList<>();
+    private int carrierMagazines;
+
+    private final AtomicLongArray counters = new AtomicLongArray(COUNTERS);
+    private volatile boolean rcuUsed;
+    private volatile int state;
+
+    SlabCache(SlabAllocator allocator, PageSource pages, CacheSpec spec, boolean kmalloc,
+              SlabHook[] hooks, int carrierSlotCount) {
+        this.allocator = allocator;
+        this.pages = pages;
+        this.name = spec.name();
+        this.objectSize = spec.objectSize();
+        this.alignment = Math.max(8, spec.alignment());
+        this.slotSize = (objectSize + alignment - 1) & -alignment;
+        this.linkOffset = spec.linkOffset();
+        this.rcuLinkOffset = spec.rcuLinkOffset();
+        this.flags = spec.flags();
+        this.typesafe = spec.has(SlabFlag.TYPESAFE_BY_RCU);
+        this.poison = spec.has(SlabFlag.POISON);
+        this.kmalloc = kmalloc;
+        int cap = spec.sheafCapacity() < 0 ? defaultSheafCapacity(objectSize) : spec.sheafCapacity();
+        this.sheaves = cap > 0;
+        this.capacity = Math.max(cap, 1);
+        this.slabBlocks = chooseSlabBlocks(slotSize);
+        this.slabBytes = (long) slabBlocks << PageSource.BLOCK_SHIFT;
+        this.objectsPerSlab = (int) (slabBytes / slotSize);
+        this.recip = ((1L << 40) + slotSize - 1) / slotSize;
+        this.hooks = hooks;
+        this.hasHooks = hooks.length > 0;
+        this.noLockAllocHooks = java.util.Arrays.stream(hooks).filter(h -> !h.needsLock()).toArray(SlabHook[]::new);
+        this.barn = new Barn(MAX_BARN_SHEAVES, MAX_BARN_SHEAVES);
+        this.deferred = new DeferredFreeList(linkOffset);
+        this.deferredHooks = new DeferredFreeList(linkOffset);
+        this.carrierSlots = new AtomicReferenceArray<>(carrierSlotCount);
+        this.carrierMask = carrierSlotCount - 1;
+    }
+
+    /** The kernel's sheaf capacity table (objects per sheaf by object size). */
+    static int defaultSheafCapacity(long objectSize) {
+        if (objectSize < 256) {
+            return 60;
+        }
+        if (objectSize < 1024) {
+            return 26;
+        }
+        if (objectSize < 4096) {
+            return 12;
+        }
+        return 4;
+    }
+
+    /**
+     * Slab size in 64 KiB blocks (1..16): the smallest whose tail waste is at most 1/32 of the
+     * slab with at least 8 objects, else the one with the least waste fraction.
+     */
+    static int chooseSlabBlocks(long slot) {
+        int best = 16;
+        double bestWaste = 2;
+        for (int blocks = 1; blocks <= 16; blocks <<= 1) {
+            long bytes = (long) blocks << PageSource.BLOCK_SHIFT;
+            long n = bytes / slot;
+            if (n == 0) {
+                continue;
+            }
+            double waste = (double) (bytes - n * slot) / bytes;
+            if (n >= 8 && waste <= 1.0 / 32) {
+                return blocks;
+            }
+            if (waste < bestWaste - 1e-9) {
+                bestWaste = waste;
+                best = blocks;
+            }
+        }
+        return best;
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Public API
+
+    /** The cache's name. */
+    public String name() {
+        return name;
+    }
+
+    /** Bytes per object as requested at creation (also the usable size). */
+    public long objectSize() {
+        return objectSize;
+    }
+
+    /** Distance between objects in a slab (object size rounded up to the alignment). */
+    public long slotSize() {
+        return slotSize;
+    }
+
+    public long alignment() {
+        return alignment;
+    }
+
+    public long linkOffset() {
+        return linkOffset;
+    }
+
+    /** The rcu link offset declared at creation, or -1. */
+    public long rcuLinkOffset() {
+        return rcuLinkOffset;
+    }
+
+    public Set<SlabFlag> flags() {
+        return flags;
+    }
+
+    /** Objects per sheaf; 0 when the cache has no sheaves. */
+    public int sheafCapacity() {
+        return sheaves ? capacity : 0;
+    }
+
+    public int objectsPerSlab() {
+        return objectsPerSlab;
+    }
+
+    public long slabBytes() {
+        return slabBytes;
+    }
+
+    /** True when {@code address} is the start or interior of an allocated slab of this cache. */
+    public boolean owns(long address) {
+        Slab s = pages.ownerOf(address);
+        return s != null && s.cache == this;
+    }
+
+    /**
+     * Allocates one object; its contents are unspecified.
+     *
+     * @return the object's address, never 0
+     * @throws OutOfMemoryError      the allocator's capacity is exhausted
+     * @throws IllegalStateException the cache is destroyed or the allocator closed
+     */
+    public long alloc() {
+        if (state != LIVE) {
+            throw dead();
+        }
+        long a;
+        Thread t = Thread.currentThread();
+        if (!t.isVirtual()) {
+            Magazine m = local.get();
+            if (m != null && !m.busy) {
+                Sheaf main = m.main;
+                int n = main.size;
+                if (n > 0) {
+                    a = main.objects[--n];
+                    main.size = n;
+                    m.allocFast++;
+                } else {
+                    a = allocSlowOwned(m);
+                }
+            } else if (m == null) {
+                a = allocSlowOwned(newPlatformMagazine(t));
+            } else {
+                a = allocDirect(false);
+            }
+        } else {
+            a = allocCarrier(false);
+        }
+        if (a == 0) {
+            throw allocator.outOfMemory(objectSize);
+        }
+        if (hasHooks) {
+            runAllocHooks(a, hooks);
+        }
+        return a;
+    }
+
+    /**
+     * kmalloc_nolock for this cache: never parks, never spin-waits on another thread, makes no
+     * system call and allocates no sheaf; alloc hooks that need a lock are skipped.
+     *
+     * @return the object's address, or 0 when none is available without waiting
+     * @throws IllegalStateException the cache is destroyed or the allocator closed
+     */
+    public long allocNoLock() {
+        if (state != LIVE) {
+            throw dead();
+        }
+        long a = allocNoLockInternal();
+        if (a != 0 && noLockAllocHooks.length > 0) {
+            runAllocHooks(a, noLockAllocHooks);
+        }
+        return a;
+    }
+
+    long allocNoLockInternal() {
+        Thread t = Thread.currentThread();
+        if (!t.isVirtual()) {
+            Magazine m = local.get();
+            if (m != null && !m.busy) {
+                Sheaf main = m.main;
+                int n = main.size;
+                if (n > 0) {
+                    long a = main.objects[--n];
+                    main.size = n;
+                    m.allocFast++;
+                    return a;
+                }
+                m.busy = true;
+                try {
+                    return allocSlow(m, true);
+                } finally {
+                    m.busy = false;
+                }
+            }
+            return allocDirect(true);
+        }
+        return allocCarrier(true);
+    }
+
+    /**
+     * Frees an object of this cache. {@code free(0)} is a no-op.
+     *
+     * @throws IllegalArgumentException not an object start of this cache
+     * @throws IllegalStateException    double free detected, or cache destroyed / allocator closed
+     */
+    public void free(long address) {
+        if (address == 0) {
+            return;
+        }
+        if (state != LIVE) {
+            throw dead();
+        }
+        checkObject(address, pages.ownerOf(address));
+        freeValidated(address);
+    }
+
+    /**
+     * kfree_nolock: never parks, spin-waits or makes a system call; when a lock it needs is busy,
+     * the object goes onto a lock-free deferred list freed by a later ordinary operation.
+     *
+     * @throws IllegalArgumentException not an object start of this cache
+     * @throws IllegalStateException    double free detected, or cache destroyed / allocator closed
+     */
+    public void freeNoLock(long address) {
+        if (address == 0) {
+            return;
+        }
+        if (state != LIVE) {
+            throw dead();
+        }
+        checkObject(address, pages.ownerOf(address));
+        freeNoLockValidated(address);
+    }
+
+    /**
+     * Allocates {@code count} objects into {@code out[0..count)} (kmem_cache_alloc_bulk): whole
+     * sheaves are taken from the magazine and the barn where possible, the rest from slabs.
+     *
+     * @throws OutOfMemoryError capacity exhausted (objects already taken are freed again)
+     */
+    public void allocBulk(long[] out, int count) {
+        if (count < 0 || count > out.length) {
+            throw new IllegalArgumentException("count " + count + " outside 0.." + out.length);
+        }
+        if (state != LIVE) {
+            throw dead();
+        }
+        int done = 0;
+        Thread t = Thread.currentThread();
+        Magazine m = null;
+        boolean carrier = false;
+        if (sheaves) {
+            if (!t.isVirtual()) {
+                m = local.get();
+                if (m == null) {
+                    m = newPlatformMagazine(t);
+                } else if (m.busy) {
+                    m = null;
+                }
+            } else {
+                m = carrierSlots.getAndSet(slotIndex(), null);
+                carrier = m != null;
+            }
+        }
+        try {
+            if (m != null) {
+                m.busy = true;
+                Sheaf main = m.main;
+                int n = Math.min(main.size, count);
+                System.arraycopy(main.objects, main.size - n, out, 0, n);
+                main.size -= n;
+                done = n;
+                m.allocFast += n;
+            }
+            while (done < count) {
+                int got = takeObjects(out, done, count - done, false);
+                if (got == 0) {
+                    if (done > 0) {
+                        freeBulkValidated(out, done);
+                    }
+                    throw allocator.outOfMemory(objectSize);
+                }
+                done += got;
+            }
+        } finally {
+            if (m != null) {
+                if (carrier) {
+                    giveBack(m);
+                } else {
+                    m.busy = false;
+                }
+            }
+        }
+        if (hasHooks) {
+            for (int i = 0; i < count; i++) {
+                runAllocHooks(out[i], hooks);
+            }
+        }
+    }
+
+    /**
+     * Frees {@code count} objects of {@code objects[0..count)} (kmem_cache_free_bulk). Every
+     * address is validated first; on a bad address nothing is freed.
+     */
+    public void freeBulk(long[] objects, int count) {
+        if (count < 0 || count > objects.length) {
+            throw new IllegalArgumentException("count " + count + " outside 0.." + objects.length);
+        }
+        if (state != LIVE) {
+            throw dead();
+        }
+        for (int i = 0; i < count; i++) {
+            long a = objects[i];
+            if (a != 0) {
+                checkObject(a, pages.ownerOf(a));
+            }
+        }
+        for (int i = 0; i < count; i++) {
+            long a = objects[i];
+            if (a != 0) {
+                freeValidated(a);
+            }
+        }
+    }
+
+    /**
+     * Frees the object after an RCU grace period (kfree_rcu). With sheaves, the object joins the
+     * calling thread's rcu sheaf, which after its grace period becomes a full sheaf in the barn;
+     * otherwise it is chained through the cache's rcu link offset (headless if none).
+     *
+     * @throws IllegalArgumentException not an object start of this cache
+     * @throws IllegalStateException    double free detected, or cache destroyed / allocator closed
+     */
+    public void freeRcu(long address) {
+        if (address == 0) {
+            return;
+        }
+        if (state != LIVE) {
+            throw dead();
+        }
+        checkObject(address, pages.ownerOf(address));
+        rcuUsed = true;
+        if (sheaves) {
+            freeRcuToSheaf(address, rcuLinkOffset);
+        } else if (rcuLinkOffset >= 0) {
+            allocator.engine().freeRcu(address, rcuLinkOffset);
+        } else {
+            allocator.engine().freeRcu(address);
+        }
+    }
+
+    /**
+     * Destroys the cache (kmem_cache_destroy). Every cached object (sheaves of every magazine,
+     * barn, deferred lists, pending rcu sheaves) goes back to slabs first; if objects are still
+     * allocated, hooks are told, {@link IllegalStateException} names the cache and the count, and
+     * the cache stays usable (free the objects and destroy again). Otherwise every slab goes back
+     * to the page source. Callers must stop using the cache on other threads first.
+     */
+    public void destroy() {
+        allocator.destroyCache(this);
+    }
+
+    /** Counters; exact when no other thread uses the cache, approximate otherwise. */
+    public Stats stats() {
+        long slabs, partial, out;
+        nodeLock.lock();
+        try {
+            slabs = nrSlabs;
+            partial = nrPartial;
+            out = outOfSlabs;
+        } finally {
+            nodeLock.unlock();
+        }
+        long cached = 0, rcuObjects = 0, allocFast = counters.get(C_RETIRED_ALLOC_FAST),
+                freeFast = counters.get(C_RETIRED_FREE_FAST);
+        int mags;
+        registryLock.lock();
+        try {
+            mags = magazines.size();
+            for (Magazine m : magazines) {
+                cached += m.cachedObjects();
+                rcuObjects += m.rcuObjects();
+                allocFast += m.allocFast;
+                freeFast += m.freeFast;
+            }
+        } finally {
+            registryLock.unlock();
+        }
+        cached += barn.fullObjects();
+        long deferredObjects = deferred.count() + deferredHooks.count();
+        int[] bc = barn.counts();
+        long active = Math.max(0, out - cached - deferredObjects - rcuObjects);
+        return new Stats(name, objectSize, slotSize, objectsPerSlab, slabBytes, slabs, partial,
+                slabs * objectsPerSlab, active, cached, deferredObjects, rcuObjects, sheafCapacity(),
+                bc[0], bc[1], mags, allocFast, counters.get(C_ALLOC_SLOW), freeFast, counters.get(C_FREE_SLOW),
+                counters.get(C_REFILL), counters.get(C_FLUSH), counters.get(C_BARN_GET),
+                counters.get(C_BARN_GET_FAIL), counters.get(C_BARN_PUT), counters.get(C_BARN_PUT_FAIL),
+                counters.get(C_SHEAF_ALLOC), counters.get(C_DEFERRED), counters.get(C_NOLOCK_FAIL),
+                counters.get(C_RCU_SHEAF), counters.get(C_DIRECT));
+    }
+
+    @Override
+    public String toString() {
+        return "SlabCache[" + name + ", " + objectSize + " B]";
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Validation
+
+    private IllegalStateException dead() {
+        return new IllegalStateException(state == DESTROYED
+                ? "cache '" + name + "' is destroyed" : "allocator is closed (cache '" + name + "')");
+    }
+
+    int state() {
+        return state;
+    }
+
+    /** Checks that {@code address} is an object start of this cache in a live slab. */
+    void checkObject(long address, Slab s) {
+        if (s == null || s.cache != this) {
+            throw allocator.badAddress(address, s, this);
+        }
+        checkInSlab(address, s);
+    }
+
+    /** Object start check inside a known slab of this cache. */
+    void checkInSlab(long address, Slab s) {
+        long off = address - s.base;
+        long idx = (off * recip) >>> 40;
+        if (idx * slotSize != off || idx >= objectsPerSlab) {
+            throw new IllegalArgumentException(String.format(
+                    "address 0x%x is not the start of an object of cache '%s' (interior address)", address, name));
+        }
+        if (idx >= s.carved) {
+            throw new IllegalStateException(String.format(
+                    "double free or invalid free of 0x%x in cache '%s': object was never handed out", address, name));
+        }
+    }
+
+    /** checkFreeable for the RcuFree engine: object start of a live slab, not obviously free. */
+    void checkLive(long address, Slab s) {
+        checkInSlab(address, s);
+        nodeLock.lock();
+        try {
+            if (s.inuse == 0 || s.freeHead == address) {
+                throw new IllegalStateException(String.format(
+                        "object 0x%x of cache '%s' is already free", address, name));
+            }
+        } finally {
+            nodeLock.unlock();
+        }
+    }
+
+    private static IllegalStateException doubleFree(long address, String name, String why) {
+        return new IllegalStateException(String.format("double free of 0x%x in cache '%s' (%s)", address, name, why));
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Hooks
+
+    private void runAllocHooks(long a, SlabHook[] hs) {
+        for (SlabHook h : hs) {
+            h.afterAlloc(this, a, objectSize);
+        }
+    }
+
+    private void runFreeHooks(long a) {
+        for (SlabHook h : hooks) {
+            h.beforeFree(this, a, objectSize);
+        }
+    }
+
+    /** Tries every free hook without waiting; false if one could not run. */
+    private boolean tryFreeHooks(long a) {
+        for (SlabHook h : hooks) {
+            if (!h.tryBeforeFree(this, a, objectSize)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Free paths (address validated)
+
+    void freeValidated(long a) {
+        if (hasHooks) {
+            runFreeHooks(a);
+        }
+        putObject(a);
+    }
+
+    /** Puts a validated object whose free hooks already ran. */
+    private void putObject(long a) {
+        Thread t = Thread.currentThread();
+        if (!t.isVirtual()) {
+            Magazine m = local.get();
+            if (m != null && !m.busy) {
+                Sheaf main = m.main;
+                int n = main.size;
+                if (n > 0 && main.objects[n - 1] == a) {
+                    throw doubleFree(a, name, "object is on top of the sheaf");
+                }
+                if (n < capacity && sheaves) {
+                    main.objects[n] = a;
+                    main.size = n + 1;
+                    m.freeFast++;
+                    return;
+                }
+                m.busy = true;
+                try {
+                    freeSlow(m, a, false);
+                } finally {
+                    m.busy = false;
+                }
+            } else if (m == null && sheaves) {
+                m = newPlatformMagazine(t);
+                m.busy = true;
+                try {
+                    freeSlow(m, a, false);
+                } finally {
+                    m.busy = false;
+                }
+            } else {
+                freeToSlabs(a, false);
+            }
+        } else {
+            freeCarrier(a, false);
+        }
+    }
+
+    void freeNoLockValidated(long a) {
+        if (hasHooks && !tryFreeHooks(a)) {
+            counters.incrementAndGet(C_DEFERRED);
+            deferredHooks.push(a);
+            return;
+        }
+        Thread t = Thread.currentThread();
+        boolean done;
+        if (!t.isVirtual()) {
+            Magazine m = local.get();
+            if (m != null && !m.busy) {
+                Sheaf main = m.main;
+                int n = main.size;
+                if (n > 0 && main.objects[n - 1] == a) {
+                    throw doubleFree(a, name, "object is on top of the sheaf");
+                }
+                if (n < capacity && sheaves) {
+                    main.objects[n] = a;
+                    main.size = n + 1;
+                    m.freeFast++;
+                    return;
+                }
+                m.busy = true;
+                try {
+                    done = freeSlow(m, a, true);
+                } finally {
+                    m.busy = false;
+                }
+            } else {
+                done = freeToSlabs(a, true);
+            }
+        } else {
+            done = freeCarrier(a, true);
+        }
+        if (!done) {
+            counters.incrementAndGet(C_DEFERRED);
+            deferred.push(a);
+        }
+    }
+
+    private boolean freeCarrier(long a, boolean noLock) {
+        if (!sheaves) {
+            return freeToSlabs(a, noLock);
+        }
+        Magazine m = carrierSlots.getAndSet(slotIndex(), null);
+        if (m == null && !noLock) {
+            m = newCarrierMagazine();
+        }
+        if (m == null) {
+            return freeToSlabs(a, noLock);
+        }
+        try {
+            Sheaf main = m.main;
+            int n = main.size;
+            if (n > 0 && main.objects[n - 1] == a) {
+                throw doubleFree(a, name, "object is on top of the sheaf");
+            }
+            if (n < capacity) {
+                main.objects[n] = a;
+                main.size = n + 1;
+                m.freeFast++;
+                return true;
+            }
+            return freeSlow(m, a, noLock);
+        } finally {
+            giveBack(m);
+        }
+    }
+
+    /** free_to_pcs slow path with main full; the caller owns {@code m}. False only in noLock mode. */
+    private boolean freeSlow(Magazine m, long a, boolean noLock) {
+        if (!sheaves) {
+            return freeToSlabs(a, noLock);
+        }
+        counters.incrementAndGet(C_FREE_SLOW);
+        Sheaf main = m.main;
+        if (main.size < capacity) {
+            main.objects[main.size++] = a;
+            return true;
+        }
+        Sheaf spare = m.spare;
+        if (spare != null && spare.size == 0) {
+            m.main = spare;
+            m.spare = main;
+        } else if (spare == null) {
+            Sheaf e = barn.takeEmpty(noLock);
+            if (e == null && !noLock) {
+                counters.incrementAndGet(C_SHEAF_ALLOC);
+                e = new Sheaf(capacity);
+            }
+            if (e != null) {
+                m.spare = main;
+                m.main = e;
+            } else if (!flushSheaf(main, true)) {
+                counters.incrementAndGet(C_NOLOCK_FAIL);
+                return false;
+            }
+        } else {
+            Sheaf r = barn.replaceFull(main, noLock);
+            if (r == Barn.NO_EMPTY) {
+                counters.incrementAndGet(C_BARN_PUT);
+                counters.incrementAndGet(C_SHEAF_ALLOC);
+                m.main = new Sheaf(capacity);
+            } else if (r != null) {
+                counters.incrementAndGet(C_BARN_PUT);
+                m.main = r;
+            } else {
+                counters.incrementAndGet(C_BARN_PUT_FAIL);
+                if (!flushSheaf(main, noLock)) {
+                    counters.incrementAndGet(C_NOLOCK_FAIL);
+                    return false;
+                }
+            }
+        }
+        Sheaf s = m.main;
+        s.objects[s.size++] = a;
+        return true;
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Alloc paths
+
+    private long allocSlowOwned(Magazine m) {
+        m.busy = true;
+        try {
+            return allocSlow(m, false);
+        } finally {
+            m.busy = false;
+        }
+    }
+
+    private long allocCarrier(boolean noLock) {
+        if (!sheaves) {
+            return allocDirect(noLock);
+        }
+        Magazine m = carrierSlots.getAndSet(slotIndex(), null);
+        if (m == null && !noLock) {
+            m = newCarrierMagazine();
+        }
+        if (m == null) {
+            return allocDirect(noLock);
+        }
+        try {
+            Sheaf main = m.main;
+            int n = main.size;
+            if (n > 0) {
+                long a = main.objects[--n];
+                main.size = n;
+                m.allocFast++;
+                return a;
+            }
+            return allocSlow(m, noLock);
+        } finally {
+            giveBack(m);
+        }
+    }
+
+    /** alloc_from_pcs slow path with main empty; the caller owns {@code m}. 0 = nothing available. */
+    private long allocSlow(Magazine m, boolean noLock) {
+        if (!sheaves) {
+            return allocDirect(noLock);
+        }
+        counters.incrementAndGet(C_ALLOC_SLOW);
+        Sheaf main = m.main;
+        if (main.size == 0) {
+            Sheaf spare = m.spare;
+            if (spare != null && spare.size > 0) {
+                m.main = spare;
+                m.spare = main;
+            } else {
+                Sheaf full = barn.replaceEmpty(spare == null ? null : main, noLock);
+                if (full != null) {
+                    counters.incrementAndGet(C_BARN_GET);
+                    if (spare == null) {
+                        m.spare = main;
+                    }
+                    m.main = full;
+                } else {
+                    counters.incrementAndGet(C_BARN_GET_FAIL);
+                    counters.incrementAndGet(C_REFILL);
+                    int got = takeObjects(main.objects, 0, capacity, noLock);
+                    main.size = got;
+                    if (got == 0) {
+                        if (noLock) {
+                            counters.incrementAndGet(C_NOLOCK_FAIL);
+                        }
+                        return 0;
+                    }
+                }
+            }
+        }
+        Sheaf s = m.main;
+        int n = s.size - 1;
+        long a = s.objects[n];
+        s.size = n;
+        return a;
+    }
+
+    /** One object straight from the slabs (no magazine available). 0 = nothing available. */
+    private long allocDirect(boolean noLock) {
+        counters.incrementAndGet(C_DIRECT);
+        if (!noLock) {
+            drainDeferred();
+            nodeLock.lock();
+            try {
+                if (partialHead != null) {
+                    return popOne();
+                }
+            } finally {
+                nodeLock.unlock();
+            }
+        }
+        long[] one = new long[1];
+        return takeObjects(one, 0, 1, noLock) == 1 ? one[0] : 0;
+    }
+
+    /** Node lock held, partial list not empty. */
+    private long popOne() {
+        Slab s = partialHead;
+        if (s.inuse == 0) {
+            nrEmpty--;
+        }
+        long a = s.freeHead;
+        if (a != 0) {
+            s.freeHead = NativeMemory.EVERYTHING.get(ValueLayout.JAVA_LONG, a + linkOffset);
+        } else {
+            a = s.base + s.carved * slotSize;
+            s.carved++;
+        }
+        s.inuse++;
+        if (s.inuse == objectsPerSlab) {
+            removePartial(s);
+        }
+        outOfSlabs++;
+        return a;
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Slab layer
+
+    /**
+     * Moves up to {@code want} objects from slabs into {@code dst[off..)}; grows the cache by a
+     * slab when no partial slab is left. Returns the number taken (0 = capacity exhausted, or
+     * in noLock mode a busy lock).
+     */
+    int takeObjects(long[] dst, int off, int want, boolean noLock) {
+        if (!noLock) {
+            drainDeferred();
+        }
+        if (noLock) {
+            if (!nodeLock.tryLock()) {
+                return 0;
+            }
+            try {
+                int got = popPartials(dst, off, want);
+                if (got > 0) {
+                    return got;
+                }
+                // Growth without waiting: PageSource by tryLock, no system call.
+                long address = pages.tryAcquire(slabBlocks, slabBytes);
+                if (address == 0) {
+                    return 0;
+                }
+                addNewSlabLocked(address);
+                return popPartials(dst, off, want);
+            } finally {
+                nodeLock.unlock();
+            }
+        }
+        int got;
+        nodeLock.lock();
+        try {
+            got = popPartials(dst, off, want);
+        } finally {
+            nodeLock.unlock();
+        }
+        if (got > 0) {
+            return got;
+        }
+        // Before growing, take back what dead threads cached.
+        if (reclaimDeadMagazines() > 0) {
+            nodeLock.lock();
+            try {
+                got = popPartials(dst, off, want);
+            } finally {
+                nodeLock.unlock();
+            }
+            if (got > 0) {
+                return got;
+            }
+        }
+        long address = pages.acquire(slabBlocks, slabBytes);
+        if (address == 0) {
+            // Capacity exhausted: give back what other caches retain and retry once.
+            allocator.shrinkForRetry();
+            address = pages.acquire(slabBlocks, slabBytes);
+            if (address == 0) {
+                return 0;
+            }
+        }
+        nodeLock.lock();
+        try {
+            addNewSlabLocked(address);
+            return popPartials(dst, off, want);
+        } finally {
+            nodeLock.unlock();
+        }
+    }
+
+    private void addNewSlabLocked(long address) {
+        Slab s = new Slab(address, slabBlocks, this, slabBytes);
+        pages.publish(s);
+        nrSlabs++;
+        nrEmpty++;
+        addPartialTail(s);
+    }
+
+    private int popPartials(long[] dst, int off, int want) {
+        int got = 0;
+        while (got < want) {
+            Slab s = partialHead;
+            if (s == null) {
+                break;
+            }
+            if (s.inuse == 0) {
+                nrEmpty--;
+            }
+            while (got < want && s.inuse < objectsPerSlab) {
+                long a = s.freeHead;
+                if (a != 0) {
+                    s.freeHead = NativeMemory.EVERYTHING.get(ValueLayout.JAVA_LONG, a + linkOffset);
+                } else {
+                    a = s.base + s.carved * slotSize;
+                    s.carved++;
+                }
+                s.inuse++;
+                dst[off + got++] = a;
+            }
+            if (s.inuse == objectsPerSlab) {
+                removePartial(s);
+            } else if (s.inuse > 0 && got == want) {
+                break;
+            }
+        }
+        outOfSlabs += got;
+        return got;
+    }
+
+    /** Frees one object to its slab. False only in noLock mode when the node lock is busy. */
+    boolean freeToSlabs(long a, boolean noLock) {
+        Slab release;
+        if (noLock) {
+            if (!nodeLock.tryLock()) {
+                return false;
+            }
+        } else {
+            nodeLock.lock();
+        }
+        try {
+            release = pushToSlab(a, !noLock);
+        } finally {
+            nodeLock.unlock();
+        }
+        if (release != null) {
+            releaseSlab(release);
+        }
+        return true;
+    }
+
+    /**
+     * Returns a sheaf's objects to their slabs in one critical section. Double frees found on the
+     * way are skipped (the object is already free) and reported after the rest is flushed.
+     */
+    private boolean flushSheaf(Sheaf sheaf, boolean noLock) {
+        if (noLock) {
+            if (!nodeLock.tryLock()) {
+                return false;
+            }
+        } else {
+            nodeLock.lock();
+        }
+        counters.incrementAndGet(C_FLUSH);
+        List<Slab> releases = null;
+        RuntimeException error = null;
+        try {
+            for (int i = 0; i < sheaf.size; i++) {
+                try {
+                    Slab r = pushToSlab(sheaf.objects[i], !noLock);
+                    if (r != null) {
+                        if (releases == null) {
+                            releases = new ArrayList<>(2);
+                        }
+                        releases.add(r);
+                    }
+                } catch (IllegalStateException e) {
+                    if (error == null) {
+                        error = e;
+                    }
+                }
+            }
+            sheaf.size = 0;
+        } finally {
+            nodeLock.unlock();
+        }
+        if (releases != null) {
+            for (Slab r : releases) {
+                releaseSlab(r);
+            }
+        }
+        if (error != null) {
+            throw error;
+        }
+        return true;
+    }
+
+    /**
+     * Node lock held. Returns a slab that should leave the cache, or null. The no-lock path
+     * passes {@code mayRelease = false}: releasing may make a system call, so the empty slab
+     * stays on the partial list until an ordinary operation shrinks the cache.
+     */
+    private Slab pushToSlab(long a, boolean mayRelease) {
+        Slab s = pages.ownerOf(a);
+        if (s == null || s.cache != this) {
+            throw new IllegalStateException(String.format("object 0x%x of cache '%s' lost its slab", a, name));
+        }
+        if (s.inuse == 0) {
+            throw doubleFree(a, name, "its slab is already all free");
+        }
+        if (s.freeHead == a) {
+            throw doubleFree(a, name, "object is the head of its slab's free list");
+        }
+        if (poison) {
+            NativeMemory.EVERYTHING.asSlice(a, objectSize).fill(POISON_FREE);
+        }
+        NativeMemory.EVERYTHING.set(ValueLayout.JAVA_LONG, a + linkOffset, s.freeHead);
+        s.freeHead = a;
+        int before = s.inuse;
+        s.inuse = before - 1;
+        outOfSlabs--;
+        if (before == objectsPerSlab) {
+            addPartialHead(s);
+        }
+        if (s.inuse == 0) {
+            // Empty slabs live at the tail; keep a few, give the rest back.
+            removePartial(s);
+            if (mayRelease && nrEmpty >= MIN_EMPTY_SLABS && state == LIVE) {
+                nrSlabs--;
+                return s;
+            }
+            nrEmpty++;
+            addPartialTail(s);
+        }
+        return null;
+    }
+
+    private void releaseSlab(Slab s) {
+        if (typesafe) {
+            allocator.releaseAfterGracePeriod(s);
+        } else {
+            pages.release(s, slabBytes, true);
+        }
+    }
+
+    private void addPartialHead(Slab s) {
+        s.onPartial = true;
+        s.prev = null;
+        s.next = partialHead;
+        if (partialHead != null) {
+            partialHead.prev = s;
+        } else {
+            partialTail = s;
+        }
+        partialHead = s;
+        nrPartial++;
+    }
+
+    private void addPartialTail(Slab s) {
+        s.onPartial = true;
+        s.next = null;
+        s.prev = partialTail;
+        if (partialTail != null) {
+            partialTail.next = s;
+        } else {
+            partialHead = s;
+        }
+        partialTail = s;
+        nrPartial++;
+    }
+
+    private void removePartial(Slab s) {
+        if (!s.onPartial) {
+            return;
+        }
+        if (s.prev != null) {
+            s.prev.next = s.next;
+        } else {
+            partialHead = s.next;
+        }
+        if (s.next != null) {
+            s.next.prev = s.prev;
+        } else {
+            partialTail = s.prev;
+        }
+        s.prev = s.next = null;
+        s.onPartial = false;
+        nrPartial--;
+    }
+
+    /** Frees every deferred no-lock free; returns the number freed. */
+    long drainDeferred() {
+        long n = 0;
+        if (!deferredHooks.isEmpty()) {
+            long a = deferredHooks.drainAll();
+            long c = 0;
+            while (a != 0) {
+                long next = deferredHooks.next(a);
+                if (hasHooks) {
+                    runFreeHooks(a);
+                }
+                freeToSlabs(a, false);
+                a = next;
+                c++;
+            }
+            deferredHooks.consumed(c);
+            n += c;
+        }
+        if (!deferred.isEmpty()) {
+            long a = deferred.drainAll();
+            long c = 0;
+            while (a != 0) {
+                long next = deferred.next(a);
+                freeToSlabs(a, false);
+                a = next;
+                c++;
+            }
+            deferred.consumed(c);
+            n += c;
+        }
+        return n;
+    }
+
+    void freeBulkValidated(long[] objects, int count) {
+        for (int i = 0; i < count; i++) {
+            freeValidated(objects[i]);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Magazines
+
+    private Magazine newPlatformMagazine(Thread t) {
+        Magazine m = new Magazine(capacity, t);
+        registryLock.lock();
+        try {
+            magazines.add(m);
+        } finally {
+            registryLock.unlock();
+        }
+        local.set(m);
+        return m;
+    }
+
+    private Magazine newCarrierMagazine() {
+        registryLock.lock();
+        try {
+            if (carrierMagazines >= carrierSlots.length()) {
+                return null;
+            }
+            carrierMagazines++;
+            Magazine m = new Magazine(capacity, null);
+            magazines.add(m);
+            return m;
+        } finally {
+            registryLock.unlock();
+        }
+    }
+
+    private int slotIndex() {
+        int key = NativeMemory.hasCpuId() ? NativeMemory.currentCpu()
+                : (int) (Thread.currentThread().threadId() * 0x9E3779B97F4A7C15L >>> 40);
+        return key & carrierMask;
+    }
+
+    private void giveBack(Magazine m) {
+        int slot = slotIndex();
+        if (carrierSlots.compareAndSet(slot, null, m)) {
+            return;
+        }
+        // At most length() carrier magazines exist and we hold one, so some slot is empty.
+        for (int i = 0; i < carrierSlots.length(); i++) {
+            if (carrierSlots.compareAndSet(i, null, m)) {
+                return;
+            }
+        }
+        throw new IllegalStateException("no free carrier slot for a magazine of cache '" + name + "'");
+    }
+
+    /** Number of magazines (platform and carrier) registered now. */
+    int magazineCount() {
+        registryLock.lock();
+        try {
+            return magazines.size();
+        } finally {
+            registryLock.unlock();
+        }
+    }
+
+    int carrierMagazineCount() {
+        registryLock.lock();
+        try {
+            return carrierMagazines;
+        } finally {
+            registryLock.unlock();
+        }
+    }
+
+    int carrierSlotCount() {
+        return carrierSlots.length();
+    }
+
+    /** Returns the sheaves of magazines whose platform thread died; the number reclaimed. */
+    int reclaimDeadMagazines() {
+        List<Magazine> dead = null;
+        registryLock.lock();
+        try {
+            for (int i = magazines.size() - 1; i >= 0; i--) {
+                Magazine m = magazines.get(i);
+                if (m.ownerDead()) {
+                    if (dead == null) {
+                        dead = new ArrayList<>();
+                    }
+                    dead.add(m);
+                    int last = magazines.size() - 1;
+                    magazines.set(i, magazines.get(last));
+                    magazines.remove(last);
+                }
+            }
+        } finally {
+            registryLock.unlock();
+        }
+        if (dead == null) {
+            return 0;
+        }
+        for (Magazine m : dead) {
+            retire(m);
+        }
+        return dead.size();
+    }
+
+    /** Empties a magazine nobody uses any more (dead owner, or destroy/close). */
+    private void retire(Magazine m) {
+        counters.addAndGet(C_RETIRED_ALLOC_FAST, m.allocFast);
+        counters.addAndGet(C_RETIRED_FREE_FAST, m.freeFast);
+        m.allocFast = 0;
+        m.freeFast = 0;
+        returnSheaf(m.main);
+        returnSheaf(m.spare);
+        Sheaf r = m.takeRcuSheaf();
+        if (r != null && r.size > 0) {
+            submitRcuSheaf(r);
+        }
+    }
+
+    private void returnSheaf(Sheaf s) {
+        if (s == null || s.size == 0) {
+            return;
+        }
+        if (s.size == capacity && state == LIVE) {
+            Sheaf copy = new Sheaf(capacity);
+            System.arraycopy(s.objects, 0, copy.objects, 0, s.size);
+            copy.size = s.size;
+            if (barn.putFull(copy)) {
+                s.size = 0;
+                return;
+            }
+        }
+        flushSheaf(s, false);
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // rcu sheaf
+
+    /** kfree_rcu_sheaf: the validated object joins the caller's rcu sheaf. */
+    void freeRcuToSheaf(long a, long fallbackLinkOffset) {
+        rcuUsed = true;
+        Thread t = Thread.currentThread();
+        Magazine m;
+        boolean carrier = t.isVirtual();
+        if (!carrier) {
+            m = local.get();
+            if (m == null) {
+                m = newPlatformMagazine(t);
+            }
+        } else {
+            m = carrierSlots.getAndSet(slotIndex(), null);
+            if (m == null) {
+                m = newCarrierMagazine();
+            }
+            if (m == null) {
+                if (fallbackLinkOffset >= 0) {
+                    allocator.engine().freeRcu(a, fallbackLinkOffset);
+                } else {
+                    allocator.engine().freeRcu(a);
+                }
+                return;
+            }
+        }
+        try {
+            Sheaf r = m.takeRcuSheaf();
+            if (r == null) {
+                r = barn.takeEmpty(false);
+                if (r == null) {
+                    counters.incrementAndGet(C_SHEAF_ALLOC);
+                    r = new Sheaf(capacity);
+                }
+            }
+            int n = r.size;
+            if (n > 0 && r.objects[n - 1] == a) {
+                m.putRcuSheaf(r);
+                throw doubleFree(a, name, "object is on top of the rcu sheaf");
+            }
+            r.objects[n] = a;
+            r.size = n + 1;
+            if (n + 1 == capacity) {
+                submitRcuSheaf(r);
+                Sheaf e = barn.takeEmpty(false);
+                if (e == null) {
+                    counters.incrementAndGet(C_SHEAF_ALLOC);
+                    e = new Sheaf(capacity);
+                }
+                r = e;
+            }
+            m.putRcuSheaf(r);
+        } finally {
+            if (carrier) {
+                giveBack(m);
+            }
+        }
+    }
+
+    private void submitRcuSheaf(Sheaf r) {
+        counters.incrementAndGet(C_RCU_SHEAF);
+        allocator.engine().submitRcuSheaf(this, r.objects, r.size);
+    }
+
+    /** Hands every magazine's partly filled rcu sheaf to the engine (for rcuBarrier/close). */
+    void flushRcuSheaves() {
+        List<Magazine> snapshot;
+        registryLock.lock();
+        try {
+            snapshot = new ArrayList<>(magazines);
+        } finally {
+            registryLock.unlock();
+        }
+        for (Magazine m : snapshot) {
+            Sheaf r = m.takeRcuSheaf();
+            if (r != null && r.size > 0) {
+                submitRcuSheaf(r);
+            } else if (r != null) {
+                m.putRcuSheaf(r);
+            }
+        }
+    }
+
+    boolean rcuUsed() {
+        return rcuUsed;
+    }
+
+    /** The engine's callback: a sealed rcu sheaf whose grace period has passed. */
+    void rcuSheafReady(long[] objects, int count) {
+        if (state == CLOSED) {
+            return;
+        }
+        if (hasHooks) {
+            for (int i = 0; i < count; i++) {
+                runFreeHooks(objects[i]);
+            }
+        }
+        Sheaf s = new Sheaf(objects, count);
+        if (state == LIVE && count > 0 && objects.length == capacity && barn.putFull(s)) {
+            return;
+        }
+        flushSheaf(s, false);
+        if (objects.length == capacity && state == LIVE) {
+            barn.putEmpty(s);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Lifecycle (called by SlabAllocator under its caches lock)
+
+    /** Returns every cached object to slabs; with {@code allMagazines}, live threads' too. */
+    void flushAll(boolean allMagazines) {
+        drainDeferred();
+        reclaimDeadMagazines();
+        if (allMagazines) {
+            List<Magazine> snapshot;
+            registryLock.lock();
+            try {
+                snapshot = new ArrayList<>(magazines);
+            } finally {
+                registryLock.unlock();
+            }
+            for (Magazine m : snapshot) {
+                if (m.main != null && m.main.size > 0) {
+                    flushSheaf(m.main, false);
+                }
+                if (m.spare != null && m.spare.size > 0) {
+                    flushSheaf(m.spare, false);
+                }
+            }
+        } else {
+            Magazine own = Thread.currentThread().isVirtual() ? null : local.get();
+            if (own != null && !own.busy) {
+                flushSheaf(own.main, false);
+                if (own.spare != null) {
+                    flushSheaf(own.spare, false);
+                }
+            }
+        }
+        for (Sheaf s : barn.takeAllFull()) {
+            flushSheaf(s, false);
+            barn.putEmpty(s);
+        }
+    }
+
+    /** Releases empty slabs kept for reuse (shrink). */
+    void releaseEmptySlabs() {
+        List<Slab> out = new ArrayList<>();
+        nodeLock.lock();
+        try {
+            Slab s = partialTail;
+            while (s != null && s.inuse == 0) {
+                Slab prev = s.prev;
+                removePartial(s);
+                nrEmpty--;
+                nrSlabs--;
+                out.add(s);
+                s = prev;
+            }
+        } finally {
+            nodeLock.unlock();
+        }
+        for (Slab s : out) {
+            releaseSlab(s);
+        }
+    }
+
+    long liveObjectsExact() {
+        nodeLock.lock();
+        try {
+            return outOfSlabs;
+        } finally {
+            nodeLock.unlock();
+        }
+    }
+
+    /** destroy() after a successful flush: marks the cache dead and releases every slab. */
+    void markDestroyed() {
+        state = DESTROYED;
+        releaseEmptySlabsAll();
+    }
+
+    private void releaseEmptySlabsAll() {
+        List<Slab> out = new ArrayList<>();
+        nodeLock.lock();
+        try {
+            for (Slab s = partialHead; s != null; ) {
+                Slab next = s.next;
+                removePartial(s);
+                out.add(s);
+                s = next;
+            }
+            nrEmpty = 0;
+            nrSlabs = 0;
+        } finally {
+            nodeLock.unlock();
+        }
+        for (Slab s : out) {
+            releaseSlab(s);
+        }
+    }
+
+    void markClosed() {
+        state = CLOSED;
+    }
+
+    void runDestroyHooks(long live) {
+        for (SlabHook h : hooks) {
+            h.cacheDestroyed(this, live);
+        }
+    }
+}

@@ -1,0 +1,18 @@
+package dev.sheaf.allocator;
+
+/** Per-cache behaviour flags, declared at cache creation. */
+public enum SlabFlag {
+    /**
+     * The kernel's SLAB_TYPESAFE_BY_RCU: a slab's memory goes back to the page source only
+     * after a grace period of the allocator's RCU domain, so an RCU reader may still read an
+     * object after it is freed and even reused (it must revalidate what it finds). The free-list
+     * link then lives at the cache's link offset, which must lie outside the fields readers
+     * inspect.
+     */
+    TYPESAFE_BY_RCU,
+    /**
+     * Debug: a freed object is filled with 0x6b (the link field excepted) when it reaches a slab,
+     * so use after free shows as poison. Costs a fill per slab-level free.
+     */
+    POISON
+}

@@ -1,0 +1,47 @@
+package dev.sheaf.allocator;
+
+/**
+ * An allocation/free hook (the kernel's slab_post_alloc_hook / slab_free_hook users: kmemleak,
+ * KASAN, memcg accounting). Hooks are registered on {@link SlabAllocator.Builder#hook} and run
+ * on the calling thread, outside every allocator lock and outside the magazine's critical
+ * section, so a hook may itself allocate or free.
+ *
+ * <p>Rules every hook must follow:
+ * <ul>
+ *   <li>A hook that {@linkplain #needsLock() needs a lock} is skipped by the no-lock allocation
+ *       path ({@code mallocNoLock}/{@code allocNoLock}); so a free hook must accept an object it
+ *       never saw allocated, without an error, a false report or corruption.</li>
+ *   <li>On the no-lock free path the allocator calls {@link #tryBeforeFree}; a hook that cannot
+ *       run without waiting returns false, and the free is deferred to a later ordinary
+ *       operation, which calls {@link #beforeFree} then. A free hook runs once per free.</li>
+ *   <li>{@code cache} is null for large allocations (PageSource spans).</li>
+ * </ul>
+ */
+public interface SlabHook {
+
+    /** True when the hook may block (takes a lock); such hooks are skipped by no-lock allocations. */
+    default boolean needsLock() {
+        return true;
+    }
+
+    /** After an object was handed out. */
+    default void afterAlloc(SlabCache cache, long address, long size) { }
+
+    /** Before an object goes back (for {@code freeRcu}: when its grace period has passed). */
+    default void beforeFree(SlabCache cache, long address, long size) { }
+
+    /** No-lock variant of {@link #beforeFree}: never waits; false if it could not run now. */
+    default boolean tryBeforeFree(SlabCache cache, long address, long size) {
+        if (needsLock()) {
+            return false;
+        }
+        beforeFree(cache, address, size);
+        return true;
+    }
+
+    /** A cache is being destroyed with {@code liveObjects} objects still allocated. */
+    default void cacheDestroyed(SlabCache cache, long liveObjects) { }
+
+    /** The allocator is closing; every object still allocated is released with it. */
+    default void allocatorClosed(SlabAllocator allocator) { }
+}
