@@ -63,7 +63,7 @@ public final class FalseSharingWorkload implements Workload {
             }
             long rounds = 0;
             byte b = (byte) index;
-            while (System.nanoTime() - deadline < 0) {
+            do { // at least one batch, however late the thread started
                 for (int k = 0; k < 64; k++) {
                     long h = peer.allocate(OBJECT_SIZE);
                     long a = peer.address(h);
@@ -73,7 +73,7 @@ public final class FalseSharingWorkload implements Workload {
                     peer.free(h, OBJECT_SIZE);
                 }
                 rounds += 64;
-            }
+            } while (System.nanoTime() - deadline < 0);
             return rounds;
         });
         long elapsed = System.nanoTime() - start;

@@ -53,7 +53,7 @@ public final class XmallocWorkload implements Workload {
             if (index % 2 == 0) { // producer
                 FastRandom rnd = new FastRandom(c.seed() + index);
                 long produced = 0;
-                while (System.nanoTime() - deadline < 0) {
+                do { // at least one batch, however late the thread started
                     for (int k = 0; k < 64; k++) {
                         long size = rnd.between(c.minSize(), maxSize);
                         long h = peer.allocate(size);
@@ -63,7 +63,7 @@ public final class XmallocWorkload implements Workload {
                         }
                         produced++;
                     }
-                }
+                } while (System.nanoTime() - deadline < 0);
                 finished[index / 2].set(true); // after the last offer: the consumer's final poll sees it
                 return -produced;
             }

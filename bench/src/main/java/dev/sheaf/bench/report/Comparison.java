@@ -1,0 +1,451 @@
+package dev.sheaf.bench.report;
+
+import dev.sheaf.bench.harness.WorkloadResult;
+import dev.sheaf.bench.peer.Peers;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.function.Function;
+import org.HdrHistogram.Histogram;
+
+/**
+ * Everything one comparison run measured, and its rendering as text tables (console and
+ * Markdown) with Sheaf-versus-peer ratios and the issues' targets checked.
+ */
+public final class Comparison {
+
+    /** One column of the main table. */
+    record Column(String title, boolean higherIsBetter, Function<String, Double> value) {
+    }
+
+    private final Environment environment;
+    private final String command;
+    private final String profile;
+    private final List<JmhRow> jmh;
+    private final List<WorkloadResult> harness;
+    private final List<String> notes;
+
+    public Comparison(Environment environment, String command, String profile, List<JmhRow> jmh,
+                      List<WorkloadResult> harness, List<String> notes) {
+        this.environment = environment;
+        this.command = command;
+        this.profile = profile;
+        this.jmh = jmh;
+        this.harness = harness;
+        this.notes = notes;
+    }
+
+    public Environment environment() {
+        return environment;
+    }
+
+    public List<JmhRow> jmh() {
+        return jmh;
+    }
+
+    public List<WorkloadResult> harness() {
+        return harness;
+    }
+
+    /** Peers that have at least one figure, in registry order. */
+    public List<String> peers() {
+        Set<String> seen = new LinkedHashSet<>();
+        for (JmhRow r : jmh) {
+            seen.add(r.peer());
+        }
+        for (WorkloadResult r : harness) {
+            if (Peers.ALL.contains(r.peer())) {
+                seen.add(r.peer());
+            }
+        }
+        List<String> ordered = new ArrayList<>();
+        for (String p : Peers.ALL) {
+            if (seen.contains(p)) {
+                ordered.add(p);
+            }
+        }
+        return ordered;
+    }
+
+    /** The JMH figure (ns per object) of a benchmark for a peer; bursts use the 1000-object burst when present. */
+    public Double jmhNanos(String benchmark, String peer) {
+        JmhRow best = null;
+        for (JmhRow r : jmh) {
+            if (r.benchmark().equals(benchmark) && r.peer().equals(peer)) {
+                if (best == null || r.burst() == 1000) {
+                    best = r;
+                }
+            }
+        }
+        return best == null ? null : best.nanosPerObject();
+    }
+
+    public Double jmhBytes(String benchmark, String peer) {
+        for (JmhRow r : jmh) {
+            if (r.benchmark().equals(benchmark) && r.peer().equals(peer) && !Double.isNaN(r.bytesPerOp())) {
+                return r.bytesPerOp();
+            }
+        }
+        return null;
+    }
+
+    public WorkloadResult harness(String workload, String peer) {
+        for (WorkloadResult r : harness) {
+            if (r.workload().equals(workload) && r.peer().equals(peer)) {
+                return r;
+            }
+        }
+        return null;
+    }
+
+    private Double mops(String workload, String peer) {
+        WorkloadResult r = harness(workload, peer);
+        return r == null ? null : r.opsPerSecond() / 1e6;
+    }
+
+    private Double allocP9999(String peer) {
+        WorkloadResult r = harness("latency", peer);
+        Histogram h = r == null ? null : r.histograms().get("alloc");
+        return h == null ? null : h.getValueAtPercentile(99.99) / 1000.0;
+    }
+
+    List<Column> columns() {
+        return List.of(
+                new Column("pair ns", false, p -> jmhNanos("pair", p)),
+                new Column("burst ns/obj", false, p -> jmhNanos("burst", p)),
+                new Column("prod/cons ns/obj", false, p -> jmhNanos("pc", p)),
+                new Column("larson Mops/s", true, p -> mops("larson", p)),
+                new Column("xmalloc Mops/s", true, p -> mops("xmalloc", p)),
+                new Column("scratch Mops/s", true, p -> mops("cache-scratch", p)),
+                new Column("thrash Mops/s", true, p -> mops("cache-thrash", p)),
+                new Column("churn Mops/s", true, p -> mops("thread-churn", p)),
+                new Column("alloc p99.99 us", false, this::allocP9999));
+    }
+
+    /** The best Sheaf value of a column (Sheaf's two peers: SlabCache and SlabAllocator). */
+    private Double sheafBest(Column c) {
+        Double best = null;
+        for (String p : peers()) {
+            if (Peers.isSheaf(p)) {
+                Double v = c.value().apply(p);
+                if (v != null && (best == null || (c.higherIsBetter() ? v > best : v < best))) {
+                    best = v;
+                }
+            }
+        }
+        return best;
+    }
+
+    /** How many times better the best Sheaf row is than {@code peer} in column {@code c}; null when unknown. */
+    Double advantage(Column c, String peer) {
+        Double s = sheafBest(c);
+        Double v = c.value().apply(peer);
+        if (s == null || v == null || s == 0 || v == 0) {
+            return null;
+        }
+        return c.higherIsBetter() ? s / v : v / s;
+    }
+
+    /** Rows of strings: header first. {@code ratios} adds "(Nx)" = how many times Sheaf's best beats the peer. */
+    List<List<String>> mainTable() {
+        List<List<String>> rows = new ArrayList<>();
+        List<Column> cols = columns();
+        List<String> header = new ArrayList<>();
+        header.add("peer");
+        for (Column c : cols) {
+            header.add(c.title());
+        }
+        header.add("B/op (pair)");
+        rows.add(header);
+        for (String p : peers()) {
+            List<String> row = new ArrayList<>();
+            row.add(p);
+            for (Column c : cols) {
+                Double v = c.value().apply(p);
+                String cell = v == null ? "-" : format(v);
+                if (v != null && !Peers.isSheaf(p)) {
+                    Double a = advantage(c, p);
+                    if (a != null) {
+                        cell += String.format(Locale.ROOT, " (%.1fx)", a);
+                    }
+                }
+                row.add(cell);
+            }
+            Double b = jmhBytes("pair", p);
+            row.add(b == null ? "-" : String.format(Locale.ROOT, "%.1f", b));
+            rows.add(row);
+        }
+        return rows;
+    }
+
+    /** Latency percentiles of the latency workload, alloc and free, in microseconds. */
+    List<List<String>> latencyTable() {
+        List<List<String>> rows = new ArrayList<>();
+        rows.add(List.of("peer", "op", "flood", "p50", "p99", "p99.9", "p99.99", "max", "samples"));
+        for (WorkloadResult r : harness) {
+            if (!r.workload().equals("latency")) {
+                continue;
+            }
+            for (var e : r.histograms().entrySet()) {
+                Histogram h = e.getValue();
+                String flood = r.note().substring(r.note().lastIndexOf("doing ") + 6);
+                rows.add(List.of(r.peer(), e.getKey(), flood, us(h.getValueAtPercentile(50)),
+                        us(h.getValueAtPercentile(99)), us(h.getValueAtPercentile(99.9)),
+                        us(h.getValueAtPercentile(99.99)), us(h.getMaxValue()), String.valueOf(h.getTotalCount())));
+            }
+        }
+        return rows;
+    }
+
+    /** JMH burst sizes, when the run had more than one. */
+    List<List<String>> burstTable() {
+        Set<Integer> sizes = new java.util.TreeSet<>();
+        for (JmhRow r : jmh) {
+            if (r.benchmark().equals("burst")) {
+                sizes.add(r.burst());
+            }
+        }
+        List<List<String>> rows = new ArrayList<>();
+        if (sizes.size() < 2) {
+            return rows;
+        }
+        List<String> header = new ArrayList<>();
+        header.add("peer \\ burst (ns/obj)");
+        for (int s : sizes) {
+            header.add(String.valueOf(s));
+        }
+        rows.add(header);
+        for (String p : peers()) {
+            List<String> row = new ArrayList<>();
+            row.add(p);
+            for (int s : sizes) {
+                String cell = "-";
+                for (JmhRow r : jmh) {
+                    if (r.benchmark().equals("burst") && r.peer().equals(p) && r.burst() == s) {
+                        cell = format(r.nanosPerObject());
+                    }
+                }
+                row.add(cell);
+            }
+            rows.add(row);
+        }
+        return rows;
+    }
+
+    /** Rows of other harness experiments (rcuscale, off-heap cache): workload, peer, Mops/s, figures, note. */
+    List<List<String>> experimentTable() {
+        List<List<String>> rows = new ArrayList<>();
+        rows.add(List.of("experiment", "variant", "Mops/s", "figures", "note"));
+        for (WorkloadResult r : harness) {
+            if (Peers.ALL.contains(r.peer())) {
+                continue;
+            }
+            StringBuilder f = new StringBuilder();
+            for (var e : r.figures().entrySet()) {
+                if (!f.isEmpty()) {
+                    f.append(", ");
+                }
+                f.append(e.getKey()).append('=').append(format(e.getValue()));
+            }
+            for (var e : r.histograms().entrySet()) {
+                f.append(f.isEmpty() ? "" : ", ").append(e.getKey()).append(" p99=")
+                        .append(us(e.getValue().getValueAtPercentile(99))).append("us");
+            }
+            rows.add(List.of(r.workload(), r.peer(), format(r.opsPerSecond() / 1e6), f.toString(), r.note()));
+        }
+        return rows.size() > 1 ? rows : List.of();
+    }
+
+    /** Targets from issues 3, 4 and 5 that this run can check: one line each, MET or MISSED with the figure. */
+    public List<String> targets() {
+        List<String> t = new ArrayList<>();
+        for (String s : List.of(Peers.SHEAF_CACHE, Peers.SHEAF_MALLOC)) {
+            Double pair = jmhNanos("pair", s);
+            Double glibc = jmhNanos("pair", "glibc");
+            if (pair != null) {
+                t.add(check(pair <= 5, s + " single-thread pair <= 5 ns: " + format(pair) + " ns"));
+                if (glibc != null) {
+                    t.add(check(glibc / pair >= 4, s + " pair >= 4x faster than glibc via FFM: "
+                            + String.format(Locale.ROOT, "%.2fx", glibc / pair)));
+                }
+            }
+            for (String b : List.of("burst", "pc")) {
+                Double v = jmhNanos(b, s);
+                Double netty = jmhNanos(b, "netty-pooled");
+                if (v != null && netty != null) {
+                    t.add(check(netty / v >= 2, s + " " + (b.equals("pc") ? "producer/consumer" : "burst")
+                            + " >= 2x faster than netty-pooled: " + String.format(Locale.ROOT, "%.2fx", netty / v)));
+                }
+            }
+            Double bytes = jmhBytes("pair", s);
+            if (bytes != null) {
+                t.add(check(bytes < 0.1, s + " pair 0 B/op: " + String.format(Locale.ROOT, "%.3f", bytes) + " B/op"));
+            }
+        }
+        List<Column> cols = columns();
+        for (Column c : cols) {
+            if (c.title().startsWith("alloc p99")) {
+                continue;
+            }
+            Double worst = null;
+            String worstPeer = null;
+            for (String p : peers()) {
+                if (!Peers.isSheaf(p)) {
+                    Double a = advantage(c, p);
+                    if (a != null && (worst == null || a < worst)) {
+                        worst = a;
+                        worstPeer = p;
+                    }
+                }
+            }
+            if (worst != null) {
+                t.add(check(worst >= 1, "Sheaf leads every peer on " + c.title() + ": closest is " + worstPeer + " at "
+                        + String.format(Locale.ROOT, "%.2fx", worst)));
+            }
+        }
+        for (String s : List.of(Peers.SHEAF_CACHE, Peers.SHEAF_MALLOC)) {
+            WorkloadResult r = harness("latency", s);
+            if (r != null && r.histograms().containsKey("alloc")) {
+                long p = r.histograms().get("alloc").getValueAtPercentile(99.99);
+                t.add(check(p < 2000, s + " alloc p99.99 < 2 us under a " + r.note().substring(r.note().lastIndexOf("doing ") + 6)
+                        + " flood: " + us(p) + " us"));
+            }
+        }
+        return t;
+    }
+
+    private static String check(boolean ok, String what) {
+        return (ok ? "MET     " : "MISSED  ") + what;
+    }
+
+    static String format(double v) {
+        if (v >= 100) {
+            return String.format(Locale.ROOT, "%.0f", v);
+        }
+        if (v >= 10) {
+            return String.format(Locale.ROOT, "%.1f", v);
+        }
+        return String.format(Locale.ROOT, "%.2f", v);
+    }
+
+    private static String us(long nanos) {
+        return String.format(Locale.ROOT, "%.2f", nanos / 1000.0);
+    }
+
+    /** Plain-text rendering for the console. */
+    public String text() {
+        StringBuilder sb = new StringBuilder();
+        sb.append("Sheaf vs peers (").append(profile).append(" profile) on ").append(environment.oneLine()).append('\n');
+        sb.append("(Nx) = how many times better the best Sheaf row is than that peer; ns: lower is better, Mops/s: higher is better\n\n");
+        sb.append(render(mainTable(), false));
+        List<List<String>> bursts = burstTable();
+        if (!bursts.isEmpty()) {
+            sb.append('\n').append(render(bursts, false));
+        }
+        sb.append("\nLatency on the latency-critical thread (microseconds, coordinated-omission-corrected):\n");
+        sb.append(render(latencyTable(), false));
+        List<List<String>> exp = experimentTable();
+        if (!exp.isEmpty()) {
+            sb.append('\n').append(render(exp, false));
+        }
+        sb.append("\nTargets:\n");
+        for (String t : targets()) {
+            sb.append("  ").append(t).append('\n');
+        }
+        for (String n : notes) {
+            sb.append("note: ").append(n).append('\n');
+        }
+        return sb.toString();
+    }
+
+    /** The generated jmh-results/README.md. */
+    public String markdown(List<String> charts, List<String> files) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("# Sheaf benchmark results\n\n");
+        sb.append("Generated by `dev.sheaf.bench.Compare` (").append(profile).append(" profile). Do not edit by hand.\n\n");
+        sb.append("- Machine: ").append(environment.cpu()).append(", ").append(environment.cores()).append(" cores, ")
+                .append(environment.os()).append('\n');
+        sb.append("- JDK: ").append(environment.jdk()).append('\n');
+        sb.append("- Date: ").append(environment.date()).append('\n');
+        sb.append("- Command: `").append(command).append("`\n");
+        sb.append("- Files: ");
+        for (int i = 0; i < files.size(); i++) {
+            sb.append(i == 0 ? "" : ", ").append('[').append(files.get(i)).append("](").append(files.get(i)).append(')');
+        }
+        sb.append("\n\nThe machine is small and was shared: treat single figures as indicative, ratios measured in the same run as the result.\n\n");
+        sb.append("## Sheaf against every peer\n\n");
+        sb.append("64-byte objects unless noted. `pair`, `burst` (1000 allocations then 1000 frees) and `prod/cons` (one thread allocates, another frees) are JMH (ns per object, lower is better); the Mops/s columns are the HdrHistogram harness (higher is better). `(Nx)` = how many times better the best Sheaf row is than that peer (below 1.0x the peer wins). `B/op` = JMH `-prof gc` bytes allocated on the Java heap per pair. Netty and Arena peers map handles to their objects through a lock-free table (see `HandleTable`); `netty-api` rows below show Netty without it.\n\n");
+        sb.append(render(mainTable(), true));
+        List<List<String>> bursts = burstTable();
+        if (!bursts.isEmpty()) {
+            sb.append("\n### Bursts of 25 to 1600 objects\n\n").append(render(bursts, true));
+        }
+        List<List<String>> nettyApi = new ArrayList<>();
+        nettyApi.add(List.of("benchmark", "peer", "ns/obj", "B/obj"));
+        for (JmhRow r : jmh) {
+            if (r.benchmark().startsWith("netty-api")) {
+                nettyApi.add(List.of(r.benchmark(), r.peer(), format(r.nanosPerObject()),
+                        Double.isNaN(r.bytesPerOp()) ? "-" : format(r.bytesPerOp())));
+            }
+        }
+        if (nettyApi.size() > 1) {
+            sb.append("\n### Netty through its own ByteBuf API (no handle table)\n\n").append(render(nettyApi, true));
+        }
+        sb.append("\n## Latency under a deferred-free flood\n\nOne thread allocates and frees 64 bytes on a fixed schedule; latency is measured from each request's scheduled start (coordinated omission avoided); the other thread(s) flood the allocator with `freeRcu` (Sheaf) or `free` (peers without deferred free). Microseconds.\n\n");
+        sb.append(render(latencyTable(), true));
+        List<List<String>> exp = experimentTable();
+        if (!exp.isEmpty()) {
+            sb.append("\n## rcuscale and the off-heap cache\n\n").append(render(exp, true));
+        }
+        sb.append("\n## Targets\n\n");
+        for (String t : targets()) {
+            sb.append("- ").append(t.startsWith("MET") ? "**met**: " : "**missed**: ").append(t.substring(8)).append('\n');
+        }
+        if (!notes.isEmpty()) {
+            sb.append("\n## Notes\n\n");
+            for (String n : notes) {
+                sb.append("- ").append(n).append('\n');
+            }
+        }
+        if (!charts.isEmpty()) {
+            sb.append("\n## Charts\n\n");
+            for (String c : charts) {
+                sb.append("![").append(c).append("](").append(c).append(")\n\n");
+            }
+        }
+        return sb.toString();
+    }
+
+    static String render(List<List<String>> rows, boolean markdown) {
+        if (rows.isEmpty()) {
+            return "";
+        }
+        int cols = rows.get(0).size();
+        int[] width = new int[cols];
+        for (List<String> r : rows) {
+            for (int i = 0; i < cols; i++) {
+                width[i] = Math.max(width[i], r.get(i).length());
+            }
+        }
+        StringBuilder sb = new StringBuilder();
+        for (int k = 0; k < rows.size(); k++) {
+            List<String> r = rows.get(k);
+            for (int i = 0; i < cols; i++) {
+                String cell = r.get(i);
+                if (markdown) {
+                    sb.append("| ").append(cell.replace("|", "\\|")).append(' ');
+                } else {
+                    String pad = " ".repeat(width[i] - cell.length());
+                    sb.append(i == 0 ? cell + pad : pad + cell).append("  ");
+                }
+            }
+            sb.append(markdown ? "|\n" : "\n");
+            if (markdown && k == 0) {
+                sb.append("|---".repeat(cols)).append("|\n");
+            }
+        }
+        return sb.toString();
+    }
+}

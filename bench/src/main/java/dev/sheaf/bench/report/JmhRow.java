@@ -1,0 +1,43 @@
+package dev.sheaf.bench.report;
+
+import java.util.Collection;
+import java.util.List;
+import java.util.ArrayList;
+import org.openjdk.jmh.results.Result;
+import org.openjdk.jmh.results.RunResult;
+
+/**
+ * One JMH result reduced to what the tables need.
+ *
+ * @param benchmark   short name: {@code pair}, {@code burst}, {@code pc}, {@code netty-api pair}...
+ * @param peer        the peer parameter
+ * @param burst       objects per burst (0 when not a burst)
+ * @param nanos       score in ns/op
+ * @param error       99.9% confidence half-width (NaN with too few iterations)
+ * @param bytesPerOp  {@code gc.alloc.rate.norm}, or NaN without {@code -prof gc}
+ */
+public record JmhRow(String benchmark, String peer, int burst, double nanos, double error, double bytesPerOp) {
+
+    /** ns per object: bursts are divided by their size. */
+    public double nanosPerObject() {
+        return burst > 0 ? nanos / burst : nanos;
+    }
+
+    public static List<JmhRow> from(Collection<RunResult> results) {
+        List<JmhRow> rows = new ArrayList<>();
+        for (RunResult r : results) {
+            var params = r.getParams();
+            String full = params.getBenchmark();
+            String cls = full.substring(0, full.lastIndexOf('.'));
+            String method = full.substring(full.lastIndexOf('.') + 1);
+            String name = cls.endsWith("NettyNativeApiBenchmark") ? "netty-api " + method : method;
+            String burstParam = params.getParamsKeys().contains("burst") ? params.getParam("burst") : null;
+            int burst = "burst".equals(method) && burstParam != null ? Integer.parseInt(burstParam) : 0;
+            Result<?> primary = r.getPrimaryResult();
+            Result<?> gc = r.getSecondaryResults().get("gc.alloc.rate.norm");
+            double bytes = gc == null ? Double.NaN : gc.getScore() / (burst > 0 ? burst : 1);
+            rows.add(new JmhRow(name, params.getParam("peer"), burst, primary.getScore(), primary.getScoreError(), bytes));
+        }
+        return rows;
+    }
+}

@@ -1,0 +1,94 @@
+package dev.sheaf.bench;
+
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+
+import dev.sheaf.bench.peer.PeerUnavailableException;
+import dev.sheaf.bench.peer.Peers;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.openjdk.jmh.infra.Control;
+
+/** The JMH benchmark bodies, called directly (no forks, no timing) so a broken benchmark fails CI. */
+class BenchmarkSmokeTest {
+
+    static Iterable<String> peers() {
+        return Peers.ALL;
+    }
+
+    @ParameterizedTest
+    @MethodSource("peers")
+    void pairAndBurst(String peer) {
+        AllocatorBenchmark b = new AllocatorBenchmark();
+        b.peer = peer;
+        b.size = 64;
+        b.burst = 100;
+        try {
+            b.open();
+        } catch (PeerUnavailableException e) {
+            Assumptions.abort(e.getMessage());
+        }
+        try {
+            for (int i = 0; i < 1000; i++) {
+                assertNotEquals(0, b.pair());
+            }
+            for (int i = 0; i < 10; i++) {
+                assertNotEquals(0, b.burst());
+            }
+        } finally {
+            b.close();
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("peers")
+    void producerConsumer(String peer) throws InterruptedException {
+        ProducerConsumerBenchmark b = new ProducerConsumerBenchmark();
+        b.peer = peer;
+        b.size = 64;
+        try {
+            b.open();
+        } catch (PeerUnavailableException e) {
+            Assumptions.abort(e.getMessage());
+        } catch (IllegalStateException e) {
+            Assumptions.abort(e.getMessage()); // cannot free on another thread: not in the benchmark's list
+        }
+        Control control = new Control();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread consumer = Thread.ofPlatform().start(() -> {
+            try {
+                for (int i = 0; i < 50_000; i++) {
+                    b.consume(control);
+                }
+            } catch (Throwable t) {
+                failure.set(t);
+            }
+        });
+        for (int i = 0; i < 50_000; i++) {
+            b.produce(control);
+        }
+        consumer.join();
+        b.drain();
+        b.close();
+        if (failure.get() != null) {
+            throw new AssertionError(failure.get());
+        }
+    }
+
+    @Test
+    void nettyOwnApi() {
+        for (String peer : new String[] {"netty-pooled", "netty-adaptive"}) {
+            NettyNativeApiBenchmark b = new NettyNativeApiBenchmark();
+            b.peer = peer;
+            b.size = 64;
+            b.burst = 100;
+            b.open();
+            for (int i = 0; i < 1000; i++) {
+                b.pair();
+            }
+            b.burst();
+        }
+    }
+}

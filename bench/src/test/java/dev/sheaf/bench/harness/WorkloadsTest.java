@@ -1,0 +1,91 @@
+package dev.sheaf.bench.harness;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.sheaf.bench.peer.AllocatorPeer;
+import dev.sheaf.bench.peer.ConfinedArenaPeer;
+import dev.sheaf.bench.peer.NettyPeer;
+import dev.sheaf.bench.peer.PeerUnavailableException;
+import dev.sheaf.bench.peer.Peers;
+import java.util.ArrayList;
+import java.util.List;
+import org.HdrHistogram.Histogram;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Every harness workload runs briefly on every peer that supports it: it must do work, record
+ * non-empty histograms, free every object (the workloads themselves throw on a lost or
+ * overwritten object) and leave the peer with nothing live.
+ */
+class WorkloadsTest {
+    private static final WorkloadConfig BRIEF = new WorkloadConfig(0.05, 2, 8, 1000, 100, 20_000, 3);
+
+    static List<Arguments> cases() {
+        List<Arguments> cases = new ArrayList<>();
+        for (Workload w : Harness.peerWorkloads()) {
+            for (String p : Peers.ALL) {
+                cases.add(Arguments.of(w.name(), p));
+            }
+        }
+        return cases;
+    }
+
+    @ParameterizedTest(name = "{0} on {1}")
+    @MethodSource("cases")
+    void runsBrieflyAndKeepsItsInvariants(String workloadName, String peerName) throws InterruptedException {
+        Workload w = Harness.peerWorkloads().stream().filter(x -> x.name().equals(workloadName)).findFirst()
+                .orElseThrow();
+        AllocatorPeer peer;
+        try {
+            peer = Peers.open(peerName, BRIEF.maxSize());
+        } catch (PeerUnavailableException e) {
+            Assumptions.abort(e.getMessage());
+            return;
+        }
+        try (peer) {
+            String why = w.unsupportedReason(peer, BRIEF);
+            Assumptions.assumeTrue(why == null, () -> peerName + ": " + why);
+            WorkloadResult r = w.run(peer, BRIEF);
+            assertEquals(workloadName, r.workload());
+            assertEquals(peerName, r.peer());
+            assertTrue(r.operations() > 0, "no operations");
+            assertTrue(r.elapsedNanos() > 0);
+            for (Histogram h : r.histograms().values()) {
+                assertTrue(h.getTotalCount() > 0, "empty histogram");
+            }
+            if (w instanceof LatencyUnderFloodWorkload) {
+                assertTrue(r.histograms().containsKey("alloc") && r.histograms().containsKey("free"));
+            }
+            if (peer instanceof NettyPeer n) {
+                assertEquals(0, n.liveHandles(), "objects left allocated");
+            } else if (peer instanceof ConfinedArenaPeer a) {
+                assertEquals(0, a.liveHandles(), "objects left allocated");
+            }
+            if (!(w instanceof LatencyUnderFloodWorkload)) { // deferred frees may still be pending
+                long live = peer.liveBytes();
+                assertTrue(live == -1 || live == 0, "live bytes left: " + live);
+            }
+        }
+    }
+
+    @Test
+    void harnessSelfTestPasses() throws InterruptedException {
+        List<WorkloadResult> results = Harness.selfTest(System.out);
+        assertTrue(results.size() >= Harness.peerWorkloads().size(), "glibc alone runs every workload");
+    }
+
+    @Test
+    void configRejectsNonsense() {
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> new WorkloadConfig(0, 1, 8, 8, 1, 1, 0));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> new WorkloadConfig(1, 1, 16, 8, 1, 1, 0));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> new WorkloadConfig(1, 0, 8, 8, 1, 1, 0));
+    }
+}
