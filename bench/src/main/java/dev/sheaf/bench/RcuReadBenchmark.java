@@ -31,11 +31,17 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xss1m"})
 public class RcuReadBenchmark {
 
-    /** The domains and the shared datum (one instance for the whole run). */
-    @State(Scope.Benchmark)
+    /**
+     * Everything one benchmark thread uses: the domains, its reader handles and the shared datum.
+     * Thread scope, so setup and teardown run on the benchmark thread itself (threadOnline() and
+     * register() belong to the calling thread).
+     */
+    @State(Scope.Thread)
     public static class Domains {
         Rcu ebr;
         Rcu qsbr;
+        Rcu.Reader ebrHandle;
+        Rcu.Reader qsbrHandle;
         final ReentrantReadWriteLock rw = new ReentrantReadWriteLock();
         final StampedLock stamped = new StampedLock();
         final AtomicLong refcount = new AtomicLong();
@@ -45,33 +51,18 @@ public class RcuReadBenchmark {
         public void open() {
             ebr = Rcu.builder().name("bench-ebr").build();
             qsbr = Rcu.builder().name("bench-qsbr").flavor(Rcu.Flavor.QSBR).build();
+            ebrHandle = ebr.register();
+            qsbrHandle = qsbr.register();
+            qsbr.threadOnline();
         }
 
         @TearDown(Level.Trial)
         public void close() {
-            ebr.close();
-            qsbr.close();
-        }
-    }
-
-    /** Per-thread handles; JMH runs Thread-scoped setup on the benchmark thread itself. */
-    @State(Scope.Thread)
-    public static class Readers {
-        Rcu.Reader ebrHandle;
-        Rcu.Reader qsbrHandle;
-
-        @Setup(Level.Trial)
-        public void open(Domains d) {
-            ebrHandle = d.ebr.register();
-            qsbrHandle = d.qsbr.register();
-            d.qsbr.threadOnline();
-        }
-
-        @TearDown(Level.Trial)
-        public void close(Domains d) {
             ebrHandle.close();
             qsbrHandle.close();
-            d.qsbr.threadOffline();
+            qsbr.threadOffline();
+            ebr.close();
+            qsbr.close();
         }
     }
 
@@ -92,8 +83,8 @@ public class RcuReadBenchmark {
     }
 
     @Benchmark
-    public int ebrHandle(Domains d, Readers r) {
-        Rcu.Reader h = r.ebrHandle;
+    public int ebrHandle(Domains d) {
+        Rcu.Reader h = d.ebrHandle;
         h.lock();
         int v = d.datum;
         h.unlock();
@@ -110,8 +101,8 @@ public class RcuReadBenchmark {
     }
 
     @Benchmark
-    public int qsbrHandle(Domains d, Readers r) {
-        Rcu.Reader h = r.qsbrHandle;
+    public int qsbrHandle(Domains d) {
+        Rcu.Reader h = d.qsbrHandle;
         h.lock();
         int v = d.datum;
         h.unlock();

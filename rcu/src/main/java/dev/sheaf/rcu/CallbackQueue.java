@@ -2,7 +2,6 @@ package dev.sheaf.rcu;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.lang.ref.WeakReference;
 
 
 /*
@@ -41,12 +40,13 @@ final class CallbackQueue {
     private int snapCount;
 
     final boolean pooled;
-    private final WeakReference<Thread> owner;
+    /** Dedicated queues: the owning platform thread (compared by identity in the lookup cache). */
+    final Thread owner;
     private int claimed;
 
     CallbackQueue(Thread owner) {
         this.pooled = owner == null;
-        this.owner = owner == null ? null : new WeakReference<>(owner);
+        this.owner = owner;
         CallbackChunk c = new CallbackChunk();
         producerChunk = c;
         consumerChunk = c;
@@ -83,8 +83,7 @@ final class CallbackQueue {
         if (pooled) {
             return false;
         }
-        Thread t = owner.get();
-        return t == null || !t.isAlive();
+        return !owner.isAlive();
     }
 
     // ---------------------------------------------------------------- consumer

@@ -33,12 +33,15 @@ import org.agrona.concurrent.Agent;
 final class CallbackWorker implements Agent {
     private static final CallbackQueue[] NONE = new CallbackQueue[0];
     private static final int SWEEP_INTERVAL = 1024;
+    private static final int CACHE_SIZE = 256;
 
     private final Rcu rcu;
     private final GracePeriods gp;
     private final Thread.UncaughtExceptionHandler handler;
     final ChunkPool recycled = new ChunkPool();
 
+    /** Direct-mapped thread -> dedicated queue cache, same scheme as ReaderRegistry.cached(). */
+    private final CallbackQueue[] cache = new CallbackQueue[CACHE_SIZE];
     private final ReentrantLock queueLock = new ReentrantLock();
     private volatile CallbackQueue[] queues = NONE;
     private volatile CallbackQueue[] pool = NONE;
@@ -75,6 +78,15 @@ final class CallbackWorker implements Agent {
     }
 
     // ---------------------------------------------------------------- queues
+
+    CallbackQueue cached(Thread t) {
+        CallbackQueue q = cache[(int) t.threadId() & (CACHE_SIZE - 1)];
+        return q != null && q.owner == t ? q : null;
+    }
+
+    void cache(Thread t, CallbackQueue q) {
+        cache[(int) t.threadId() & (CACHE_SIZE - 1)] = q;
+    }
 
     CallbackQueue registerDedicated(Thread owner) {
         CallbackQueue q = new CallbackQueue(owner);
@@ -279,6 +291,11 @@ final class CallbackWorker implements Agent {
             for (CallbackQueue q : old) {
                 if (!(q.ownerDead() && q.drained())) {
                     next[n++] = q;
+                } else {
+                    int i = (int) q.owner.threadId() & (CACHE_SIZE - 1);
+                    if (cache[i] == q) {
+                        cache[i] = null;
+                    }
                 }
             }
             queues = Arrays.copyOf(next, n);

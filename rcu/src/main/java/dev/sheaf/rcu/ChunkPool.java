@@ -10,7 +10,7 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * the GC; empty pool: the producer allocates.
  */
 final class ChunkPool {
-    private static final int CELLS = 64;
+    private static final int CELLS = 128;
     private final AtomicReferenceArray<CallbackChunk> cells = new AtomicReferenceArray<>(CELLS);
     private int hint;
 

@@ -393,20 +393,20 @@ public final class Rcu implements AutoCloseable {
      */
     public void readLock() {
         Thread t = Thread.currentThread();
-        if (t.isVirtual()) {
-            virtualLock(t);
-            return;
-        }
-        ReaderSlot s = threadSlot.get();
-        if (qsbr) {
+        ReaderSlot s = readers.cached(t);
+        if (s == null) {
+            if (t.isVirtual()) {
+                virtualLock(t);
+                return;
+            }
+            s = platformSlot(t, !qsbr);
             if (s == null) {
                 throw notOnline();
             }
+        }
+        if (qsbr) {
             s.qsbrEnter();
         } else {
-            if (s == null) {
-                s = registerPlatform(t);
-            }
             s.ebrEnter();
         }
     }
@@ -414,13 +414,16 @@ public final class Rcu implements AutoCloseable {
     /** Leaves a read section; throws {@link IllegalStateException} without a matching readLock(). */
     public void readUnlock() {
         Thread t = Thread.currentThread();
-        if (t.isVirtual()) {
-            virtualUnlock(t);
-            return;
-        }
-        ReaderSlot s = threadSlot.get();
+        ReaderSlot s = readers.cached(t);
         if (s == null) {
-            throw new IllegalStateException("readUnlock() without a matching readLock()");
+            if (t.isVirtual()) {
+                virtualUnlock(t);
+                return;
+            }
+            s = platformSlot(t, false);
+            if (s == null) {
+                throw new IllegalStateException("readUnlock() without a matching readLock()");
+            }
         }
         if (qsbr) {
             s.qsbrExit();
@@ -435,28 +438,44 @@ public final class Rcu implements AutoCloseable {
      */
     public ReadSection read() {
         Thread t = Thread.currentThread();
-        if (t.isVirtual()) {
-            return virtualLock(t);
-        }
-        ReaderSlot s = threadSlot.get();
-        if (qsbr) {
+        ReaderSlot s = readers.cached(t);
+        if (s == null) {
+            if (t.isVirtual()) {
+                return virtualLock(t);
+            }
+            s = platformSlot(t, !qsbr);
             if (s == null) {
                 throw notOnline();
             }
+        }
+        if (qsbr) {
             s.qsbrEnter();
         } else {
-            if (s == null) {
-                s = registerPlatform(t);
-            }
             s.ebrEnter();
         }
+        return s;
+    }
+
+    /**
+     * Slow path of the implicit API on a platform thread: the ThreadLocal, registering a slot if
+     * {@code create}; refreshes the thread -> slot cache. Null if the thread has no slot.
+     */
+    private ReaderSlot platformSlot(Thread t, boolean create) {
+        ReaderSlot s = threadSlot.get();
+        if (s == null) {
+            if (!create) {
+                return null;
+            }
+            s = registerPlatform(t);
+        }
+        readers.cache(t, s);
         return s;
     }
 
     /** True if the calling thread is inside a read section of this domain (implicit API or a handle). */
     public boolean inReadSection() {
         Thread t = Thread.currentThread();
-        ReaderSlot s = t.isVirtual() ? readers.findPooled(t) : threadSlot.get();
+        ReaderSlot s = currentSlotOrNull();
         if (s != null && s.nesting > 0) {
             return true;
         }
@@ -499,10 +518,7 @@ public final class Rcu implements AutoCloseable {
                 s = readers.claimPooled(t);
             }
         } else {
-            s = threadSlot.get();
-            if (s == null) {
-                s = registerPlatform(t);
-            }
+            s = platformSlot(t, true);
         }
         s.qsbrOnline();
     }
@@ -524,7 +540,7 @@ public final class Rcu implements AutoCloseable {
                 s.release();
             }
         } else {
-            ReaderSlot s = threadSlot.get();
+            ReaderSlot s = platformSlot(t, false);
             if (s != null) {
                 s.qsbrOffline();
             }
@@ -575,9 +591,14 @@ public final class Rcu implements AutoCloseable {
         return s;
     }
 
+    /** The calling thread's implicit slot (pooled for a virtual thread), or null; never registers. */
     private ReaderSlot currentSlotOrNull() {
         Thread t = Thread.currentThread();
-        return t.isVirtual() ? readers.findPooled(t) : threadSlot.get();
+        ReaderSlot s = readers.cached(t);
+        if (s != null) {
+            return s;
+        }
+        return t.isVirtual() ? readers.findPooled(t) : platformSlot(t, false);
     }
 
     private ReaderSlot virtualLock(Thread t) {
@@ -698,7 +719,7 @@ public final class Rcu implements AutoCloseable {
 
     private ReaderSlot checkNotInSection(String what) {
         Thread t = Thread.currentThread();
-        ReaderSlot s = t.isVirtual() ? readers.findPooled(t) : threadSlot.get();
+        ReaderSlot s = currentSlotOrNull();
         if (s != null && s.nesting > 0) {
             throw new IllegalStateException(what + " inside a read section of the same RCU domain would deadlock");
         }
@@ -727,19 +748,23 @@ public final class Rcu implements AutoCloseable {
             throw closedException();
         }
         Thread t = Thread.currentThread();
-        if (t.isVirtual()) {
-            CallbackQueue q = worker.claimPooled(t);
-            try {
-                q.add(callback, worker.recycled);
-            } finally {
-                q.release();
-            }
-            return;
-        }
-        CallbackQueue q = threadQueue.get();
+        CallbackQueue q = worker.cached(t);
         if (q == null) {
-            q = worker.registerDedicated(t);
-            threadQueue.set(q);
+            if (t.isVirtual()) {
+                q = worker.claimPooled(t);
+                try {
+                    q.add(callback, worker.recycled);
+                } finally {
+                    q.release();
+                }
+                return;
+            }
+            q = threadQueue.get();
+            if (q == null) {
+                q = worker.registerDedicated(t);
+                threadQueue.set(q);
+            }
+            worker.cache(t, q);
         }
         q.add(callback, worker.recycled);
     }

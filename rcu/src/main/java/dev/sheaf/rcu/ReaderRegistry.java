@@ -68,7 +68,11 @@ final class ReaderRegistry extends EpochRightPad {
         }
     }
 
+    /** Direct-mapped thread -> dedicated slot cache for the implicit API (see cached()). */
+    private static final int CACHE_SIZE = 256;
+
     final boolean qsbr;
+    private final ReaderSlot[] cache = new ReaderSlot[CACHE_SIZE];
     private final ReentrantLock registrationLock = new ReentrantLock();
     private volatile ReaderSlot[] slots = NONE;
     private volatile ReaderSlot[] pool = NONE;
@@ -98,8 +102,19 @@ final class ReaderRegistry extends EpochRightPad {
         return next;
     }
 
+    /**
+     * Marks the registry closed: EBR readers see it on their epoch load; QSBR slots get the CLOSED
+     * marker themselves (a QSBR section entry reads only its own slot). A QSBR owner racing with
+     * close() may overwrite the marker with a quiescent-state store; it then fails at its next
+     * quiescentState() instead, which reads the global epoch.
+     */
     void close() {
         epoch = CLOSED;
+        if (qsbr) {
+            for (ReaderSlot s : slots) {
+                s.markClosed();
+            }
+        }
     }
 
     // ---------------------------------------------------------------- scan
@@ -125,6 +140,35 @@ final class ReaderRegistry extends EpochRightPad {
             }
         }
         return -1;
+    }
+
+    // ---------------------------------------------------------------- thread -> slot cache
+
+    /**
+     * The calling platform thread's implicit slot if the cache has it, else null. The cache is a
+     * direct-mapped array indexed by thread id: entries are written racily (plain stores of whole
+     * references) by the owners on their slow path, and a hit is confirmed by the slot's final owner
+     * field, so a stale or foreign entry is only a miss. Virtual threads never match (pooled slots
+     * have no owner). This replaces a ThreadLocal lookup (a hash probe in the thread's map) with two
+     * dependent loads and a compare.
+     */
+    ReaderSlot cached(Thread t) {
+        ReaderSlot s = cache[(int) t.threadId() & (CACHE_SIZE - 1)];
+        return s != null && s.owner == t ? s : null;
+    }
+
+    void cache(Thread t, ReaderSlot s) {
+        cache[(int) t.threadId() & (CACHE_SIZE - 1)] = s;
+    }
+
+    private void uncache(ReaderSlot s) {
+        Thread t = s.owner;
+        if (t != null) {
+            int i = (int) t.threadId() & (CACHE_SIZE - 1);
+            if (cache[i] == s) {
+                cache[i] = null;
+            }
+        }
     }
 
     // ---------------------------------------------------------------- dedicated slots
@@ -158,6 +202,7 @@ final class ReaderRegistry extends EpochRightPad {
             return;
         }
         s.retired = true;
+        uncache(s);
         ReaderSlot[] old = slots;
         int n = 0;
         ReaderSlot[] next = new ReaderSlot[old.length - 1];
@@ -202,6 +247,7 @@ final class ReaderRegistry extends EpochRightPad {
                     s.clearDead();
                 }
                 s.retired = true;
+                uncache(s);
             } else if (n < next.length) {
                 next[n++] = s;
             }

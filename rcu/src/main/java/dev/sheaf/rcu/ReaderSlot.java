@@ -2,7 +2,6 @@ package dev.sheaf.rcu;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.lang.ref.WeakReference;
 
 /*
  * Implementation notes: one reader's published state.
@@ -78,10 +77,12 @@ final class ReaderSlot extends ReaderSlotRightPad implements Rcu.ReadSection {
     final ReaderRegistry registry;
     /** True for slots lent to virtual threads; false for dedicated slots. */
     final boolean pooled;
-    /** Dedicated slots: the owning thread, weakly so a dead thread's Thread object is not retained. */
-    private final WeakReference<Thread> owner;
-    /** Name of the dedicated owner, kept for reports after the Thread has been collected. */
-    private final String ownerName;
+    /**
+     * Dedicated slots: the owning thread (null for pooled slots). Strong: the implicit API's
+     * thread -> slot cache compares it by identity; a dead owner's slot (and so its Thread object) is
+     * dropped by the next sweep.
+     */
+    final Thread owner;
     /** Pooled slots: the virtual thread holding the slot now, or null. */
     private volatile Thread holder;
     /** Pooled slots: 1 while held. CAS 0 -> 1 claims; release store 1 -> 0 returns. */
@@ -96,15 +97,13 @@ final class ReaderSlot extends ReaderSlotRightPad implements Rcu.ReadSection {
     ReaderSlot(ReaderRegistry registry, Thread owner) {
         this.registry = registry;
         this.pooled = false;
-        this.owner = new WeakReference<>(owner);
-        this.ownerName = owner.toString();
+        this.owner = owner;
     }
 
     ReaderSlot(ReaderRegistry registry) {
         this.registry = registry;
         this.pooled = true;
         this.owner = null;
-        this.ownerName = null;
     }
 
     // ---------------------------------------------------------------- owner side, EBR
@@ -141,12 +140,16 @@ final class ReaderSlot extends ReaderSlotRightPad implements Rcu.ReadSection {
 
     // ---------------------------------------------------------------- owner side, QSBR
 
+    /**
+     * Enters a section (QSBR): one load of the own slot and the nesting increment. Closed domains
+     * are detected through the slot too: close() stores {@link ReaderRegistry#CLOSED} into every
+     * QSBR slot, so no load of shared state is needed here.
+     */
     void qsbrEnter() {
-        if (epoch == 0) {
-            throw new IllegalStateException("QSBR readLock() on a thread that is not online: call threadOnline() first");
-        }
-        if (registry.epochOpaque() <= 0) {
-            throw Rcu.closedException();
+        if (epoch <= 0) {
+            throw epoch == 0
+                    ? new IllegalStateException("QSBR read section on a thread that is not online: call threadOnline() first")
+                    : Rcu.closedException();
         }
         nesting++;
     }
@@ -161,11 +164,19 @@ final class ReaderSlot extends ReaderSlotRightPad implements Rcu.ReadSection {
     }
 
     boolean online() {
-        return epoch != 0;
+        return epoch > 0;
+    }
+
+    /** close(), QSBR: marks the slot so the owner's next section or quiescent state fails. */
+    void markClosed() {
+        EPOCH.setRelease(this, ReaderRegistry.CLOSED);
     }
 
     void qsbrOnline() {
         if (epoch != 0) {
+            if (epoch < 0) {
+                throw Rcu.closedException();
+            }
             return;
         }
         long e = registry.epoch();
@@ -188,8 +199,9 @@ final class ReaderSlot extends ReaderSlotRightPad implements Rcu.ReadSection {
             throw new IllegalStateException("quiescentState() inside a read section");
         }
         long mine = epoch;
-        if (mine == 0) {
-            throw new IllegalStateException("quiescentState() on a thread that is not online");
+        if (mine <= 0) {
+            throw mine == 0 ? new IllegalStateException("quiescentState() on a thread that is not online")
+                    : Rcu.closedException();
         }
         long e = registry.epoch(); // acquire: later loads see everything published before epoch e
         if (e <= 0) {
@@ -213,9 +225,9 @@ final class ReaderSlot extends ReaderSlotRightPad implements Rcu.ReadSection {
         return (long) EPOCH.getAcquire(this);
     }
 
-    /** The thread that owns or holds the slot now, or null (dedicated: collected; pooled: free). */
+    /** The thread that owns or holds the slot now, or null (pooled and free). */
     Thread thread() {
-        return pooled ? holder : owner.get();
+        return pooled ? holder : owner;
     }
 
     String threadName() {
@@ -223,7 +235,7 @@ final class ReaderSlot extends ReaderSlotRightPad implements Rcu.ReadSection {
             Thread t = holder;
             return t == null ? "<free pooled slot>" : t.toString();
         }
-        return ownerName;
+        return owner.toString();
     }
 
     /** Clears a slot whose owner died (scan side, after Thread.isAlive() returned false). */
