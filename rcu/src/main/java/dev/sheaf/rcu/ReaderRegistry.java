@@ -23,8 +23,10 @@ import java.util.function.Consumer;
  *   end, so the pool grows only to the number of virtual threads inside a section at the same time.
  *   Probing starts at a hash of the thread id, which also makes the holder's own lookup short.
  * Reclamation: dedicated slots whose owner died are removed by sweep(), which runs on the
- *   registration slow path and from the grace-period engine. A dead owner with a non-zero epoch died
- *   inside a section (or online, for QSBR): it is reported and the slot cleared.
+ *   registration slow path, every 64 grace periods and whenever a scan finds a blocking slot's owner
+ *   dead. An owner that died inside a section (nesting > 0) is reported; either way the slot is
+ *   cleared, so a dead thread - like an offline one - never holds a grace period back. Pooled slots
+ *   held by a dead virtual thread are cleared and returned to the pool by the scan (reapPooled).
  *
  * Lock order: GracePeriods.gpLock may be held while taking registrationLock, never the reverse.
  * registrationLock protects only the replacement of the slots/pool arrays.
@@ -242,10 +244,11 @@ final class ReaderRegistry extends EpochRightPad {
         int n = 0;
         for (ReaderSlot s : old) {
             if (!s.pooled && isDead(s)) {
-                if (s.epochAcquire() != 0) {
+                // nesting is safe to read: Thread.isAlive() == false orders the owner's last writes
+                if (s.nesting > 0) {
                     deadReport.accept(s);
-                    s.clearDead();
                 }
+                s.clearDead();
                 s.retired = true;
                 uncache(s);
             } else if (n < next.length) {
@@ -327,7 +330,7 @@ final class ReaderRegistry extends EpochRightPad {
     void reapPooled(ReaderSlot s, Consumer<ReaderSlot> deadReport) {
         Thread t = s.thread();
         if (t != null && !t.isAlive() && s.isClaimed()) {
-            if (s.epochAcquire() != 0) {
+            if (s.nesting > 0) { // a QSBR thread that died online but outside a section is simply offline
                 deadReport.accept(s);
             }
             s.clearDead();

@@ -1,5 +1,6 @@
 package dev.sheaf.rcu;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -120,6 +121,15 @@ class RcuQsbrTest {
             t.join();
             rcu.synchronize(); // would hang if the dead online thread held it
             assertTrue(rcu.stats().gracePeriods() >= 1);
+            assertEquals(0, rcu.stats().deadReadersReported(), "dying online is not an error in QSBR");
+            // dying inside a section is
+            Thread v = Thread.ofVirtual().start(() -> {
+                rcu.threadOnline();
+                rcu.readLock();
+            });
+            v.join();
+            rcu.synchronize();
+            assertEquals(1, rcu.stats().deadReadersReported());
         }
     }
 
