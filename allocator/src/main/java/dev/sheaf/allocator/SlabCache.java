@@ -1130,11 +1130,11 @@ public final class SlabCache {
         if (s == null || s.cache != this) {
             throw new IllegalStateException(String.format("object 0x%x of cache '%s' lost its slab", a, name));
         }
-        if (s.inuse == 0) {
-            throw doubleFree(a, name, "its slab is already all free");
-        }
         if (s.freeHead == a) {
             throw doubleFree(a, name, "object is the head of its slab's free list");
+        }
+        if (s.inuse == 0) {
+            throw doubleFree(a, name, "its slab is already all free");
         }
         if (poison) {
             NativeMemory.EVERYTHING.asSlice(a, objectSize).fill(POISON_FREE);
@@ -1471,6 +1471,11 @@ public final class SlabCache {
 
     boolean rcuUsed() {
         return rcuUsed;
+    }
+
+    /** Objects on the deferred no-lock lists (lock-free read). */
+    long deferredCount() {
+        return deferred.count() + deferredHooks.count();
     }
 
     /** The engine's callback: a sealed rcu sheaf whose grace period has passed. */

@@ -1,0 +1,223 @@
+package dev.sheaf.allocator;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.locks.ReentrantLock;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Hooks (leak tracker) and the no-lock path. */
+class HookAndNoLockTest {
+
+    @Test
+    void leakTrackerRecordsAndReportsOnClose() {
+        List<String> reports = new ArrayList<>();
+        LeakTracker tracker = LeakTracker.create(true, reports::add);
+        SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).hook(tracker).build();
+        long p = a.malloc(64);
+        long q = a.malloc(100_000);
+        long r = a.malloc(10);
+        a.free(r);
+        assertEquals(2, tracker.liveCount());
+        assertTrue(tracker.isLive(p) && tracker.isLive(q));
+        assertFalse(tracker.leaks().stream().filter(l -> l.address() == p).findFirst().orElseThrow().stack().isEmpty());
+        a.close();
+        assertEquals(1, reports.size());
+        assertTrue(reports.get(0).contains("2 unfreed"), reports.get(0));
+        assertEquals(0, tracker.unknownFrees());
+    }
+
+    @Test
+    void leakTrackerReportsOnDestroy() {
+        List<String> reports = new ArrayList<>();
+        LeakTracker tracker = LeakTracker.create(false, reports::add);
+        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).hook(tracker).build()) {
+            SlabCache c = a.createCache("leaky", 32);
+            long p = c.alloc();
+            long other = a.malloc(32);
+            assertThrows(IllegalStateException.class, c::destroy);
+            assertEquals(1, reports.size());
+            assertTrue(reports.get(0).contains("'leaky'") && reports.get(0).contains("1 unfreed"), reports.get(0));
+            c.free(p);
+            c.destroy();
+            a.free(other);
+        }
+    }
+
+    /** RFC part 2: memory from mallocNoLock passed to free/freeRcu with the leak tracker on. */
+    @Test
+    void mallocNoLockThenFreeWithLeakTracker() {
+        List<String> reports = new ArrayList<>();
+        LeakTracker tracker = LeakTracker.create(false, reports::add);
+        SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).hook(tracker).build();
+        long[] objs = new long[200];
+        for (int i = 0; i < objs.length; i++) {
+            objs[i] = a.mallocNoLock(64 + (i % 3) * 64);
+            assertNotEquals(0, objs[i]);
+        }
+        assertEquals(0, tracker.liveCount(), "the no-lock path skips the locking alloc hook");
+        for (int i = 0; i < 100; i++) {
+            a.free(objs[i]);
+        }
+        for (int i = 100; i < 150; i++) {
+            a.freeNoLock(objs[i]);
+        }
+        assertEquals(150, tracker.unknownFrees(), "unknown objects are accepted");
+        long big = a.mallocNoLock(300_000);
+        assertNotEquals(0, big);
+        a.free(big);
+        for (int i = 150; i < 200; i++) {
+            a.free(objs[i]);
+        }
+        assertEquals(0, a.stats().liveBytes());
+        a.close();
+        assertTrue(reports.isEmpty(), "no false leak report: " + reports);
+    }
+
+    @Test
+    void mallocNoLockThenFreeRcuWithLeakTracker() {
+        List<String> reports = new ArrayList<>();
+        LeakTracker tracker = LeakTracker.create(false, reports::add);
+        SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).hook(tracker).build();
+        List<Long> objs = new ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            objs.add(a.mallocNoLock(64));
+        }
+        long tracked = a.malloc(64);
+        for (int i = 0; i < 100; i++) {
+            a.freeRcu(objs.get(i), 8);          // rcu sheaf
+        }
+        for (int i = 100; i < 200; i++) {
+            a.freeRcu(objs.get(i));             // headless
+        }
+        for (int i = 200; i < 300; i++) {
+            a.freeRcuNoLock(objs.get(i), 8);    // chain / deferred
+        }
+        a.freeRcu(tracked, 8);
+        a.rcuBarrier();
+        assertEquals(0, tracker.liveCount());
+        assertEquals(300, tracker.unknownFrees());
+        assertEquals(0, a.stats().liveBytes());
+        a.close();
+        assertTrue(reports.isEmpty(), "no false leak report: " + reports);
+    }
+
+    @Test
+    void freeNoLockDefersWhenLocksAreBusyAndNothingIsLost() throws Exception {
+        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).build()) {
+            SlabCache c = a.createCache(CacheSpec.of("nl", 64).withSheafCapacity(0));
+            long[] objs = new long[1000];
+            c.allocBulk(objs, objs.length);
+            ReentrantLock node = nodeLockOf(c);
+            CountDownLatch held = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            Thread holder = Thread.ofPlatform().start(() -> {
+                node.lock();
+                try {
+                    held.countDown();
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } finally {
+                    node.unlock();
+                }
+            });
+            held.await();
+            for (long p : objs) {
+                c.freeNoLock(p);
+            }
+            assertEquals(0, c.allocNoLock(), "no-lock alloc cannot wait for the node lock");
+            assertEquals(1000, c.deferredCount());
+            release.countDown();
+            holder.join();
+            // An ordinary operation drains the list.
+            long p = c.alloc();
+            assertEquals(0, c.deferredCount());
+            c.free(p);
+            assertEquals(0, c.liveObjectsExact());
+            c.destroy();
+        }
+    }
+
+    @Test
+    void freeNoLockDefersWhenAHookIsBusy() throws Exception {
+        LeakTracker tracker = LeakTracker.create(false, s -> { });
+        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).hook(tracker).build()) {
+            long[] objs = new long[100];
+            for (int i = 0; i < objs.length; i++) {
+                objs[i] = a.malloc(64);
+            }
+            ReentrantLock hookLock = lockOf(tracker);
+            CountDownLatch held = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            Thread holder = Thread.ofPlatform().start(() -> {
+                hookLock.lock();
+                try {
+                    held.countDown();
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } finally {
+                    hookLock.unlock();
+                }
+            });
+            held.await();
+            for (long p : objs) {
+                a.freeNoLock(p);
+            }
+            release.countDown();
+            holder.join();
+            assertEquals(100, tracker.liveCount(), "hooks did not run yet");
+            a.shrink();
+            assertEquals(0, tracker.liveCount(), "the drain ran the hooks once");
+            assertEquals(0, tracker.unknownFrees());
+            assertEquals(0, a.stats().liveBytes());
+        }
+    }
+
+    @Test
+    void mallocNoLockRetriesTheNextSizeClass() throws Exception {
+        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).build()) {
+            // Warm the 112-byte class (the next one after 96) so it has free objects.
+            long w = a.malloc(112);
+            a.free(w);
+            SlabCache c96 = a.sizeClassCache(96);
+            ReentrantLock node = nodeLockOf(c96);
+            CountDownLatch held = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            Thread holder = Thread.ofPlatform().start(() -> {
+                node.lock();
+                try {
+                    held.countDown();
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } finally {
+                    node.unlock();
+                }
+            });
+            held.await();
+            long p = a.mallocNoLock(96);
+            release.countDown();
+            holder.join();
+            assertNotEquals(0, p);
+            assertEquals(112, a.usableSize(p));
+            a.free(p);
+        }
+    }
+
+    static ReentrantLock nodeLockOf(SlabCache c) throws ReflectiveOperationException {
+        var f = SlabCache.class.getDeclaredField("nodeLock");
+        f.setAccessible(true);
+        return (ReentrantLock) f.get(c);
+    }
+
+    static ReentrantLock lockOf(LeakTracker t) throws ReflectiveOperationException {
+        var f = LeakTracker.class.getDeclaredField("lock");
+        f.setAccessible(true);
+        return (ReentrantLock) f.get(t);
+    }
+}

@@ -1,0 +1,207 @@
+package dev.sheaf.allocator;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Per-thread and per-carrier magazines: bounds, re-entrancy, thread death. */
+class MagazineTest {
+
+    @Test
+    void hundredThousandVirtualThreadsHoldNoMoreMagazinesThanCarrierSlots() throws Exception {
+        try (SlabAllocator a = SlabAllocator.builder().capacity(256L << 20).build()) {
+            SlabCache c = a.createCache("vt", 64);
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            try (ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor()) {
+                for (int i = 0; i < 100_000; i++) {
+                    ex.submit(() -> {
+                        try {
+                            long p = c.alloc();
+                            Thread.yield(); // likely resumes on another carrier
+                            long q = c.alloc();
+                            c.free(p);
+                            Thread.yield();
+                            c.free(q);
+                        } catch (Throwable t) {
+                            failure.compareAndSet(null, t);
+                        }
+                    });
+                }
+            }
+            assertNull(failure.get());
+            assertTrue(c.carrierMagazineCount() <= c.carrierSlotCount(),
+                    c.carrierMagazineCount() + " > " + c.carrierSlotCount());
+            assertTrue(c.magazineCount() <= c.carrierSlotCount());
+            assertEquals(0, c.stats().activeObjects());
+            a.shrink();
+            c.flushAll(true);
+            assertEquals(0, c.liveObjectsExact(), "every cached object went back to slabs");
+            c.destroy();
+        }
+    }
+
+    @Test
+    void hookThatAllocatesAndFreesIsSafe() {
+        SlabAllocator[] self = new SlabAllocator[1];
+        SlabHook reentrant = new SlabHook() {
+            final ThreadLocal<Boolean> inside = ThreadLocal.withInitial(() -> false);
+
+            @Override
+            public boolean needsLock() {
+                return false;
+            }
+
+            @Override
+            public void afterAlloc(SlabCache cache, long address, long size) {
+                nested();
+            }
+
+            @Override
+            public void beforeFree(SlabCache cache, long address, long size) {
+                nested();
+            }
+
+            private void nested() {
+                if (inside.get()) {
+                    return;
+                }
+                inside.set(true);
+                try {
+                    long p = self[0].malloc(64);
+                    long q = self[0].malloc(48);
+                    self[0].free(p);
+                    self[0].free(q);
+                } finally {
+                    inside.set(false);
+                }
+            }
+        };
+        try (SlabAllocator a = SlabAllocator.builder().capacity(128L << 20).hook(reentrant).build()) {
+            self[0] = a;
+            Set<Long> live = new HashSet<>();
+            List<Long> order = new ArrayList<>();
+            for (int round = 0; round < 20; round++) {
+                for (int i = 0; i < 500; i++) {
+                    long p = a.malloc(64);
+                    assertTrue(live.add(p), "handed out twice");
+                    order.add(p);
+                }
+                for (int i = 0; i < 400; i++) {
+                    long p = order.remove(order.size() - 1 - (i % 3 == 0 ? 0 : Math.min(5, order.size() - 1)));
+                    live.remove(p);
+                    a.free(p);
+                }
+            }
+            for (long p : order) {
+                a.free(p);
+            }
+            assertEquals(0, a.stats().liveBytes());
+        }
+    }
+
+    @Test
+    void busyMagazineFallsBackToSlabs() {
+        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).build()) {
+            SlabCache c = a.createCache("busy", 64);
+            long warm = c.alloc();
+            c.free(warm);
+            // Simulate a re-entrant call in the middle of a slow path on this thread.
+            Magazine m = magazineOf(c);
+            m.busy = true;
+            int mainBefore = m.main.size;
+            long p = c.alloc();
+            long q = c.allocNoLock();
+            c.free(p);
+            c.freeNoLock(q);
+            assertEquals(mainBefore, m.main.size, "the busy sheaf was not touched");
+            m.busy = false;
+            c.flushAll(true);
+            assertEquals(0, c.liveObjectsExact());
+            c.destroy();
+        }
+    }
+
+    static Magazine magazineOf(SlabCache c) {
+        try {
+            var f = SlabCache.class.getDeclaredField("local");
+            f.setAccessible(true);
+            @SuppressWarnings("unchecked")
+            ThreadLocal<Magazine> tl = (ThreadLocal<Magazine>) f.get(c);
+            return tl.get();
+        } catch (ReflectiveOperationException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    @Test
+    void deadThreadReturnsItsSheaves() throws Exception {
+        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).build()) {
+            SlabCache c = a.createCache("dies", 64);
+            Thread t = Thread.ofPlatform().start(() -> {
+                long[] objs = new long[100];
+                c.allocBulk(objs, objs.length);
+                c.freeBulk(objs, objs.length); // now cached in the thread's sheaves
+            });
+            t.join();
+            assertTrue(c.stats().cachedObjects() > 0);
+            assertEquals(1, c.magazineCount());
+            assertEquals(1, c.reclaimDeadMagazines());
+            assertEquals(0, c.magazineCount());
+            c.flushAll(false);
+            assertEquals(0, c.liveObjectsExact(), "nothing the dead thread cached is lost");
+            c.destroy();
+        }
+    }
+
+    @Test
+    void threadChurnKeepsReservedMemoryFlat() throws Exception {
+        try (SlabAllocator a = SlabAllocator.builder().capacity(512L << 20).build()) {
+            long[] reserved = new long[50];
+            for (int round = 0; round < 50; round++) {
+                List<Thread> threads = new ArrayList<>();
+                long[][] handoff = new long[4][];
+                for (int t = 0; t < 4; t++) {
+                    int id = t;
+                    threads.add(Thread.ofPlatform().start(() -> {
+                        long[] mine = new long[3000];
+                        for (int i = 0; i < mine.length; i++) {
+                            mine[i] = a.malloc(16 + (i * 40L + id * 8) % 1000);
+                        }
+                        for (int i = 0; i < mine.length; i += 2) {
+                            a.free(mine[i]);
+                            mine[i] = 0;
+                        }
+                        handoff[id] = mine;
+                    }));
+                }
+                for (Thread t : threads) {
+                    t.join();
+                }
+                // Cross-thread frees: another thread frees what the dead ones kept.
+                Thread freer = Thread.ofPlatform().start(() -> {
+                    for (long[] objs : handoff) {
+                        for (long p : objs) {
+                            a.free(p);
+                        }
+                    }
+                });
+                freer.join();
+                reserved[round] = a.stats().reservedBytes();
+            }
+            assertEquals(0, a.stats().liveBytes());
+            long settled = reserved[9];
+            for (int r = 10; r < 50; r++) {
+                assertTrue(reserved[r] <= settled + (settled >> 3),
+                        "round " + r + " reserved " + reserved[r] + " vs " + settled + ": " + java.util.Arrays.toString(reserved));
+            }
+        }
+    }
+}
