@@ -105,7 +105,7 @@ public final class Compare {
         WorkloadConfig config = WorkloadConfig.defaults(full ? 5 : 1.5);
         List<WorkloadResult> harness = new ArrayList<>(
                 Harness.runPeerWorkloads(Harness.peerWorkloads(), peers, config, o));
-        for (SheafExperiment e : SheafExperiment.all()) {
+        for (SheafExperiment e : SheafExperiment.all(full)) {
             harness.addAll(e.run(config, o));
         }
         String base = "compare-" + profile;

@@ -75,7 +75,7 @@ public final class Harness {
             }
         }
         results.addAll(runPeerWorkloads(workloads, peers, config, o));
-        for (SheafExperiment e : SheafExperiment.all()) {
+        for (SheafExperiment e : SheafExperiment.all(full)) {
             if (wanted == null || wanted.contains(e.name())) {
                 results.addAll(e.run(config, o));
             }

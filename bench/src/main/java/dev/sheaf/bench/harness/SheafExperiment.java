@@ -9,8 +9,8 @@ public interface SheafExperiment {
 
     List<WorkloadResult> run(WorkloadConfig config, PrintStream out) throws InterruptedException;
 
-    /** Every Sheaf experiment; empty until the allocator module is built. */
-    static List<SheafExperiment> all() {
-        return List.of();
+    /** Every Sheaf experiment, sized for the profile ({@code full} runs longer). */
+    static List<SheafExperiment> all(boolean full) {
+        return List.of(new RcuScale(full ? 200 : 25), new OffHeapCacheExperiment(full ? 1_000_000 : 100_000));
     }
 }

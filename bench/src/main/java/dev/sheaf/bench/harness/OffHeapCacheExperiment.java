@@ -1,0 +1,198 @@
+package dev.sheaf.bench.harness;
+
+import dev.sheaf.bench.cache.ByteCache;
+import dev.sheaf.bench.cache.HeapByteCache;
+import dev.sheaf.bench.cache.OffHeapChainedMap;
+import dev.sheaf.bench.cache.RcuOffHeapCache;
+import dev.sheaf.bench.cache.RefCountedOffHeapCache;
+import java.io.PrintStream;
+import java.lang.management.GarbageCollectorMXBean;
+import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BiFunction;
+import org.HdrHistogram.Histogram;
+
+/**
+ * The off-heap cache under a read-mostly, skewed mix, as caches see: {@code entries} keys with
+ * 64-byte values, then {@code threads} reader threads doing gets while one writer thread puts
+ * new values at 200 000 per second (replacing entries, inserting and evicting); 90% of requests go
+ * to a hot 1% of the keys, the rest are uniform over a key space a quarter larger than the populated
+ * range (so some gets miss and some puts insert and evict). Readers and writer are separate threads
+ * so gets per second measure the read side alone, with updates and reclamation running beside it. Every value carries its key, and
+ * every get checks it: a reader that saw a freed or reused entry fails the run. Reports gets and
+ * puts per second, get latency (one get in 16 timed), bytes per entry, and the Java heap and GC
+ * cost, for the RCU map, the same map with reference counts, and {@code ConcurrentHashMap<Long, byte[]>}.
+ */
+public final class OffHeapCacheExperiment implements SheafExperiment {
+    private static final int VALUE = 64;
+    /** Update rate of the writer thread. */
+    private static final int PUTS_PER_SECOND = 200_000;
+
+    private final int entries;
+
+    public OffHeapCacheExperiment(int entries) {
+        this.entries = entries;
+    }
+
+    @Override
+    public String name() {
+        return "offheap-cache";
+    }
+
+    @Override
+    public List<WorkloadResult> run(WorkloadConfig c, PrintStream out) throws InterruptedException {
+        out.println("== offheap-cache: " + entries + " entries of " + VALUE + " B values, " + c.threads()
+                + " reader threads, 1 writer thread");
+        List<WorkloadResult> results = new ArrayList<>();
+        List<BiFunction<Integer, Integer, ByteCache>> variants = List.of(RcuOffHeapCache::new,
+                RefCountedOffHeapCache::new, HeapByteCache::new);
+        for (var make : variants) {
+            WorkloadResult r = run(make, c);
+            out.println("   " + Harness.describe(r));
+            results.add(r);
+        }
+        return results;
+    }
+
+    WorkloadResult run(BiFunction<Integer, Integer, ByteCache> make, WorkloadConfig c) throws InterruptedException {
+        long heapBefore = usedHeapAfterGc();
+        try (ByteCache cache = make.apply(entries, VALUE)) {
+            byte[] value = new byte[VALUE];
+            for (int k = 0; k < entries; k++) {
+                fill(value, k, 0);
+                cache.put(k, value, VALUE);
+            }
+            double bytesPerEntry = cache.offHeapBytes() >= 0 ? (double) cache.offHeapBytes() / cache.size()
+                    : (double) (usedHeapAfterGc() - heapBefore) / cache.size();
+            double reservedPerEntry = cache instanceof OffHeapChainedMap m ? m.reservedBytesPerEntry() : bytesPerEntry;
+            long[] gc0 = gc();
+            Histogram getLatency = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
+            Histogram[] perThread = new Histogram[c.threads()];
+            long[] gets = new long[c.threads()];
+            long[] puts = new long[1];
+            long[] heapBytes = new long[c.threads() + 1];
+            var threadBean = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+            int keySpace = entries + entries / 4;
+            int hotKeys = Math.max(1, entries / 100);
+            long start = System.nanoTime();
+            long deadline = start + c.nanos();
+            int readers = c.threads();
+            Workers.run("cache", readers + 1, index -> {
+                FastRandom rnd = new FastRandom(c.seed() * 31 + index);
+                long allocated0 = threadBean.getCurrentThreadAllocatedBytes();
+                if (index == readers) { // the writer: PUTS_PER_SECOND updates, paced in 1 ms slices
+                    byte[] src = new byte[VALUE];
+                    long p = 0;
+                    long version = 0;
+                    long slice = System.nanoTime();
+                    do {
+                        for (int i = 0; i < PUTS_PER_SECOND / 1000; i++) {
+                            int key = rnd.nextInt(10) != 0 ? rnd.nextInt(hotKeys) : rnd.nextInt(keySpace);
+                            fill(src, key, ++version);
+                            cache.put(key, src, VALUE);
+                            p++;
+                        }
+                        slice += 1_000_000;
+                        long wait = slice - System.nanoTime();
+                        if (wait > 0) {
+                            LockSupport.parkNanos(wait);
+                        }
+                    } while (System.nanoTime() - deadline < 0);
+                    puts[0] = p;
+                    heapBytes[index] = threadBean.getCurrentThreadAllocatedBytes() - allocated0;
+                    return p;
+                }
+                Histogram h = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
+                byte[] dst = new byte[VALUE];
+                long g = 0;
+                do {
+                    for (int i = 0; i < 256; i++) {
+                        int key = rnd.nextInt(10) != 0 ? rnd.nextInt(hotKeys) : rnd.nextInt(keySpace);
+                        int n;
+                        if ((i & 15) == 0) {
+                            long t0 = System.nanoTime();
+                            n = cache.get(key, dst);
+                            h.recordValue(Math.min(System.nanoTime() - t0, TimeUnit.SECONDS.toNanos(10)));
+                        } else {
+                            n = cache.get(key, dst);
+                        }
+                        if (n >= 0) {
+                            check(dst, n, key, cache);
+                        }
+                        g++;
+                    }
+                } while (System.nanoTime() - deadline < 0);
+                heapBytes[index] = threadBean.getCurrentThreadAllocatedBytes() - allocated0;
+                gets[index] = g;
+                perThread[index] = h;
+                return g;
+            });
+            long elapsed = System.nanoTime() - start;
+            long[] gc1 = gc();
+            for (Histogram h : perThread) {
+                getLatency.add(h);
+            }
+            long totalGets = Workers.sum(gets);
+            long totalPuts = Workers.sum(puts);
+            return new WorkloadResult(name(), cache.name(), totalGets + totalPuts, elapsed)
+                    .histogram("get", getLatency)
+                    .figure("getsPerSecond", totalGets * 1e9 / elapsed)
+                    .figure("putsPerSecond", totalPuts * 1e9 / elapsed)
+                    .figure("bytesPerEntry", bytesPerEntry)
+                    .figure("reservedBytesPerEntry", reservedPerEntry)
+                    .figure("heapBytesPerOp", (double) Workers.sum(heapBytes) / (totalGets + totalPuts))
+                    .figure("gcCount", gc1[0] - gc0[0])
+                    .figure("gcMillis", gc1[1] - gc0[1])
+                    .note(String.format(Locale.ROOT, "%d entries, %d B values, %d reader threads + 1 writer at %d puts/s, 90%% of requests on 1%% hot keys", entries, VALUE,
+                            c.threads(), PUTS_PER_SECOND));
+        }
+    }
+
+    private static void fill(byte[] v, long key, long version) {
+        for (int i = 0; i < 8; i++) {
+            v[i] = (byte) (key >>> (8 * i));
+            v[8 + i] = (byte) (version >>> (8 * i));
+        }
+        byte b = (byte) (key ^ version);
+        for (int i = 16; i < v.length; i++) {
+            v[i] = b;
+        }
+    }
+
+    /** The value must belong to the key and be internally consistent (no torn or reused entry). */
+    private static void check(byte[] v, int n, long key, ByteCache cache) {
+        long k = 0;
+        long version = 0;
+        for (int i = 0; i < 8; i++) {
+            k |= (v[i] & 0xFFL) << (8 * i);
+            version |= (v[8 + i] & 0xFFL) << (8 * i);
+        }
+        byte b = (byte) (key ^ version);
+        if (n != VALUE || k != key || v[16] != b || v[n - 1] != b) {
+            throw new IllegalStateException(cache.name() + ": get(" + key + ") returned a value of key " + k
+                    + " (length " + n + "): a reader saw a freed or reused entry");
+        }
+    }
+
+    private static long[] gc() {
+        long count = 0;
+        long millis = 0;
+        for (GarbageCollectorMXBean b : ManagementFactory.getGarbageCollectorMXBeans()) {
+            count += Math.max(0, b.getCollectionCount());
+            millis += Math.max(0, b.getCollectionTime());
+        }
+        return new long[] {count, millis};
+    }
+
+    private static long usedHeapAfterGc() {
+        Runtime rt = Runtime.getRuntime();
+        for (int i = 0; i < 3; i++) {
+            System.gc();
+        }
+        return rt.totalMemory() - rt.freeMemory();
+    }
+}
