@@ -14,6 +14,41 @@ import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 
+/*
+ * Implementation notes: the domain and how its parts fit.
+ *
+ *   Rcu (this class)   public API, flavor dispatch, thread -> slot lookup, error checks, close.
+ *   ReaderSlot         one reader's published epoch + nesting (padded); the read-side memory ordering.
+ *   ReaderRegistry     the global epoch, the copy-on-write slot array the scan reads, the pool of
+ *                      slots lent to virtual threads, the thread -> slot cache, dead-slot sweeping.
+ *   GracePeriods       rcu_seq-style sequence numbers and cookies, the grace-period driver (epoch
+ *                      advance + scan + waiting for readers), stall and dead-reader detection.
+ *   ReaderReports      System.Logger / listener reporting of stalls and dead readers.
+ *   CallbackQueue/Chunk/ChunkPool  per-producer SPSC chunk chains of callbacks, recycled chunks.
+ *   CallbackWorker     the Agrona Agent duty cycle: snapshot queues, one grace period, run; barrier
+ *                      tickets; grace periods requested by startPoll().
+ *
+ * Read side (EBR): outermost entry = load global epoch, opaque store into the own slot, full fence;
+ * exit = release store of 0. QSBR: entry/exit touch only the own slot's nesting; quiescentState()
+ * is a release store of the current epoch; online = the EBR entry publication. Why this is enough is
+ * argued in ReaderSlot (store buffering) and GracePeriods (cookies, hand-off to waiters).
+ *
+ * Thread lookup for the implicit API: platform threads find their dedicated slot through a
+ * direct-mapped cache indexed by thread id (hit confirmed by the slot's owner field), falling back
+ * to a ThreadLocal; virtual threads never get a ThreadLocal entry or a dedicated slot, they claim a
+ * pooled slot for the outermost section (QSBR: while online) and find it again by probing the pool.
+ *
+ * Locks (none on any read-side or call() fast path), in the order they may be taken:
+ *   1. CallbackWorker.dutyLock       one duty cycle at a time (own thread, user agent, close drain)
+ *   2. GracePeriods.gpLock           the grace-period driver role: epoch advance, scan, idle strategy
+ *                                    state, driver statistics; waiters park on it and share results
+ *   3. ReaderRegistry.registrationLock  replacement of the slot / pool arrays (register, sweep)
+ *   leaves, never held while taking another lock:
+ *      Rcu.handleLock (handle array), CallbackWorker.queueLock (queue / pool arrays),
+ *      CallbackWorker.barrierLock (barrier waiters' condition)
+ * A callback runs under dutyLock only; it may call synchronize() (takes gpLock, order 1 -> 2) but not
+ * barrier() or close(), which would wait for the duty cycle it is part of (checked, throws).
+ */
 /**
  * A user-space RCU (read-copy-update) domain.
  *
@@ -686,33 +721,50 @@ public final class Rcu implements AutoCloseable {
 
     /** Waits for {@code cookie} with the caller counted as quiescent (QSBR: offline meanwhile). */
     private void waitQuiescent(long cookie, String what) {
-        Thread t = Thread.currentThread();
         ReaderSlot s = checkNotInSection(what);
-        ReaderSlot[] hs = handles;
-        boolean wasOnline = qsbr && s != null && s.online();
-        if (wasOnline) {
-            s.qsbrOffline();
-        }
-        long offlineHandles = 0; // bit i: handles[i] was online and went offline for this call (first 64)
-        if (qsbr) {
-            for (int i = 0; i < hs.length && i < 64; i++) {
-                ReaderSlot h = hs[i];
-                if (h.thread() == t && h.online()) {
-                    h.qsbrOffline();
-                    offlineHandles |= 1L << i;
-                }
-            }
-        }
+        boolean wasOnline = goOffline(s);
         try {
             gracePeriods.awaitCookie(cookie);
         } finally {
-            if (wasOnline) {
-                s.qsbrOnline();
+            comeBackOnline(s, wasOnline);
+        }
+    }
+
+    /**
+     * QSBR: takes the calling thread's implicit slot and its own online handles offline for a
+     * blocking call (they would otherwise hold back the grace period the call waits for). Returns
+     * whether the implicit slot was online. Handles remember it in their owner-only field.
+     */
+    private boolean goOffline(ReaderSlot s) {
+        if (!qsbr) {
+            return false;
+        }
+        Thread t = Thread.currentThread();
+        for (ReaderSlot h : handles) {
+            if (h.thread() == t && h.online()) {
+                h.qsbrOffline();
+                h.offlineForWait = true;
             }
-            for (int i = 0; offlineHandles != 0 && i < hs.length; i++) {
-                if ((offlineHandles & (1L << i)) != 0) {
-                    hs[i].qsbrOnline();
-                }
+        }
+        if (s != null && s.online()) {
+            s.qsbrOffline();
+            return true;
+        }
+        return false;
+    }
+
+    private void comeBackOnline(ReaderSlot s, boolean wasOnline) {
+        if (!qsbr || gracePeriods.isClosed()) {
+            return;
+        }
+        if (wasOnline) {
+            s.qsbrOnline();
+        }
+        Thread t = Thread.currentThread();
+        for (ReaderSlot h : handles) {
+            if (h.offlineForWait && h.thread() == t) {
+                h.offlineForWait = false;
+                h.qsbrOnline();
             }
         }
     }
@@ -781,18 +833,13 @@ public final class Rcu implements AutoCloseable {
             throw new IllegalStateException("barrier() from an RCU callback would deadlock");
         }
         ReaderSlot s = currentSlotOrNull();
-        boolean wasOnline = qsbr && s != null && s.online();
-        if (wasOnline) {
-            s.qsbrOffline();
-        }
+        boolean wasOnline = goOffline(s);
         try {
             if (!worker.awaitBarrier(worker.barrierTicket())) {
                 throw closedException();
             }
         } finally {
-            if (wasOnline && !gracePeriods.isClosed()) {
-                s.qsbrOnline();
-            }
+            comeBackOnline(s, wasOnline);
         }
     }
 
@@ -831,10 +878,7 @@ public final class Rcu implements AutoCloseable {
         if (!STATE.compareAndSet(this, OPEN, CLOSING)) {
             return;
         }
-        ReaderSlot s = currentSlotOrNull();
-        if (qsbr && s != null && s.online()) {
-            s.qsbrOffline();
-        }
+        goOffline(currentSlotOrNull()); // for good: the domain is closing
         try {
             if (runner != null) {
                 worker.awaitBarrier(worker.barrierTicket());

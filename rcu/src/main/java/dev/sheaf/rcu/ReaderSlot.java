@@ -91,6 +91,8 @@ final class ReaderSlot extends ReaderSlotRightPad implements Rcu.ReadSection {
     static final int RETIRED_NESTING = Integer.MIN_VALUE / 2;
     /** Set once a dedicated slot has been removed from the registry (unregistered or reaped). */
     volatile boolean retired;
+    /** Handles: taken offline by their owner for a blocking call (owner-only). */
+    boolean offlineForWait;
     /** Epoch value of the section already reported as stalled (report once per section). */
     long stallReportedEpoch;
 

@@ -143,6 +143,10 @@ class RcuQsbrTest {
             r.unlock();
             r.quiescentState();
             rcu.synchronize(); // own online handle goes offline for the call
+            java.util.concurrent.atomic.AtomicInteger ran = new java.util.concurrent.atomic.AtomicInteger();
+            rcu.call(ran::incrementAndGet);
+            rcu.barrier(); // likewise: the worker's grace period must not wait for this thread's handle
+            assertEquals(1, ran.get());
             r.lock();
             r.unlock();
             r.offline();
