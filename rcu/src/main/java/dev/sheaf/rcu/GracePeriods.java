@@ -209,6 +209,11 @@ final class GracePeriods extends GpSeqRightPad {
         }
     }
 
+    /** Threads parked waiting for the driver role (tests: shows callers sharing a grace period). */
+    int queuedWaiters() {
+        return gpLock.getQueueLength();
+    }
+
     long completed() {
         return completed;
     }

@@ -854,6 +854,11 @@ public final class Rcu implements AutoCloseable {
 
     // ==================================================================== stats, close
 
+    /** Test hook: threads parked on the grace-period driver lock. */
+    int queuedGracePeriodWaiters() {
+        return gracePeriods.queuedWaiters();
+    }
+
     /** A snapshot of the domain's counters. */
     public Stats stats() {
         return new Stats(gracePeriods.completed(), worker.invoked(), gracePeriods.longestNanos(), reports.stalls(),

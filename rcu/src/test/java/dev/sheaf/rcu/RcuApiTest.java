@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -101,13 +100,52 @@ class RcuApiTest {
     }
 
     @Test
+    void concurrentSynchronizeCallersShareGracePeriods() throws Exception {
+        try (Rcu rcu = Rcu.create()) {
+            CountDownLatch entered = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            Thread reader = Thread.ofPlatform().start(() -> {
+                rcu.readLock();
+                entered.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    throw new RuntimeException(e);
+                }
+                rcu.readUnlock();
+            });
+            entered.await();
+            long before = rcu.stats().gracePeriods();
+            Thread[] callers = new Thread[9];
+            for (int i = 0; i < callers.length; i++) {
+                callers[i] = Thread.ofPlatform().start(rcu::synchronize);
+            }
+            // one caller drives the grace period held by the reader; the other eight park on it
+            while (rcu.queuedGracePeriodWaiters() < callers.length - 1) {
+                Thread.onSpinWait();
+            }
+            release.countDown();
+            for (Thread c : callers) {
+                c.join();
+            }
+            reader.join();
+            // nine callers, at most two grace periods: the one held by the reader, plus at most one
+            // more serving every caller that took its cookie after that one had started
+            long used = rcu.stats().gracePeriods() - before;
+            assertTrue(used >= 1 && used <= 2, "grace periods used by nine concurrent callers: " + used);
+        }
+    }
+
+    @Test
     void polledApi() {
         try (Rcu rcu = Rcu.create()) {
             long c = rcu.getState();
             assertFalse(rcu.pollState(c), "getState() must not complete a grace period by itself");
             rcu.synchronize();
             assertTrue(rcu.pollState(c));
-            rcu.condSynchronize(c); // returns at once
+            long gps = rcu.stats().gracePeriods();
+            rcu.condSynchronize(c); // returns at once, no new grace period
+            assertEquals(gps, rcu.stats().gracePeriods());
             long c2 = rcu.startPoll();
             while (!rcu.pollState(c2)) {
                 Thread.onSpinWait(); // the worker drives it
@@ -303,7 +341,14 @@ class RcuApiTest {
             while (!rcu.pollState(c)) {
                 invoker.invoke();
             }
-            TimeUnit.MILLISECONDS.sleep(1);
+            // close() in agent mode drains on the closing thread
+            AtomicInteger late = new AtomicInteger();
+            for (int i = 0; i < 2000; i++) {
+                rcu.call(late::incrementAndGet);
+            }
+            rcu.close();
+            assertEquals(2000, late.get());
+            assertEquals(0, invoker.invoke(), "the agent does nothing once the domain is closed");
         }
     }
 }
