@@ -140,9 +140,15 @@ final class CallbackWorker implements Agent {
 
     // ---------------------------------------------------------------- requests from other threads
 
+    /** Asks the duty cycle to complete {@code cookie}; wakes the worker only for a new target. */
     void requestGracePeriod(long cookie) {
-        gpRequested.accumulateAndGet(cookie, Math::max);
-        wake();
+        long prev = gpRequested.get();
+        if (prev - cookie >= 0) {
+            return; // an equal or later cookie is already requested
+        }
+        if (gpRequested.getAndAccumulate(cookie, Math::max) - cookie < 0) {
+            wake();
+        }
     }
 
     /** Takes a barrier ticket; the barrier is done once barrierCompleted reaches it. */

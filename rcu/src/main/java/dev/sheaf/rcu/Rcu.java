@@ -182,9 +182,11 @@ public final class Rcu implements AutoCloseable {
      */
     public final class Reader implements AutoCloseable {
         private final ReaderSlot slot;
+        private final boolean qsbr; // copy of the domain's flavor: one load less per section
 
         private Reader(ReaderSlot slot) {
             this.slot = slot;
+            this.qsbr = Rcu.this.qsbr;
         }
 
         /** Enters a (possibly nested) read section. */
