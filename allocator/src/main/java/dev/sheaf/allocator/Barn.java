@@ -158,6 +158,22 @@ final class Barn {
         }
     }
 
+    /** Removes and returns every empty sheaf. */
+    Sheaf[] takeAllEmpty() {
+        lock.lock();
+        try {
+            Sheaf[] out = new Sheaf[nrEmpty];
+            for (int i = 0; i < nrEmpty; i++) {
+                out[i] = empty[i];
+                empty[i] = null;
+            }
+            nrEmpty = 0;
+            return out;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     long fullObjects() {
         return fullObjects;
     }
