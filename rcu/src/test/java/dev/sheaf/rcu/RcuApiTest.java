@@ -96,6 +96,7 @@ class RcuApiTest {
             writer.join();
             reader.join();
             assertTrue(syncDone.get(), "synchronize() returned before the reader left");
+            assertTrue(rcu.stats().longestGracePeriodNanos() > 0);
         }
     }
 
@@ -341,6 +342,23 @@ class RcuApiTest {
             while (!rcu.pollState(c)) {
                 invoker.invoke();
             }
+            // one duty cycle, one grace period, every thread's batch (including partly filled chunks)
+            AtomicInteger batch = new AtomicInteger();
+            Thread[] producers = new Thread[3];
+            for (int i = 0; i < producers.length; i++) {
+                producers[i] = (i == 2 ? Thread.ofVirtual() : Thread.ofPlatform()).start(() -> {
+                    for (int k = 0; k < 1500; k++) {
+                        rcu.call(batch::incrementAndGet);
+                    }
+                });
+            }
+            for (Thread p : producers) {
+                p.join();
+            }
+            long gpBefore = rcu.stats().gracePeriods();
+            invoker.invoke();
+            assertEquals(4500, batch.get());
+            assertEquals(1, rcu.stats().gracePeriods() - gpBefore);
             // close() in agent mode drains on the closing thread
             AtomicInteger late = new AtomicInteger();
             for (int i = 0; i < 2000; i++) {
