@@ -223,8 +223,7 @@ public abstract class OffHeapChainedMap implements ByteCache {
         closed = true;
         afterEntriesRetired();
         allocator.free(bucketSegment);
-        entries.destroy();
-        allocator.close();
+        allocator.close(); // destroys the entry cache with everything else
     }
 
     /** Waits until retired entries are really free (RCU: a barrier). */

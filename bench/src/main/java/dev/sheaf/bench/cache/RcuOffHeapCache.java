@@ -7,27 +7,36 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * The off-heap cache Sheaf is for: readers never lock and never write shared memory; they walk a
  * bucket chain inside an RCU read section with acquire loads and copy the value out. Writers
- * ({@link OffHeapChainedMap}) replace entries copy-on-write and release the old ones with
- * {@code freeRcu(entry, rcuLinkOffset)}: the entry's own 8-byte field carries it until every
- * reader that might hold it has left its section, then it goes back to the slab cache.
+ * ({@link OffHeapChainedMap}) replace entries copy-on-write and release the old ones after a grace
+ * period: by default with {@code SlabCache.freeRcu(entry)}, whose cache declares the entry's 8-byte
+ * {@code rcuLink} field (the object joins the thread's rcu sheaf, which returns to allocation as a
+ * whole after its grace period, and falls back to chaining through that field); optionally with
+ * {@code SlabAllocator.freeRcu(entry, rcuLinkOffset)}, the two-argument chain. Either way every
+ * reader that might hold the entry has left its section before the entry is reused.
  *
  * <p>A reader can see a value that was replaced a moment ago (the usual RCU semantics), never a
  * freed or reused entry. {@link #get} allocates nothing.
  */
 public final class RcuOffHeapCache extends OffHeapChainedMap {
     private final Rcu rcu;
-    private final boolean ownRcu;
+    private final boolean viaLinkField;
     private final ReentrantLock[] locks;
 
-    /** A map with its own RCU domain and allocator. */
+    /** A map with its own RCU domain and allocator, retiring entries through the entry cache's rcu sheaf. */
     public RcuOffHeapCache(long maxEntries, int maxValueLength) {
-        this(Rcu.builder().name("offheap-cache").build(), true, maxEntries, maxValueLength);
+        this(maxEntries, maxValueLength, false);
     }
 
-    private RcuOffHeapCache(Rcu rcu, boolean ownRcu, long maxEntries, int maxValueLength) {
-        super(SlabAllocator.builder().rcu(rcu).build(), "rcu-map", maxEntries, maxValueLength, 64);
-        this.rcu = rcu;
-        this.ownRcu = ownRcu;
+    /**
+     * @param viaLinkField retire entries with {@code SlabAllocator.freeRcu(entry, rcuLinkOffset)} (the 8-byte
+     *                     chain) instead of {@code SlabCache.freeRcu(entry)} (the rcu sheaf, falling back to
+     *                     the same field, which the entry cache declares)
+     */
+    public RcuOffHeapCache(long maxEntries, int maxValueLength, boolean viaLinkField) {
+        super(SlabAllocator.builder().rcu(Rcu.builder().name("offheap-cache").build()).build(), "rcu-map", maxEntries,
+                maxValueLength, 64);
+        this.rcu = allocator.rcu();
+        this.viaLinkField = viaLinkField;
         this.locks = new ReentrantLock[stripeMask + 1];
         for (int i = 0; i < locks.length; i++) {
             locks[i] = new ReentrantLock();
@@ -36,7 +45,7 @@ public final class RcuOffHeapCache extends OffHeapChainedMap {
 
     @Override
     public String name() {
-        return "sheaf-rcu-map";
+        return viaLinkField ? "sheaf-rcu-map-link" : "sheaf-rcu-map";
     }
 
     @Override
@@ -74,7 +83,11 @@ public final class RcuOffHeapCache extends OffHeapChainedMap {
 
     @Override
     void retire(long entry) {
-        allocator.freeRcu(entry, OffHeapEntries.RCU_LINK);
+        if (viaLinkField) {
+            allocator.freeRcu(entry, OffHeapEntries.RCU_LINK);
+        } else {
+            entries.freeRcu(entry);
+        }
     }
 
     @Override
@@ -95,8 +108,6 @@ public final class RcuOffHeapCache extends OffHeapChainedMap {
     @Override
     public void close() {
         super.close();
-        if (ownRcu) {
-            rcu.close();
-        }
+        rcu.close(); // the domain is this map's own
     }
 }

@@ -18,12 +18,13 @@ import org.junit.jupiter.params.provider.MethodSource;
 class ByteCacheTest {
 
     static List<String> variants() {
-        return List.of("rcu", "refcount", "heap");
+        return List.of("rcu", "rcu-link", "refcount", "heap");
     }
 
     static ByteCache open(String variant, long maxEntries, int maxValue) {
         BiFunction<Long, Integer, ByteCache> f = switch (variant) {
-            case "rcu" -> RcuOffHeapCache::new;
+            case "rcu" -> (n, v) -> new RcuOffHeapCache(n, v);
+            case "rcu-link" -> (n, v) -> new RcuOffHeapCache(n, v, true);
             case "refcount" -> RefCountedOffHeapCache::new;
             default -> HeapByteCache::new;
         };
