@@ -435,6 +435,24 @@ final class RcuFree implements AutoCloseable {
         }
     }
 
+    /**
+     * Takes the lock of every registered RcuLocal, as the drainer or a barrier does, and returns
+     * them; for tests that force the no-lock fallback. Release with {@link #unlockLocals}.
+     */
+    RcuLocal[] lockLocals() {
+        RcuLocal[] r = registry;
+        for (RcuLocal l : r) {
+            l.lock();
+        }
+        return r;
+    }
+
+    void unlockLocals(RcuLocal[] held) {
+        for (RcuLocal l : held) {
+            l.unlock();
+        }
+    }
+
     /** The drainer as an Agrona Agent, for running it on the user's thread ({@code ownWorker = false}). */
     Agent agent() {
         return drainer;

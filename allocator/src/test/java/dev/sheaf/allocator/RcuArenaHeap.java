@@ -1,0 +1,132 @@
+package dev.sheaf.allocator;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A small real allocator for testing {@link RcuFree} on its own: fixed-size objects carved from
+ * one shared Arena segment, a live-set that detects invalid and double frees, a poison on free,
+ * and per-object free counts so tests can prove that a given freeRcu was honoured.
+ */
+final class RcuArenaHeap implements RcuFree.Target, AutoCloseable {
+
+    static final long POISON = 0x6b6b6b6b6b6b6b6bL;
+
+    private final Arena arena = Arena.ofShared();
+    final MemorySegment memory;
+    final long base;
+    final int objectSize;
+    final int capacity;
+    private final AtomicIntegerArray live;
+    final AtomicIntegerArray frees;
+    private final ConcurrentLinkedQueue<Integer> freeSlots = new ConcurrentLinkedQueue<>();
+    final AtomicLong freedObjects = new AtomicLong();
+    final AtomicLong freedBytes = new AtomicLong();
+    final AtomicLong sheavesReady = new AtomicLong();
+    final ConcurrentLinkedQueue<String> errors = new ConcurrentLinkedQueue<>();
+    volatile Runnable flushRcuSheaves = () -> { };
+
+    RcuArenaHeap(int objectSize, int capacity) {
+        this.objectSize = objectSize;
+        this.capacity = capacity;
+        this.memory = arena.allocate((long) objectSize * capacity, 64);
+        this.base = memory.address();
+        this.live = new AtomicIntegerArray(capacity);
+        this.frees = new AtomicIntegerArray(capacity);
+        for (int i = 0; i < capacity; i++) {
+            freeSlots.add(i);
+        }
+    }
+
+    /** An object start, or 0 when the heap is exhausted. */
+    long alloc() {
+        Integer i = freeSlots.poll();
+        if (i == null) {
+            return 0;
+        }
+        if (!live.compareAndSet(i, 0, 1)) {
+            errors.add("slot " + i + " handed out twice");
+        }
+        return base + (long) i * objectSize;
+    }
+
+    int index(long address) {
+        return (int) ((address - base) / objectSize);
+    }
+
+    boolean isLive(long address) {
+        return live.get(index(address)) == 1;
+    }
+
+    int liveCount() {
+        int n = 0;
+        for (int i = 0; i < capacity; i++) {
+            n += live.get(i);
+        }
+        return n;
+    }
+
+    long getLong(long address, long offset) {
+        return memory.get(ValueLayout.JAVA_LONG, address - base + offset);
+    }
+
+    void setLong(long address, long offset, long value) {
+        memory.set(ValueLayout.JAVA_LONG, address - base + offset, value);
+    }
+
+    @Override
+    public void checkFreeable(long address) {
+        if (address < base || address >= base + (long) objectSize * capacity || (address - base) % objectSize != 0) {
+            throw new IllegalArgumentException("0x" + Long.toHexString(address) + " is not an object of this heap");
+        }
+        if (live.get(index(address)) != 1) {
+            throw new IllegalStateException("0x" + Long.toHexString(address) + " is already free");
+        }
+    }
+
+    @Override
+    public long usableSize(long address) {
+        return objectSize;
+    }
+
+    @Override
+    public void freeNow(long address) {
+        int i = index(address);
+        if (address < base || i >= capacity || !live.compareAndSet(i, 1, 0)) {
+            errors.add("invalid or double free of 0x" + Long.toHexString(address));
+            throw new IllegalStateException("invalid or double free of 0x" + Long.toHexString(address));
+        }
+        setLong(address, 0, POISON);
+        frees.incrementAndGet(i);
+        freedObjects.incrementAndGet();
+        freedBytes.addAndGet(objectSize);
+        freeSlots.add(i);
+    }
+
+    @Override
+    public void freeNowBulk(long[] addresses, int count) {
+        for (int i = 0; i < count; i++) {
+            freeNow(addresses[i]);
+        }
+    }
+
+    @Override
+    public void rcuSheafReady(Object cache, long[] objects, int count) {
+        sheavesReady.incrementAndGet();
+        freeNowBulk(objects, count);
+    }
+
+    @Override
+    public void flushRcuSheaves() {
+        flushRcuSheaves.run();
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+}

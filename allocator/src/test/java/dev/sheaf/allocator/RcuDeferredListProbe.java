@@ -1,0 +1,67 @@
+package dev.sheaf.allocator;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Test access to the package-private {@link RcuDeferredList} for the jcstress test: two off-heap
+ * objects with different link offsets, and counts of how often each was taken.
+ */
+public final class RcuDeferredListProbe {
+
+    private static final long OFFSET_A = 8;
+    private static final long OFFSET_B = 48;
+
+    private final RcuDeferredList list = new RcuDeferredList();
+    /** Keeps the auto arena's memory reachable: only raw addresses are used below. */
+    private final MemorySegment memory;
+    private final long a;
+    private final long b;
+    private int seenA;
+    private int seenB;
+    private int corrupt;
+
+    public RcuDeferredListProbe() {
+        memory = Arena.ofAuto().allocate(128, 64);
+        a = memory.address();
+        b = memory.address() + 64;
+    }
+
+    public void pushA() {
+        list.push(a, OFFSET_A);
+    }
+
+    public void pushB() {
+        list.push(b, OFFSET_B);
+    }
+
+    /** Takes the whole list and counts what it held (called by one thread at a time). */
+    public void takeAll() {
+        int guard = 0;
+        for (long l = list.takeAll(); l != 0 && guard < 4; l = RcuLink.next(l), guard++) {
+            long addr = RcuLink.address(l);
+            long off = RcuLink.linkOffset(l);
+            if (addr == a && off == OFFSET_A) {
+                seenA++;
+            } else if (addr == b && off == OFFSET_B) {
+                seenB++;
+            } else {
+                corrupt++;
+                return;
+            }
+        }
+    }
+
+    public int seenA() {
+        return seenA;
+    }
+
+    public int seenB() {
+        return seenB;
+    }
+
+    public int corrupt() {
+        java.lang.ref.Reference.reachabilityFence(memory);
+        return corrupt;
+    }
+}

@@ -1,0 +1,153 @@
+package dev.sheaf.allocator;
+
+import dev.sheaf.rcu.Rcu;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The RCU safety property for the engine on its own: readers hold published objects inside read
+ * sections and re-check a stamp; writers unpublish, freeRcu through all four entry points and
+ * immediately reallocate and restamp whatever the heap gives back. An early free shows up as a
+ * changed or poisoned stamp inside a section.
+ */
+class RcuFreeSafetyTest {
+
+    static final long STAMP = 0;
+    static final long LINK = 56;
+
+    @ParameterizedTest(name = "{0} virtual={1}")
+    @CsvSource({"EBR, false", "EBR, true", "QSBR, false", "QSBR, true"})
+    void readersNeverSeeTheirObjectChange(Rcu.Flavor flavor, boolean virtual) throws Exception {
+        long millis = Math.min(RcuFreeTest.STRESS_MILLIS, 2000);
+        try (Rcu rcu = Rcu.builder().flavor(flavor).build();
+             RcuArenaHeap heap = new RcuArenaHeap(64, 1 << 16)) {
+            RcuFree engine = new RcuFree(rcu, heap, RcuFree.Settings.DEFAULT.withDrainDelayNanos(100_000L)
+                    .withBatchObjects(256).withPendingLimitBytes(1 << 20));
+            int slots = 64;
+            AtomicLongArray published = new AtomicLongArray(slots);
+            AtomicLong stamps = new AtomicLong(1);
+            for (int i = 0; i < slots; i++) {
+                long a = heap.alloc();
+                heap.setLong(a, STAMP, stamps.getAndIncrement());
+                published.set(i, a);
+            }
+            AtomicBoolean stop = new AtomicBoolean();
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            AtomicLong sections = new AtomicLong();
+            List<Thread> threads = new ArrayList<>();
+            for (int r = 0; r < 2; r++) {
+                threads.add(start(virtual, () -> {
+                    if (flavor == Rcu.Flavor.QSBR) {
+                        rcu.threadOnline();
+                    }
+                    try {
+                        ThreadLocalRandom rnd = ThreadLocalRandom.current();
+                        while (!stop.get() && failure.get() == null) {
+                            if (flavor == Rcu.Flavor.EBR) {
+                                rcu.readLock();
+                            }
+                            try {
+                                long a = published.get(rnd.nextInt(slots));
+                                long s1 = heap.getLong(a, STAMP);
+                                for (int k = rnd.nextInt(200); k > 0; k--) {
+                                    Thread.onSpinWait();
+                                }
+                                if ((rnd.nextInt() & 63) == 0) {
+                                    Thread.yield(); // a virtual reader may even unmount inside its section
+                                }
+                                long s2 = heap.getLong(a, STAMP);
+                                if (s1 != s2 || s1 == RcuArenaHeap.POISON) {
+                                    throw new AssertionError("object 0x" + Long.toHexString(a) + " changed under a reader: "
+                                            + Long.toHexString(s1) + " -> " + Long.toHexString(s2));
+                                }
+                            } finally {
+                                if (flavor == Rcu.Flavor.EBR) {
+                                    rcu.readUnlock();
+                                } else {
+                                    rcu.quiescentState();
+                                }
+                            }
+                            sections.incrementAndGet();
+                        }
+                    } finally {
+                        if (flavor == Rcu.Flavor.QSBR) {
+                            rcu.threadOffline();
+                        }
+                    }
+                }, failure));
+            }
+            Object cache = new Object();
+            for (int w = 0; w < 2; w++) {
+                threads.add(start(virtual, () -> {
+                    ThreadLocalRandom rnd = ThreadLocalRandom.current();
+                    long[] sheaf = new long[32];
+                    int inSheaf = 0;
+                    long n = 0;
+                    while (!stop.get() && failure.get() == null) {
+                        long fresh = heap.alloc();
+                        if (fresh == 0) {
+                            Thread.yield();
+                            continue;
+                        }
+                        heap.setLong(fresh, STAMP, stamps.getAndIncrement());
+                        long old = published.getAndSet(rnd.nextInt(slots), fresh);
+                        switch ((int) (n++ & 3)) {
+                            case 0 -> engine.freeRcu(old, LINK);
+                            case 1 -> engine.freeRcu(old);
+                            case 2 -> engine.freeRcuNoLock(old, LINK);
+                            default -> {
+                                sheaf[inSheaf++] = old;
+                                if (inSheaf == sheaf.length) {
+                                    engine.submitRcuSheaf(cache, sheaf, inSheaf);
+                                    sheaf = new long[32];
+                                    inSheaf = 0;
+                                }
+                            }
+                        }
+                    }
+                    if (inSheaf > 0) {
+                        engine.submitRcuSheaf(cache, sheaf, inSheaf);
+                    }
+                }, failure));
+            }
+            Thread.sleep(millis); // duration of the run, not synchronization
+            stop.set(true);
+            for (Thread t : threads) {
+                t.join();
+            }
+            if (failure.get() != null) {
+                throw new AssertionError(failure.get());
+            }
+            engine.close();
+            assertTrue(heap.errors.isEmpty(), () -> heap.errors.toString());
+            assertEquals(slots, heap.liveCount(), "only the published objects stay live");
+            RcuFreeStats s = engine.stats();
+            assertTrue(sections.get() > 0);
+            assertTrue(s.freedByChain() > 0 && s.freedByBulkArray() + s.freedInline() > 0
+                    && s.freedByRcuSheaf() > 0, s::toString);
+            assertEquals(0, s.pendingObjects(), s::toString);
+        }
+    }
+
+    private static Thread start(boolean virtual, Runnable body, AtomicReference<Throwable> failure) {
+        Runnable r = () -> {
+            try {
+                body.run();
+            } catch (Throwable e) {
+                failure.compareAndSet(null, e);
+            }
+        };
+        return virtual ? Thread.ofVirtual().start(r) : Thread.ofPlatform().start(r);
+    }
+}

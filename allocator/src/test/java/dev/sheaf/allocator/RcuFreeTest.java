@@ -1,0 +1,522 @@
+package dev.sheaf.allocator;
+
+import dev.sheaf.rcu.Rcu;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The free-after-grace-period engine over a real off-heap test heap and the real RCU domain. */
+class RcuFreeTest {
+
+    static final long STRESS_MILLIS = Long.getLong("sheaf.stress.millis", 2000L);
+    static final long LINK = 56; // last 8 bytes of a 64-byte object; offset 0 holds the stamp
+
+    private Rcu rcu;
+    private RcuArenaHeap heap;
+    private RcuFree engine;
+
+    private void start(RcuFree.Settings settings, int capacity) {
+        rcu = Rcu.create();
+        heap = new RcuArenaHeap(64, capacity);
+        engine = new RcuFree(rcu, heap, settings);
+    }
+
+    @AfterEach
+    void tearDown() {
+        if (engine != null) {
+            engine.close();
+        }
+        if (rcu != null) {
+            rcu.close();
+        }
+        if (heap != null) {
+            assertTrue(heap.errors.isEmpty(), () -> "heap errors: " + heap.errors);
+            heap.close();
+        }
+    }
+
+    @Test
+    void chainedObjectIsFreedByBarrier() {
+        start(RcuFree.Settings.DEFAULT, 1024);
+        long a = heap.alloc();
+        engine.freeRcu(a, LINK);
+        engine.rcuBarrier();
+        assertFalse(heap.isLive(a));
+        RcuFreeStats s = engine.stats();
+        assertEquals(1, s.freedByChain());
+        assertEquals(0, s.pendingObjects());
+        assertEquals(0, s.pendingBytes());
+    }
+
+    @Test
+    void idleBatchIsFreedByTheWorkerAfterTheDrainDelay() throws InterruptedException {
+        start(RcuFree.Settings.DEFAULT.withDrainDelayNanos(1_000_000L), 1024);
+        long a = heap.alloc();
+        long b = heap.alloc();
+        engine.freeRcu(a, LINK);
+        engine.freeRcu(b);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while ((heap.isLive(a) || heap.isLive(b)) && System.nanoTime() < deadline) {
+            Thread.sleep(1); // polling an outcome, not synchronizing
+        }
+        assertFalse(heap.isLive(a));
+        assertFalse(heap.isLive(b));
+    }
+
+    @Test
+    void objectHeldByAReaderIsNotFreedUntilTheReaderLeaves() throws Exception {
+        start(RcuFree.Settings.DEFAULT.withDrainDelayNanos(0), 1024);
+        long a = heap.alloc();
+        CountDownLatch entered = new CountDownLatch(1);
+        CountDownLatch leave = new CountDownLatch(1);
+        Thread reader = Thread.ofPlatform().start(() -> {
+            rcu.readLock();
+            try {
+                entered.countDown();
+                leave.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                rcu.readUnlock();
+            }
+        });
+        entered.await();
+        engine.freeRcu(a, LINK);
+        AtomicBoolean barrierDone = new AtomicBoolean();
+        Thread barrier = Thread.ofPlatform().start(() -> {
+            engine.rcuBarrier();
+            barrierDone.set(true);
+        });
+        // Observe for a while: the worker drains with no delay, so an early free would show.
+        long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(200);
+        while (System.nanoTime() < until) {
+            assertTrue(heap.isLive(a), "freed while a reader could hold it");
+            assertFalse(barrierDone.get(), "barrier returned while a reader could hold the object");
+            Thread.onSpinWait();
+        }
+        leave.countDown();
+        reader.join();
+        barrier.join();
+        assertFalse(heap.isLive(a));
+    }
+
+    @Test
+    void headlessObjectsGoThroughBulkArrays() {
+        start(RcuFree.Settings.DEFAULT, 4096);
+        for (int i = 0; i < 3000; i++) {
+            engine.freeRcu(heap.alloc());
+        }
+        engine.rcuBarrier();
+        assertEquals(0, heap.liveCount());
+        RcuFreeStats s = engine.stats();
+        assertEquals(3000, s.freedByBulkArray());
+        assertEquals(0, s.freedInline());
+        assertTrue(s.batches() >= 2, "3000 headless objects need more than one batch of 4 arrays: " + s);
+    }
+
+    @Test
+    void headlessFallsBackToAnInlineGracePeriodWhenNoArrayCanBeHad() {
+        start(RcuFree.Settings.DEFAULT.withBulkArrayCache(0), 64);
+        for (int i = 0; i < 5; i++) {
+            long a = heap.alloc();
+            engine.freeRcu(a);
+            assertFalse(heap.isLive(a), "the inline fallback frees before returning");
+        }
+        assertEquals(5, engine.stats().freedInline());
+        assertEquals(0, engine.stats().freedByBulkArray());
+    }
+
+    @Test
+    void headlessFallbackStartsWhenTheArrayPoolRunsDry() {
+        // Two arrays of 4 slots: the ninth object cannot get an array while the first eight wait.
+        start(new RcuFree.Settings(60_000_000_000L, 64L << 20, 4, 2), 64);
+        long[] objects = new long[9];
+        for (int i = 0; i < objects.length; i++) {
+            objects[i] = heap.alloc();
+            engine.freeRcu(objects[i]);
+        }
+        assertFalse(heap.isLive(objects[8]));
+        engine.rcuBarrier();
+        assertEquals(0, heap.liveCount());
+        RcuFreeStats s = engine.stats();
+        assertTrue(s.freedInline() >= 1, s::toString);
+        assertEquals(9, s.freedInline() + s.freedByBulkArray());
+    }
+
+    @Test
+    void headlessInsideAReadSectionThrowsAndLosesNothing() {
+        start(RcuFree.Settings.DEFAULT, 64);
+        long a = heap.alloc();
+        rcu.readLock();
+        try {
+            assertThrows(IllegalStateException.class, () -> engine.freeRcu(a));
+        } finally {
+            rcu.readUnlock();
+        }
+        assertTrue(heap.isLive(a));
+        engine.freeRcu(a);
+        engine.rcuBarrier();
+        assertFalse(heap.isLive(a));
+    }
+
+    @Test
+    void twoArgumentFormsMayBeCalledInsideAReadSection() {
+        start(RcuFree.Settings.DEFAULT, 64);
+        long a = heap.alloc();
+        long b = heap.alloc();
+        rcu.readLock();
+        try {
+            engine.freeRcu(a, LINK);
+            engine.freeRcuNoLock(b, LINK);
+            assertThrows(IllegalStateException.class, engine::rcuBarrier);
+        } finally {
+            rcu.readUnlock();
+        }
+        engine.rcuBarrier();
+        assertFalse(heap.isLive(a));
+        assertFalse(heap.isLive(b));
+    }
+
+    @Test
+    void badAddressesAndLinkFieldsAreRejectedAtTheCall() {
+        start(RcuFree.Settings.DEFAULT, 64);
+        long a = heap.alloc();
+        long outside = heap.base + 64L * 64 + 64;
+        assertThrows(IllegalArgumentException.class, () -> engine.freeRcu(a + 8, LINK));
+        assertThrows(IllegalArgumentException.class, () -> engine.freeRcu(outside, LINK));
+        assertThrows(IllegalArgumentException.class, () -> engine.freeRcu(a + 8));
+        assertThrows(IllegalArgumentException.class, () -> engine.freeRcu(outside));
+        assertThrows(IllegalArgumentException.class, () -> engine.freeRcuNoLock(a + 8, LINK));
+        assertThrows(IllegalArgumentException.class, () -> engine.freeRcu(a, 60)); // crosses the end
+        assertThrows(IllegalArgumentException.class, () -> engine.freeRcu(a, 12)); // not 8-byte aligned
+        assertThrows(IllegalArgumentException.class, () -> engine.freeRcu(a, -8));
+        assertThrows(IllegalArgumentException.class, () -> engine.freeRcuNoLock(a, 64));
+        long free = heap.alloc();
+        heap.freeNow(free);
+        assertThrows(IllegalStateException.class, () -> engine.freeRcu(free, LINK));
+        assertThrows(IllegalStateException.class, () -> engine.freeRcu(free));
+        // Nothing was queued by the rejected calls: a is still live and can be freed normally.
+        engine.rcuBarrier();
+        assertTrue(heap.isLive(a));
+        assertEquals(0, engine.stats().pendingObjects());
+        engine.freeRcu(a, LINK);
+        engine.rcuBarrier();
+        assertFalse(heap.isLive(a));
+    }
+
+    @Test
+    void closedEngineRejectsCalls() {
+        start(RcuFree.Settings.DEFAULT, 64);
+        long a = heap.alloc();
+        engine.freeRcu(a, LINK);
+        engine.close();
+        assertFalse(heap.isLive(a), "close frees what was pending");
+        long b = heap.alloc();
+        assertThrows(IllegalStateException.class, () -> engine.freeRcu(b, LINK));
+        assertThrows(IllegalStateException.class, () -> engine.freeRcu(b));
+        assertThrows(IllegalStateException.class, () -> engine.freeRcuNoLock(b, LINK));
+        heap.freeNow(b);
+    }
+
+    @Test
+    void rcuSheafReturnsAfterTheGracePeriod() {
+        start(RcuFree.Settings.DEFAULT, 64);
+        long[] sheaf = new long[8];
+        for (int i = 0; i < sheaf.length; i++) {
+            sheaf[i] = heap.alloc();
+        }
+        Object token = new Object();
+        engine.submitRcuSheaf(token, sheaf, 8);
+        engine.rcuBarrier();
+        assertEquals(1, heap.sheavesReady.get());
+        assertEquals(0, heap.liveCount());
+        assertEquals(8, engine.stats().freedByRcuSheaf());
+    }
+
+    @Test
+    void barrierFlushesTheAllocatorsRcuSheavesFirst() {
+        start(RcuFree.Settings.DEFAULT, 64);
+        long[] partial = {heap.alloc(), heap.alloc()};
+        heap.flushRcuSheaves = () -> engine.submitRcuSheaf("cache", partial, 2);
+        engine.rcuBarrier();
+        assertEquals(0, heap.liveCount());
+    }
+
+    @Test
+    void noLockFallsBackToTheDeferredListWhileItsBatchIsLockedAndLosesNothing() throws Exception {
+        start(RcuFree.Settings.DEFAULT, 4096);
+        // Register this thread and a virtual-thread stripe user, then hold every batch lock.
+        long warm = heap.alloc();
+        engine.freeRcu(warm, LINK);
+        RcuLocal[] held = engine.lockLocals();
+        List<Long> objects = new ArrayList<>();
+        try {
+            for (int i = 0; i < 100; i++) {
+                long a = heap.alloc();
+                objects.add(a);
+                engine.freeRcuNoLock(a, LINK); // must return without waiting for the held lock
+            }
+            Thread vt = Thread.ofVirtual().start(() -> {
+                for (int i = 0; i < 100; i++) {
+                    long a = heap.alloc();
+                    synchronized (objects) {
+                        objects.add(a);
+                    }
+                    engine.freeRcuNoLock(a, LINK);
+                }
+            });
+            vt.join();
+            assertEquals(200, engine.stats().deferredPushes());
+        } finally {
+            engine.unlockLocals(held);
+        }
+        // The next ordinary call moves the deferred list into its own batch.
+        long next = heap.alloc();
+        engine.freeRcu(next, LINK);
+        engine.rcuBarrier();
+        for (long a : objects) {
+            assertFalse(heap.isLive(a));
+        }
+        assertFalse(heap.isLive(next));
+        assertEquals(200, engine.stats().freedByDeferredList());
+    }
+
+    @Test
+    void noLockUnderContentionWithLockHoldersLosesNothing() throws Exception {
+        start(RcuFree.Settings.DEFAULT.withBatchObjects(64), 1 << 15);
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicLong submitted = new AtomicLong();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread locker = Thread.ofPlatform().start(() -> {
+            while (!stop.get()) {
+                RcuLocal[] held = engine.lockLocals();
+                Thread.onSpinWait();
+                engine.unlockLocals(held);
+            }
+        });
+        List<Thread> producers = new ArrayList<>();
+        for (int t = 0; t < 4; t++) {
+            boolean virtual = (t & 1) == 1;
+            Runnable r = () -> {
+                try {
+                    while (!stop.get()) {
+                        long a = heap.alloc();
+                        if (a == 0) {
+                            Thread.yield();
+                            continue;
+                        }
+                        engine.freeRcuNoLock(a, LINK);
+                        submitted.incrementAndGet();
+                    }
+                } catch (Throwable e) {
+                    failure.compareAndSet(null, e);
+                }
+            };
+            producers.add(virtual ? Thread.ofVirtual().start(r) : Thread.ofPlatform().start(r));
+        }
+        Thread.sleep(Math.min(STRESS_MILLIS, 2000)); // duration of the run, not synchronization
+        stop.set(true);
+        for (Thread p : producers) {
+            p.join();
+        }
+        locker.join();
+        assertEquals(null, failure.get());
+        engine.rcuBarrier();
+        assertEquals(0, heap.liveCount());
+        assertEquals(submitted.get(), heap.freedObjects.get());
+        RcuFreeStats s = engine.stats();
+        assertEquals(submitted.get(), s.freed());
+        assertTrue(s.deferredPushes() > 0, s::toString);
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void pendingMemoryStaysBoundedUnderAFlood(boolean virtual) throws Exception {
+        int threads = 4;
+        long limit = 256 << 10;
+        start(RcuFree.Settings.DEFAULT.withPendingLimitBytes(limit).withDrainDelayNanos(50_000_000L), 1 << 15);
+        long batchBytes = limit / 16;
+        AtomicLong submittedBytes = new AtomicLong();
+        AtomicLong peak = new AtomicLong();
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        List<Thread> workers = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            int id = t;
+            Runnable r = () -> {
+                try {
+                    long i = 0;
+                    while (!stop.get()) {
+                        long a = heap.alloc();
+                        if (a == 0) {
+                            failure.compareAndSet(null, new AssertionError("heap exhausted: pending memory grew"));
+                            return;
+                        }
+                        long s = submittedBytes.addAndGet(64);
+                        if (((i++ + id) & 1) == 0) {
+                            engine.freeRcu(a, LINK);
+                        } else {
+                            engine.freeRcu(a);
+                        }
+                        long pending = s - heap.freedBytes.get();
+                        peak.accumulateAndGet(pending, Math::max);
+                    }
+                } catch (Throwable e) {
+                    failure.compareAndSet(null, e);
+                }
+            };
+            workers.add(virtual ? Thread.ofVirtual().start(r) : Thread.ofPlatform().start(r));
+        }
+        Thread.sleep(Math.min(STRESS_MILLIS, 2000)); // duration of the run, not synchronization
+        stop.set(true);
+        for (Thread w : workers) {
+            w.join();
+        }
+        if (failure.get() != null) {
+            throw new AssertionError(failure.get());
+        }
+        // Slack: each thread (or stripe in use) may hold one open batch and one being sealed.
+        long slack = 2L * threads * batchBytes;
+        RcuFreeStats s = engine.stats();
+        assertTrue(peak.get() <= limit + slack, "peak pending " + peak.get() + " > " + (limit + slack) + " " + s);
+        assertTrue(s.peakPendingBytes() <= limit + slack, s::toString);
+        assertTrue(s.freed() > 10 * (limit / 64), "the flood made progress: " + s);
+        engine.rcuBarrier();
+        assertEquals(0, heap.liveCount());
+    }
+
+    @Test
+    void barrierCoversEverythingSubmittedBeforeItUnderConcurrentFrees() throws Exception {
+        start(RcuFree.Settings.DEFAULT.withDrainDelayNanos(20_000_000L), 1 << 14);
+        int threads = 3;
+        int logSize = 1 << 20;
+        AtomicLongArray[] logAddr = new AtomicLongArray[threads];
+        AtomicLongArray[] logGen = new AtomicLongArray[threads];
+        AtomicLong[] logged = new AtomicLong[threads];
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        List<Thread> workers = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            int id = t;
+            logAddr[t] = new AtomicLongArray(logSize);
+            logGen[t] = new AtomicLongArray(logSize);
+            logged[t] = new AtomicLong();
+            Runnable r = () -> {
+                try {
+                    int n = 0;
+                    while (!stop.get() && n < logSize) {
+                        long a = heap.alloc();
+                        if (a == 0) {
+                            Thread.yield();
+                            continue;
+                        }
+                        logAddr[id].set(n, a);
+                        logGen[id].set(n, heap.frees.get(heap.index(a)));
+                        switch (n % 3) {
+                            case 0 -> engine.freeRcu(a, LINK);
+                            case 1 -> engine.freeRcu(a);
+                            default -> engine.freeRcuNoLock(a, LINK);
+                        }
+                        logged[id].set(++n); // published after the call returned
+                    }
+                } catch (Throwable e) {
+                    failure.compareAndSet(null, e);
+                }
+            };
+            workers.add(id == 1 ? Thread.ofVirtual().start(r) : Thread.ofPlatform().start(r));
+        }
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.min(STRESS_MILLIS, 2000));
+        int barriers = 0;
+        while (System.nanoTime() < end) {
+            long[] before = new long[threads];
+            for (int t = 0; t < threads; t++) {
+                before[t] = logged[t].get();
+            }
+            engine.rcuBarrier();
+            barriers++;
+            for (int t = 0; t < threads; t++) {
+                for (int i = 0; i < before[t]; i++) {
+                    long a = logAddr[t].get(i);
+                    assertTrue(heap.frees.get(heap.index(a)) > logGen[t].get(i),
+                            "object passed to freeRcu before the barrier was not free after it");
+                }
+            }
+        }
+        stop.set(true);
+        for (Thread w : workers) {
+            w.join();
+        }
+        if (failure.get() != null) {
+            throw new AssertionError(failure.get());
+        }
+        assertTrue(barriers > 0);
+    }
+
+    @Test
+    void deadThreadsPendingObjectsAreFreed() throws Exception {
+        start(RcuFree.Settings.DEFAULT.withDrainDelayNanos(1_000_000L), 1024);
+        long[] objects = new long[10];
+        Thread t = Thread.ofPlatform().start(() -> {
+            for (int i = 0; i < objects.length; i++) {
+                objects[i] = heap.alloc();
+                engine.freeRcu(objects[i], LINK);
+            }
+        });
+        t.join();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (heap.liveCount() != 0 && System.nanoTime() < deadline) {
+            Thread.sleep(1); // polling an outcome
+        }
+        assertEquals(0, heap.liveCount(), "the drainer collects a dead thread's batch without a barrier");
+    }
+
+    @Test
+    void agentModeRunsOnTheCallersThread() throws Exception {
+        rcu = Rcu.create();
+        heap = new RcuArenaHeap(64, 64);
+        engine = new RcuFree(rcu, heap, RcuFree.Settings.DEFAULT.withOwnWorker(false).withDrainDelayNanos(0));
+        long a = heap.alloc();
+        engine.freeRcu(a, LINK);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (heap.isLive(a) && System.nanoTime() < deadline) {
+            engine.agent().doWork();
+            Thread.onSpinWait();
+        }
+        assertFalse(heap.isLive(a));
+    }
+
+    @Test
+    void oneGracePeriodServesManyObjects() {
+        start(RcuFree.Settings.DEFAULT, 1 << 14);
+        for (int i = 0; i < 10_000; i++) {
+            engine.freeRcu(heap.alloc(), LINK);
+        }
+        engine.rcuBarrier();
+        RcuFreeStats s = engine.stats();
+        assertEquals(10_000, s.freedByChain());
+        assertTrue(s.gracePeriodsRequested() <= 10, "10 000 objects should need a handful of grace periods: " + s);
+    }
+
+    @Test
+    void settingsRejectNonsense() {
+        assertThrows(IllegalArgumentException.class, () -> RcuFree.Settings.DEFAULT.withPendingLimitBytes(0));
+        assertThrows(IllegalArgumentException.class, () -> RcuFree.Settings.DEFAULT.withBulkArrayCache(-1));
+        assertThrows(IllegalArgumentException.class, () -> RcuFree.Settings.DEFAULT.withBatchObjects(0));
+        assertThrows(IllegalArgumentException.class, () -> RcuFree.Settings.DEFAULT.withDrainDelayNanos(-1));
+    }
+}

@@ -1,0 +1,44 @@
+package dev.sheaf.allocator.jcstress;
+
+import dev.sheaf.allocator.RcuDeferredListProbe;
+import org.openjdk.jcstress.annotations.Actor;
+import org.openjdk.jcstress.annotations.Arbiter;
+import org.openjdk.jcstress.annotations.Expect;
+import org.openjdk.jcstress.annotations.JCStressTest;
+import org.openjdk.jcstress.annotations.Outcome;
+import org.openjdk.jcstress.annotations.State;
+import org.openjdk.jcstress.infra.results.III_Result;
+
+/**
+ * The no-lock deferred list of freeRcuNoLock (RcuDeferredList): one producer pushes while
+ * another pushes and then takes the whole list (CAS push vs push, and push vs take); the arbiter
+ * takes the rest. Every object must be taken exactly once, with its own link offset decoded
+ * intact, whatever the interleaving.
+ */
+@JCStressTest
+@Outcome(id = "1, 1, 0", expect = Expect.ACCEPTABLE, desc = "both objects taken exactly once")
+@Outcome(expect = Expect.FORBIDDEN, desc = "an object lost, duplicated or its link corrupted")
+@State
+public class RcuDeferredListStress {
+
+    private final RcuDeferredListProbe probe = new RcuDeferredListProbe();
+
+    @Actor
+    public void producer() {
+        probe.pushA();
+    }
+
+    @Actor
+    public void producerThenDrainer() {
+        probe.pushB();
+        probe.takeAll();
+    }
+
+    @Arbiter
+    public void rest(III_Result r) {
+        probe.takeAll();
+        r.r1 = probe.seenA();
+        r.r2 = probe.seenB();
+        r.r3 = probe.corrupt();
+    }
+}
