@@ -7,7 +7,8 @@ import java.lang.invoke.VarHandle;
  * Implementation notes: one reader's published state.
  *
  * A slot belongs to exactly one thread at a time: a platform thread that read through the implicit
- * API (dedicated slot, held in a ThreadLocal until the thread dies), an explicit Rcu.Reader handle
+ * API (dedicated slot, found through ReaderRegistry's thread -> slot cache or a ThreadLocal, kept
+ * until the thread dies and a sweep drops it), an explicit Rcu.Reader handle
  * (dedicated slot, held by the caller), or a virtual thread that borrowed a pooled slot for the
  * duration of its outermost read section (EBR) or its online period (QSBR).
  *
@@ -24,6 +25,8 @@ import java.lang.invoke.VarHandle;
  *     every load the reader made in the section happens-before the scan that observes the change
  *     and hence before the writer frees the memory. No fence is needed: a stale view makes the
  *     writer wait longer, never shorter.
+ * Closing: EBR entries see the registry's negative epoch; QSBR slots receive ReaderRegistry.CLOSED
+ *   themselves (negative, so "epoch <= 0" is the single check on the QSBR entry path).
  * nesting: section depth, owner-only plain field. Other threads read it only after the owner has
  *   terminated (Thread.isAlive() == false gives happens-before) or when they are the owner.
  *
