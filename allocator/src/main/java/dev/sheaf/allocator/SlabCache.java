@@ -433,7 +433,7 @@ public final class SlabCache {
                     m = null;
                 }
             } else {
-                m = carrierSlots.getAndSet(slotIndex(), null);
+                m = takeOut();
                 carrier = m != null;
             }
         }
@@ -749,7 +749,7 @@ public final class SlabCache {
         if (!sheaves) {
             return freeToSlabs(a, noLock);
         }
-        Magazine m = carrierSlots.getAndSet(slotIndex(), null);
+        Magazine m = takeOut();
         if (m == null && !noLock) {
             m = newCarrierMagazine();
         }
@@ -840,7 +840,7 @@ public final class SlabCache {
         if (!sheaves) {
             return allocDirect(noLock);
         }
-        Magazine m = carrierSlots.getAndSet(slotIndex(), null);
+        Magazine m = takeOut();
         if (m == null && !noLock) {
             m = newCarrierMagazine();
         }
@@ -1282,10 +1282,37 @@ public final class SlabCache {
         }
     }
 
+    /**
+     * Carrier keying: the CPU the carrier runs on (sched_getcpu, a critical downcall) unless
+     * -Dsheaf.carrierKey=thread selects thread-id striping (the portable fallback).
+     */
+    private static final boolean KEY_BY_CPU = NativeMemory.hasCpuId()
+            && !"thread".equals(System.getProperty("sheaf.carrierKey"));
+
     private int slotIndex() {
-        int key = NativeMemory.hasCpuId() ? NativeMemory.currentCpu()
+        int key = KEY_BY_CPU ? NativeMemory.currentCpu()
                 : (int) (Thread.currentThread().threadId() * 0x9E3779B97F4A7C15L >>> 40);
         return key & carrierMask;
+    }
+
+    /**
+     * Takes a carrier magazine out: this CPU's slot first, then any other slot that holds one
+     * (the owner of this slot may be a virtual thread that migrated while it held it). Null
+     * when every magazine is out.
+     */
+    private Magazine takeOut() {
+        int slot = slotIndex();
+        Magazine m = carrierSlots.getAndSet(slot, null);
+        if (m != null) {
+            return m;
+        }
+        for (int i = 1; i < carrierSlots.length(); i++) {
+            int j = (slot + i) & carrierMask;
+            if (carrierSlots.get(j) != null && (m = carrierSlots.getAndSet(j, null)) != null) {
+                return m;
+            }
+        }
+        return null;
     }
 
     private void giveBack(Magazine m) {
@@ -1399,7 +1426,7 @@ public final class SlabCache {
                 m = newPlatformMagazine(t);
             }
         } else {
-            m = carrierSlots.getAndSet(slotIndex(), null);
+            m = takeOut();
             if (m == null) {
                 m = newCarrierMagazine();
             }
