@@ -30,7 +30,8 @@ import org.agrona.concurrent.IdleStrategy;
  *
  * Read side (EBR): outermost entry = load global epoch, opaque store into the own slot, full fence;
  * exit = release store of 0. QSBR: entry/exit touch only the own slot's nesting; quiescentState()
- * is a release store of the current epoch; online = the EBR entry publication. Why this is enough is
+ * is a release store of the current epoch plus a full fence when the epoch moved (at most once per
+ * grace period); online = the EBR entry publication. Why this is enough is
  * argued in ReaderSlot (store buffering) and GracePeriods (cookies, hand-off to waiters).
  *
  * Thread lookup for the implicit API: platform threads find their dedicated slot through a

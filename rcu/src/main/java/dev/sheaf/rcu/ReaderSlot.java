@@ -23,8 +23,16 @@ import java.lang.invoke.VarHandle;
  *     buffer while the reader already loads the old pointer (x86 reorders exactly this).
  *   - e -> 0 (EBR exit, QSBR offline) and e -> e' (QSBR quiescent state): release store, so that
  *     every load the reader made in the section happens-before the scan that observes the change
- *     and hence before the writer frees the memory. No fence is needed: a stale view makes the
- *     writer wait longer, never shorter.
+ *     and hence before the writer frees the memory. A stale view makes the writer wait longer,
+ *     never shorter.
+ *   - Why a reader that observed the new epoch N sees the writer's unlink: the updater fences
+ *     (GracePeriods.snapshot) before reading gpSeq and reads the value before the driver's gpSeq
+ *     store, which precedes the epoch store N; the reader's fence after its epoch load (EBR entry,
+ *     QSBR online, and QSBR quiescent state when the epoch moved) then comes after the updater's
+ *     fence in the fences' total order, so its later loads see the unlink. Without that fence the
+ *     argument would lean on multi-copy atomicity (true on x86 and ARMv8, not promised by the JMM).
+ *     An unchanged epoch needs no new fence: the previous report already fenced, and any grace
+ *     period that advanced past it waits for this slot.
  * Closing: EBR entries see the registry's negative epoch; QSBR slots receive ReaderRegistry.CLOSED
  *   themselves (negative, so "epoch <= 0" is the single check on the QSBR entry path).
  * nesting: section depth, owner-only plain field. Other threads read it only after the owner has
@@ -214,6 +222,9 @@ final class ReaderSlot extends ReaderSlotRightPad implements Rcu.ReadSection {
         }
         if (e != mine) {
             EPOCH.setRelease(this, e);
+            // Orders the epoch load before the loads of the next "section" (see the notes): only
+            // paid when the epoch moved since the last report, i.e. at most once per grace period.
+            VarHandle.fullFence();
         }
     }
 
