@@ -28,8 +28,10 @@ import org.agrona.concurrent.IdleStrategy;
  * checks whether the reader's thread died (reported, slot cleared) and whether it has held the
  * grace period longer than the stall timeout (reported once per section).
  *
- * Memory ordering: a caller fences before reading gpSeq (snapshot), so its earlier updates are
- * ordered before the epoch advance that follows. The driver's final gpSeq store is a volatile store
+ * Memory ordering: a caller fences before reading gpSeq (snapshot). Having read a gpSeq value older
+ * than the driver's "in progress" store, its fence precedes the driver's fence (which follows that
+ * store and the epoch store) in the total order of fences; with the reader's entry fence this is the
+ * three-fence argument that a reader either is seen by the scan or sees the caller's updates. The driver's final gpSeq store is a volatile store
  * after the scan's acquire loads, so a waiter that reads the completed gpSeq happens-after every
  * reader's section exit (reader release -> scan acquire -> gpSeq volatile -> waiter).
  *
