@@ -219,6 +219,7 @@ final class RcuFree implements AutoCloseable {
     private volatile RuntimeException lastFreeError;
 
     private volatile boolean closed;
+    private volatile boolean terminated;
     private final Thread worker;
     private volatile boolean workerRunning;
 
@@ -376,7 +377,10 @@ final class RcuFree implements AutoCloseable {
      * allocator locks the Target needs in rcuSheafReady.
      */
     void submitRcuSheaf(Object cache, long[] objects, int count) {
-        checkOpen();
+        // Accepted while closing: close() asks the allocator to flush its rcu sheaves.
+        if (terminated) {
+            throw new IllegalStateException("free-after-grace-period engine is closed");
+        }
         if (count < 0 || count > objects.length) {
             throw new IllegalArgumentException("sheaf count " + count + " outside 0.." + objects.length);
         }
@@ -499,6 +503,7 @@ final class RcuFree implements AutoCloseable {
         rcuBarrier();
         closed = true;
         rcuBarrier(); // anything that raced with the first barrier
+        terminated = true;
         if (worker != null) {
             workerRunning = false;
             LockSupport.unpark(worker);
