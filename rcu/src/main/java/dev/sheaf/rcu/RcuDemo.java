@@ -32,6 +32,7 @@ public final class RcuDemo {
     private RcuDemo() {
     }
 
+    @SuppressWarnings("try") // the read section resource is used for its scope only
     public static void main(String[] args) throws Exception {
         long seconds = args.length > 0 ? Long.parseLong(args[0]) : 4;
         try (Arena arena = Arena.ofShared(); Rcu rcu = Rcu.builder().name("demo").build()) {

@@ -21,6 +21,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /** Virtual threads, dead threads, stall reports. */
 @Timeout(120)
+@SuppressWarnings("try") // read sections used for their scope only
 class RcuThreadsTest {
 
     @Test
