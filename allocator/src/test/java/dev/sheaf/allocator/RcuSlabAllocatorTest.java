@@ -1,0 +1,235 @@
+package dev.sheaf.allocator;
+
+import dev.sheaf.rcu.Rcu;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Free after a grace period end to end through {@link SlabAllocator} and {@link SlabCache}. */
+class RcuSlabAllocatorTest {
+
+    private static final MemorySegment ALL = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
+    static final long STAMP = 0;   // where the cache's free-list link also lives: a free shows at once
+    static final long STAMP2 = 16;
+    static final long RCU_LINK = 56;
+
+    /**
+     * Readers hold published objects inside read sections and check two stamps; writers
+     * unpublish, free through freeRcu(a, off) (rcu sheaf or chain, per builder), freeRcu(a)
+     * (headless), SlabCache.freeRcu (rcu sheaf) and freeRcuNoLock, then allocate aggressively from
+     * the same cache and overwrite what they get.
+     */
+    @ParameterizedTest(name = "{0} virtual={1} rcuSheaves={2}")
+    @CsvSource({"EBR, false, true", "EBR, true, false", "QSBR, false, false", "QSBR, true, true"})
+    void readersNeverSeeTheirObjectChange(Rcu.Flavor flavor, boolean virtual, boolean rcuSheaves) throws Exception {
+        long millis = Math.min(RcuFreeTest.STRESS_MILLIS, 2000);
+        try (Rcu rcu = Rcu.builder().flavor(flavor).build();
+             SlabAllocator a = SlabAllocator.builder().rcu(rcu).rcuSheaves(rcuSheaves)
+                     .rcuDrainDelay(java.time.Duration.ofNanos(200_000)).rcuPendingLimit(4L << 20).build()) {
+            long liveBefore = a.stats().liveBytes();
+            SlabCache cache = a.createCache(CacheSpec.of("rcu-safety", 64).withRcuLinkOffset(RCU_LINK));
+            int slots = 64;
+            AtomicLongArray published = new AtomicLongArray(slots);
+            AtomicLong stamps = new AtomicLong(1);
+            for (int i = 0; i < slots; i++) {
+                published.set(i, stamped(cache.alloc(), stamps.getAndIncrement()));
+            }
+            AtomicBoolean stop = new AtomicBoolean();
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            List<Thread> threads = new ArrayList<>();
+            for (int r = 0; r < 2; r++) {
+                threads.add(start(virtual, () -> {
+                    if (flavor == Rcu.Flavor.QSBR) {
+                        rcu.threadOnline();
+                    }
+                    try {
+                        ThreadLocalRandom rnd = ThreadLocalRandom.current();
+                        while (!stop.get() && failure.get() == null) {
+                            if (flavor == Rcu.Flavor.EBR) {
+                                rcu.readLock();
+                            }
+                            try {
+                                long o = published.get(rnd.nextInt(slots));
+                                long s1 = ALL.get(ValueLayout.JAVA_LONG, o + STAMP);
+                                long t1 = ALL.get(ValueLayout.JAVA_LONG, o + STAMP2);
+                                for (int k = rnd.nextInt(200); k > 0; k--) {
+                                    Thread.onSpinWait();
+                                }
+                                if ((rnd.nextInt() & 63) == 0) {
+                                    Thread.yield();
+                                }
+                                long s2 = ALL.get(ValueLayout.JAVA_LONG, o + STAMP);
+                                long t2 = ALL.get(ValueLayout.JAVA_LONG, o + STAMP2);
+                                if (s1 != s2 || t1 != t2 || s1 != t1) {
+                                    throw new AssertionError("object 0x" + Long.toHexString(o) + " changed under a reader: "
+                                            + s1 + "/" + t1 + " -> " + s2 + "/" + t2);
+                                }
+                            } finally {
+                                if (flavor == Rcu.Flavor.EBR) {
+                                    rcu.readUnlock();
+                                } else {
+                                    rcu.quiescentState();
+                                }
+                            }
+                        }
+                    } finally {
+                        if (flavor == Rcu.Flavor.QSBR) {
+                            rcu.threadOffline();
+                        }
+                    }
+                }, failure));
+            }
+            for (int w = 0; w < 2; w++) {
+                threads.add(start(virtual, () -> {
+                    ThreadLocalRandom rnd = ThreadLocalRandom.current();
+                    long[] churn = new long[16];
+                    long n = 0;
+                    while (!stop.get() && failure.get() == null) {
+                        long fresh = stamped(cache.alloc(), stamps.getAndIncrement());
+                        long old = published.getAndSet(rnd.nextInt(slots), fresh);
+                        switch ((int) (n++ & 3)) {
+                            case 0 -> a.freeRcu(old, RCU_LINK);
+                            case 1 -> a.freeRcu(old);
+                            case 2 -> cache.freeRcu(old);
+                            default -> a.freeRcuNoLock(old, RCU_LINK);
+                        }
+                        // Allocate aggressively from the same cache and overwrite what comes back.
+                        for (int i = 0; i < churn.length; i++) {
+                            churn[i] = stamped(cache.alloc(), -1);
+                        }
+                        for (int i = 0; i < churn.length; i++) {
+                            cache.free(churn[i]);
+                        }
+                    }
+                }, failure));
+            }
+            Thread.sleep(millis); // duration of the run, not synchronization
+            stop.set(true);
+            for (Thread t : threads) {
+                t.join();
+            }
+            if (failure.get() != null) {
+                throw new AssertionError(failure.get());
+            }
+            a.rcuBarrier();
+            RcuFreeStats s = a.rcuStats();
+            assertEquals(0, s.pendingObjects(), s::toString);
+            assertEquals(0, s.freeErrors(), s::toString);
+            assertTrue(s.freedByRcuSheaf() > 0, s::toString);
+            assertTrue(s.freedByBulkArray() + s.freedInline() > 0, s::toString);
+            assertTrue(s.freedByChain() + s.freedByDeferredList() > 0, s::toString);
+            for (int i = 0; i < slots; i++) {
+                cache.free(published.get(i));
+            }
+            assertEquals(liveBefore, a.stats().liveBytes(), "nothing leaked or freed twice");
+        }
+    }
+
+    @Test
+    void barrierFreesEverythingQueuedThroughEveryEntryPoint() {
+        try (SlabAllocator a = SlabAllocator.builder().rcuDrainDelay(java.time.Duration.ofSeconds(60)).build()) {
+            long before = a.stats().liveBytes();
+            SlabCache cache = a.createCache(CacheSpec.of("rcu-barrier", 128).withRcuLinkOffset(64));
+            for (int i = 0; i < 5000; i++) {
+                switch (i & 3) {
+                    case 0 -> a.freeRcu(a.malloc(48), 8);
+                    case 1 -> a.freeRcu(a.malloc(200));
+                    case 2 -> cache.freeRcu(cache.alloc());
+                    default -> a.freeRcuNoLock(a.mallocNoLock(64), 0);
+                }
+            }
+            a.rcuBarrier();
+            assertEquals(before, a.stats().liveBytes(), "every freeRcu'd object is free after rcuBarrier");
+            RcuFreeStats s = a.rcuStats();
+            assertEquals(0, s.pendingObjects(), s::toString);
+            assertEquals(5000, s.freed(), s::toString);
+            cache.destroy();
+        }
+    }
+
+    @Test
+    void addressesTheAllocatorDidNotHandOutAreRejectedAtTheCall() {
+        try (SlabAllocator a = SlabAllocator.create()) {
+            long p = a.malloc(64);
+            assertThrows(IllegalArgumentException.class, () -> a.freeRcu(p + 8, 0));
+            assertThrows(IllegalArgumentException.class, () -> a.freeRcu(p + 8));
+            assertThrows(IllegalArgumentException.class, () -> a.freeRcuNoLock(p + 8, 0));
+            MemorySegment foreign = java.lang.foreign.Arena.ofAuto().allocate(64, 64);
+            assertThrows(IllegalArgumentException.class, () -> a.freeRcu(foreign.address(), 0));
+            assertThrows(IllegalArgumentException.class, () -> a.freeRcu(foreign.address()));
+            assertThrows(IllegalArgumentException.class, () -> a.freeRcuNoLock(foreign.address(), 0));
+            assertThrows(IllegalArgumentException.class, () -> a.freeRcuNoLock(p, 60));
+            a.rcuBarrier();
+            assertEquals(0, a.rcuStats().pendingObjects());
+            a.free(p); // still live: the rejected calls queued nothing
+        }
+    }
+
+    @Test
+    void pendingMemoryStaysBoundedThroughTheAllocator() throws Exception {
+        long limit = 1L << 20;
+        try (SlabAllocator a = SlabAllocator.builder().rcuSheaves(false).rcuPendingLimit(limit)
+                .rcuDrainDelay(java.time.Duration.ofMillis(50)).build()) {
+            int threads = 3;
+            AtomicBoolean stop = new AtomicBoolean();
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            List<Thread> workers = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                boolean virtual = t == 1;
+                Runnable r = () -> {
+                    try {
+                        while (!stop.get()) {
+                            a.freeRcu(a.malloc(256), 0);
+                        }
+                    } catch (Throwable e) {
+                        failure.compareAndSet(null, e);
+                    }
+                };
+                workers.add(virtual ? Thread.ofVirtual().start(r) : Thread.ofPlatform().start(r));
+            }
+            Thread.sleep(Math.min(RcuFreeTest.STRESS_MILLIS, 1500)); // duration of the run
+            stop.set(true);
+            for (Thread w : workers) {
+                w.join();
+            }
+            if (failure.get() != null) {
+                throw new AssertionError(failure.get());
+            }
+            RcuFreeStats s = a.rcuStats();
+            long slack = 2L * (threads + 1) * (limit / 16);
+            assertTrue(s.peakPendingBytes() <= limit + slack, s::toString);
+            a.rcuBarrier();
+        }
+    }
+
+    private static long stamped(long o, long stamp) {
+        ALL.set(ValueLayout.JAVA_LONG, o + STAMP, stamp);
+        ALL.set(ValueLayout.JAVA_LONG, o + STAMP2, stamp);
+        return o;
+    }
+
+    private static Thread start(boolean virtual, Runnable body, AtomicReference<Throwable> failure) {
+        Runnable r = () -> {
+            try {
+                body.run();
+            } catch (Throwable e) {
+                failure.compareAndSet(null, e);
+            }
+        };
+        return virtual ? Thread.ofVirtual().start(r) : Thread.ofPlatform().start(r);
+    }
+}
