@@ -33,7 +33,13 @@ import java.util.concurrent.locks.ReentrantLock;
  * own magazine: they take the magazine out of a slot picked by the CPU they run on now
  * (sched_getcpu through a critical downcall; thread-id striping where that is unavailable) with
  * an atomic swap, use it, and give it back with a CAS to the slot of the CPU they are on at the
- * end (or any empty slot). At most `carrierSlots.length()` carrier magazines exist, so 100 000
+ * end (or any empty slot); a take-out that finds its own slot empty scans the other slots first
+ * (a virtual thread may have migrated while holding this slot's magazine). Keying measured with
+ * two virtual threads on two carriers, 45 M alloc/free pairs, on a loaded machine: before the
+ * scan, CPU keying fell back to the slab layer for 1.3% of allocations and thread-id striping
+ * for 8.9%; with the scan both fell back 0 times and timings were within noise, so CPU keying
+ * (the kernel's) stays, thread-id striping is the fallback (-Dsheaf.carrierKey=thread).
+ * At most `carrierSlots.length()` carrier magazines exist, so 100 000
  * virtual threads hold no more sheaves than there are CPUs; a virtual thread that finds its slot
  * empty and the bound reached goes to the slab layer directly. Magazines of platform threads
  * that died are found by a sweep of the registry before a cache grows (and on shrink/destroy),

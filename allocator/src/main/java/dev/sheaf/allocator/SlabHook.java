@@ -13,7 +13,9 @@ package dev.sheaf.allocator;
  *       never saw allocated, without an error, a false report or corruption.</li>
  *   <li>On the no-lock free path the allocator calls {@link #tryBeforeFree}; a hook that cannot
  *       run without waiting returns false, and the free is deferred to a later ordinary
- *       operation, which calls {@link #beforeFree} then. A free hook runs once per free.</li>
+ *       operation, which calls {@link #beforeFree} then. With one lock-taking hook it runs once
+ *       per free; when several need locks and a later one cannot run, the earlier ones see the
+ *       object again at the drain (the same tolerance as for unknown objects covers it).</li>
  *   <li>{@code cache} is null for large allocations (PageSource spans).</li>
  * </ul>
  */
