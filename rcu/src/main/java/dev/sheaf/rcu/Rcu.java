@@ -799,10 +799,10 @@ public final class Rcu implements AutoCloseable {
         if (callback == null) {
             throw new IllegalArgumentException("callback is null");
         }
-        if (state != OPEN) {
-            throw closedException();
-        }
         Thread t = Thread.currentThread();
+        if (state != OPEN && !(state == CLOSING && worker.isDutyThread(t))) {
+            throw closedException(); // callbacks may still queue callbacks while close() drains
+        }
         CallbackQueue q = worker.cached(t);
         if (q == null) {
             if (t.isVirtual()) {

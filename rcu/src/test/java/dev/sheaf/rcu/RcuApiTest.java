@@ -262,8 +262,12 @@ class RcuApiTest {
         for (int i = 0; i < 3000; i++) {
             rcu.call(ran::incrementAndGet);
         }
+        // a callback that queues another one while close() drains: both run
+        AtomicInteger chained = new AtomicInteger();
+        rcu.call(() -> rcu.call(chained::incrementAndGet));
         rcu.close();
         assertEquals(3000, ran.get());
+        assertEquals(1, chained.get());
         assertThrows(IllegalStateException.class, rcu::readLock);
         assertThrows(IllegalStateException.class, rcu::read);
         assertThrows(IllegalStateException.class, rcu::synchronize);
@@ -365,8 +369,9 @@ class RcuApiTest {
             for (int i = 0; i < 2000; i++) {
                 rcu.call(late::incrementAndGet);
             }
+            rcu.call(() -> rcu.call(late::incrementAndGet)); // queued again while close() drains
             rcu.close();
-            assertEquals(2000, late.get());
+            assertEquals(2001, late.get());
             assertEquals(0, invoker.invoke(), "the agent does nothing once the domain is closed");
         }
     }
