@@ -95,6 +95,10 @@ public final class Compare {
             jmh.addAll(runJmh(full, NettyNativeApiBenchmark.class.getName() + "\\.(pair|burst)$", nettyPeers,
                     new String[] {"1000"}));
         }
+        if (full) {
+            o.println("JMH: off-heap cache ...");
+            jmh.addAll(new Runner(options(true).include(OffHeapCacheBenchmark.class.getName()).build()).run());
+        }
         Files.createDirectories(out);
         Path jmhJson = out.resolve("compare-" + profile + "-jmh.json");
         try (PrintStream ps = new PrintStream(Files.newOutputStream(jmhJson), false, StandardCharsets.UTF_8)) {
@@ -127,16 +131,19 @@ public final class Compare {
         if (peers.isEmpty()) {
             return List.of();
         }
+        ChainedOptionsBuilder b = options(full).include(include).param("peer", peers.toArray(String[]::new));
+        if (bursts != null) {
+            b.param("burst", bursts);
+        }
+        return new Runner(b.build()).run();
+    }
+
+    private static ChainedOptionsBuilder options(boolean full) {
         ChainedOptionsBuilder b = new OptionsBuilder()
-                .include(include)
-                .param("peer", peers.toArray(String[]::new))
                 .addProfiler(GCProfiler.class)
                 .forks(1)
                 .shouldFailOnError(false)
                 .verbosity(Boolean.getBoolean("sheaf.jmh.verbose") ? VerboseMode.NORMAL : VerboseMode.SILENT);
-        if (bursts != null) {
-            b.param("burst", bursts);
-        }
         if (full) {
             b.warmupIterations(3).warmupTime(TimeValue.seconds(1)).measurementIterations(5)
                     .measurementTime(TimeValue.seconds(1));
@@ -144,6 +151,6 @@ public final class Compare {
             b.warmupIterations(2).warmupTime(TimeValue.milliseconds(300)).measurementIterations(3)
                     .measurementTime(TimeValue.milliseconds(300));
         }
-        return new Runner(b.build()).run();
+        return b;
     }
 }

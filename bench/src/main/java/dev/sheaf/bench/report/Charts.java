@@ -86,6 +86,21 @@ public final class Charts {
                         "microseconds", lat), dir, prefix + "-latency-" + op + ".png"));
             }
         }
+        DefaultCategoryDataset cache = new DefaultCategoryDataset();
+        for (WorkloadResult r : c.harness()) {
+            if (r.workload().equals("offheap-cache")) {
+                cache.addValue(r.figures().get("getsPerSecond") / 1e6, r.peer(), "gets (Mops/s, readers)");
+                cache.addValue(r.figures().get("putsPerSecond") / 1e6, r.peer(), "puts (Mops/s, writer)");
+                Histogram h = r.histograms().get("get");
+                if (h != null) {
+                    cache.addValue(h.getValueAtPercentile(99) / 1000.0, r.peer(), "get p99 (us)");
+                }
+            }
+        }
+        if (cache.getRowCount() > 0) {
+            names.add(save(bars("Off-heap cache: RCU map vs reference-counted map vs ConcurrentHashMap (log scale)",
+                    "value", cache), dir, prefix + "-offheap-cache.png"));
+        }
         return names;
     }
 
@@ -138,7 +153,12 @@ public final class Charts {
 
     /** A peer keeps its colour in every chart; Sheaf's rows are the greens. */
     private static Color colour(String peer) {
-        int i = Peers.ALL.indexOf(peer);
+        int i = switch (peer) {
+            case "sheaf-rcu-map" -> 0;
+            case "sheaf-refcount-map" -> 1;
+            case "heap-chm" -> 2;
+            default -> Peers.ALL.indexOf(peer);
+        };
         return PALETTE[(i < 0 ? Peers.ALL.size() + Math.floorMod(peer.hashCode(), 2) : i) % PALETTE.length];
     }
 

@@ -313,6 +313,34 @@ public final class Comparison {
                         + " flood: " + us(p) + " us"));
             }
         }
+        WorkloadResult rcuMap = harness("offheap-cache", "sheaf-rcu-map");
+        WorkloadResult refMap = harness("offheap-cache", "sheaf-refcount-map");
+        if (rcuMap != null && refMap != null) {
+            double ratio = rcuMap.figures().get("getsPerSecond") / refMap.figures().get("getsPerSecond");
+            t.add(check(ratio >= 2, "off-heap cache gets/s >= 2x the reference-counted map: "
+                    + String.format(Locale.ROOT, "%.2fx", ratio)));
+        }
+        if (rcuMap != null) {
+            double get = rcuMap.figures().get("heapBytesPerGet");
+            double put = rcuMap.figures().get("heapBytesPerPut");
+            double gcs = rcuMap.figures().get("gcCount");
+            t.add(check(get < 1 && put < 1 && gcs == 0, "off-heap cache has no GC cost per operation: "
+                    + String.format(Locale.ROOT, "%.3f heap B/get, %.3f heap B/put, %.0f GCs during the run", get, put, gcs)));
+        }
+        WorkloadResult call = harness("rcuscale", "rcu.call(free)");
+        for (String mode : List.of("freeRcu(addr,off)", "freeRcu(addr,off) chain", "freeRcu(addr)", "SlabCache.freeRcu")) {
+            WorkloadResult r = harness("rcuscale", mode);
+            if (r == null || call == null) {
+                continue;
+            }
+            double gpRatio = call.figures().get("gracePeriodsPerMillionFrees")
+                    / Math.max(r.figures().get("gracePeriodsPerMillionFrees"), 1e-9);
+            double speed = r.opsPerSecond() / call.opsPerSecond();
+            t.add(check(speed >= 10, "rcuscale " + mode + " >= 10x the throughput of rcu.call(free): "
+                    + String.format(Locale.ROOT, "%.2fx", speed)));
+            t.add(check(gpRatio >= 100, "rcuscale " + mode + " >= 100x fewer grace periods than rcu.call(free): "
+                    + String.format(Locale.ROOT, "%.1fx", gpRatio)));
+        }
         return t;
     }
 
@@ -392,6 +420,17 @@ public final class Comparison {
         }
         if (nettyApi.size() > 1) {
             sb.append("\n### Netty through its own ByteBuf API (no handle table)\n\n").append(render(nettyApi, true));
+        }
+        List<List<String>> cacheJmh = new ArrayList<>();
+        cacheJmh.add(List.of("benchmark", "map", "ns/op", "B/op"));
+        for (JmhRow r : jmh) {
+            if (r.benchmark().startsWith("cache ")) {
+                cacheJmh.add(List.of(r.benchmark().substring(6), r.peer(), format(r.nanos()),
+                        Double.isNaN(r.bytesPerOp()) ? "-" : format(r.bytesPerOp())));
+            }
+        }
+        if (cacheJmh.size() > 1) {
+            sb.append("\n### Off-heap cache, JMH (`OffHeapCacheBenchmark`, `-prof gc`)\n\n").append(render(cacheJmh, true));
         }
         sb.append("\n## Latency under a deferred-free flood\n\nOne thread allocates and frees 64 bytes on a fixed schedule; latency is measured from each request's scheduled start (coordinated omission avoided); the other thread(s) flood the allocator with `freeRcu` (Sheaf) or `free` (peers without deferred free). Microseconds.\n\n");
         sb.append(render(latencyTable(), true));

@@ -30,13 +30,16 @@ public record JmhRow(String benchmark, String peer, int burst, double nanos, dou
             String full = params.getBenchmark();
             String cls = full.substring(0, full.lastIndexOf('.'));
             String method = full.substring(full.lastIndexOf('.') + 1);
-            String name = cls.endsWith("NettyNativeApiBenchmark") ? "netty-api " + method : method;
+            String name = cls.endsWith("NettyNativeApiBenchmark") ? "netty-api " + method
+                    : cls.endsWith("OffHeapCacheBenchmark") ? "cache " + method : method;
+            String peer = params.getParamsKeys().contains("peer") ? params.getParam("peer")
+                    : params.getParamsKeys().contains("map") ? params.getParam("map") : "-";
             String burstParam = params.getParamsKeys().contains("burst") ? params.getParam("burst") : null;
             int burst = "burst".equals(method) && burstParam != null ? Integer.parseInt(burstParam) : 0;
             Result<?> primary = r.getPrimaryResult();
             Result<?> gc = r.getSecondaryResults().get("gc.alloc.rate.norm");
             double bytes = gc == null ? Double.NaN : gc.getScore() / (burst > 0 ? burst : 1);
-            rows.add(new JmhRow(name, params.getParam("peer"), burst, primary.getScore(), primary.getScoreError(), bytes));
+            rows.add(new JmhRow(name, peer, burst, primary.getScore(), primary.getScoreError(), bytes));
         }
         return rows;
     }

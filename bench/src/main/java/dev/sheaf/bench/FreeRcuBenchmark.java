@@ -1,0 +1,165 @@
+package dev.sheaf.bench;
+
+import dev.sheaf.allocator.CacheSpec;
+import dev.sheaf.allocator.RcuFreeStats;
+import dev.sheaf.allocator.SlabAllocator;
+import dev.sheaf.allocator.SlabCache;
+import dev.sheaf.rcu.Rcu;
+import org.openjdk.jmh.annotations.AuxCounters;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Free after a grace period, 64-byte objects, one caller thread (the drainer and the RCU worker
+ * run on the other core). Each invocation frees {@value #BATCH} objects allocated in an untimed
+ * per-invocation setup, so the score is the cost of one free-after-grace-period call on the
+ * caller's thread:
+ * <ul>
+ *   <li>{@code chain}: {@code SlabAllocator.freeRcu(addr, off)} with rcu sheaves off - the 8-byte in-object chain;</li>
+ *   <li>{@code headless}: {@code SlabAllocator.freeRcu(addr)} - bulk arrays;</li>
+ *   <li>{@code sheaf}: {@code SlabCache.freeRcu(addr)} - the rcu sheaf;</li>
+ *   <li>{@code call}: {@code rcu.call(() -> allocator.free(addr))} per object, the approach the RFC calls inefficient.</li>
+ * </ul>
+ * Auxiliary counters (per iteration, set at the end of each iteration from the engine and domain
+ * stats): {@code freedPerSecond} objects actually freed per second of iteration (not just queued),
+ * {@code gracePeriodsPerMillion} grace periods the domain ran per million objects freed, and
+ * {@code peakPendingMiB}. Run with {@code -prof gc} for B/op.
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xss1m"})
+public class FreeRcuBenchmark {
+
+    static final int BATCH = 1000;
+
+    /** One allocator, domain and batch of objects per trial. */
+    @State(Scope.Thread)
+    public static class Env {
+        @Param({"chain", "headless", "sheaf", "call"})
+        public String path;
+
+        Rcu rcu;
+        SlabAllocator allocator;
+        SlabCache cache;
+        final long[] objects = new long[BATCH];
+        long iterationStart;
+        long freedAtStart;
+        long gracePeriodsAtStart;
+
+        @Setup(Level.Trial)
+        public void open() {
+            rcu = Rcu.builder().name("bench-free-rcu").build();
+            allocator = SlabAllocator.builder().rcu(rcu).rcuSheaves(false).build();
+            cache = allocator.createCache(CacheSpec.of("bench-rcu-64", 64));
+        }
+
+        @Setup(Level.Invocation)
+        public void allocate() {
+            if (path.equals("sheaf")) {
+                for (int i = 0; i < BATCH; i++) {
+                    objects[i] = cache.alloc();
+                }
+            } else {
+                for (int i = 0; i < BATCH; i++) {
+                    objects[i] = allocator.malloc(64);
+                }
+            }
+        }
+
+        long freed() {
+            return path.equals("call") ? rcu.stats().callbacksInvoked() : allocator.rcuStats().freed();
+        }
+
+        @Setup(Level.Iteration)
+        public void iterationStart() {
+            iterationStart = System.nanoTime();
+            freedAtStart = freed();
+            gracePeriodsAtStart = rcu.stats().gracePeriods();
+        }
+
+        void iterationEnd(Counters c) {
+            long elapsed = System.nanoTime() - iterationStart;
+            long freed = freed() - freedAtStart;
+            long gps = rcu.stats().gracePeriods() - gracePeriodsAtStart;
+            c.freedPerSecond = freed * 1e9 / Math.max(1, elapsed);
+            c.gracePeriodsPerMillion = freed == 0 ? Double.NaN : gps * 1e6 / freed;
+            c.peakPendingMiB = path.equals("call") ? Double.NaN : allocator.rcuStats().peakPendingBytes() / (double) (1 << 20);
+        }
+
+        @TearDown(Level.Trial)
+        public void close() {
+            allocator.rcuBarrier();
+            rcu.barrier();
+            RcuFreeStats s = allocator.rcuStats();
+            Rcu.Stats r = rcu.stats();
+            System.out.printf("%n[free-rcu %s] domain grace periods=%d callbacks=%d; engine %s%n",
+                    path, r.gracePeriods(), r.callbacksInvoked(), s);
+            allocator.close();
+            rcu.close();
+        }
+    }
+
+    /** Per-iteration figures read from the stats at the end of the iteration. */
+    @AuxCounters(AuxCounters.Type.EVENTS)
+    @State(Scope.Thread)
+    public static class Counters {
+        public double freedPerSecond;
+        public double gracePeriodsPerMillion;
+        public double peakPendingMiB;
+
+        @TearDown(Level.Iteration)
+        public void iterationEnd(Env e) {
+            e.iterationEnd(this);
+        }
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(BATCH)
+    public void freeRcu(Env e, Counters c) {
+        long[] o = e.objects;
+        switch (e.path) {
+            case "chain" -> {
+                SlabAllocator a = e.allocator;
+                for (int i = 0; i < BATCH; i++) {
+                    a.freeRcu(o[i], 0);
+                }
+            }
+            case "headless" -> {
+                SlabAllocator a = e.allocator;
+                for (int i = 0; i < BATCH; i++) {
+                    a.freeRcu(o[i]);
+                }
+            }
+            case "sheaf" -> {
+                SlabCache cache = e.cache;
+                for (int i = 0; i < BATCH; i++) {
+                    cache.freeRcu(o[i]);
+                }
+            }
+            default -> {
+                SlabAllocator a = e.allocator;
+                Rcu rcu = e.rcu;
+                for (int i = 0; i < BATCH; i++) {
+                    long addr = o[i];
+                    rcu.call(() -> a.free(addr));
+                }
+            }
+        }
+    }
+}
