@@ -69,6 +69,17 @@ class RcuApiTest {
     }
 
     @Test
+    void sectionOfAnotherDomainDoesNotBlock() {
+        try (Rcu a = Rcu.builder().name("a").build(); Rcu b = Rcu.builder().name("b").build()) {
+            a.readLock();
+            b.synchronize();
+            b.barrier();
+            assertFalse(b.inReadSection());
+            a.readUnlock();
+        }
+    }
+
+    @Test
     void synchronizeWaitsForReaderThatStartedBefore() throws Exception {
         try (Rcu rcu = Rcu.create()) {
             CountDownLatch entered = new CountDownLatch(1);
