@@ -42,7 +42,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * At most `carrierSlots.length()` carrier magazines exist, so 100 000
  * virtual threads hold no more sheaves than there are CPUs; a virtual thread that finds its slot
  * empty and the bound reached goes to the slab layer directly. Magazines of platform threads
- * that died are found by a sweep of the registry before a cache grows (and on shrink/destroy),
+ * that died are found by a sweep of the registry when a new thread registers, before a cache
+ * grows, and on shrink/destroy,
  * and their sheaves go back to the barn or slabs: nothing cached is lost.
  *
  * The no-lock path (allocNoLock/freeNoLock; kmalloc_nolock) uses the same layers but only
@@ -912,19 +913,47 @@ public final class SlabCache {
     /** One object straight from the slabs (no magazine available). 0 = nothing available. */
     private long allocDirect(boolean noLock) {
         counters.incrementAndGet(C_DIRECT);
-        if (!noLock) {
-            drainDeferred();
-            nodeLock.lock();
+        if (noLock) {
+            if (!nodeLock.tryLock()) {
+                return 0;
+            }
             try {
-                if (partialHead != null) {
-                    return popOne();
+                if (partialHead == null) {
+                    long address = pages.tryAcquire(slabBlocks, slabBytes);
+                    if (address == 0) {
+                        return 0;
+                    }
+                    addNewSlabLocked(address);
                 }
+                return popOne();
             } finally {
                 nodeLock.unlock();
             }
         }
-        long[] one = new long[1];
-        return takeObjects(one, 0, 1, noLock) == 1 ? one[0] : 0;
+        drainDeferred();
+        nodeLock.lock();
+        try {
+            if (partialHead != null) {
+                return popOne();
+            }
+        } finally {
+            nodeLock.unlock();
+        }
+        reclaimDeadMagazines();
+        long address = pages.acquire(slabBlocks, slabBytes);
+        if (address == 0) {
+            allocator.shrinkForRetry();
+            address = pages.acquire(slabBlocks, slabBytes);
+        }
+        nodeLock.lock();
+        try {
+            if (address != 0) {
+                addNewSlabLocked(address);
+            }
+            return partialHead != null ? popOne() : 0;
+        } finally {
+            nodeLock.unlock();
+        }
     }
 
     /** Node lock held, partial list not empty. */
@@ -1262,6 +1291,8 @@ public final class SlabCache {
     // Magazines
 
     private Magazine newPlatformMagazine(Thread t) {
+        // A new thread is the moment thread churn shows: first take back what dead ones cached.
+        reclaimDeadMagazines();
         Magazine m = new Magazine(capacity, t);
         registryLock.lock();
         try {

@@ -21,7 +21,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * bulk, no-lock), hand objects to each other for cross-thread frees, and check each object:
  * an address is never live twice (a concurrent map of live addresses), and an object's bytes
  * keep its owner's stamp until it is freed, so no other thread and no allocator link write
- * touched it. Duration: -Dsheaf.stress.seconds (default 3).
+ * touched it. A janitor thread shrinks and reads statistics meanwhile. Duration:
+ * -Dsheaf.stress.seconds (default 3).
  */
 class ConcurrentStressTest {
 
@@ -41,6 +42,19 @@ class ConcurrentStressTest {
                 int id = t + 1;
                 platform.add(Thread.ofPlatform().start(() -> run(a, cache, id, deadline, false)));
             }
+            // A janitor shrinks and reads statistics while the others work.
+            platform.add(Thread.ofPlatform().start(() -> {
+                try {
+                    while (System.nanoTime() < deadline) {
+                        a.shrink();
+                        a.stats();
+                        a.slabinfo();
+                        java.util.concurrent.locks.LockSupport.parkNanos(2_000_000);
+                    }
+                } catch (Throwable t) {
+                    failure.compareAndSet(null, t);
+                }
+            }));
             try (ExecutorService vts = Executors.newVirtualThreadPerTaskExecutor()) {
                 List<Future<?>> fs = new ArrayList<>();
                 for (int t = 0; t < 16; t++) {

