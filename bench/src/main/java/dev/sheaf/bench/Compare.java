@@ -41,7 +41,7 @@ import org.openjdk.jmh.runner.options.VerboseMode;
  * {@code README.md} into {@code -Dsheaf.results} (default {@code jmh-results}).
  *
  * <p>Profiles ({@code -Dsheaf.profile}): {@code quick} (about 3 minutes on 2 cores: one fork,
- * 2 x 0.3 s warm-up, 3 x 0.3 s measurement, 1.5 s per harness run) and {@code full} (one fork,
+ * 2 x 0.3 s warm-up, 3 x 0.3 s measurement, 1.25 s per harness run) and {@code full} (one fork,
  * 3 x 1 s warm-up, 5 x 1 s measurement, bursts of 25 to 1600, 5 s per harness run).
  * {@code -Dsheaf.jmh.verbose=true} shows JMH's own output.
  */
@@ -106,7 +106,7 @@ public final class Compare {
         }
         o.printf(Locale.ROOT, "JMH done in %.0f s%n", (System.nanoTime() - t0) / 1e9);
 
-        WorkloadConfig config = WorkloadConfig.defaults(full ? 5 : 1.5);
+        WorkloadConfig config = WorkloadConfig.defaults(full ? 5 : 1.25);
         List<WorkloadResult> harness = new ArrayList<>(
                 Harness.runPeerWorkloads(Harness.peerWorkloads(), peers, config, o));
         for (SheafExperiment e : SheafExperiment.all(full)) {

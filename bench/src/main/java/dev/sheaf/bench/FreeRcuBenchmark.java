@@ -47,6 +47,7 @@ import java.util.concurrent.TimeUnit;
 public class FreeRcuBenchmark {
 
     static final int BATCH = 1000;
+    static final int DRAIN_EVERY = 256;
 
     /** One allocator, domain and batch of objects per trial. */
     @State(Scope.Thread)
@@ -54,10 +55,20 @@ public class FreeRcuBenchmark {
         @Param({"chain", "headless", "sheaf", "call"})
         public String path;
 
+        /**
+         * caller: every {@value #DRAIN_EVERY} invocations the untimed setup waits for everything
+         * pending (rcuBarrier / rcu.barrier), so the score is the cost of the call on the caller's
+         * thread; sustained: nothing is waited for outside the timed region, so the score also
+         * carries the help-drain and pending-bound waits a flood has to pay on two cores.
+         */
+        @Param({"caller", "sustained"})
+        public String drain;
+
         Rcu rcu;
         SlabAllocator allocator;
         SlabCache cache;
         final long[] objects = new long[BATCH];
+        long invocations;
         long iterationStart;
         long freedAtStart;
         long gracePeriodsAtStart;
@@ -71,6 +82,13 @@ public class FreeRcuBenchmark {
 
         @Setup(Level.Invocation)
         public void allocate() {
+            if (++invocations % DRAIN_EVERY == 0 && drain.equals("caller")) {
+                if (path.equals("call")) {
+                    rcu.barrier();
+                } else {
+                    allocator.rcuBarrier();
+                }
+            }
             if (path.equals("sheaf")) {
                 for (int i = 0; i < BATCH; i++) {
                     objects[i] = cache.alloc();
@@ -94,6 +112,9 @@ public class FreeRcuBenchmark {
         }
 
         void iterationEnd(Counters c) {
+            if (iterationStart == 0) {
+                return;
+            }
             long elapsed = System.nanoTime() - iterationStart;
             long freed = freed() - freedAtStart;
             long gps = rcu.stats().gracePeriods() - gracePeriodsAtStart;
@@ -123,15 +144,20 @@ public class FreeRcuBenchmark {
         public double gracePeriodsPerMillion;
         public double peakPendingMiB;
 
+        Env env;
+
         @TearDown(Level.Iteration)
-        public void iterationEnd(Env e) {
-            e.iterationEnd(this);
+        public void iterationEnd() {
+            if (env != null) {
+                env.iterationEnd(this);
+            }
         }
     }
 
     @Benchmark
     @OperationsPerInvocation(BATCH)
     public void freeRcu(Env e, Counters c) {
+        c.env = e;
         long[] o = e.objects;
         switch (e.path) {
             case "chain" -> {

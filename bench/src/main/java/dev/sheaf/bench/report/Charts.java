@@ -125,7 +125,7 @@ public final class Charts {
         r.setItemMargin(0.02);
         r.setDefaultItemLabelsVisible(true);
         r.setDefaultItemLabelGenerator(new org.jfree.chart.labels.StandardCategoryItemLabelGenerator("{2}",
-                new java.text.DecimalFormat("0.#")));
+                new java.text.DecimalFormat("#,##0.##")));
         r.setDefaultItemLabelFont(new Font(Font.SANS_SERIF, Font.PLAIN, 9));
         r.setDefaultPositiveItemLabelPosition(new org.jfree.chart.labels.ItemLabelPosition(
                 org.jfree.chart.labels.ItemLabelAnchor.OUTSIDE12, org.jfree.chart.ui.TextAnchor.BOTTOM_CENTER));
