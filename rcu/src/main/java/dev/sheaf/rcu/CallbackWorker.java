@@ -207,15 +207,23 @@ final class CallbackWorker implements Agent {
         }
     }
 
-    /** Runs duty cycles on the calling thread until no callback is queued (close path). */
-    void drainOnCallingThread() {
+    /**
+     * Close path: runs duty cycles on the calling thread until nothing is queued, then runs
+     * {@code closeAction} still holding dutyLock, so a user-run agent cannot start a cycle between
+     * the last drain and the domain turning closed.
+     */
+    void drainAndClose(Runnable closeAction) {
         dutyLock.lock();
         try {
             while (cycle() > 0) {
                 // keep going: callbacks may have queued more
             }
         } finally {
-            dutyLock.unlock();
+            try {
+                closeAction.run();
+            } finally {
+                dutyLock.unlock();
+            }
         }
     }
 

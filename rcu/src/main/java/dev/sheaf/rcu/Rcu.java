@@ -892,11 +892,12 @@ public final class Rcu implements AutoCloseable {
                 worker.awaitBarrier(worker.barrierTicket());
                 runner.close();
             }
-            worker.drainOnCallingThread();
         } finally {
-            gracePeriods.close();
-            readers.close();
-            state = CLOSED;
+            worker.drainAndClose(() -> {
+                gracePeriods.close();
+                readers.close();
+                state = CLOSED;
+            });
             worker.wakeAllWaiters();
         }
     }
