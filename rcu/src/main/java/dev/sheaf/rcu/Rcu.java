@@ -108,8 +108,12 @@ import org.agrona.concurrent.IdleStrategy;
  * {@code synchronize()}, {@code barrier()}, {@code condSynchronize()} and {@code close()} inside a read
  * section of this domain throw {@link IllegalStateException} (they would deadlock), as do
  * {@code barrier()}/{@code close()} from a callback. {@code readUnlock()} without {@code readLock()}
- * throws. After {@link #close()} every method throws {@link IllegalStateException}, except that a
- * section entered before close may still be left and {@code close()} itself is idempotent.
+ * throws. After {@link #close()} every method that reads, waits, queues or registers throws
+ * {@link IllegalStateException}; a section entered before close may still be left, {@code close()}
+ * itself is idempotent, and the queries {@code stats()}, {@code name()}, {@code flavor()},
+ * {@code inReadSection()} and {@code agent()} keep answering. A {@code call()} racing with
+ * {@code close()} from another thread either throws or queues a callback that close() runs; a domain
+ * that is never closed keeps its worker thread (a daemon) and hence itself alive.
  */
 public final class Rcu implements AutoCloseable {
 
