@@ -112,8 +112,9 @@ import org.agrona.concurrent.IdleStrategy;
  * {@link IllegalStateException}; a section entered before close may still be left, {@code close()}
  * itself is idempotent, and the queries {@code stats()}, {@code name()}, {@code flavor()},
  * {@code inReadSection()} and {@code agent()} keep answering. A {@code call()} racing with
- * {@code close()} from another thread either throws or queues a callback that close() runs; a domain
- * that is never closed keeps its worker thread (a daemon) and hence itself alive.
+ * {@code close()} on another thread may throw, or queue a callback that close() runs, or - if it
+ * lands after close()'s final drain - be dropped: stop producers before closing. A domain that is
+ * never closed keeps its worker thread (a daemon) and hence itself alive.
  */
 public final class Rcu implements AutoCloseable {
 
