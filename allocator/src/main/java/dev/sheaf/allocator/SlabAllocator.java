@@ -672,9 +672,21 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
             throw closedError();
         }
         RcuFree e = engine;
+        if (e == null && anyRcuSheafUsed()) {
+            e = engine(); // partly filled rcu sheaves exist but none was submitted yet
+        }
         if (e != null) {
             e.rcuBarrier();
         }
+    }
+
+    private boolean anyRcuSheafUsed() {
+        for (SlabCache c : cachesSnapshot()) {
+            if (c.rcuUsed()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Counters of the free-after-grace-period engine. */
@@ -893,6 +905,9 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
             cachesLock.unlock();
         }
         RcuFree e = engine;
+        if (e == null && anyRcuSheafUsed()) {
+            e = engine();
+        }
         if (e != null) {
             e.close();
         }
