@@ -25,7 +25,7 @@ final class OffHeapEntries {
     static final long RCU_LINK = 24;
     static final long VALUE = 32;
 
-    private static final MemorySegment ALL = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
+    private static final MemorySegment ALL = RawMemory.everything();
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
     private static final VarHandle INT = ValueLayout.JAVA_INT.varHandle();
 

@@ -13,6 +13,7 @@ import java.lang.invoke.MethodHandle;
  * transition, no heap access), the cheapest downcall the JDK offers, so the peers are not
  * handicapped by FFM more than necessary.
  */
+@SuppressWarnings("restricted") // linking native code; the harness runs with --enable-native-access
 record NativeLibrary(MethodHandle malloc, MethodHandle free, String unavailableReason) {
 
     private static final FunctionDescriptor MALLOC = FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG);

@@ -10,9 +10,15 @@ import java.lang.foreign.ValueLayout;
  */
 public final class RawMemory {
     /** Every address; bounds checks always pass, so only touch memory you own. */
+    @SuppressWarnings("restricted") // the harness is launched with --enable-native-access
     private static final MemorySegment ALL = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
 
     private RawMemory() {
+    }
+
+    /** The segment spanning the address space, for bulk copies ({@link MemorySegment#copy}) at raw addresses. */
+    public static MemorySegment everything() {
+        return ALL;
     }
 
     public static long getLong(long address) {

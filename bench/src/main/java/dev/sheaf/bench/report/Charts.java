@@ -1,12 +1,14 @@
 package dev.sheaf.bench.report;
 
 import dev.sheaf.bench.harness.WorkloadResult;
+import dev.sheaf.bench.peer.Peers;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.text.DecimalFormat;
 import java.util.ArrayList;
 import java.util.List;
 import org.HdrHistogram.Histogram;
@@ -16,8 +18,10 @@ import org.jfree.chart.JFreeChart;
 import org.jfree.chart.axis.CategoryLabelPositions;
 import org.jfree.chart.axis.LogAxis;
 import org.jfree.chart.axis.NumberTickUnit;
-import dev.sheaf.bench.peer.Peers;
-import java.text.DecimalFormat;
+import org.jfree.chart.labels.ItemLabelAnchor;
+import org.jfree.chart.labels.ItemLabelPosition;
+import org.jfree.chart.labels.StandardCategoryItemLabelGenerator;
+import org.jfree.chart.ui.TextAnchor;
 import org.jfree.chart.plot.CategoryPlot;
 import org.jfree.chart.plot.PlotOrientation;
 import org.jfree.chart.renderer.category.BarRenderer;
@@ -124,11 +128,11 @@ public final class Charts {
         r.setShadowVisible(false);
         r.setItemMargin(0.02);
         r.setDefaultItemLabelsVisible(true);
-        r.setDefaultItemLabelGenerator(new org.jfree.chart.labels.StandardCategoryItemLabelGenerator("{2}",
-                new java.text.DecimalFormat("#,##0.##")));
+        r.setDefaultItemLabelGenerator(new StandardCategoryItemLabelGenerator("{2}",
+                new DecimalFormat("#,##0.##")));
         r.setDefaultItemLabelFont(new Font(Font.SANS_SERIF, Font.PLAIN, 9));
-        r.setDefaultPositiveItemLabelPosition(new org.jfree.chart.labels.ItemLabelPosition(
-                org.jfree.chart.labels.ItemLabelAnchor.OUTSIDE12, org.jfree.chart.ui.TextAnchor.BOTTOM_CENTER));
+        r.setDefaultPositiveItemLabelPosition(new ItemLabelPosition(ItemLabelAnchor.OUTSIDE12,
+                TextAnchor.BOTTOM_CENTER));
         for (int i = 0; i < data.getRowCount(); i++) {
             r.setSeriesPaint(i, colour(String.valueOf(data.getRowKey(i))));
         }
