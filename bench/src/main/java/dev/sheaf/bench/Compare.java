@@ -64,7 +64,7 @@ public final class Compare {
 
         List<String> notes = new ArrayList<>();
         ByteArrayOutputStream skipped = new ByteArrayOutputStream();
-        List<String> peers = Peers.available(Peers.ALL, new PrintStream(skipped, true, StandardCharsets.UTF_8));
+        List<String> peers = Peers.available(Peers.selected(), new PrintStream(skipped, true, StandardCharsets.UTF_8));
         for (String line : skipped.toString(StandardCharsets.UTF_8).split("\n")) {
             if (!line.isBlank()) {
                 o.println(line);

@@ -58,7 +58,7 @@ public final class Harness {
                     config.poolSize(), Integer.parseInt(options.get("rate")), config.seed());
         }
         List<String> peerNames = options.containsKey("peers") ? Arrays.asList(options.get("peers").split(","))
-                : Peers.ALL;
+                : Peers.selected();
         Path out = Path.of(options.getOrDefault("out", System.getProperty("sheaf.results", "jmh-results")));
         PrintStream o = System.out;
         if ("selftest".equals(selection)) {

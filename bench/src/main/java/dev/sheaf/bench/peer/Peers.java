@@ -38,8 +38,35 @@ public final class Peers {
             case NettyPeer.POOLED -> NettyPeer.pooled(MAX_LIVE);
             case NettyPeer.ADAPTIVE -> NettyPeer.adaptive(MAX_LIVE);
             case ConfinedArenaPeer.NAME -> new ConfinedArenaPeer(MAX_LIVE);
-            default -> throw new IllegalArgumentException("unknown peer '" + name + "', known: " + ALL);
+            default -> name.indexOf('.') > 0 ? byClassName(name)
+                    : throwUnknown(name);
         };
+    }
+
+    private static AllocatorPeer throwUnknown(String name) {
+        throw new IllegalArgumentException("unknown peer '" + name + "', known: " + ALL
+                + " or the class name of an AllocatorPeer with a public no-argument constructor");
+    }
+
+    /** A user's own peer: {@code -Dsheaf.peers=sheaf-cache,glibc,com.example.MyPeer}. */
+    private static AllocatorPeer byClassName(String className) throws PeerUnavailableException {
+        try {
+            Class<?> c = Class.forName(className);
+            if (!AllocatorPeer.class.isAssignableFrom(c)) {
+                throw new IllegalArgumentException(className + " does not implement " + AllocatorPeer.class.getName());
+            }
+            return (AllocatorPeer) c.getConstructor().newInstance();
+        } catch (ClassNotFoundException e) {
+            throw new PeerUnavailableException(className + ": class not on the class path", e);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalArgumentException(className + ": cannot create it with a public no-argument constructor", e);
+        }
+    }
+
+    /** The peers to compare: {@code -Dsheaf.peers} (comma-separated names or class names), else {@link #ALL}. */
+    public static List<String> selected() {
+        String p = System.getProperty("sheaf.peers", "").trim();
+        return p.isEmpty() ? ALL : List.of(p.split("\\s*,\\s*"));
     }
 
     /** The peers of {@code names} that open on this machine; prints a note for each one skipped. */

@@ -20,6 +20,11 @@ public final class Comparison {
     record Column(String title, boolean higherIsBetter, Function<String, Double> value) {
     }
 
+    /** JMH benchmarks that run per peer. */
+    private static final Set<String> PEER_BENCHMARKS = Set.of("pair", "burst", "pc");
+    /** Harness results that are Sheaf experiments rather than per-peer workloads. */
+    private static final Set<String> EXPERIMENTS = Set.of("rcuscale", "offheap-cache");
+
     private final Environment environment;
     private final String command;
     private final String profile;
@@ -49,23 +54,26 @@ public final class Comparison {
         return harness;
     }
 
-    /** Peers that have at least one figure, in registry order. */
+    /** Peers that have at least one figure: registry order first, then user-supplied peers. */
     public List<String> peers() {
         Set<String> seen = new LinkedHashSet<>();
         for (JmhRow r : jmh) {
-            seen.add(r.peer());
+            if (PEER_BENCHMARKS.contains(r.benchmark())) {
+                seen.add(r.peer());
+            }
         }
         for (WorkloadResult r : harness) {
-            if (Peers.ALL.contains(r.peer())) {
+            if (!EXPERIMENTS.contains(r.workload())) {
                 seen.add(r.peer());
             }
         }
         List<String> ordered = new ArrayList<>();
         for (String p : Peers.ALL) {
-            if (seen.contains(p)) {
+            if (seen.remove(p)) {
                 ordered.add(p);
             }
         }
+        ordered.addAll(seen);
         return ordered;
     }
 
@@ -239,7 +247,7 @@ public final class Comparison {
         List<List<String>> rows = new ArrayList<>();
         rows.add(List.of("experiment", "variant", "Mops/s", "figures", "note"));
         for (WorkloadResult r : harness) {
-            if (Peers.ALL.contains(r.peer())) {
+            if (!EXPERIMENTS.contains(r.workload())) {
                 continue;
             }
             StringBuilder f = new StringBuilder();
