@@ -42,6 +42,11 @@ public final class FalseSharingWorkload implements Workload {
     }
 
     @Override
+    public long maxObjectSize(WorkloadConfig config) {
+        return OBJECT_SIZE;
+    }
+
+    @Override
     public String unsupportedReason(AllocatorPeer peer, WorkloadConfig config) {
         return scratch && !peer.crossThreadFree() ? "frees objects allocated by the main thread" : null;
     }

@@ -27,6 +27,11 @@ public final class LarsonWorkload implements Workload {
     }
 
     @Override
+    public long maxObjectSize(WorkloadConfig config) {
+        return config.maxSize();
+    }
+
+    @Override
     public String unsupportedReason(AllocatorPeer peer, WorkloadConfig config) {
         if (!peer.crossThreadFree()) {
             return "objects are freed by other threads";

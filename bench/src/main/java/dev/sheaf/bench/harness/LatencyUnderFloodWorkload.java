@@ -33,6 +33,11 @@ public final class LatencyUnderFloodWorkload implements Workload {
     }
 
     @Override
+    public long maxObjectSize(WorkloadConfig config) {
+        return SIZE;
+    }
+
+    @Override
     public WorkloadResult run(AllocatorPeer peer, WorkloadConfig c) throws InterruptedException {
         int flooders = Math.max(1, c.threads() - 1);
         long interval = 1_000_000_000L / c.opsPerSecond();

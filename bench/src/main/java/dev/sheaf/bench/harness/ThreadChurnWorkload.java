@@ -24,6 +24,11 @@ public final class ThreadChurnWorkload implements Workload {
     }
 
     @Override
+    public long maxObjectSize(WorkloadConfig config) {
+        return SIZE;
+    }
+
+    @Override
     public String unsupportedReason(AllocatorPeer peer, WorkloadConfig config) {
         return peer.crossThreadFree() ? null : "objects are freed by threads that did not allocate them";
     }

@@ -11,6 +11,9 @@ public interface Workload {
     /** One line saying what the workload does. */
     String description();
 
+    /** The largest object this workload allocates (a fixed-size peer such as {@code sheaf-cache} is opened with it). */
+    long maxObjectSize(WorkloadConfig config);
+
     /** Why the peer cannot run this workload, or {@code null} when it can. */
     default String unsupportedReason(AllocatorPeer peer, WorkloadConfig config) {
         return null;

@@ -23,6 +23,11 @@ public final class XmallocWorkload implements Workload {
     }
 
     @Override
+    public long maxObjectSize(WorkloadConfig config) {
+        return maxSize(config);
+    }
+
+    @Override
     public String unsupportedReason(AllocatorPeer peer, WorkloadConfig config) {
         if (!peer.crossThreadFree()) {
             return "every object is freed by another thread";

@@ -42,7 +42,7 @@ class WorkloadsTest {
                 .orElseThrow();
         AllocatorPeer peer;
         try {
-            peer = Peers.open(peerName, BRIEF.maxSize());
+            peer = Peers.open(peerName, w.maxObjectSize(BRIEF));
         } catch (PeerUnavailableException e) {
             Assumptions.abort(e.getMessage());
             return;
