@@ -270,6 +270,7 @@ final class PageSource implements AutoCloseable {
         if (mapped && bytes > 0) {
             NativeMemory.madviseDontNeed(address, (bytes + PAGE_SIZE - 1) & -PAGE_SIZE);
             madvisedBytes += bytes;
+            SlabEvents.released(bytes);
         }
     }
 

@@ -1050,6 +1050,7 @@ public final class SlabCache {
     }
 
     private void addNewSlabLocked(long address) {
+        SlabEvents.grow(name, slabBytes);
         Slab s = new Slab(address, slabBlocks, this, slabBytes);
         pages.publish(s);
         nrSlabs++;

@@ -83,6 +83,31 @@ class FastPathAndIntrospectionTest {
     }
 
     @Test
+    void slowPathsEmitJfrEvents() throws Exception {
+        java.nio.file.Path file = java.nio.file.Files.createTempFile("sheaf", ".jfr");
+        try (jdk.jfr.Recording rec = new jdk.jfr.Recording();
+             SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).retainBytes(0).build()) {
+            rec.enable("dev.sheaf.SlabGrow");
+            rec.enable("dev.sheaf.PagesReleased");
+            rec.start();
+            SlabCache c = a.createCache("jfr-objs", 512);
+            long[] objs = new long[1000];
+            c.allocBulk(objs, objs.length);
+            c.freeBulk(objs, objs.length);
+            a.shrink();
+            rec.stop();
+            rec.dump(file);
+            var events = jdk.jfr.consumer.RecordingFile.readAllEvents(file);
+            assertTrue(events.stream().anyMatch(e -> e.getEventType().getName().equals("dev.sheaf.SlabGrow")
+                    && "jfr-objs".equals(e.getString("cache"))), events.toString());
+            assertTrue(events.stream().anyMatch(e -> e.getEventType().getName().equals("dev.sheaf.PagesReleased")));
+            c.destroy();
+        } finally {
+            java.nio.file.Files.deleteIfExists(file);
+        }
+    }
+
+    @Test
     void typesafeByRcuSlabWaitsForReaders() throws Exception {
         Rcu rcu = Rcu.create();
         try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).rcu(rcu).build()) {
