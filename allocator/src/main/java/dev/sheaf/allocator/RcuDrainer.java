@@ -120,6 +120,16 @@ final class RcuDrainer implements Agent {
         return null;
     }
 
+    /** The oldest in-flight batch holding bulk arrays, or null. Drain lock held. */
+    RcuBatch oldestWaitingWithArrays() {
+        for (RcuBatch b = head; b != null; b = b.next) {
+            if (b.arrayCount > 0) {
+                return b;
+            }
+        }
+        return null;
+    }
+
     /** True if nothing is in flight; a racy read for the worker's idle decision. */
     boolean idleOpaque() {
         return head == null;

@@ -18,7 +18,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * Entry points and where an object waits:
  *   freeRcu(a, off)      -> chained through its own 8-byte field into the caller's RcuLocal
  *   freeRcu(a)           -> stored in a bulk array (long[], pooled) of the caller's RcuLocal;
- *                           no array to be had -> synchronize() and free inline
+ *                           every array out -> wait for the oldest in-flight batch holding
+ *                           arrays (no new grace period) and retry once; no array in flight at
+ *                           all (bulkArrayCache = 0) -> synchronize() and free inline
  *   freeRcuNoLock(a,off) -> like freeRcu(a, off) if the RcuLocal try-lock succeeds and the open
  *                           batch has room, else pushed on the lock-free RcuDeferredList
  *   submitRcuSheaf       -> a full rcu sheaf from SlabCache.freeRcu becomes its own batch
@@ -31,8 +33,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * Batching: an open batch is sealed when it reaches batchObjects objects or pendingLimit/16
  * bytes (by its owner, at once), when it is older than drainDelay (by the drainer), or by
  * rcuBarrier. Sealing takes a cookie: if rcu.pollState(snapshot) is already true (snapshot =
- * rcu.getState() after the last object entered) the batch is freed without a new grace period;
- * otherwise cookie = rcu.startPoll(). Sealed batches go on a Treiber stack (push only by
+ * rcu.getState() taken by the drainer after the last object entered, see RcuLocal) the batch is
+ * freed without a new grace period; otherwise cookie = rcu.startPoll(). Sealed batches go on a Treiber stack (push only by
  * sealers, taken whole by the drainer) and are freed once pollState(cookie) holds. One grace
  * period serves every batch sealed while it was pending: thousands of objects.
  *
@@ -128,7 +130,7 @@ final class RcuFree implements AutoCloseable {
      */
     record Settings(long drainDelayNanos, long pendingLimitBytes, int bulkArrayLength, int bulkArrayCache,
                     int batchObjects, boolean ownWorker, IdleStrategy idleStrategy) {
-        static final Settings DEFAULT = new Settings(2_000_000L, 64L << 20, 512, 64, 4096, true, null);
+        static final Settings DEFAULT = new Settings(2_000_000L, 64L << 20, 512, 256, 4096, true, null);
 
         Settings {
             if (drainDelayNanos < 0) {
@@ -268,7 +270,7 @@ final class RcuFree implements AutoCloseable {
         checkOpen();
         RcuLocal local = tryAcquireLocal();
         if (local == null) {
-            // Another thread (the drainer, a barrier) holds our batch: never wait for it.
+            // The drainer or a barrier holds our batch for a few instructions; never park for it.
             pushDeferred(address, linkOffset);
             return;
         }
@@ -277,7 +279,7 @@ final class RcuFree implements AutoCloseable {
             if (!deferred.isEmpty()) {
                 spliceDeferred(local);
             }
-            local.addLinked(address, linkOffset, size, rcu.getState(), coarseNow);
+            local.addLinked(address, linkOffset, size, coarseNow);
             sealedOne = (local.objects() >= settings.batchObjects() || local.bytes() >= batchBytes) && sealLocked(local);
         } finally {
             local.unlock();
@@ -288,8 +290,9 @@ final class RcuFree implements AutoCloseable {
     }
 
     /**
-     * Headless kfree_rcu: the address goes into a per-thread bulk array; when no array can be had
-     * the caller waits for a grace period and frees the object before returning.
+     * Headless kfree_rcu: the address goes into a per-thread bulk array. When every array is in
+     * flight the caller waits for the oldest in-flight grace period and retries once; when no array
+     * can be had even so, it waits for a grace period of its own and frees the object before returning.
      *
      * @throws IllegalArgumentException not a live object start of the allocator
      * @throws IllegalStateException    inside an RCU read section (waiting there would deadlock),
@@ -302,43 +305,78 @@ final class RcuFree implements AutoCloseable {
             throw new IllegalStateException("headless freeRcu(0x" + Long.toHexString(address)
                     + ") inside an RCU read section may have to wait for a grace period and would deadlock");
         }
-        RcuLocal local = acquireLocal();
-        boolean sealedOne = false;
-        boolean inline = false;
-        try {
-            if (!deferred.isEmpty()) {
-                spliceDeferred(local);
-            }
-            if (!local.hasArraySlot()) {
-                if (!local.canAddArray()) {
-                    sealedOne = sealLocked(local);
+        for (int attempt = 0; ; attempt++) {
+            RcuLocal local = acquireLocal();
+            boolean sealedOne = false;
+            boolean noArray = false;
+            try {
+                if (!deferred.isEmpty()) {
+                    spliceDeferred(local);
                 }
-                long[] array = arrayPool.take();
-                if (array == null) {
-                    inline = true;
-                } else {
-                    local.addArray(array);
+                if (!local.hasArraySlot()) {
+                    if (!local.canAddArray()) {
+                        sealedOne = sealLocked(local);
+                    }
+                    long[] array = arrayPool.take();
+                    if (array == null) {
+                        noArray = true;
+                    } else {
+                        local.addArray(array);
+                    }
                 }
-            }
-            if (!inline) {
-                local.addToArray(address, size, rcu.getState(), coarseNow);
-                if (!sealedOne && local.bytes() >= batchBytes) {
-                    sealedOne = sealLocked(local);
+                if (!noArray) {
+                    local.addToArray(address, size, coarseNow);
+                    if (!sealedOne && local.bytes() >= batchBytes) {
+                        sealedOne = sealLocked(local);
+                    }
                 }
+            } finally {
+                local.unlock();
             }
-        } finally {
-            local.unlock();
-        }
-        if (inline) {
-            // The kernel's last resort when no page for a bnode can be had.
+            if (sealedOne) {
+                afterSeal();
+            }
+            if (!noArray) {
+                return;
+            }
+            // Every array is out. Arrays in flight come back one grace period later: wait for the
+            // oldest (no new grace period) and retry once. Nothing in flight: the kernel's last
+            // resort, a grace period of our own and an inline free.
+            if (attempt == 0 && awaitInFlightArrays()) {
+                continue;
+            }
             gracePeriodsRequested.incrementAndGet();
             rcu.synchronize();
             target.freeNow(address);
             freedInline.incrementAndGet();
+            return;
         }
-        if (sealedOne) {
-            afterSeal();
+    }
+
+    /** Frees ready batches, else waits for the oldest in-flight cookie and frees again; false if nothing is in flight. */
+    private boolean awaitInFlightArrays() {
+        long cookie;
+        drainer.drainLock.lock();
+        try {
+            if (drainer.drainReady() > 0) {
+                return true;
+            }
+            RcuBatch oldest = drainer.oldestWaitingWithArrays();
+            if (oldest == null) {
+                return false;
+            }
+            cookie = oldest.cookie;
+        } finally {
+            drainer.drainLock.unlock();
         }
+        rcu.condSynchronize(cookie);
+        drainer.drainLock.lock();
+        try {
+            drainer.drainReady();
+        } finally {
+            drainer.drainLock.unlock();
+        }
+        return true;
     }
 
     /**
@@ -361,7 +399,7 @@ final class RcuFree implements AutoCloseable {
             try {
                 // Sealing a full batch calls rcu.startPoll(), which may take locks: leave that to others.
                 if (local.objects() < settings.batchObjects() && local.bytes() + size < batchBytes) {
-                    local.addLinked(address, linkOffset, size, rcu.getState(), coarseNow);
+                    local.addLinked(address, linkOffset, size, coarseNow);
                     return;
                 }
             } finally {
@@ -532,7 +570,18 @@ final class RcuFree implements AutoCloseable {
         if (l == null) {
             l = register(t);
         }
-        return l.tryLock() ? l : null;
+        if (l.tryLock()) {
+            return l;
+        }
+        // Only the drainer or a barrier can hold an owner's batch, for a short critical section
+        // that never parks: a bounded spin is cheaper than the deferred list's shared CAS.
+        for (int i = 0; i < 64; i++) {
+            Thread.onSpinWait();
+            if (l.tryLock()) {
+                return l;
+            }
+        }
+        return null;
     }
 
     private static RcuLocal tryLockOwn(RcuLocal l) {
@@ -625,7 +674,7 @@ final class RcuFree implements AutoCloseable {
             bytes += target.usableSize(RcuLink.address(l));
         }
         deferred.taken(n);
-        local.addChain(chain, tail, n, bytes, rcu.getState(), coarseNow);
+        local.addChain(chain, tail, n, bytes, coarseNow);
     }
 
     /**
@@ -672,9 +721,10 @@ final class RcuFree implements AutoCloseable {
             return false;
         }
         RcuBatch b = batchPool.take();
+        boolean current = l.snapshotCurrent();
         long snapshot = l.snapshot();
         l.moveTo(b);
-        publish(b, true, snapshot);
+        publish(b, current, snapshot);
         return true;
     }
 
@@ -766,10 +816,20 @@ final class RcuFree implements AutoCloseable {
                 }
                 continue;
             }
-            if ((dead || now - l.openedAtOpaque() >= delay) && l.tryLock()) {
+            boolean due = dead || now - l.openedAtOpaque() >= delay;
+            int seen = l.objectsOpaque();
+            // An owner still adding gains nothing from a snapshot and should not meet our lock.
+            boolean quiet = seen == l.drainerSeen;
+            l.drainerSeen = seen;
+            if ((due || quiet) && l.tryLock()) {
                 try {
-                    if (sealLocked(l)) {
-                        work++;
+                    if (due) {
+                        if (sealLocked(l)) {
+                            work++;
+                        }
+                    } else if (l.objects() > 0 && !l.snapshotCurrent()) {
+                        // Remember a cookie that covers everything in the quiet batch now.
+                        l.takeSnapshot(rcu.getState());
                     }
                 } finally {
                     l.unlock();

@@ -21,9 +21,13 @@ import java.lang.ref.WeakReference;
  * owner cannot perform while idle is mutual exclusion. The lock word is on the owner's own
  * padded cache line, so the CAS is uncontended and cache-local in the steady state.
  *
- * `snapshot` is rcu.getState() taken after the latest object entered: if that cookie has
- * completed by the time the batch is sealed, no reader can still hold any of its objects and the
- * batch is freed without a new grace period (the kernel's per-bnode gp_snap).
+ * `snapshot` is an rcu.getState() cookie taken, under the lock, after the latest object entered
+ * (snapshotAdds == adds). If it has completed by the time the batch is sealed, no reader can
+ * still hold any of its objects and the batch is freed without a new grace period (the kernel's
+ * per-bnode gp_snap). The kernel pays get_state_synchronize_rcu() - a full barrier - per object;
+ * here the drainer takes the snapshot once per quiet batch on its duty cycle, so the fast path
+ * stays fence-free and a batch that stopped growing still benefits from grace periods that other
+ * users of the domain run during its drain delay.
  */
 /** Open per-thread (or per-stripe) batch under a try-lock word. */
 final class RcuLocal extends RcuLocalPadAfter {
@@ -42,6 +46,9 @@ final class RcuLocal extends RcuLocalPadAfter {
             throw new ExceptionInInitializerError(e);
         }
     }
+
+    /** Drainer-private: objects seen on its previous pass, to tell a quiet batch from a growing one. */
+    int drainerSeen = -1;
 
     /** The owning platform thread, or null for a virtual-thread stripe. */
     final WeakReference<Thread> owner;
@@ -89,19 +96,19 @@ final class RcuLocal extends RcuLocalPadAfter {
     }
 
     /** Adds one object to the chain. Lock held. */
-    void addLinked(long address, long linkOffset, long size, long snapshot, long now) {
+    void addLinked(long address, long linkOffset, long size, long now) {
         long node = RcuLink.pack(address, linkOffset);
         RcuLink.setNext(node, chainHead);
         chainHead = node;
         chainCount++;
-        added(size, snapshot, now);
+        added(size, now);
     }
 
     /**
      * Splices a chain of {@code n} objects totalling {@code chainBytes} that ends at {@code tail}
      * (taken from the deferred list) in front of the chain. Lock held.
      */
-    void addChain(long head, long tail, int n, long chainBytes, long snapshot, long now) {
+    void addChain(long head, long tail, int n, long chainBytes, long now) {
         RcuLink.setNext(tail, chainHead);
         chainHead = head;
         chainCount += n;
@@ -111,7 +118,7 @@ final class RcuLocal extends RcuLocalPadAfter {
         }
         OBJECTS.setOpaque(this, objects + n);
         bytes += chainBytes;
-        this.snapshot = snapshot;
+        adds++;
     }
 
     /** True if the current bulk array has room for one more address. Lock held. */
@@ -130,19 +137,19 @@ final class RcuLocal extends RcuLocalPadAfter {
     }
 
     /** Stores one headless address; {@link #hasArraySlot()} must be true. Lock held. */
-    void addToArray(long address, long size, long snapshot, long now) {
+    void addToArray(long address, long size, long now) {
         arrays[arrayCount - 1][lastLength++] = address;
-        added(size, snapshot, now);
+        added(size, now);
     }
 
-    private void added(long size, long snapshot, long now) {
+    private void added(long size, long now) {
         int n = objects;
         if (n == 0) {
             OPENED_AT.setOpaque(this, now);
         }
         OBJECTS.setOpaque(this, n + 1);
         bytes += size;
-        this.snapshot = snapshot;
+        adds++;
     }
 
     int objects() {
@@ -155,6 +162,17 @@ final class RcuLocal extends RcuLocalPadAfter {
 
     long snapshot() {
         return snapshot;
+    }
+
+    /** True if {@link #snapshot()} was taken after the latest object entered. Lock held. */
+    boolean snapshotCurrent() {
+        return snapshotAdds == adds;
+    }
+
+    /** Records rcu.getState() taken now, with the lock held, so after every object in the batch. */
+    void takeSnapshot(long cookie) {
+        snapshot = cookie;
+        snapshotAdds = adds;
     }
 
     /** Moves the open batch into {@code b} and leaves this one empty (a partly filled array moves too). Lock held. */
@@ -196,8 +214,11 @@ abstract class RcuLocalFields extends RcuLocalPadBefore {
     int lastLength;
     int objects;
     long bytes;
-    long snapshot;
     long openedAt;
+    /** Objects ever added (monotonic), and its value when `snapshot` was taken. */
+    long adds;
+    long snapshot;
+    long snapshotAdds = -1;
 }
 
 /** Padding after the hot fields. */

@@ -78,6 +78,9 @@ class RcuFreeSafetyTest {
                                     rcu.quiescentState();
                                 }
                             }
+                            if (virtual) {
+                                Thread.yield(); // two carriers: let the writers run between sections
+                            }
                             sections.incrementAndGet();
                         }
                     } finally {

@@ -85,6 +85,9 @@ class RcuSlabAllocatorTest {
                                     rcu.quiescentState();
                                 }
                             }
+                            if (virtual) {
+                                Thread.yield(); // two carriers: let the writers run between sections
+                            }
                         }
                     } finally {
                         if (flavor == Rcu.Flavor.QSBR) {
