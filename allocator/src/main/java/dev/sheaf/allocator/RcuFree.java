@@ -34,7 +34,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * bytes (by its owner, at once), when it is older than drainDelay (by the drainer), or by
  * rcuBarrier. Sealing takes a cookie: if rcu.pollState(snapshot) is already true (snapshot =
  * rcu.getState() taken by the drainer after the last object entered, see RcuLocal) the batch is
- * freed without a new grace period; otherwise cookie = rcu.startPoll(). Sealed batches go on a Treiber stack (push only by
+ * freed without a new grace period; otherwise cookie = rcu.getState() and the grace period is
+ * started (rcu.startPoll) at most once per drain delay for all batches sealed meanwhile, or at
+ * once past half the pending bound; waiters (bound, barrier) drive it with condSynchronize. Sealed batches go on a Treiber stack (push only by
  * sealers, taken whole by the drainer) and are freed once pollState(cookie) holds. One grace
  * period serves every batch sealed while it was pending: thousands of objects.
  *
@@ -210,6 +212,10 @@ final class RcuFree implements AutoCloseable {
     private final AtomicLong batchesReadyAtSeal = new AtomicLong();
     private final AtomicLong gracePeriodsRequested = new AtomicLong();
     private final AtomicLong lastRequestedCookie = new AtomicLong(Long.MIN_VALUE);
+    /** Some sealed batch waits for a grace period nobody has started yet. */
+    private volatile boolean gracePeriodWanted;
+    /** When maybeRequestGracePeriod last started one (racy by design: a duplicate request is harmless). */
+    private volatile long lastGracePeriodRequest;
     private final AtomicLong freedByRcuSheaf = new AtomicLong();
     private final AtomicLong freedByBulkArray = new AtomicLong();
     private final AtomicLong freedByChain = new AtomicLong();
@@ -429,6 +435,7 @@ final class RcuFree implements AutoCloseable {
         b.objects = count;
         b.bytes = count == 0 ? 0 : (long) count * target.usableSize(objects[0]);
         publish(b, false, 0L);
+        maybeRequestGracePeriod(coarseNow);
         drainer.tryDrainReady();
     }
 
@@ -734,12 +741,11 @@ final class RcuFree implements AutoCloseable {
             b.ready = true;
             batchesReadyAtSeal.incrementAndGet();
         } else {
-            long cookie = rcu.startPoll();
-            b.cookie = cookie;
-            long last = lastRequestedCookie.get();
-            if (last != cookie && lastRequestedCookie.compareAndSet(last, cookie)) {
-                gracePeriodsRequested.incrementAndGet();
-            }
+            // A cookie without starting a grace period: maybeRequestGracePeriod starts one at most
+            // once per drain delay for everything sealed meanwhile (one per batch would make the
+            // grace-period rate follow the free rate instead of the clock).
+            b.cookie = rcu.getState();
+            gracePeriodWanted = true;
         }
         long pending = pendingBytes.addAndGet(b.bytes);
         pendingObjects.addAndGet(b.objects);
@@ -756,8 +762,31 @@ final class RcuFree implements AutoCloseable {
         } while (!sealed.compareAndSet(head, b));
     }
 
-    /** A caller sealed a full batch: free what is ready and respect the pending bound. */
+    /**
+     * Starts the grace period that sealed batches wait for, at most once per drain delay, or at
+     * once when pending memory is past half the bound. The flag is cleared before startPoll so a
+     * batch sealed concurrently either is covered by this request or sets the flag again.
+     */
+    void maybeRequestGracePeriod(long now) {
+        if (!gracePeriodWanted) {
+            return;
+        }
+        if (now - lastGracePeriodRequest < settings.drainDelayNanos()
+                && pendingBytes.get() <= settings.pendingLimitBytes() / 2) {
+            return;
+        }
+        lastGracePeriodRequest = now;
+        gracePeriodWanted = false;
+        long cookie = rcu.startPoll();
+        long last = lastRequestedCookie.get();
+        if (last != cookie && lastRequestedCookie.compareAndSet(last, cookie)) {
+            gracePeriodsRequested.incrementAndGet();
+        }
+    }
+
+    /** A caller sealed a full batch: ask for its grace period, free what is ready, respect the pending bound. */
     private void afterSeal() {
+        maybeRequestGracePeriod(coarseNow);
         drainer.tryDrainReady();
         if (pendingBytes.get() <= settings.pendingLimitBytes()) {
             return;
