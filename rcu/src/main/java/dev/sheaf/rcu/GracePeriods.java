@@ -158,7 +158,7 @@ final class GracePeriods extends GpSeqRightPad {
         long c = completed + 1;
         completed = c;
         if ((c % SWEEP_INTERVAL) == 0) {
-            readers.sweep(reports::diedInSection);
+            readers.sweep(reports.deadReporter);
         }
     }
 
@@ -195,9 +195,9 @@ final class GracePeriods extends GpSeqRightPad {
 
     private void reapDead(ReaderSlot s) {
         if (s.pooled) {
-            readers.reapPooled(s, reports::diedInSection);
+            readers.reapPooled(s, reports.deadReporter);
         } else {
-            readers.sweep(reports::diedInSection);
+            readers.sweep(reports.deadReporter);
         }
     }
 

@@ -593,7 +593,7 @@ public final class Rcu implements AutoCloseable {
     /** Registers an explicit reader handle for the calling thread (QSBR: online). */
     public Reader register() {
         checkOpen();
-        ReaderSlot s = readers.registerDedicated(Thread.currentThread(), reports::diedInSection);
+        ReaderSlot s = readers.registerDedicated(Thread.currentThread(), reports.deadReporter);
         handleLock.lock();
         try {
             ReaderSlot[] old = handles;
@@ -629,7 +629,7 @@ public final class Rcu implements AutoCloseable {
 
     private ReaderSlot registerPlatform(Thread t) {
         checkOpen();
-        ReaderSlot s = readers.registerDedicated(t, reports::diedInSection);
+        ReaderSlot s = readers.registerDedicated(t, reports.deadReporter);
         threadSlot.set(s);
         return s;
     }

@@ -27,6 +27,8 @@ final class ReaderReports {
     private final String domain;
     private final System.Logger logger;
     private final Consumer<Rcu.ReaderReport> listener;
+    /** {@link #diedInSection} as a reusable callback: the grace-period path allocates nothing. */
+    final Consumer<ReaderSlot> deadReporter = this::diedInSection;
     private volatile long stalls;
     private volatile long dead;
 
