@@ -370,6 +370,8 @@ public final class Rcu implements AutoCloseable {
     private final Flavor flavor;
     private final boolean qsbr;
     private final ReaderRegistry readers;
+    /** readers.cacheArray(), held here so the implicit API's lookup starts one load closer. */
+    private final ReaderSlot[] slotCache;
     private final ReaderReports reports;
     private final GracePeriods gracePeriods;
     private final CallbackWorker worker;
@@ -385,6 +387,7 @@ public final class Rcu implements AutoCloseable {
         this.flavor = b.flavor;
         this.qsbr = b.flavor == Flavor.QSBR;
         this.readers = new ReaderRegistry(qsbr);
+        this.slotCache = readers.cacheArray();
         this.reports = new ReaderReports(name, LOGGER, b.readerReportListener);
         IdleStrategy readerWait = b.readerWaitIdle != null ? b.readerWaitIdle
                 : new BackoffIdleStrategy(16, 16, TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MILLISECONDS.toNanos(1));
@@ -436,7 +439,7 @@ public final class Rcu implements AutoCloseable {
      */
     public void readLock() {
         Thread t = Thread.currentThread();
-        ReaderSlot s = readers.cached(t);
+        ReaderSlot s = ReaderRegistry.cached(slotCache, t);
         if (s == null) {
             if (t.isVirtual()) {
                 virtualLock(t);
@@ -457,7 +460,7 @@ public final class Rcu implements AutoCloseable {
     /** Leaves a read section; throws {@link IllegalStateException} without a matching readLock(). */
     public void readUnlock() {
         Thread t = Thread.currentThread();
-        ReaderSlot s = readers.cached(t);
+        ReaderSlot s = ReaderRegistry.cached(slotCache, t);
         if (s == null) {
             if (t.isVirtual()) {
                 virtualUnlock(t);
@@ -481,7 +484,7 @@ public final class Rcu implements AutoCloseable {
      */
     public ReadSection read() {
         Thread t = Thread.currentThread();
-        ReaderSlot s = readers.cached(t);
+        ReaderSlot s = ReaderRegistry.cached(slotCache, t);
         if (s == null) {
             if (t.isVirtual()) {
                 return virtualLock(t);
@@ -637,7 +640,7 @@ public final class Rcu implements AutoCloseable {
     /** The calling thread's implicit slot (pooled for a virtual thread), or null; never registers. */
     private ReaderSlot currentSlotOrNull() {
         Thread t = Thread.currentThread();
-        ReaderSlot s = readers.cached(t);
+        ReaderSlot s = ReaderRegistry.cached(slotCache, t);
         if (s != null) {
             return s;
         }

@@ -155,8 +155,17 @@ final class ReaderRegistry extends EpochRightPad {
      * dependent loads and a compare.
      */
     ReaderSlot cached(Thread t) {
+        return cached(cache, t);
+    }
+
+    /** The same lookup on a cache array the caller keeps in a final field (one load less). */
+    static ReaderSlot cached(ReaderSlot[] cache, Thread t) {
         ReaderSlot s = cache[(int) t.threadId() & (CACHE_SIZE - 1)];
         return s != null && s.owner == t ? s : null;
+    }
+
+    ReaderSlot[] cacheArray() {
+        return cache;
     }
 
     void cache(Thread t, ReaderSlot s) {
