@@ -8,9 +8,10 @@ import java.lang.invoke.VarHandle;
  * Implementation notes: one producer's callback queue, a single-producer single-consumer chain of
  * CallbackChunks.
  *
- * Producer: the owning platform thread (dedicated queue, found through a ThreadLocal), or whichever
- *   virtual thread has claimed the queue from the pool (claim CAS = acquire, release store on give
- *   back, so successive holders' plain producer fields are ordered). add() is an array store, a
+ * Producer: the owning platform thread (dedicated queue, found through CallbackWorker's thread ->
+ *   queue cache or a ThreadLocal), or whichever virtual thread has claimed the queue from the
+ *   pool (claim CAS = acquire, release store on give back, so successive holders' plain producer
+ *   fields are ordered). add() is an array store, a
  *   release store of the chunk count and, once per CAPACITY calls, a chunk link. No allocation in
  *   steady state: chunks come from a shared recycle pool.
  * Consumer: only the domain worker (one duty cycle at a time). snapshot() walks from the consumer
