@@ -11,9 +11,8 @@ import java.lang.invoke.VarHandle;
  * Producer: the owning platform thread (dedicated queue, found through CallbackWorker's thread ->
  *   queue cache or a ThreadLocal), or whichever virtual thread has claimed the queue from the
  *   pool (claim CAS = acquire, release store on give back, so successive holders' plain producer
- *   fields are ordered). add() is an array store, a
- *   release store of the chunk count and, once per CAPACITY calls, a chunk link. No allocation in
- *   steady state: chunks come from a shared recycle pool.
+ *   fields are ordered). add() is an array store, a release store of the chunk count and, once per
+ *   CAPACITY calls, a chunk link. No allocation in steady state: chunks come from a recycle pool.
  * Consumer: only the domain worker (one duty cycle at a time). snapshot() walks from the consumer
  *   position to the producer's published end and remembers it; after a grace period that started
  *   after the snapshot, runSnapshot() runs exactly the remembered callbacks. Entries published after
