@@ -620,17 +620,17 @@ public final class SlabCache {
         }
     }
 
-    /** checkFreeable for the RcuFree engine: object start of a live slab, not obviously free. */
+    /**
+     * checkFreeable for the RcuFree engine: object start of a live slab, not obviously free.
+     * Lock-free (it serves freeRcuNoLock too): inuse and freeHead are read racily; a stale value
+     * can only miss a double free, never reject a live object, because the caller's own object
+     * keeps inuse above 0 and is not on the free list.
+     */
     void checkLive(long address, Slab s) {
         checkInSlab(address, s);
-        nodeLock.lock();
-        try {
-            if (s.inuse == 0 || s.freeHead == address) {
-                throw new IllegalStateException(String.format(
-                        "object 0x%x of cache '%s' is already free", address, name));
-            }
-        } finally {
-            nodeLock.unlock();
+        if (s.inuse == 0 || s.freeHead == address) {
+            throw new IllegalStateException(String.format(
+                    "object 0x%x of cache '%s' is already free", address, name));
         }
     }
 
