@@ -40,8 +40,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * sealers, taken whole by the drainer) and are freed once pollState(cookie) holds. One grace
  * period serves every batch sealed while it was pending: thousands of objects.
  *
- * Pending bound: `pendingBytes` counts sealed, not yet freed bytes. A caller that seals a batch
- * and finds pendingBytes above pendingLimitBytes helps: it frees ready batches and, unless it is
+ * Pending bound: `pendingBytes` counts sealed, not yet freed bytes. A caller that seals a batch,
+ * or starts a new one after the drainer sealed its last, and finds pendingBytes above
+ * pendingLimitBytes helps: it frees ready batches and, unless it is
  * inside a read section (waiting there would deadlock), waits for the oldest cookie and repeats.
  * The true pending memory therefore stays below pendingLimitBytes plus, per thread or stripe, one
  * open batch and one batch being sealed (2 * pendingLimitBytes/16 each). freeRcuNoLock and
@@ -281,16 +282,20 @@ final class RcuFree implements AutoCloseable {
             return;
         }
         boolean sealedOne;
+        boolean fresh;
         try {
             if (!deferred.isEmpty()) {
                 spliceDeferred(local);
             }
+            // First object of a batch: the previous one was sealed, perhaps by the drainer, so
+            // this is where an owner that never fills a batch still meets the pending bound.
+            fresh = local.objects() == 0;
             local.addLinked(address, linkOffset, size, coarseNow);
             sealedOne = (local.objects() >= settings.batchObjects() || local.bytes() >= batchBytes) && sealLocked(local);
         } finally {
             local.unlock();
         }
-        if (sealedOne) {
+        if (sealedOne || (fresh && pendingBytes.get() > settings.pendingLimitBytes())) {
             afterSeal();
         }
     }
@@ -315,10 +320,12 @@ final class RcuFree implements AutoCloseable {
             RcuLocal local = acquireLocal();
             boolean sealedOne = false;
             boolean noArray = false;
+            boolean fresh;
             try {
                 if (!deferred.isEmpty()) {
                     spliceDeferred(local);
                 }
+                fresh = local.objects() == 0;
                 if (!local.hasArraySlot()) {
                     if (!local.canAddArray()) {
                         sealedOne = sealLocked(local);
@@ -339,7 +346,7 @@ final class RcuFree implements AutoCloseable {
             } finally {
                 local.unlock();
             }
-            if (sealedOne) {
+            if (sealedOne || (fresh && pendingBytes.get() > settings.pendingLimitBytes())) {
                 afterSeal();
             }
             if (!noArray) {
