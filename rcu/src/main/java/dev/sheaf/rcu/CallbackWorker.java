@@ -162,8 +162,12 @@ final class CallbackWorker implements Agent {
         return barrierCompleted >= ticket;
     }
 
-    /** Waits until {@code ticket} completes or the domain stops; false if it stopped first. */
+    /**
+     * Waits until {@code ticket} completes or the domain stops; false if it stopped first.
+     * Uninterruptible like rcu_barrier(): an interrupt is remembered and restored on return.
+     */
     boolean awaitBarrier(long ticket) {
+        boolean interrupted = false;
         barrierLock.lock();
         try {
             while (barrierCompleted < ticket) {
@@ -171,14 +175,18 @@ final class CallbackWorker implements Agent {
                     return false;
                 }
                 wake();
-                barrierDone.await(1, TimeUnit.MILLISECONDS);
+                try {
+                    barrierDone.await(1, TimeUnit.MILLISECONDS);
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
             }
             return true;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while waiting for an RCU barrier", e);
         } finally {
             barrierLock.unlock();
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 

@@ -138,19 +138,32 @@ final class GracePeriods extends GpSeqRightPad {
         }
     }
 
-    /** Runs one grace period; caller holds gpLock. */
+    /**
+     * Runs one grace period; caller holds gpLock. If a previous driver left one half done (an Error
+     * escaped its scan), gpSeq is still odd: this one restarts that grace period from a fresh epoch
+     * advance and a full scan, so nothing is ever marked complete without a complete scan.
+     * Uninterruptible like synchronize_rcu(): an interrupt is remembered and restored at the end,
+     * so that parking in the idle strategy keeps parking instead of returning at once.
+     */
     private void runOne() {
-        long seq = gpSeq;
+        long seq = gpSeq & ~1L;
         gpSeq = seq + 1;
         long start = System.nanoTime();
-        long target = readers.advanceEpoch();
-        ReaderSlot[] snap = readers.slots();
-        int i = ReaderRegistry.firstBlocker(snap, 0, target);
-        while (i >= 0) {
-            waitFor(snap[i], target, start);
-            i = ReaderRegistry.firstBlocker(snap, i + 1, target);
+        boolean interrupted = false;
+        try {
+            long target = readers.advanceEpoch();
+            ReaderSlot[] snap = readers.slots();
+            int i = ReaderRegistry.firstBlocker(snap, 0, target);
+            while (i >= 0) {
+                interrupted |= waitFor(snap[i], target, start);
+                i = ReaderRegistry.firstBlocker(snap, i + 1, target);
+            }
+            gpSeq = seq + 2;
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
-        gpSeq = seq + 2;
         long took = System.nanoTime() - start;
         if (took > longestNanos) {
             LONGEST.setOpaque(this, took);
@@ -162,25 +175,24 @@ final class GracePeriods extends GpSeqRightPad {
         }
     }
 
-    private void waitFor(ReaderSlot s, long target, long start) {
+    /** Waits until {@code s} does not hold back {@code target}; returns true if interrupted meanwhile. */
+    private boolean waitFor(ReaderSlot s, long target, long start) {
         for (int spin = 0; spin < SPINS; spin++) {
             if (ReaderRegistry.quiescentFor(s, target)) {
-                return;
+                return false;
             }
             Thread.onSpinWait();
         }
+        boolean interrupted = false;
         IdleStrategy idle = readerWait;
         idle.reset();
         while (!ReaderRegistry.quiescentFor(s, target)) {
             idle.idle();
+            interrupted |= Thread.interrupted();
             Thread t = s.thread();
             if (t != null && !t.isAlive()) {
                 reapDead(s);
-                return;
-            }
-            if (t == null && !s.pooled) {
-                reapDead(s); // owner collected: certainly dead
-                return;
+                break;
             }
             long held = System.nanoTime() - start;
             if (held > stallTimeoutNanos) {
@@ -191,6 +203,7 @@ final class GracePeriods extends GpSeqRightPad {
                 }
             }
         }
+        return interrupted;
     }
 
     private void reapDead(ReaderSlot s) {

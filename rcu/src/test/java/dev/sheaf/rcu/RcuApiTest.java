@@ -150,6 +150,47 @@ class RcuApiTest {
     }
 
     @Test
+    void synchronizeAndBarrierAreUninterruptibleAndKeepTheInterrupt() throws Exception {
+        try (Rcu rcu = Rcu.create()) {
+            CountDownLatch entered = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            AtomicBoolean left = new AtomicBoolean();
+            Thread reader = Thread.ofPlatform().start(() -> {
+                rcu.readLock();
+                entered.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    throw new RuntimeException(e);
+                }
+                left.set(true);
+                rcu.readUnlock();
+            });
+            entered.await();
+            AtomicBoolean sawLeft = new AtomicBoolean();
+            AtomicBoolean stillInterrupted = new AtomicBoolean();
+            AtomicInteger ran = new AtomicInteger();
+            Thread w = Thread.ofPlatform().start(() -> {
+                rcu.call(ran::incrementAndGet);
+                Thread.currentThread().interrupt();
+                rcu.synchronize();
+                sawLeft.set(left.get());
+                rcu.barrier();
+                stillInterrupted.set(Thread.currentThread().isInterrupted());
+            });
+            assertFalse(w.join(java.time.Duration.ofMillis(100)));
+            w.interrupt(); // again, while parked in the grace period
+            assertFalse(w.join(java.time.Duration.ofMillis(50)));
+            release.countDown();
+            w.join();
+            reader.join();
+            assertTrue(sawLeft.get(), "synchronize() returned early after an interrupt");
+            assertTrue(stillInterrupted.get(), "the interrupt status must be kept");
+            assertEquals(1, ran.get());
+        }
+    }
+
+    @Test
     void polledApi() {
         try (Rcu rcu = Rcu.create()) {
             long c = rcu.getState();
