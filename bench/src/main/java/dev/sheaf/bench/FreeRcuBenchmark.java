@@ -20,6 +20,7 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.BenchmarkParams;
 
 import java.util.concurrent.TimeUnit;
 
@@ -34,10 +35,12 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code sheaf}: {@code SlabCache.freeRcu(addr)} - the rcu sheaf;</li>
  *   <li>{@code call}: {@code rcu.call(() -> allocator.free(addr))} per object, the approach the RFC calls inefficient.</li>
  * </ul>
- * Auxiliary counters (per iteration, set at the end of each iteration from the engine and domain
- * stats): {@code freedPerSecond} objects actually freed per second of iteration (not just queued),
- * {@code gracePeriodsPerMillion} grace periods the domain ran per million objects freed, and
- * {@code peakPendingMiB}. Run with {@code -prof gc} for B/op.
+ * Auxiliary counters (averages over the measurement iterations, computed at the end of each
+ * iteration from the engine and domain stats): {@code freedPerSecond} objects actually freed per
+ * second (not just queued), {@code gracePeriodsPerMillion} grace periods the domain ran per million
+ * objects freed, and {@code peakPendingMiB} the engine's peak sealed-and-unfreed memory since the
+ * trial began (bound: rcuPendingLimit, 64 MiB by default). The whole-trial totals are printed at
+ * the end of each trial. Run with {@code -prof gc} for B/op.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
@@ -73,8 +76,12 @@ public class FreeRcuBenchmark {
         long freedAtStart;
         long gracePeriodsAtStart;
 
+        /** JMH sums EVENTS counters over the measurement iterations: each iteration adds value / this. */
+        int measurementIterations;
+
         @Setup(Level.Trial)
-        public void open() {
+        public void open(BenchmarkParams params) {
+            measurementIterations = Math.max(1, params.getMeasurement().getCount());
             rcu = Rcu.builder().name("bench-free-rcu").build();
             allocator = SlabAllocator.builder().rcu(rcu).rcuSheaves(false).build();
             cache = allocator.createCache(CacheSpec.of("bench-rcu-64", 64));
@@ -118,9 +125,11 @@ public class FreeRcuBenchmark {
             long elapsed = System.nanoTime() - iterationStart;
             long freed = freed() - freedAtStart;
             long gps = rcu.stats().gracePeriods() - gracePeriodsAtStart;
-            c.freedPerSecond = freed * 1e9 / Math.max(1, elapsed);
-            c.gracePeriodsPerMillion = freed == 0 ? Double.NaN : gps * 1e6 / freed;
-            c.peakPendingMiB = path.equals("call") ? Double.NaN : allocator.rcuStats().peakPendingBytes() / (double) (1 << 20);
+            double share = 1.0 / measurementIterations;
+            c.freedPerSecond = share * freed * 1e9 / Math.max(1, elapsed);
+            c.gracePeriodsPerMillion = freed == 0 ? Double.NaN : share * gps * 1e6 / freed;
+            c.peakPendingMiB = path.equals("call") ? Double.NaN
+                    : share * allocator.rcuStats().peakPendingBytes() / (double) (1 << 20);
         }
 
         @TearDown(Level.Trial)
