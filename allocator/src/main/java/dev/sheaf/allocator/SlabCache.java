@@ -923,7 +923,7 @@ public final class SlabCache {
                     if (address == 0) {
                         return 0;
                     }
-                    addNewSlabLocked(address);
+                    addNewSlabLocked(address, true);
                 }
                 return popOne();
             } finally {
@@ -948,7 +948,7 @@ public final class SlabCache {
         nodeLock.lock();
         try {
             if (address != 0) {
-                addNewSlabLocked(address);
+                addNewSlabLocked(address, false);
             }
             return partialHead != null ? popOne() : 0;
         } finally {
@@ -1003,7 +1003,7 @@ public final class SlabCache {
                 if (address == 0) {
                     return 0;
                 }
-                addNewSlabLocked(address);
+                addNewSlabLocked(address, true);
                 return popPartials(dst, off, want);
             } finally {
                 nodeLock.unlock();
@@ -1042,15 +1042,17 @@ public final class SlabCache {
         }
         nodeLock.lock();
         try {
-            addNewSlabLocked(address);
+            addNewSlabLocked(address, false);
             return popPartials(dst, off, want);
         } finally {
             nodeLock.unlock();
         }
     }
 
-    private void addNewSlabLocked(long address) {
-        SlabEvents.grow(name, slabBytes);
+    private void addNewSlabLocked(long address, boolean noLock) {
+        if (!noLock) {
+            SlabEvents.grow(name, slabBytes); // a JFR commit may flush buffers: not on the no-lock path
+        }
         Slab s = new Slab(address, slabBlocks, this, slabBytes);
         pages.publish(s);
         nrSlabs++;
