@@ -443,7 +443,6 @@ final class RcuFree implements AutoCloseable {
         b.bytes = count == 0 ? 0 : (long) count * target.usableSize(objects[0]);
         publish(b, false, 0L);
         maybeRequestGracePeriod(coarseNow);
-        drainer.tryDrainReady();
     }
 
     /**
@@ -791,10 +790,13 @@ final class RcuFree implements AutoCloseable {
         }
     }
 
-    /** A caller sealed a full batch: ask for its grace period, free what is ready, respect the pending bound. */
+    /**
+     * A caller sealed a full batch: ask for its grace period and respect the pending bound. Under
+     * the bound the freeing is left to the drainer (freeing thousands of objects here would put
+     * the very cost freeRcu defers back on the caller); past it the caller helps.
+     */
     private void afterSeal() {
         maybeRequestGracePeriod(coarseNow);
-        drainer.tryDrainReady();
         if (pendingBytes.get() <= settings.pendingLimitBytes()) {
             return;
         }
