@@ -209,6 +209,92 @@ class HookAndNoLockTest {
         }
     }
 
+    /** Every lock the no-lock path could want is held elsewhere: it must neither block nor lose anything. */
+    @Test
+    void noLockPathNeverBlocksWhileEveryLockIsHeld() throws Exception {
+        LeakTracker tracker = LeakTracker.create(false, s -> { });
+        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).hook(tracker).build()) {
+            SlabCache c = a.sizeClassCache(64);
+            SlabCache next = a.sizeClassCache(72);
+            ReentrantLock[] locks = {nodeLockOf(c), nodeLockOf(next), barnLockOf(c), barnLockOf(next),
+                    pageLockOf(a), lockOf(tracker)};
+            CountDownLatch warmed = new CountDownLatch(1);
+            CountDownLatch held = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            Thread holder = Thread.ofPlatform().start(() -> {
+                try {
+                    warmed.await();
+                    for (ReentrantLock l : locks) {
+                        l.lock();
+                    }
+                    try {
+                        held.countDown();
+                        release.await();
+                    } finally {
+                        for (ReentrantLock l : locks) {
+                            l.unlock();
+                        }
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            List<Long> got = new ArrayList<>();
+            java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+            Thread worker = Thread.ofPlatform().start(() -> {
+                try {
+                    long[] warm = new long[100];
+                    for (int i = 0; i < warm.length; i++) {
+                        warm[i] = a.malloc(64);
+                    }
+                    for (long p : warm) {
+                        a.free(p);
+                    }
+                    warmed.countDown();
+                    held.await();
+                    long p;
+                    while ((p = a.mallocNoLock(64)) != 0) {
+                        got.add(p);
+                    }
+                    if (a.mallocNoLock(200_000) != 0) {
+                        throw new AssertionError("a span needs the page lock");
+                    }
+                    for (long q : got) {
+                        a.freeNoLock(q);
+                    }
+                } catch (Throwable t) {
+                    failure.set(t);
+                }
+            });
+            worker.join(30_000); // hang detection only
+            boolean blocked = worker.isAlive();
+            release.countDown();
+            holder.join();
+            worker.join();
+            assertFalse(blocked, "the no-lock path blocked on a held lock");
+            assertNull(failure.get());
+            assertTrue(got.size() >= 60, "the magazine served without locks: " + got.size());
+            a.shrink();
+            assertEquals(0, a.stats().liveBytes());
+            assertEquals(0, tracker.liveCount());
+        }
+    }
+
+    static ReentrantLock barnLockOf(SlabCache c) throws ReflectiveOperationException {
+        var f = SlabCache.class.getDeclaredField("barn");
+        f.setAccessible(true);
+        Object barn = f.get(c);
+        var l = Barn.class.getDeclaredField("lock");
+        l.setAccessible(true);
+        return (ReentrantLock) l.get(barn);
+    }
+
+    static ReentrantLock pageLockOf(SlabAllocator a) throws ReflectiveOperationException {
+        var l = PageSource.class.getDeclaredField("lock");
+        l.setAccessible(true);
+        return (ReentrantLock) l.get(a.pages());
+    }
+
     static ReentrantLock nodeLockOf(SlabCache c) throws ReflectiveOperationException {
         var f = SlabCache.class.getDeclaredField("nodeLock");
         f.setAccessible(true);
