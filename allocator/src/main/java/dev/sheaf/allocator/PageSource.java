@@ -35,6 +35,11 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * On systems without mmap, the range is one Arena allocation (committed memory), and
  * release cannot return pages to the OS.
+ *
+ * Capacity default (SlabAllocator.Builder): a quarter of physical memory clamped to 1..16 GiB.
+ * It is address space, not memory: untouched pages cost nothing. Under strict overcommit
+ * (vm.overcommit_memory=2) the kernel ignores MAP_NORESERVE and charges the whole range, so
+ * such systems should pass a smaller capacity.
  */
 final class PageSource implements AutoCloseable {
 
