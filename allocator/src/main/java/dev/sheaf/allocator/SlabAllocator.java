@@ -74,6 +74,8 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
     private volatile Rcu rcu;
     private volatile RcuFree engine;
     private volatile boolean closed;
+    /** Set by the first close(); guarded by cachesLock. */
+    private boolean closing;
 
     private SlabAllocator(Builder b) {
         this.pages = new PageSource(b.capacity, b.retainBytes, b.forceArena);
@@ -898,9 +900,10 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
     public void close() {
         cachesLock.lock();
         try {
-            if (closed) {
-                return;
+            if (closed || closing) {
+                return; // a second (or concurrent) close is a no-op
             }
+            closing = true;
         } finally {
             cachesLock.unlock();
         }

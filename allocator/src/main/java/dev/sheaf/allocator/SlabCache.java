@@ -1360,13 +1360,17 @@ public final class SlabCache {
         if (carrierSlots.compareAndSet(slot, null, m)) {
             return;
         }
-        // At most length() carrier magazines exist and we hold one, so some slot is empty.
-        for (int i = 0; i < carrierSlots.length(); i++) {
-            if (carrierSlots.compareAndSet(i, null, m)) {
-                return;
+        // At most length() carrier magazines exist and we hold one, so at every instant some
+        // slot is empty. A scan is not atomic, though: another magazine can move into a slot
+        // after we passed it empty. Each failed CAS means another thread moved a magazine, so
+        // rescanning is lock-free (no waiting on any particular thread), like a Treiber retry.
+        while (true) {
+            for (int i = 0; i < carrierSlots.length(); i++) {
+                if (carrierSlots.get(i) == null && carrierSlots.compareAndSet(i, null, m)) {
+                    return;
+                }
             }
         }
-        throw new IllegalStateException("no free carrier slot for a magazine of cache '" + name + "'");
     }
 
     /** Number of magazines (platform and carrier) registered now. */
