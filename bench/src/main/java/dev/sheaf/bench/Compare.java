@@ -55,9 +55,8 @@ public final class Compare {
         String profile = System.getProperty("sheaf.profile", "quick");
         boolean full = "full".equals(profile);
         Path out = Path.of(System.getProperty("sheaf.results", "jmh-results"));
-        String command = System.getProperty("sheaf.command", full
-                ? "./mvnw -q -pl bench -am package -DskipTests && ./mvnw -q -pl bench exec:exec@compare -Dsheaf.profile=full"
-                : "./mvnw -q -pl bench -am package -DskipTests && ./mvnw -q -pl bench exec:exec@compare");
+        String command = System.getProperty("sheaf.command",
+                "./mvnw -q -pl bench -am package -DskipTests -Pcompare" + (full ? " -Dsheaf.profile=full" : ""));
         PrintStream o = System.out;
         Environment env = Environment.current();
         o.println("Sheaf comparison, " + profile + " profile, " + env.oneLine());
