@@ -2,6 +2,7 @@ package dev.sheaf.allocator;
 
 import dev.sheaf.rcu.Rcu;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -9,7 +10,9 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -33,6 +36,7 @@ class RcuSlabAllocatorTest {
      * (headless), SlabCache.freeRcu (rcu sheaf) and freeRcuNoLock, then allocate aggressively from
      * the same cache and overwrite what they get.
      */
+    @Timeout(120)
     @ParameterizedTest(name = "{0} virtual={1} rcuSheaves={2}")
     @CsvSource({"EBR, false, true", "EBR, true, false", "QSBR, false, false", "QSBR, true, true"})
     void readersNeverSeeTheirObjectChange(Rcu.Flavor flavor, boolean virtual, boolean rcuSheaves) throws Exception {
@@ -50,6 +54,9 @@ class RcuSlabAllocatorTest {
             }
             AtomicBoolean stop = new AtomicBoolean();
             AtomicReference<Throwable> failure = new AtomicReference<>();
+            // Each writer must get through every entry point a few times however loaded the
+            // machine is, or the per-channel assertions below would test nothing.
+            CountDownLatch writersWarm = new CountDownLatch(2);
             List<Thread> threads = new ArrayList<>();
             for (int r = 0; r < 2; r++) {
                 threads.add(start(virtual, () -> {
@@ -110,6 +117,9 @@ class RcuSlabAllocatorTest {
                             case 2 -> cache.freeRcu(old);
                             default -> a.freeRcuNoLock(old, RCU_LINK);
                         }
+                        if (n == 64) {
+                            writersWarm.countDown();
+                        }
                         // Allocate aggressively from the same cache and overwrite what comes back.
                         for (int i = 0; i < churn.length; i++) {
                             churn[i] = stamped(cache.alloc(), -1);
@@ -121,6 +131,9 @@ class RcuSlabAllocatorTest {
                 }, failure));
             }
             Thread.sleep(millis); // duration of the run, not synchronization
+            while (!writersWarm.await(100, TimeUnit.MILLISECONDS) && failure.get() == null) {
+                // a starved writer still has to reach every entry point; @Timeout bounds a hang
+            }
             stop.set(true);
             for (Thread t : threads) {
                 t.join();
