@@ -17,6 +17,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -93,7 +94,9 @@ class RcuSlabAllocatorTest {
                                 }
                             }
                             if (virtual) {
-                                Thread.yield(); // two carriers: let the writers run between sections
+                                // Two carriers and two spinning readers: Thread.yield() tends to re-mount
+                                // the same reader, starving the writers; parking frees the carrier.
+                                LockSupport.parkNanos(20_000);
                             }
                         }
                     } finally {
