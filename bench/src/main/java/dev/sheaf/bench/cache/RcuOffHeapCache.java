@@ -20,6 +20,8 @@ import java.util.concurrent.locks.ReentrantLock;
 public final class RcuOffHeapCache extends OffHeapChainedMap {
     private final Rcu rcu;
     private final boolean viaLinkField;
+    /** Platform threads' explicit reader handles (registered on first get, reclaimed when the thread dies). */
+    private final ThreadLocal<Rcu.Reader> readers;
     private final ReentrantLock[] locks;
 
     /** A map with its own RCU domain and allocator, retiring entries through the entry cache's rcu sheaf. */
@@ -37,6 +39,7 @@ public final class RcuOffHeapCache extends OffHeapChainedMap {
                 maxValueLength, 64);
         this.rcu = allocator.rcu();
         this.viaLinkField = viaLinkField;
+        this.readers = ThreadLocal.withInitial(rcu::register);
         this.locks = new ReentrantLock[stripeMask + 1];
         for (int i = 0; i < locks.length; i++) {
             locks[i] = new ReentrantLock();
@@ -50,19 +53,34 @@ public final class RcuOffHeapCache extends OffHeapChainedMap {
 
     @Override
     public int get(long key, byte[] dst) {
-        rcu.readLock();
-        try {
-            long e = OffHeapEntries.loadAcquire(bucketAddress(bucketIndex(key, mask)));
-            while (e != 0) {
-                if (OffHeapEntries.key(e) == key) {
-                    return OffHeapEntries.copyValue(e, dst);
-                }
-                e = OffHeapEntries.loadAcquire(e + OffHeapEntries.NEXT);
+        Thread t = Thread.currentThread();
+        if (t.isVirtual()) { // virtual threads use the domain's pooled slots, not a handle each
+            rcu.readLock();
+            try {
+                return find(key, dst);
+            } finally {
+                rcu.readUnlock();
             }
-            return -1;
-        } finally {
-            rcu.readUnlock();
         }
+        Rcu.Reader reader = readers.get(); // one lookup; the handle enters and leaves without another
+        reader.lock();
+        try {
+            return find(key, dst);
+        } finally {
+            reader.unlock();
+        }
+    }
+
+    /** Walks the chain; the caller is inside a read section. */
+    private int find(long key, byte[] dst) {
+        long e = OffHeapEntries.loadAcquire(bucketAddress(bucketIndex(key, mask)));
+        while (e != 0) {
+            if (OffHeapEntries.key(e) == key) {
+                return OffHeapEntries.copyValue(e, dst);
+            }
+            e = OffHeapEntries.loadAcquire(e + OffHeapEntries.NEXT);
+        }
+        return -1;
     }
 
     @Override
