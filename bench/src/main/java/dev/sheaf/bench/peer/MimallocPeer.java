@@ -27,25 +27,12 @@ public final class MimallocPeer implements AllocatorPeer {
 
     @Override
     public long allocate(long size) {
-        long address;
-        try {
-            address = (long) MALLOC.invokeExact(size);
-        } catch (Throwable t) {
-            throw new AssertionError(t);
-        }
-        if (address == 0) {
-            throw new OutOfMemoryError(NAME + " malloc(" + size + ") returned NULL");
-        }
-        return address;
+        return NativeLibrary.callMalloc(MALLOC, NAME, size);
     }
 
     @Override
     public void free(long handle, long size) {
-        try {
-            FREE.invokeExact(handle);
-        } catch (Throwable t) {
-            throw new AssertionError(t);
-        }
+        NativeLibrary.callFree(FREE, handle);
     }
 
     @Override

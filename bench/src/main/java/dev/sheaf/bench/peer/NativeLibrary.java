@@ -47,6 +47,32 @@ record NativeLibrary(MethodHandle malloc, MethodHandle free, String unavailableR
                 linker.downcallHandle(f.get(), FREE, critical), null);
     }
 
+    /**
+     * Calls a malloc handle. Static, so that a peer passing its own {@code static final} handle
+     * still gets it folded to a constant once this method is inlined.
+     */
+    static long callMalloc(MethodHandle malloc, String peer, long size) {
+        long address;
+        try {
+            address = (long) malloc.invokeExact(size);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+        if (address == 0) {
+            throw new OutOfMemoryError(peer + " malloc(" + size + ") returned NULL");
+        }
+        return address;
+    }
+
+    /** Calls a free handle; see {@link #callMalloc}. */
+    static void callFree(MethodHandle free, long address) {
+        try {
+            free.invokeExact(address);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
     void requireAvailable(String peer) throws PeerUnavailableException {
         if (unavailableReason != null) {
             throw new PeerUnavailableException(peer + ": " + unavailableReason);
