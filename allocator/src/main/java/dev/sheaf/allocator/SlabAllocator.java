@@ -312,19 +312,9 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         if (address == 0) {
             return;
         }
-        if (closed) {
-            throw closedError();
-        }
-        Slab s = pages.ownerOf(address);
-        if (s == null) {
-            throw badAddress(address, null, null);
-        }
+        Slab s = slabToFree(address);
         SlabCache c = s.cache;
         if (c != null) {
-            if (c.state() != SlabCache.LIVE) {
-                throw new IllegalStateException("cache '" + c.name() + "' is destroyed");
-            }
-            c.checkInSlab(address, s);
             c.freeValidated(address);
         } else {
             freeLarge(address, s, false);
@@ -339,6 +329,21 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         if (address == 0) {
             return;
         }
+        Slab s = slabToFree(address);
+        SlabCache c = s.cache;
+        if (c != null) {
+            c.freeNoLockValidated(address);
+        } else {
+            freeLarge(address, s, true);
+        }
+    }
+
+    /**
+     * The slab of an address about to be freed, after the checks every free path shares: the
+     * allocator is open, the address lies in a slab or span of this allocator, and a slab
+     * object's cache is live and the address is one of its object starts.
+     */
+    private Slab slabToFree(long address) {
         if (closed) {
             throw closedError();
         }
@@ -352,10 +357,8 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
                 throw new IllegalStateException("cache '" + c.name() + "' is destroyed");
             }
             c.checkInSlab(address, s);
-            c.freeNoLockValidated(address);
-        } else {
-            freeLarge(address, s, true);
         }
+        return s;
     }
 
     private void freeLarge(long address, Slab s, boolean noLock) {
