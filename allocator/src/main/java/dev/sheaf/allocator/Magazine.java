@@ -63,6 +63,14 @@ final class Magazine extends MagazineFields {
         RCU_SHEAF.setRelease(this, s);
     }
 
+    /**
+     * Puts back a sheaf a flusher took but did not submit, unless the owner has meanwhile
+     * started a new one: a plain store here could overwrite the owner's sheaf and lose its objects.
+     */
+    boolean putRcuSheafIfAbsent(Sheaf s) {
+        return RCU_SHEAF.compareAndSet(this, (Sheaf) null, s);
+    }
+
     int cachedObjects() {
         Sheaf m = main;
         Sheaf s = spare;

@@ -1534,8 +1534,8 @@ public final class SlabCache {
             Sheaf r = m.takeRcuSheaf();
             if (r != null && r.size > 0) {
                 submitRcuSheaf(r);
-            } else if (r != null) {
-                m.putRcuSheaf(r);
+            } else if (r != null && !m.putRcuSheafIfAbsent(r)) {
+                barn.putEmpty(r); // the owner started another; an empty sheaf may simply be dropped
             }
         }
     }
