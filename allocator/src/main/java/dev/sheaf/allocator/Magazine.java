@@ -11,7 +11,7 @@ import java.lang.ref.WeakReference;
  * slub_percpu_sheaves. `main` is never null; `spare` is null, empty or full.
  *
  * Ownership, not locking, protects main/spare/busy/counters:
- *  - a platform thread's magazine is reached only through its own ThreadLocal, so the fast path
+ *  - a platform thread's magazine is reached only through its own PerThreadTable slot, so the fast path
  *    uses plain loads and stores; `busy` (plain) is set across slow paths so that a re-entrant
  *    call on the same thread (from a hook, say) falls back instead of corrupting the sheaves;
  *  - a carrier magazine is taken out of its slot with an atomic swap and given back with a
@@ -44,6 +44,7 @@ final class Magazine extends MagazineFields {
     Magazine(int capacity, Thread owner) {
         this.main = new Sheaf(capacity);
         this.owner = owner == null ? null : new WeakReference<>(owner);
+        this.ownerTid = owner == null ? 0 : owner.threadId();
     }
 
     /** True when the owning platform thread is gone (never for carrier magazines). */
@@ -96,4 +97,6 @@ abstract class MagazineFields extends MagazinePad {
     long freeFast;
     volatile Sheaf rcuSheaf;
     WeakReference<Thread> owner;
+    /** The owning platform thread's id (its PerThreadTable key), 0 for carrier magazines. */
+    long ownerTid;
 }

@@ -28,7 +28,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * an empty from the barn (or a new sheaf) if there is no spare -> barn: give the full main, take
  * an empty -> barn full list at its bound: flush main to slabs in one critical section.
  *
- * Platform threads find their magazine through a ThreadLocal and use it with plain accesses;
+ * Platform threads find their magazine in a PerThreadTable (two array loads, keyed by thread id)
+ * and use it with plain accesses;
  * `busy` makes a re-entrant call fall back to the slab layer. Virtual threads never get their
  * own magazine: they take the magazine out of a slot picked by the CPU they run on now
  * (sched_getcpu through a critical downcall; thread-id striping where that is unavailable) with
@@ -159,7 +160,7 @@ public final class SlabCache {
     private final DeferredFreeList deferred;
     private final DeferredFreeList deferredHooks;
 
-    private final ThreadLocal<Magazine> local = new ThreadLocal<>();
+    private final PerThreadTable<Magazine> local = new PerThreadTable<>();
     private final AtomicReferenceArray<Magazine> carrierSlots;
     private final int carrierMask;
     private final ReentrantLock registryLock = new ReentrantLock();
@@ -1303,7 +1304,7 @@ public final class SlabCache {
         } finally {
             registryLock.unlock();
         }
-        local.set(m);
+        local.put(m);
         return m;
     }
 
@@ -1373,6 +1374,11 @@ public final class SlabCache {
         }
     }
 
+    /** The calling platform thread's magazine, or null if it has none yet. */
+    Magazine ownMagazine() {
+        return local.get();
+    }
+
     /** Number of magazines (platform and carrier) registered now. */
     int magazineCount() {
         registryLock.lock();
@@ -1420,6 +1426,7 @@ public final class SlabCache {
             return 0;
         }
         for (Magazine m : dead) {
+            local.remove(m.ownerTid, m);
             retire(m);
         }
         return dead.size();
@@ -1593,7 +1600,7 @@ public final class SlabCache {
                 }
             }
         } else {
-            Magazine own = Thread.currentThread().isVirtual() ? null : local.get();
+            Magazine own = Thread.currentThread().isVirtual() ? null : ownMagazine();
             if (own != null && !own.busy) {
                 flushSheaf(own.main, false);
                 if (own.spare != null) {

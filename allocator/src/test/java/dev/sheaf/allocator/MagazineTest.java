@@ -130,15 +130,7 @@ class MagazineTest {
     }
 
     static Magazine magazineOf(SlabCache c) {
-        try {
-            var f = SlabCache.class.getDeclaredField("local");
-            f.setAccessible(true);
-            @SuppressWarnings("unchecked")
-            ThreadLocal<Magazine> tl = (ThreadLocal<Magazine>) f.get(c);
-            return tl.get();
-        } catch (ReflectiveOperationException e) {
-            throw new AssertionError(e);
-        }
+        return c.ownMagazine();
     }
 
     @Test
