@@ -93,7 +93,7 @@ public final class Harness {
         for (Workload w : workloads) {
             o.println("== " + w.name() + ": " + w.description());
             for (String name : peers) {
-                try (AllocatorPeer peer = Peers.open(name, w.maxObjectSize(config))) {
+                try (AllocatorPeer peer = w.open(name, config)) {
                     String why = w.unsupportedReason(peer, config);
                     if (why != null) {
                         o.printf(Locale.ROOT, "   %-15s skipped: %s%n", name, why);

@@ -1,6 +1,8 @@
 package dev.sheaf.bench.harness;
 
 import dev.sheaf.bench.peer.AllocatorPeer;
+import dev.sheaf.bench.peer.PeerUnavailableException;
+import dev.sheaf.bench.peer.Peers;
 
 /** One allocation pattern the harness can run against any peer. */
 public interface Workload {
@@ -13,6 +15,14 @@ public interface Workload {
 
     /** The largest object this workload allocates (a fixed-size peer such as {@code sheaf-cache} is opened with it). */
     long maxObjectSize(WorkloadConfig config);
+
+    /**
+     * Opens a peer the way this workload wants it; by default {@link Peers#open(String, long)} with
+     * {@link #maxObjectSize}. The caller closes it.
+     */
+    default AllocatorPeer open(String peerName, WorkloadConfig config) throws PeerUnavailableException {
+        return Peers.open(peerName, maxObjectSize(config));
+    }
 
     /** Why the peer cannot run this workload, or {@code null} when it can. */
     default String unsupportedReason(AllocatorPeer peer, WorkloadConfig config) {

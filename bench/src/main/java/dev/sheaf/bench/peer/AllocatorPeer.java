@@ -1,5 +1,7 @@
 package dev.sheaf.bench.peer;
 
+import java.util.List;
+
 /**
  * One allocator behind the smallest interface every workload can share.
  *
@@ -56,6 +58,25 @@ public interface AllocatorPeer extends AutoCloseable {
      */
     default void freeDeferred(long handle, long size) {
         free(handle, size);
+    }
+
+    /**
+     * Runs one duty cycle of the background work this peer would otherwise leave to a thread of
+     * its own, on the calling thread: for Sheaf opened with {@code callerDriven}
+     * ({@link Peers#open(String, long, boolean)}) the RCU domain's grace periods and callbacks.
+     * Returns the amount of work done; 0 when there was nothing to do or the peer has no such work
+     * (every peer without background threads, and peers whose own threads already do it).
+     */
+    default int backgroundDuty() {
+        return 0;
+    }
+
+    /**
+     * Names of the threads this peer runs by itself (not on its callers' threads) once it is in
+     * use, for reports that count threads; empty for peers that do everything on the caller.
+     */
+    default List<String> ownThreads() {
+        return List.of();
     }
 
     /** Live bytes as the allocator itself counts them, or -1 when it does not say. */

@@ -30,8 +30,19 @@ public final class Peers {
      *                        (the largest size it serves); other peers ignore it
      */
     public static AllocatorPeer open(String name, long cacheObjectSize) throws PeerUnavailableException {
+        return open(name, cacheObjectSize, false);
+    }
+
+    /**
+     * Opens a peer; with {@code callerDriven} a peer that can run its background duty on its
+     * callers' threads does so: Sheaf then uses an RCU domain without a worker thread
+     * ({@code Rcu.Builder.ownWorkerThread(false)}), whose grace periods advance only while some
+     * caller runs {@link AllocatorPeer#backgroundDuty()}. Other peers open as usual.
+     */
+    public static AllocatorPeer open(String name, long cacheObjectSize, boolean callerDriven)
+            throws PeerUnavailableException {
         return switch (name) {
-            case SHEAF_CACHE, SHEAF_MALLOC -> SheafPeers.open(name, cacheObjectSize);
+            case SHEAF_CACHE, SHEAF_MALLOC -> SheafPeers.open(name, cacheObjectSize, callerDriven);
             case GlibcPeer.NAME -> GlibcPeer.open();
             case MimallocPeer.NAME -> MimallocPeer.open();
             case TcmallocPeer.NAME -> TcmallocPeer.open();

@@ -2,23 +2,83 @@ package dev.sheaf.bench.peer;
 
 import dev.sheaf.allocator.SlabAllocator;
 import dev.sheaf.allocator.SlabCache;
+import dev.sheaf.rcu.Rcu;
+import java.util.List;
 
-/** Sheaf's two peers: the general-purpose {@link SlabAllocator} and one fixed-size {@link SlabCache}. */
+/**
+ * Sheaf's two peers: the general-purpose {@link SlabAllocator} and one fixed-size {@link SlabCache}.
+ *
+ * <p>Opened {@code callerDriven}, the allocator gets an RCU domain without a worker thread and
+ * {@link AllocatorPeer#backgroundDuty()} runs that domain's duty cycle ({@link Rcu#agent()}) on the
+ * caller. The {@code freeRcu} drainer ({@code sheaf-rcu-free}) still runs on a thread of the
+ * allocator's own: {@link SlabAllocator.Builder} offers no way to run it elsewhere.
+ */
 final class SheafPeers {
+    /** The allocator's freeRcu drainer thread, started on the first freeRcu; it cannot be moved to a caller. */
+    static final String DRAINER_THREAD = "sheaf-rcu-free";
+
     private SheafPeers() {
     }
 
-    static AllocatorPeer open(String name, long cacheObjectSize) {
+    static AllocatorPeer open(String name, long cacheObjectSize, boolean callerDriven) {
         return switch (name) {
-            case Peers.SHEAF_MALLOC -> new Malloc();
-            case Peers.SHEAF_CACHE -> new Cache(cacheObjectSize);
+            case Peers.SHEAF_MALLOC -> new Malloc(callerDriven);
+            case Peers.SHEAF_CACHE -> new Cache(cacheObjectSize, callerDriven);
             default -> throw new IllegalArgumentException(name);
         };
     }
 
+    /** The allocator and, when caller-driven, the worker-less RCU domain it uses (closed after it). */
+    private abstract static class Base implements AllocatorPeer {
+        final Rcu rcu;
+        final SlabAllocator allocator;
+
+        Base(boolean callerDriven) {
+            this.rcu = callerDriven ? Rcu.builder().name("bench-rcu").ownWorkerThread(false).build() : null;
+            this.allocator = rcu == null ? SlabAllocator.create() : SlabAllocator.builder().rcu(rcu).build();
+        }
+
+        @Override
+        public final int backgroundDuty() {
+            if (rcu == null) {
+                return 0; // the domain's own worker thread does it
+            }
+            try {
+                return rcu.agent().doWork();
+            } catch (RuntimeException | Error e) {
+                throw e;
+            } catch (Exception e) {
+                throw new IllegalStateException("RCU duty cycle failed", e);
+            }
+        }
+
+        @Override
+        public final List<String> ownThreads() {
+            return rcu == null ? List.of("rcu-worker", DRAINER_THREAD) : List.of(DRAINER_THREAD);
+        }
+
+        @Override
+        public final long liveBytes() {
+            return allocator.stats().liveBytes();
+        }
+
+        /** Closes the allocator (which waits for pending freeRcu objects by driving grace periods itself), then the domain. */
+        void closeAll() {
+            try {
+                allocator.close();
+            } finally {
+                if (rcu != null) {
+                    rcu.close();
+                }
+            }
+        }
+    }
+
     /** {@code SlabAllocator.malloc/free}; deferred frees are {@code freeRcu(address, 0)}. */
-    static final class Malloc implements AllocatorPeer {
-        private final SlabAllocator allocator = SlabAllocator.create();
+    static final class Malloc extends Base {
+        Malloc(boolean callerDriven) {
+            super(callerDriven);
+        }
 
         @Override
         public String name() {
@@ -46,23 +106,18 @@ final class SheafPeers {
         }
 
         @Override
-        public long liveBytes() {
-            return allocator.stats().liveBytes();
-        }
-
-        @Override
         public void close() {
-            allocator.close();
+            closeAll();
         }
     }
 
     /** {@code SlabCache.alloc/free} of one object size; deferred frees go through the rcu sheaf ({@code freeRcu}). */
-    static final class Cache implements AllocatorPeer {
-        private final SlabAllocator allocator = SlabAllocator.create();
+    static final class Cache extends Base {
         private final SlabCache cache;
         private final long objectSize;
 
-        Cache(long objectSize) {
+        Cache(long objectSize, boolean callerDriven) {
+            super(callerDriven);
             this.objectSize = objectSize;
             this.cache = allocator.createCache("bench-" + objectSize, objectSize);
         }
@@ -101,15 +156,13 @@ final class SheafPeers {
         }
 
         @Override
-        public long liveBytes() {
-            return allocator.stats().liveBytes();
-        }
-
-        @Override
         public void close() {
-            allocator.rcuBarrier();
-            cache.destroy();
-            allocator.close();
+            try {
+                allocator.rcuBarrier();
+                cache.destroy();
+            } finally {
+                closeAll();
+            }
         }
     }
 }

@@ -42,7 +42,7 @@ class WorkloadsTest {
                 .orElseThrow();
         AllocatorPeer peer;
         try {
-            peer = Peers.open(peerName, w.maxObjectSize(BRIEF));
+            peer = w.open(peerName, BRIEF);
         } catch (PeerUnavailableException e) {
             Assumptions.abort(e.getMessage());
             return;
@@ -87,5 +87,26 @@ class WorkloadsTest {
                 () -> new WorkloadConfig(1, 1, 16, 8, 1, 1, 0));
         org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                 () -> new WorkloadConfig(1, 0, 8, 8, 1, 1, 0));
+    }
+
+    @Test
+    void latencyNeverPlansMoreThreadsThanCores() {
+        assertEquals(1, LatencyUnderFloodWorkload.floodThreads(BRIEF.withThreads(8), 2));
+        assertEquals(1, LatencyUnderFloodWorkload.floodThreads(BRIEF.withThreads(1), 2), "at least one flood thread");
+        assertEquals(3, LatencyUnderFloodWorkload.floodThreads(BRIEF.withThreads(4), 8));
+    }
+
+    /** The run counts its threads and gives every thread its CPU affinity back. */
+    @Test
+    void latencyCountsThreadsAndRestoresAffinity() throws Exception {
+        java.util.BitSet before = CpuAffinity.get(0);
+        LatencyUnderFloodWorkload w = new LatencyUnderFloodWorkload();
+        try (AllocatorPeer peer = w.open(Peers.SHEAF_MALLOC, BRIEF)) {
+            WorkloadResult r = w.run(peer, BRIEF);
+            int cores = Runtime.getRuntime().availableProcessors();
+            assertEquals(1 + LatencyUnderFloodWorkload.floodThreads(BRIEF, cores), r.figures().get("threads"));
+            assertTrue(r.note().endsWith("doing " + peer.deferredFreeKind()), r.note());
+        }
+        assertEquals(before, CpuAffinity.get(0), "the calling thread's CPUs are restored");
     }
 }

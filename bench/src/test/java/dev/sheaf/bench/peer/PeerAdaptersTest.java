@@ -113,4 +113,31 @@ class PeerAdaptersTest {
         long live = peer.liveBytes();
         assertTrue(live == -1 || live == 0, peer.name() + " still has " + live + " live bytes");
     }
+
+    /**
+     * Sheaf opened caller-driven: its RCU domain has no worker thread, so deferred frees complete only
+     * because the caller runs the duty cycle (and close, which drives grace periods itself).
+     */
+    @ParameterizedTest
+    @MethodSource("sheafPeers")
+    void callerDrivenSheafRunsItsRcuDutyOnTheCaller(String name) throws PeerUnavailableException {
+        try (AllocatorPeer peer = Peers.open(name, 64, true)) {
+            assertEquals(java.util.List.of(SheafPeers.DRAINER_THREAD), peer.ownThreads());
+            for (int i = 0; i < 20_000; i++) {
+                peer.freeDeferred(peer.allocate(64), 64);
+                if ((i & 63) == 0) {
+                    assertTrue(peer.backgroundDuty() >= 0);
+                }
+            }
+            assertTrue(peer.liveBytes() >= 0);
+        }
+        try (AllocatorPeer peer = Peers.open(name, 64, false)) {
+            assertEquals(0, peer.backgroundDuty(), "the domain's own worker does it");
+            assertEquals(2, peer.ownThreads().size());
+        }
+    }
+
+    static Iterable<String> sheafPeers() {
+        return java.util.List.of(Peers.SHEAF_CACHE, Peers.SHEAF_MALLOC);
+    }
 }
