@@ -24,7 +24,7 @@ import java.util.concurrent.locks.ReentrantLock;
  *   freeRcuNoLock(a,off) -> like freeRcu(a, off) if the RcuLocal try-lock succeeds and the open
  *                           batch has room, else pushed on the lock-free RcuDeferredList
  *   submitRcuSheaf       -> a full rcu sheaf from SlabCache.freeRcu becomes its own batch
- * A platform thread owns one RcuLocal (ThreadLocal lookup, registered once). Virtual threads
+ * A platform thread owns one RcuLocal (PerThreadTable lookup, registered once). Virtual threads
  * share a fixed power-of-two set of stripes picked from the thread id and probed with try-locks,
  * so 100 000 virtual threads own no state. An RcuLocal outlives its thread in the registry; the
  * drainer seals a dead owner's batch and unregisters it once empty, so nothing a thread queued is
@@ -190,7 +190,7 @@ final class RcuFree implements AutoCloseable {
     private final Settings settings;
     private final long batchBytes;
 
-    private final ThreadLocal<RcuLocal> locals = new ThreadLocal<>();
+    private final PerThreadTable<RcuLocal> locals = new PerThreadTable<>();
     private final RcuLocal[] stripes;
     private final int stripeMask;
     private final ReentrantLock registryLock = new ReentrantLock();
@@ -643,11 +643,12 @@ final class RcuFree implements AutoCloseable {
         } finally {
             registryLock.unlock();
         }
-        locals.set(l);
+        locals.put(l);
         return l;
     }
 
     private void unregister(RcuLocal dead) {
+        locals.remove(dead.ownerTid, dead);
         registryLock.lock();
         try {
             RcuLocal[] r = registry;

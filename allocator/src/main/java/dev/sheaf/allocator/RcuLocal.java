@@ -52,9 +52,12 @@ final class RcuLocal extends RcuLocalPadAfter {
 
     /** The owning platform thread, or null for a virtual-thread stripe. */
     final WeakReference<Thread> owner;
+    /** The owner's thread id (its PerThreadTable key); 0 for a stripe. */
+    final long ownerTid;
 
     RcuLocal(Thread owner, int maxArrays) {
         this.owner = owner == null ? null : new WeakReference<>(owner);
+        this.ownerTid = owner == null ? 0 : owner.threadId();
         this.arrays = new long[maxArrays][];
     }
 
