@@ -5,6 +5,8 @@ import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -93,11 +95,13 @@ final class RcuFree implements AutoCloseable {
         void freeNowBulk(long[] addresses, int count);
 
         /**
-         * A sealed rcu sheaf whose grace period has passed: give it to its cache's barn as a
-         * full sheaf ready for allocation, or free its objects if the barn has no room.
-         * {@code cache} is the opaque token passed to {@link #submitRcuSheaf}.
+         * A sealed rcu sheaf whose grace period has passed, handed back with its first
+         * {@code sheaf.size} objects as submitted: give it to its cache's barn as a full sheaf
+         * ready for allocation, or free its objects and keep the empty sheaf for reuse.
+         * {@code cache} is the opaque token passed to {@link #submitRcuSheaf}. From this call on
+         * the sheaf is the Target's again (the engine has let go of it and of its batch).
          */
-        void rcuSheafReady(Object cache, long[] objects, int count);
+        void rcuSheafReady(Object cache, Sheaf sheaf);
 
         /**
          * {@link #checkFreeable} and {@link #usableSize} in one lookup: the engine calls this once
@@ -184,6 +188,18 @@ final class RcuFree implements AutoCloseable {
     private static final int DEFAULT_BATCH_OBJECTS = 4096;
     /** Bulk arrays one open batch may hold before it is sealed. */
     private static final int MAX_ARRAYS_PER_BATCH = 4;
+    private static final VarHandle CLOSED;
+    private static final VarHandle COARSE_NOW;
+
+    static {
+        try {
+            MethodHandles.Lookup lookup = MethodHandles.lookup();
+            CLOSED = lookup.findVarHandle(RcuFree.class, "closed", boolean.class);
+            COARSE_NOW = lookup.findVarHandle(RcuFree.class, "coarseNow", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     private final Rcu rcu;
     private final Target target;
@@ -201,7 +217,6 @@ final class RcuFree implements AutoCloseable {
     private final RcuBulkArrayPool arrayPool;
     private final RcuBatchPool batchPool;
     private final AtomicReference<RcuBatch> sealed = new AtomicReference<>();
-    private final AtomicLong sequence = new AtomicLong();
     private final RcuDrainer drainer;
     /** Coarse clock kept by the drainer, so the fast paths never read the time. */
     private volatile long coarseNow = System.nanoTime();
@@ -284,13 +299,13 @@ final class RcuFree implements AutoCloseable {
         boolean sealedOne;
         boolean fresh;
         try {
-            if (!deferred.isEmpty()) {
+            if (!deferred.isEmptyRelaxed()) {
                 spliceDeferred(local);
             }
             // First object of a batch: the previous one was sealed, perhaps by the drainer, so
             // this is where an owner that never fills a batch still meets the pending bound.
             fresh = local.objects() == 0;
-            local.addLinked(address, linkOffset, size, coarseNow);
+            local.addLinked(address, linkOffset, size, now());
             sealedOne = (local.objects() >= settings.batchObjects() || local.bytes() >= batchBytes) && sealLocked(local);
         } finally {
             local.unlock();
@@ -338,7 +353,7 @@ final class RcuFree implements AutoCloseable {
                     }
                 }
                 if (!noArray) {
-                    local.addToArray(address, size, coarseNow);
+                    local.addToArray(address, size, now());
                     if (!sealedOne && local.bytes() >= batchBytes) {
                         sealedOne = sealLocked(local);
                     }
@@ -412,7 +427,7 @@ final class RcuFree implements AutoCloseable {
             try {
                 // Sealing a full batch calls rcu.startPoll(), which may take locks: leave that to others.
                 if (local.objects() < settings.batchObjects() && local.bytes() + size < batchBytes) {
-                    local.addLinked(address, linkOffset, size, coarseNow);
+                    local.addLinked(address, linkOffset, size, now());
                     return;
                 }
             } finally {
@@ -423,21 +438,29 @@ final class RcuFree implements AutoCloseable {
     }
 
     /**
-     * Seals a full rcu sheaf with a grace-period cookie; never blocks. After the grace period the
-     * drainer calls {@link Target#rcuSheafReady} with the same arguments. Call it without holding
-     * allocator locks the Target needs in rcuSheafReady.
+     * Seals an rcu sheaf (its first {@code sheaf.size} objects) with a grace-period cookie; never
+     * blocks and, after a sheaf's first trip, allocates nothing: the batch record lives in the
+     * sheaf. The caller gives the sheaf up until the drainer hands it back through
+     * {@link Target#rcuSheafReady} after the grace period. Call it without holding allocator
+     * locks the Target needs in rcuSheafReady.
      */
-    void submitRcuSheaf(Object cache, long[] objects, int count) {
+    void submitRcuSheaf(Object cache, Sheaf sheaf) {
         // Accepted while closing: close() asks the allocator to flush its rcu sheaves.
         if (terminated) {
             throw new IllegalStateException("free-after-grace-period engine is closed");
         }
+        long[] objects = sheaf.objects;
+        int count = sheaf.size;
         if (count < 0 || count > objects.length) {
             throw new IllegalArgumentException("sheaf count " + count + " outside 0.." + objects.length);
         }
-        RcuBatch b = batchPool.take();
+        RcuBatch b = sheaf.rcuBatch;
+        if (b == null) {
+            b = new RcuBatch(0);
+            sheaf.rcuBatch = b;
+        }
         b.sheafCache = cache;
-        b.sheaf = objects;
+        b.sheaf = sheaf;
         b.sheafCount = count;
         b.objects = count;
         b.bytes = count == 0 ? 0 : (long) count * target.usableSize(objects[0]);
@@ -468,9 +491,13 @@ final class RcuFree implements AutoCloseable {
                 l.unlock();
             }
         }
-        long last = sequence.get();
         drainer.drainLock.lock();
         try {
+            // Everything this barrier sealed or flushed is on the sealed stack or in flight now;
+            // adopting numbers it, so `last` covers exactly the batches published before this
+            // point (a number taken at publish time, before the push, could name a batch that
+            // is not on the stack yet: the barrier would then return without it).
+            long last = drainer.adoptAndNumber();
             while (true) {
                 drainer.drainReady();
                 RcuBatch waiting = drainer.oldestWaiting(last);
@@ -761,7 +788,7 @@ final class RcuFree implements AutoCloseable {
             Thread.onSpinWait();
         }
         batches.incrementAndGet();
-        b.sequence = sequence.incrementAndGet();
+        // No sequence number here: the drainer numbers batches when it adopts them (drain lock held).
         RcuBatch head;
         do {
             head = sealed.get();
@@ -878,9 +905,10 @@ final class RcuFree implements AutoCloseable {
         return work;
     }
 
-    void batchFreed(RcuBatch b, long chain, long viaDeferred, long bulk, long sheaf) {
-        pendingBytes.addAndGet(-b.bytes);
-        pendingObjects.addAndGet(-b.objects);
+    /** Accounts a freed batch of {@code bytes}/{@code objects}; the rest split the objects by channel. */
+    void batchFreed(long bytes, long objects, long chain, long viaDeferred, long bulk, long sheaf) {
+        pendingBytes.addAndGet(-bytes);
+        pendingObjects.addAndGet(-objects);
         if (chain != 0) {
             freedByChain.addAndGet(chain);
         }
@@ -932,8 +960,18 @@ final class RcuFree implements AutoCloseable {
         }
     }
 
+    /**
+     * The drainer's clock, read plain by every call (a volatile read costs a compiler barrier per
+     * call); only batch ages depend on it, and a long read is atomic on every 64-bit JVM (JDK 25
+     * has no 32-bit port).
+     */
+    private long now() {
+        return (long) COARSE_NOW.get(this);
+    }
+
+    /** Plain read of `closed`: same contract as SlabCache's lifecycle check (see its notes). */
     private void checkOpen() {
-        if (closed) {
+        if ((boolean) CLOSED.get(this)) {
             throw new IllegalStateException("free-after-grace-period engine is closed");
         }
     }

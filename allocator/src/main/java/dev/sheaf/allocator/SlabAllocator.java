@@ -239,7 +239,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         if (size <= 0 || size > pages.capacity) {
             throw badSize(size);
         }
-        if (closed) {
+        if (closedFast()) {
             throw closedError();
         }
         if (size <= SizeClasses.MAX_CLASS_SIZE) {
@@ -259,7 +259,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         if (size <= 0 || size > pages.capacity) {
             throw badSize(size);
         }
-        if (closed) {
+        if (closedFast()) {
             throw closedError();
         }
         if (size <= SizeClasses.MAX_CLASS_SIZE) {
@@ -344,7 +344,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
      * object's cache is live and the address is one of its object starts.
      */
     private Slab slabToFree(long address) {
-        if (closed) {
+        if (closedFast()) {
             throw closedError();
         }
         Slab s = pages.ownerOf(address);
@@ -353,7 +353,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         }
         SlabCache c = s.cache;
         if (c != null) {
-            if (c.state() != SlabCache.LIVE) {
+            if (!c.isLive()) {
                 throw new IllegalStateException("cache '" + c.name() + "' is destroyed");
             }
             c.checkInSlab(address, s);
@@ -396,13 +396,25 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
 
     private static final int SPAN_HOOKS_DONE = 2;
     private static final java.lang.invoke.VarHandle SPAN_STATE;
+    private static final java.lang.invoke.VarHandle CLOSED;
 
     static {
         try {
-            SPAN_STATE = java.lang.invoke.MethodHandles.lookup().findVarHandle(Slab.class, "state", int.class);
+            var lookup = java.lang.invoke.MethodHandles.lookup();
+            SPAN_STATE = lookup.findVarHandle(Slab.class, "state", int.class);
+            CLOSED = lookup.findVarHandle(SlabAllocator.class, "closed", boolean.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
+    }
+
+    /**
+     * The closed check of the per-object entry points: a plain read, for the reason and with the
+     * guarantee SlabCache's notes give for its lifecycle state (use after close() ordered by the
+     * caller's synchronization is always detected).
+     */
+    private boolean closedFast() {
+        return (boolean) CLOSED.get(this);
     }
 
     private void releaseSpan(Slab s) {
@@ -631,7 +643,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         if (address == 0) {
             return;
         }
-        if (closed) {
+        if (closedFast()) {
             throw closedError();
         }
         if (rcuSheaves) {
@@ -654,7 +666,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         if (address == 0) {
             return;
         }
-        if (closed) {
+        if (closedFast()) {
             throw closedError();
         }
         engine().freeRcu(address);
@@ -665,7 +677,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         if (address == 0) {
             return;
         }
-        if (closed) {
+        if (closedFast()) {
             throw closedError();
         }
         engine().freeRcuNoLock(address, linkOffset);
@@ -740,7 +752,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
 
         @Override
         public long checkRcuFree(long address) {
-            if (closed) {
+            if (closedFast()) {
                 throw closedError();
             }
             Slab s = pages.ownerOf(address);
@@ -758,7 +770,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
                 }
                 return s.bytes;
             }
-            if (c.state() != SlabCache.LIVE) {
+            if (!c.isLive()) {
                 throw new IllegalStateException("cache '" + c.name() + "' is destroyed");
             }
             c.checkLive(address, s);
@@ -783,8 +795,8 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         }
 
         @Override
-        public void rcuSheafReady(Object cache, long[] objects, int count) {
-            ((SlabCache) cache).rcuSheafReady(objects, count);
+        public void rcuSheafReady(Object cache, Sheaf sheaf) {
+            ((SlabCache) cache).rcuSheafReady(sheaf);
         }
 
         @Override
