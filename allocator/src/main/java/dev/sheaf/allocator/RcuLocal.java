@@ -146,11 +146,13 @@ final class RcuLocal extends RcuLocalPadAfter {
     }
 
     private void added(long size, long now) {
+        // Plain stores on the per-call path: the drainer's opaque peeks only steer when it tries
+        // the lock, and unlock()'s release store publishes these values anyway.
         int n = objects;
         if (n == 0) {
-            OPENED_AT.setOpaque(this, now);
+            openedAt = now;
         }
-        OBJECTS.setOpaque(this, n + 1);
+        objects = n + 1;
         bytes += size;
         adds++;
     }
