@@ -95,6 +95,8 @@ abstract class MagazineFields extends MagazinePad {
     boolean busy;
     long allocFast;
     long freeFast;
+    /** Slow-path event counts (SlabCache's counter indices), owner-written like the two above. */
+    final long[] events = new long[SlabCache.COUNTERS];
     volatile Sheaf rcuSheaf;
     WeakReference<Thread> owner;
     /** The owning platform thread's id (its PerThreadTable key), 0 for carrier magazines. */

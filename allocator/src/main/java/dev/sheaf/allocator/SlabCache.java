@@ -135,7 +135,7 @@ public final class SlabCache {
     private static final int C_DIRECT = 12;
     private static final int C_RETIRED_ALLOC_FAST = 13;
     private static final int C_RETIRED_FREE_FAST = 14;
-    private static final int COUNTERS = 15;
+    static final int COUNTERS = 15;
 
     private static final int MAX_BARN_SHEAVES = 10;
     private static final int MIN_EMPTY_SLABS = 2;
@@ -572,8 +572,11 @@ public final class SlabCache {
         } finally {
             nodeLock.unlock();
         }
-        long cached = 0, rcuObjects = 0, allocFast = counters.get(C_RETIRED_ALLOC_FAST),
-                freeFast = counters.get(C_RETIRED_FREE_FAST);
+        long[] c = new long[COUNTERS];
+        for (int i = 0; i < COUNTERS; i++) {
+            c[i] = counters.get(i);
+        }
+        long cached = 0, rcuObjects = 0, allocFast = c[C_RETIRED_ALLOC_FAST], freeFast = c[C_RETIRED_FREE_FAST];
         int mags;
         registryLock.lock();
         try {
@@ -583,6 +586,9 @@ public final class SlabCache {
                 rcuObjects += m.rcuObjects();
                 allocFast += m.allocFast;
                 freeFast += m.freeFast;
+                for (int i = 0; i < COUNTERS; i++) {
+                    c[i] += m.events[i];
+                }
             }
         } finally {
             registryLock.unlock();
@@ -593,11 +599,9 @@ public final class SlabCache {
         long active = Math.max(0, out - cached - deferredObjects - rcuObjects);
         return new Stats(name, objectSize, slotSize, objectsPerSlab, slabBytes, slabs, partial,
                 slabs * objectsPerSlab, active, cached, deferredObjects, rcuObjects, sheafCapacity(),
-                bc[0], bc[1], mags, allocFast, counters.get(C_ALLOC_SLOW), freeFast, counters.get(C_FREE_SLOW),
-                counters.get(C_REFILL), counters.get(C_FLUSH), counters.get(C_BARN_GET),
-                counters.get(C_BARN_GET_FAIL), counters.get(C_BARN_PUT), counters.get(C_BARN_PUT_FAIL),
-                counters.get(C_SHEAF_ALLOC), counters.get(C_DEFERRED), counters.get(C_NOLOCK_FAIL),
-                counters.get(C_RCU_SHEAF), counters.get(C_DIRECT));
+                bc[0], bc[1], mags, allocFast, c[C_ALLOC_SLOW], freeFast, c[C_FREE_SLOW],
+                c[C_REFILL], c[C_FLUSH], c[C_BARN_GET], c[C_BARN_GET_FAIL], c[C_BARN_PUT], c[C_BARN_PUT_FAIL],
+                c[C_SHEAF_ALLOC], c[C_DEFERRED], c[C_NOLOCK_FAIL], c[C_RCU_SHEAF], c[C_DIRECT]);
     }
 
     @Override
@@ -814,7 +818,7 @@ public final class SlabCache {
         if (!sheaves) {
             return freeToSlabs(a, noLock);
         }
-        counters.incrementAndGet(C_FREE_SLOW);
+        count(m, C_FREE_SLOW);
         Sheaf main = m.main;
         if (main.size < capacity) {
             main.objects[main.size++] = a;
@@ -827,29 +831,29 @@ public final class SlabCache {
         } else if (spare == null) {
             Sheaf e = barn.takeEmpty(noLock);
             if (e == null && !noLock) {
-                counters.incrementAndGet(C_SHEAF_ALLOC);
+                count(m, C_SHEAF_ALLOC);
                 e = new Sheaf(capacity);
             }
             if (e != null) {
                 m.spare = main;
                 m.main = e;
             } else if (!flushSheaf(main, true)) {
-                counters.incrementAndGet(C_NOLOCK_FAIL);
+                count(m, C_NOLOCK_FAIL);
                 return false;
             }
         } else {
             Sheaf r = barn.replaceFull(main, noLock);
             if (r == Barn.NO_EMPTY) {
-                counters.incrementAndGet(C_BARN_PUT);
-                counters.incrementAndGet(C_SHEAF_ALLOC);
+                count(m, C_BARN_PUT);
+                count(m, C_SHEAF_ALLOC);
                 m.main = new Sheaf(capacity);
             } else if (r != null) {
-                counters.incrementAndGet(C_BARN_PUT);
+                count(m, C_BARN_PUT);
                 m.main = r;
             } else {
-                counters.incrementAndGet(C_BARN_PUT_FAIL);
+                count(m, C_BARN_PUT_FAIL);
                 if (!flushSheaf(main, noLock)) {
-                    counters.incrementAndGet(C_NOLOCK_FAIL);
+                    count(m, C_NOLOCK_FAIL);
                     return false;
                 }
             }
@@ -902,7 +906,7 @@ public final class SlabCache {
         if (!sheaves) {
             return allocDirect(noLock);
         }
-        counters.incrementAndGet(C_ALLOC_SLOW);
+        count(m, C_ALLOC_SLOW);
         Sheaf main = m.main;
         if (main.size == 0) {
             Sheaf spare = m.spare;
@@ -912,19 +916,19 @@ public final class SlabCache {
             } else {
                 Sheaf full = barn.replaceEmpty(spare == null ? null : main, noLock);
                 if (full != null) {
-                    counters.incrementAndGet(C_BARN_GET);
+                    count(m, C_BARN_GET);
                     if (spare == null) {
                         m.spare = main;
                     }
                     m.main = full;
                 } else {
-                    counters.incrementAndGet(C_BARN_GET_FAIL);
-                    counters.incrementAndGet(C_REFILL);
+                    count(m, C_BARN_GET_FAIL);
+                    count(m, C_REFILL);
                     int got = takeObjects(main.objects, 0, capacity, noLock);
                     main.size = got;
                     if (got == 0) {
                         if (noLock) {
-                            counters.incrementAndGet(C_NOLOCK_FAIL);
+                            count(m, C_NOLOCK_FAIL);
                         }
                         return 0;
                     }
@@ -1459,12 +1463,25 @@ public final class SlabCache {
         return dead.size();
     }
 
+    /**
+     * Counts a slow-path event in the owner's magazine: plain increments, like the fast-path
+     * counters. Shared atomic counters here made every refill and flush of every thread write one
+     * contended cache line (the kernel keeps these per CPU for the same reason).
+     */
+    private static void count(Magazine m, int counter) {
+        m.events[counter]++;
+    }
+
     /** Empties a magazine nobody uses any more (dead owner, or destroy/close). */
     private void retire(Magazine m) {
         counters.addAndGet(C_RETIRED_ALLOC_FAST, m.allocFast);
         counters.addAndGet(C_RETIRED_FREE_FAST, m.freeFast);
         m.allocFast = 0;
         m.freeFast = 0;
+        for (int i = 0; i < COUNTERS; i++) {
+            counters.addAndGet(i, m.events[i]);
+            m.events[i] = 0;
+        }
         returnSheaf(m.main);
         returnSheaf(m.spare);
         Sheaf r = m.takeRcuSheafForFlush();
