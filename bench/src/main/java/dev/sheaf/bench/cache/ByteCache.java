@@ -10,6 +10,28 @@ public interface ByteCache extends AutoCloseable {
     /** Copies the value of {@code key} into {@code dst}; returns its length, or -1 when absent. */
     int get(long key, byte[] dst);
 
+    /**
+     * A handle for one thread's gets: {@link Reader#get} is {@link #get} without any per-call
+     * lookup of the calling thread's state (a map that needs per-thread state, such as an RCU reader
+     * slot, binds it once here). Obtain one per thread, use it from that thread only, close it when
+     * the thread stops reading. The default handle just calls {@link #get}.
+     */
+    default Reader reader() {
+        return this::get;
+    }
+
+    /** One thread's read handle; see {@link ByteCache#reader()}. */
+    @FunctionalInterface
+    interface Reader extends AutoCloseable {
+        /** As {@link ByteCache#get}. */
+        int get(long key, byte[] dst);
+
+        /** Releases per-thread state the handle holds; idempotent. */
+        @Override
+        default void close() {
+        }
+    }
+
     /** Maps {@code key} to {@code value[0, length)}, replacing any previous value. */
     void put(long key, byte[] value, int length);
 

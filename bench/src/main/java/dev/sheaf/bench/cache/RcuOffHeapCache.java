@@ -51,13 +51,17 @@ public final class RcuOffHeapCache extends OffHeapChainedMap {
         return viaLinkField ? "sheaf-rcu-map-link" : "sheaf-rcu-map";
     }
 
+    /**
+     * The generic entry point: finds the calling thread's reader handle (a ThreadLocal lookup, a few
+     * ns) on every call. Hot loops use {@link #reader()} instead.
+     */
     @Override
     public int get(long key, byte[] dst) {
         Thread t = Thread.currentThread();
         if (t.isVirtual()) { // virtual threads use the domain's pooled slots, not a handle each
             rcu.readLock();
             try {
-                return find(key, dst);
+                return find(buckets, mask, key, dst);
             } finally {
                 rcu.readUnlock();
             }
@@ -65,15 +69,57 @@ public final class RcuOffHeapCache extends OffHeapChainedMap {
         Rcu.Reader reader = readers.get(); // one lookup; the handle enters and leaves without another
         reader.lock();
         try {
-            return find(key, dst);
+            return find(buckets, mask, key, dst);
         } finally {
             reader.unlock();
         }
     }
 
-    /** Walks the chain; the caller is inside a read section. */
-    private int find(long key, byte[] dst) {
-        long e = OffHeapEntries.loadAcquire(bucketAddress(bucketIndex(key, mask)));
+    /**
+     * A platform thread's read handle bound to an {@link Rcu.Reader} of its own: a get is enter the
+     * section (the handle's slot, no thread lookup), hash, walk the chain, compare the key, copy the
+     * value, leave. Virtual threads get the generic path (pooled slots, claimed per section).
+     */
+    @Override
+    public ByteCache.Reader reader() {
+        if (Thread.currentThread().isVirtual()) {
+            return this::get;
+        }
+        return new HandleReader(rcu.register(), buckets, mask);
+    }
+
+    /** Holds what a get needs in its own final fields: no load through the map on the way. */
+    private static final class HandleReader implements ByteCache.Reader {
+        private final Rcu.Reader handle;
+        private final long buckets;
+        private final int mask;
+
+        HandleReader(Rcu.Reader handle, long buckets, int mask) {
+            this.handle = handle;
+            this.buckets = buckets;
+            this.mask = mask;
+        }
+
+        @Override
+        public int get(long key, byte[] dst) {
+            Rcu.Reader h = handle;
+            h.lock();
+            try {
+                return find(buckets, mask, key, dst);
+            } finally {
+                h.unlock();
+            }
+        }
+
+        @Override
+        public void close() {
+            handle.close();
+        }
+    }
+
+    /** Walks the chain of {@code key}; the caller is inside a read section. */
+    private static int find(long buckets, int mask, long key, byte[] dst) {
+        long e = OffHeapEntries.loadAcquire(buckets + 8L * bucketIndex(key, mask));
         while (e != 0) {
             if (OffHeapEntries.key(e) == key) {
                 return OffHeapEntries.copyValue(e, dst);

@@ -57,6 +57,43 @@ class ByteCacheTest {
 
     @ParameterizedTest
     @MethodSource("variants")
+    void aReaderHandleSeesWhatGetSees(String variant) throws InterruptedException {
+        try (ByteCache c = open(variant, 1000, 32)) {
+            for (long k = 0; k < 100; k++) {
+                c.put(k, new byte[] {(byte) k, (byte) (k >> 8), 7}, 3);
+            }
+            Runnable check = () -> {
+                byte[] a = new byte[32];
+                byte[] b = new byte[32];
+                ByteCache.Reader r = c.reader();
+                for (long k = -5; k < 120; k++) {
+                    int n = r.get(k, a);
+                    assertEquals(c.get(k, b), n, "key " + k);
+                    if (n >= 0) {
+                        assertArrayEquals(Arrays.copyOf(b, n), Arrays.copyOf(a, n));
+                    }
+                }
+                r.close();
+                r.close(); // idempotent
+            };
+            check.run();
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            Thread v = Thread.ofVirtual().start(() -> { // virtual threads get a handle too
+                try {
+                    check.run();
+                } catch (Throwable t) {
+                    failure.set(t);
+                }
+            });
+            v.join();
+            if (failure.get() != null) {
+                throw new AssertionError("on a virtual thread", failure.get());
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("variants")
     void manyKeysCollideAndEvictionBoundsTheSize(String variant) {
         try (ByteCache c = open(variant, 500, 16)) {
             byte[] v = new byte[16];
@@ -118,13 +155,14 @@ class ByteCacheTest {
             }
             AtomicBoolean stop = new AtomicBoolean();
             AtomicReference<Throwable> failure = new AtomicReference<>();
-            Runnable reader = () -> {
+            // platform and virtual readers, through the generic get and through a per-thread handle
+            java.util.function.Function<Boolean, Runnable> readerOf = useHandle -> () -> {
                 byte[] dst = new byte[24];
                 long i = 0;
-                try {
+                try (ByteCache.Reader r = useHandle ? c.reader() : c::get) {
                     while (!stop.get()) {
                         long k = (i++ * 7919) % (keys + keys / 4);
-                        int n = c.get(k, dst);
+                        int n = r.get(k, dst);
                         if (n >= 0) {
                             long key = readLong(dst, 0);
                             long version = readLong(dst, 8);
@@ -137,8 +175,9 @@ class ByteCacheTest {
                     failure.compareAndSet(null, t);
                 }
             };
-            Thread[] readers = {Thread.ofPlatform().start(reader), Thread.ofVirtual().start(reader),
-                    Thread.ofVirtual().start(reader)};
+            Thread[] readers = {Thread.ofPlatform().start(readerOf.apply(true)),
+                    Thread.ofPlatform().start(readerOf.apply(false)), Thread.ofVirtual().start(readerOf.apply(true)),
+                    Thread.ofVirtual().start(readerOf.apply(false))};
             long deadline = System.nanoTime() + Long.getLong("sheaf.bench.stressMillis", 1500) * 1_000_000;
             long version = 0;
             while (System.nanoTime() < deadline && failure.get() == null) {
