@@ -6,6 +6,9 @@ import dev.sheaf.bench.cache.OffHeapChainedMap;
 import dev.sheaf.bench.cache.RcuOffHeapCache;
 import dev.sheaf.bench.cache.RefCountedOffHeapCache;
 import java.io.PrintStream;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
@@ -22,7 +25,9 @@ import org.HdrHistogram.Histogram;
  * new values at 50 000 per second (replacing entries, inserting and evicting); 90% of requests go
  * to a hot 1% of the keys, the rest are uniform over a key space a quarter larger than the populated
  * range (so some gets miss and some puts insert and evict). Readers and writer are separate threads
- * so gets per second measure the read side alone, with updates and reclamation running beside it. Every value carries its key, and
+ * so gets per second measure the read side alone, with updates and reclamation running beside it. A
+ * warm-up (a fifth of the run, at least 200 ms: JIT, caches, reclamation in steady state) is not
+ * counted; readers get through per-thread handles ({@link ByteCache#reader()}). Every value carries its key, and
  * every get checks it: a reader that saw a freed or reused entry fails the run. Reports gets and
  * puts per second, get latency (one get in 16 timed), bytes per entry, and the Java heap and GC
  * cost, for the RCU map, the same map with reference counts, and {@code ConcurrentHashMap<Long, byte[]>}.
@@ -31,6 +36,9 @@ public final class OffHeapCacheExperiment implements SheafExperiment {
     private static final int VALUE = 64;
     /** Update rate of the writer thread. */
     private static final int PUTS_PER_SECOND = 50_000;
+
+    /** Reads the key and version fill() wrote, 8 bytes at a time. */
+    private static final VarHandle LONG_LE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     private final int entries;
 
@@ -69,7 +77,7 @@ public final class OffHeapCacheExperiment implements SheafExperiment {
             double bytesPerEntry = cache.offHeapBytes() >= 0 ? (double) cache.offHeapBytes() / cache.size()
                     : (double) (usedHeapAfterGc() - heapBefore) / cache.size();
             double reservedPerEntry = cache instanceof OffHeapChainedMap m ? m.reservedBytesPerEntry() : bytesPerEntry;
-            long[] gc0 = gc();
+            long[][] gc0 = {gc()};
             Histogram getLatency = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
             Histogram[] perThread = new Histogram[c.threads()];
             long[] gets = new long[c.threads()];
@@ -78,8 +86,11 @@ public final class OffHeapCacheExperiment implements SheafExperiment {
             var threadBean = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
             int keySpace = entries + entries / 4;
             int hotKeys = Math.max(1, entries / 100);
-            long start = System.nanoTime();
-            long deadline = start + c.nanos();
+            // Warm-up first (JIT, caches, the reclamation machinery's steady state); each thread starts
+            // counting when it first sees the clock past measureStart, and every figure covers
+            // measureStart..deadline only.
+            long measureStart = System.nanoTime() + Math.max(200_000_000L, c.nanos() / 5);
+            long deadline = measureStart + c.nanos();
             int readers = c.threads();
             Workers.run("cache", readers + 1, index -> {
                 FastRandom rnd = new FastRandom(c.seed() * 31 + index);
@@ -88,8 +99,14 @@ public final class OffHeapCacheExperiment implements SheafExperiment {
                     byte[] src = new byte[VALUE];
                     long p = 0;
                     long version = 0;
+                    long p0 = -1;
                     long slice = System.nanoTime();
                     do {
+                        if (p0 < 0 && System.nanoTime() - measureStart >= 0) {
+                            p0 = p;
+                            gc0[0] = gc();
+                            allocated0 = threadBean.getCurrentThreadAllocatedBytes();
+                        }
                         for (int i = 0; i < PUTS_PER_SECOND / 1000; i++) {
                             int key = rnd.nextInt(10) != 0 ? rnd.nextInt(hotKeys) : rnd.nextInt(keySpace);
                             fill(src, key, ++version);
@@ -102,16 +119,22 @@ public final class OffHeapCacheExperiment implements SheafExperiment {
                             LockSupport.parkNanos(wait);
                         }
                     } while (System.nanoTime() - deadline < 0);
-                    puts[0] = p;
+                    puts[0] = p - Math.max(0, p0);
                     heapBytes[index] = threadBean.getCurrentThreadAllocatedBytes() - allocated0;
-                    return p;
+                    return puts[0];
                 }
                 Histogram h = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
                 byte[] dst = new byte[VALUE];
                 long g = 0;
+                long g0 = -1;
                 ByteCache.Reader reader = cache.reader(); // per-thread state bound once, not looked up per get
                 try (reader) {
                     do {
+                        if (g0 < 0 && System.nanoTime() - measureStart >= 0) { // warm-up over
+                            g0 = g;
+                            h.reset();
+                            allocated0 = threadBean.getCurrentThreadAllocatedBytes();
+                        }
                         for (int i = 0; i < 256; i++) {
                             int key = rnd.nextInt(10) != 0 ? rnd.nextInt(hotKeys) : rnd.nextInt(keySpace);
                             int n;
@@ -130,11 +153,11 @@ public final class OffHeapCacheExperiment implements SheafExperiment {
                     } while (System.nanoTime() - deadline < 0);
                 }
                 heapBytes[index] = threadBean.getCurrentThreadAllocatedBytes() - allocated0;
-                gets[index] = g;
+                gets[index] = g - Math.max(0, g0);
                 perThread[index] = h;
-                return g;
+                return gets[index];
             });
-            long elapsed = System.nanoTime() - start;
+            long elapsed = System.nanoTime() - measureStart;
             long[] gc1 = gc();
             for (Histogram h : perThread) {
                 getLatency.add(h);
@@ -149,8 +172,8 @@ public final class OffHeapCacheExperiment implements SheafExperiment {
                     .figure("reservedBytesPerEntry", reservedPerEntry)
                     .figure("heapBytesPerGet", (double) (Workers.sum(heapBytes) - heapBytes[c.threads()]) / Math.max(1, totalGets))
                     .figure("heapBytesPerPut", (double) heapBytes[c.threads()] / Math.max(1, totalPuts))
-                    .figure("gcCount", gc1[0] - gc0[0])
-                    .figure("gcMillis", gc1[1] - gc0[1])
+                    .figure("gcCount", gc1[0] - gc0[0][0])
+                    .figure("gcMillis", gc1[1] - gc0[0][1])
                     .note(String.format(Locale.ROOT, "%d entries, %d B values, %d reader threads + 1 writer at %d puts/s, 90%% of requests on 1%% hot keys", entries, VALUE,
                             c.threads(), PUTS_PER_SECOND));
         }
@@ -169,12 +192,8 @@ public final class OffHeapCacheExperiment implements SheafExperiment {
 
     /** The value must belong to the key and be internally consistent (no torn or reused entry). */
     private static void check(byte[] v, int n, long key, ByteCache cache) {
-        long k = 0;
-        long version = 0;
-        for (int i = 0; i < 8; i++) {
-            k |= (v[i] & 0xFFL) << (8 * i);
-            version |= (v[8 + i] & 0xFFL) << (8 * i);
-        }
+        long k = (long) LONG_LE.get(v, 0); // the bytes fill() wrote, little-endian: one load each
+        long version = (long) LONG_LE.get(v, 8);
         byte b = (byte) (key ^ version);
         if (n != VALUE || k != key || v[16] != b || v[n - 1] != b) {
             throw new IllegalStateException(cache.name() + ": get(" + key + ") returned a value of key " + k
