@@ -12,6 +12,13 @@ import java.util.concurrent.locks.ReentrantLock;
  * Guarded by `lock`, a leaf lock: nothing else is acquired while it is held. Every operation has
  * a `noLock` mode that only tryLocks and reports failure instead of waiting (kmalloc_nolock).
  * `fullObjects` is written under the lock and read racily by stats (a plain long read).
+ *
+ * Empty sheaves: up to `maxEmpty`, plus an allowance the cache raises to the most rcu sheaves it
+ * has had waiting for a grace period at once (allowEmpty). Every such sheaf comes back, and when
+ * the full list is at its bound it comes back as an empty one (its objects flushed to slabs); with
+ * room for them all, the rcu path takes its next sheaf from here instead of allocating one, and a
+ * steady stream of freeRcu allocates nothing. The array grows (under the lock) only when the
+ * allowance reaches a new high, so it is bounded by the cache's peak of sheaves in flight.
  */
 final class Barn {
 
@@ -20,7 +27,10 @@ final class Barn {
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Sheaf[] full;
-    private final Sheaf[] empty;
+    private Sheaf[] empty;
+    private final int maxEmpty;
+    /** maxEmpty plus the rcu allowance; guarded by lock. */
+    private int emptyLimit;
     private int nrFull;
     private int nrEmpty;
     private volatile long fullObjects;
@@ -28,6 +38,30 @@ final class Barn {
     Barn(int maxFull, int maxEmpty) {
         this.full = new Sheaf[maxFull];
         this.empty = new Sheaf[maxEmpty];
+        this.maxEmpty = maxEmpty;
+        this.emptyLimit = maxEmpty;
+    }
+
+    /** Raises the bound on empty sheaves to maxEmpty + {@code extra} (never lowers it). */
+    void allowEmpty(int extra) {
+        lock.lock();
+        try {
+            emptyLimit = Math.max(emptyLimit, maxEmpty + Math.max(0, extra));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Stores an empty sheaf if the bound allows; lock held. */
+    private boolean storeEmptyLocked(Sheaf sheaf) {
+        if (nrEmpty == empty.length) {
+            if (nrEmpty >= emptyLimit) {
+                return false;
+            }
+            empty = java.util.Arrays.copyOf(empty, Math.min(emptyLimit, Math.max(4, nrEmpty * 2)));
+        }
+        empty[nrEmpty++] = sheaf;
+        return true;
     }
 
     private boolean lock(boolean noLock) {
@@ -55,8 +89,8 @@ final class Barn {
             Sheaf f = full[--nrFull];
             full[nrFull] = null;
             fullObjects -= f.size;
-            if (emptyIn != null && nrEmpty < empty.length) {
-                empty[nrEmpty++] = emptyIn;
+            if (emptyIn != null) {
+                storeEmptyLocked(emptyIn);
             }
             return f;
         } finally {
@@ -133,9 +167,7 @@ final class Barn {
         sheaf.size = 0;
         lock.lock();
         try {
-            if (nrEmpty < empty.length) {
-                empty[nrEmpty++] = sheaf;
-            }
+            storeEmptyLocked(sheaf);
         } finally {
             lock.unlock();
         }

@@ -20,8 +20,13 @@ import java.lang.ref.WeakReference;
  * only when the owner is dead (Thread.isAlive() == false orders the dead thread's writes).
  *
  * `rcuSheaf` is different: rcuBarrier() on another thread must be able to flush it while the
- * owner lives, so it is taken out and put back with atomics by both sides (getAndSet / release
- * store). A null rcuSheaf means "taken" (or stolen by a flush); the owner then starts a new one.
+ * owner lives. The owner swaps in RCU_BUSY for the length of one freeRcu (getAndSet) and stores
+ * its sheaf back with a release store; a flusher takes the sheaf with a CAS to null and, finding
+ * RCU_BUSY, waits for that one call to end. It must: the sheaf in the owner's hands holds objects
+ * of freeRcu calls that returned before the barrier began (the kernel gets the same from running
+ * the flush on each CPU with the owner unable to be half-way through). The owner never waits: a
+ * null slot means a flush took the sheaf, and the owner starts a new one. RCU_BUSY is never
+ * left behind: the owner's window is a try/finally with no waiting for other threads in it.
  *
  * Padding on both sides keeps the owner's hot fields off the cache lines of neighbouring
  * magazines of other threads.
@@ -29,6 +34,8 @@ import java.lang.ref.WeakReference;
 final class Magazine extends MagazineFields {
 
     static final VarHandle RCU_SHEAF;
+    /** The rcuSheaf value while the owner is inside a freeRcu call (see the notes). */
+    static final Sheaf RCU_BUSY = new Sheaf(0);
 
     static {
         try {
@@ -56,12 +63,37 @@ final class Magazine extends MagazineFields {
         return t == null || !t.isAlive();
     }
 
-    Sheaf takeRcuSheaf() {
-        return (Sheaf) RCU_SHEAF.getAndSet(this, (Sheaf) null);
+    /** Marks the rcu sheaf in use by the owner for one freeRcu call; its sheaf, or null if a flush took it. */
+    Sheaf beginRcu() {
+        return (Sheaf) RCU_SHEAF.getAndSet(this, RCU_BUSY);
     }
 
-    void putRcuSheaf(Sheaf s) {
+    /** Ends the owner's call: {@code s} (may be null) becomes the rcu sheaf again. */
+    void endRcu(Sheaf s) {
         RCU_SHEAF.setRelease(this, s);
+    }
+
+    /**
+     * A flusher (rcuBarrier, or the reclaimer of a dead owner's magazine) takes the rcu sheaf,
+     * first waiting out an owner that is inside a freeRcu call; null if there is none.
+     */
+    Sheaf takeRcuSheafForFlush() {
+        int spins = 0;
+        while (true) {
+            Sheaf s = (Sheaf) RCU_SHEAF.getVolatile(this);
+            if (s == null) {
+                return null;
+            }
+            if (s != RCU_BUSY) {
+                if (RCU_SHEAF.compareAndSet(this, s, (Sheaf) null)) {
+                    return s;
+                }
+            } else if (++spins < 64) {
+                Thread.onSpinWait();
+            } else {
+                Thread.yield(); // the owner may be descheduled (or a parked virtual thread) mid-call
+            }
+        }
     }
 
     /**

@@ -9,6 +9,9 @@ package dev.sheaf.allocator;
  *     deferredCount of them came through the no-lock deferred list;
  *   - arrays[0..arrayCount): headless bulk arrays, all full except the last (lastLength);
  *   - sheafCache/sheaf/sheafCount: a full rcu sheaf handed back to its cache after the grace period.
+ *     Such a batch belongs to its Sheaf (Sheaf.rcuBatch), not to RcuBatchPool: it travels with the
+ *     sheaf, and the drainer clears it before handing the sheaf back (the sheaf may be submitted
+ *     again at once by another thread, reusing this very object).
  * `ready` is set when the cookie had already completed at sealing time: the batch is freed at once.
  *
  * Ownership: an RcuBatch is mutated by exactly one thread at a time. It is filled by its sealer,
@@ -28,20 +31,22 @@ final class RcuBatch {
     int lastLength;
 
     Object sheafCache;
-    long[] sheaf;
+    Sheaf sheaf;
     int sheafCount;
 
     long objects;
     long bytes;
     long cookie;
     boolean ready;
-    /** Publication order, for rcuBarrier. */
+    /** Adoption order, numbered by the drainer under the drain lock, for rcuBarrier. */
     long sequence;
     /** Link in the sealed stack, then in the drainer's in-flight list. */
     RcuBatch next;
 
+    private static final long[][] NO_ARRAYS = new long[0][];
+
     RcuBatch(int maxArrays) {
-        this.arrays = new long[maxArrays][];
+        this.arrays = maxArrays == 0 ? NO_ARRAYS : new long[maxArrays][];
     }
 
     long bulkObjects() {

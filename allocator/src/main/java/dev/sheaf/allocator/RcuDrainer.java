@@ -37,6 +37,8 @@ final class RcuDrainer implements Agent {
     /** In-flight FIFO (oldest first); guarded by drainLock. */
     private volatile RcuBatch head;
     private RcuBatch tail;
+    /** Number given to the last adopted batch (RcuBatch.sequence); guarded by drainLock. */
+    private long adopted;
     /** Chain objects collected for one bulk free; guarded by drainLock. */
     private final long[] scratch = new long[256];
 
@@ -132,6 +134,15 @@ final class RcuDrainer implements Agent {
         return null;
     }
 
+    /**
+     * Adopts the sealed stack and returns the number of the newest batch in flight: every batch
+     * published before this call has a number at or below it. Drain lock held.
+     */
+    long adoptAndNumber() {
+        adoptSealed();
+        return adopted;
+    }
+
     /** True if nothing is in flight; a racy read for the worker's idle decision. */
     boolean idleOpaque() {
         return head == null;
@@ -151,6 +162,9 @@ final class RcuDrainer implements Agent {
             reversed = s;
             s = next;
         }
+        for (RcuBatch b = reversed; b != null; b = b.next) {
+            b.sequence = ++adopted; // oldest first, under the drain lock: rcuBarrier's horizon
+        }
         if (tail == null) {
             head = reversed;
         } else {
@@ -160,6 +174,10 @@ final class RcuDrainer implements Agent {
     }
 
     private void free(RcuBatch b) {
+        if (b.sheaf != null) {
+            freeSheaf(b);
+            return;
+        }
         long chainObjects = b.chainCount;
         long bulk = b.bulkObjects();
         try {
@@ -179,15 +197,28 @@ final class RcuDrainer implements Agent {
                 arrayPool.give(a);
             }
         }
-        if (b.sheaf != null) {
-            try {
-                target.rcuSheafReady(b.sheafCache, b.sheaf, b.sheafCount);
-            } catch (RuntimeException e) {
-                engine.freeFailed(e);
-            }
-        }
-        engine.batchFreed(b, chainObjects - b.deferredCount, b.deferredCount, bulk, b.sheaf == null ? 0 : b.sheafCount);
+        engine.batchFreed(b.bytes, b.objects, chainObjects - b.deferredCount, b.deferredCount, bulk, 0);
         batchPool.give(b);
+    }
+
+    /**
+     * An rcu sheaf's batch belongs to the sheaf: read it, clear it, then hand the sheaf back. The
+     * Target may give the sheaf to another thread that submits it again at once, reusing the
+     * batch, so nothing here touches the batch after rcuSheafReady.
+     */
+    private void freeSheaf(RcuBatch b) {
+        Object cache = b.sheafCache;
+        Sheaf sheaf = b.sheaf;
+        long count = b.sheafCount;
+        long bytes = b.bytes;
+        long objects = b.objects;
+        b.clear();
+        try {
+            target.rcuSheafReady(cache, sheaf);
+        } catch (RuntimeException e) {
+            engine.freeFailed(e);
+        }
+        engine.batchFreed(bytes, objects, 0, 0, 0, count);
     }
 
     /** Walks exactly {@code count} links (a corrupt or cyclic chain cannot loop forever) and bulk-frees them. */

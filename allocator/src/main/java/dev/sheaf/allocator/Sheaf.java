@@ -10,6 +10,12 @@ final class Sheaf {
 
     final long[] objects;
     int size;
+    /**
+     * The engine's batch record for this sheaf while it waits for a grace period, created on the
+     * first submission and reused by every later one, so an rcu sheaf costs no allocation per trip.
+     * Touched only by the engine, between submitRcuSheaf and the rcuSheafReady hand-back.
+     */
+    RcuBatch rcuBatch;
 
     Sheaf(int capacity) {
         this.objects = new long[capacity];

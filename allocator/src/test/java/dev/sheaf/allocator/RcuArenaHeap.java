@@ -115,9 +115,9 @@ final class RcuArenaHeap implements RcuFree.Target, AutoCloseable {
     }
 
     @Override
-    public void rcuSheafReady(Object cache, long[] objects, int count) {
+    public void rcuSheafReady(Object cache, Sheaf sheaf) {
         sheavesReady.incrementAndGet();
-        freeNowBulk(objects, count);
+        freeNowBulk(sheaf.objects, sheaf.size);
     }
 
     @Override

@@ -112,7 +112,7 @@ class RcuFreeSafetyTest {
                             default -> {
                                 sheaf[inSheaf++] = old;
                                 if (inSheaf == sheaf.length) {
-                                    engine.submitRcuSheaf(cache, sheaf, inSheaf);
+                                    engine.submitRcuSheaf(cache, new Sheaf(sheaf, inSheaf));
                                     sheaf = new long[32];
                                     inSheaf = 0;
                                 }
@@ -120,7 +120,7 @@ class RcuFreeSafetyTest {
                         }
                     }
                     if (inSheaf > 0) {
-                        engine.submitRcuSheaf(cache, sheaf, inSheaf);
+                        engine.submitRcuSheaf(cache, new Sheaf(sheaf, inSheaf));
                     }
                 }, failure));
             }

@@ -241,7 +241,7 @@ class RcuFreeTest {
             sheaf[i] = heap.alloc();
         }
         Object token = new Object();
-        engine.submitRcuSheaf(token, sheaf, 8);
+        engine.submitRcuSheaf(token, new Sheaf(sheaf, 8));
         engine.rcuBarrier();
         assertEquals(1, heap.sheavesReady.get());
         assertEquals(0, heap.liveCount());
@@ -255,7 +255,7 @@ class RcuFreeTest {
         AtomicBoolean flushed = new AtomicBoolean();
         heap.flushRcuSheaves = () -> {
             if (flushed.compareAndSet(false, true)) {
-                engine.submitRcuSheaf("cache", partial, 2);
+                engine.submitRcuSheaf("cache", new Sheaf(partial, 2));
             }
         };
         engine.rcuBarrier();

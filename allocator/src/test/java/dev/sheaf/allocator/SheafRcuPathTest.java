@@ -87,6 +87,81 @@ class SheafRcuPathTest {
         }
     }
 
+    /**
+     * rcuBarrier on one thread while another keeps freeing into its rcu sheaf: every object whose
+     * freeRcu returned before the barrier began must be free when it returns. The owner spends
+     * almost all its time inside freeRcu holding its rcu sheaf; a flush that took "no sheaf" for an
+     * answer then returned without the objects of the owner's earlier calls.
+     */
+    @Test
+    void barrierCoversTheRcuSheafOfAnOwnerInTheMiddleOfAFreeRcu() throws Exception {
+        try (SlabAllocator a = SlabAllocator.builder().capacity(256L << 20).build()) {
+            SlabCache c = a.createCache("rcu-busy", 64);
+            java.util.concurrent.atomic.AtomicLong returned = new java.util.concurrent.atomic.AtomicLong();
+            java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+            java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+            CountDownLatch started = new CountDownLatch(1);
+            Thread owner = Thread.ofPlatform().start(() -> {
+                try {
+                    long n = 0;
+                    while (!stop.get()) {
+                        c.freeRcu(c.alloc());
+                        returned.set(++n);
+                        if (n == 1000) {
+                            started.countDown();
+                        }
+                    }
+                } catch (Throwable t) {
+                    failure.set(t);
+                    started.countDown();
+                }
+            });
+            try {
+                started.await();
+                for (int i = 0; i < 300 && failure.get() == null; i++) {
+                    long before = returned.get();
+                    a.rcuBarrier();
+                    long freed = a.rcuStats().freedByRcuSheaf();
+                    assertTrue(freed >= before, "barrier " + i + " returned with " + (before - freed)
+                            + " object(s) freed before it still pending");
+                }
+            } finally {
+                stop.set(true);
+                owner.join();
+            }
+            assertNull(failure.get());
+            a.rcuBarrier();
+            assertEquals(returned.get(), a.rcuStats().freedByRcuSheaf());
+        }
+    }
+
+    /**
+     * More rcu sheaves in flight than the barn holds: the ones that find the full list at its
+     * bound come back as empty sheaves and are reused, so a steady freeRcu stream creates none.
+     */
+    @Test
+    void rcuSheavesAreRecycledWhenTheBarnIsFull() {
+        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).build()) {
+            SlabCache c = a.createCache(CacheSpec.of("rcu-recycle", 64).withSheafCapacity(4));
+            long[] objs = new long[4 * 40]; // 40 sheaves in flight per round, the barn keeps 10 full
+            long[] created = new long[6];
+            for (int round = 0; round < created.length; round++) {
+                long before = c.stats().sheafAlloc();
+                c.allocBulk(objs, objs.length);
+                for (long p : objs) {
+                    c.freeRcu(p);
+                }
+                a.rcuBarrier();
+                created[round] = c.stats().sheafAlloc() - before;
+            }
+            assertEquals(0, c.stats().activeObjects());
+            assertEquals(6L * objs.length, a.rcuStats().freedByRcuSheaf());
+            for (int round = 2; round < created.length; round++) {
+                assertEquals(0, created[round], "sheaves created per round " + java.util.Arrays.toString(created));
+            }
+        }
+    }
+
     @Test
     void virtualThreadsUseCarrierRcuSheaves() throws Exception {
         try (SlabAllocator a = SlabAllocator.builder().capacity(128L << 20).build()) {
