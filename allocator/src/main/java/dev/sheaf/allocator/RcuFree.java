@@ -201,6 +201,8 @@ final class RcuFree implements AutoCloseable {
         }
     }
 
+    // Every field is final or volatile: SlabAllocator.engine() reads the reference to this engine
+    // plain, which is safe only while that holds (JLS 17.5).
     private final Rcu rcu;
     private final Target target;
     private final Settings settings;

@@ -397,12 +397,14 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
     private static final int SPAN_HOOKS_DONE = 2;
     private static final java.lang.invoke.VarHandle SPAN_STATE;
     private static final java.lang.invoke.VarHandle CLOSED;
+    private static final java.lang.invoke.VarHandle ENGINE;
 
     static {
         try {
             var lookup = java.lang.invoke.MethodHandles.lookup();
             SPAN_STATE = lookup.findVarHandle(Slab.class, "state", int.class);
             CLOSED = lookup.findVarHandle(SlabAllocator.class, "closed", boolean.class);
+            ENGINE = lookup.findVarHandle(SlabAllocator.class, "engine", RcuFree.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -614,7 +616,10 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
     // Free after a grace period
 
     RcuFree engine() {
-        RcuFree e = engine;
+        // Plain read on the per-call path (a volatile read is a compiler barrier per freeRcu).
+        // Safe through a race: every field of RcuFree is final or volatile, so a thread that
+        // sees the reference sees an initialised engine (JLS 17.5); null falls to the lock.
+        RcuFree e = (RcuFree) ENGINE.get(this);
         if (e == null) {
             cachesLock.lock();
             try {
