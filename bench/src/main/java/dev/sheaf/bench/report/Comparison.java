@@ -441,7 +441,7 @@ public final class Comparison {
         if (cacheJmh.size() > 1) {
             sb.append("\n### Off-heap cache, JMH (`OffHeapCacheBenchmark`, `-prof gc`)\n\n").append(render(cacheJmh, true));
         }
-        sb.append("\n## Latency under a deferred-free flood\n\nOne thread allocates and frees 64 bytes on a fixed schedule; latency is measured from each request's scheduled start (coordinated omission avoided); the other thread(s) flood the allocator with `freeRcu` (Sheaf) or `free` (peers without deferred free). Microseconds.\n\n");
+        sb.append("\n## Latency under a deferred-free flood\n\nOne thread allocates and frees 64 bytes on a fixed schedule; latency is measured from each request's scheduled start (coordinated omission avoided); a flood thread (at most cores - 1 of them) floods the allocator with `freeRcu` (Sheaf, whose RCU duty cycle it also runs) or `free` (peers without deferred free). On Linux the latency thread runs alone on one CPU and the JVM's other threads on the rest; other processes are not kept away. Microseconds.\n\n");
         sb.append(render(latencyTable(), true));
         List<List<String>> exp = experimentTable();
         if (!exp.isEmpty()) {
