@@ -174,12 +174,15 @@ public final class LatencyUnderFloodWorkload implements Workload {
             }
         } finally {
             stop.set(true);
-            for (Thread t : floodThreads) {
-                t.join();
-            }
-            if (iso != null) {
-                sharing = iso.threadsSharingCpu();
-                iso.close();
+            try {
+                for (Thread t : floodThreads) {
+                    t.join();
+                }
+            } finally {
+                if (iso != null) { // every thread gets its CPUs back, whatever happened
+                    sharing = iso.threadsSharingCpu();
+                    iso.close();
+                }
             }
         }
         long elapsed = System.nanoTime() - start;
