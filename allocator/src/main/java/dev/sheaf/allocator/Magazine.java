@@ -133,4 +133,6 @@ abstract class MagazineFields extends MagazinePad {
     WeakReference<Thread> owner;
     /** The owning platform thread's id (its PerThreadTable key), 0 for carrier magazines. */
     long ownerTid;
+    /** Set under the cache's registryLock by the one reclaimer retiring this dead owner's magazine. */
+    boolean retiring;
 }

@@ -1438,16 +1438,13 @@ public final class SlabCache {
         List<Magazine> dead = null;
         registryLock.lock();
         try {
-            for (int i = magazines.size() - 1; i >= 0; i--) {
-                Magazine m = magazines.get(i);
-                if (m.ownerDead()) {
+            for (Magazine m : magazines) {
+                if (!m.retiring && m.ownerDead()) {
+                    m.retiring = true;
                     if (dead == null) {
                         dead = new ArrayList<>();
                     }
                     dead.add(m);
-                    int last = magazines.size() - 1;
-                    magazines.set(i, magazines.get(last));
-                    magazines.remove(last);
                 }
             }
         } finally {
@@ -1456,9 +1453,17 @@ public final class SlabCache {
         if (dead == null) {
             return 0;
         }
+        // Retired while still registered: a concurrent rcuBarrier must still find a dead owner's
+        // rcu sheaf, and its flush waits on RCU_BUSY while retire() submits it.
         for (Magazine m : dead) {
             local.remove(m.ownerTid, m);
             retire(m);
+        }
+        registryLock.lock();
+        try {
+            magazines.removeAll(dead);
+        } finally {
+            registryLock.unlock();
         }
         return dead.size();
     }
@@ -1484,9 +1489,15 @@ public final class SlabCache {
         }
         returnSheaf(m.main);
         returnSheaf(m.spare);
-        Sheaf r = m.takeRcuSheafForFlush();
-        if (r != null && r.size > 0) {
-            submitRcuSheaf(r);
+        // Take the rcu sheaf the way its owner would, so a barrier flushing concurrently waits
+        // until it is submitted instead of finding the slot empty and returning early.
+        Sheaf r = m.beginRcu();
+        try {
+            if (r != null && r.size > 0) {
+                submitRcuSheaf(r);
+            }
+        } finally {
+            m.endRcu(null);
         }
     }
 

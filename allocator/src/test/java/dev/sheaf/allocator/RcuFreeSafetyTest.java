@@ -1,12 +1,16 @@
 package dev.sheaf.allocator;
 
 import dev.sheaf.rcu.Rcu;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -26,6 +30,7 @@ class RcuFreeSafetyTest {
     static final long STAMP = 0;
     static final long LINK = 56;
 
+    @Timeout(120)
     @ParameterizedTest(name = "{0} virtual={1}")
     @CsvSource({"EBR, false", "EBR, true", "QSBR, false", "QSBR, true"})
     void readersNeverSeeTheirObjectChange(Rcu.Flavor flavor, boolean virtual) throws Exception {
@@ -79,7 +84,9 @@ class RcuFreeSafetyTest {
                                 }
                             }
                             if (virtual) {
-                                Thread.yield(); // two carriers: let the writers run between sections
+                                // Two carriers and two spinning readers: Thread.yield() tends to re-mount
+                                // the same reader, starving the writers; parking frees the carrier.
+                                LockSupport.parkNanos(20_000);
                             }
                             sections.incrementAndGet();
                         }
@@ -91,6 +98,9 @@ class RcuFreeSafetyTest {
                 }, failure));
             }
             Object cache = new Object();
+            // Each writer must get through every entry point (the rcu sheaf twice) however loaded
+            // the machine is, or the per-channel assertions below would test nothing.
+            CountDownLatch writersWarm = new CountDownLatch(2);
             for (int w = 0; w < 2; w++) {
                 threads.add(start(virtual, () -> {
                     ThreadLocalRandom rnd = ThreadLocalRandom.current();
@@ -105,6 +115,9 @@ class RcuFreeSafetyTest {
                         }
                         heap.setLong(fresh, STAMP, stamps.getAndIncrement());
                         long old = published.getAndSet(rnd.nextInt(slots), fresh);
+                        if (n == 256) {
+                            writersWarm.countDown();
+                        }
                         switch ((int) (n++ & 3)) {
                             case 0 -> engine.freeRcu(old, LINK);
                             case 1 -> engine.freeRcu(old);
@@ -124,10 +137,17 @@ class RcuFreeSafetyTest {
                     }
                 }, failure));
             }
-            Thread.sleep(millis); // duration of the run, not synchronization
-            stop.set(true);
-            for (Thread t : threads) {
-                t.join();
+            try {
+                Thread.sleep(millis); // duration of the run, not synchronization
+                while (!writersWarm.await(100, TimeUnit.MILLISECONDS) && failure.get() == null) {
+                    // a starved writer still has to reach every entry point; @Timeout bounds a hang
+                }
+            } finally {
+                // Even on a timeout: no reader may outlive the memory it reads.
+                stop.set(true);
+                for (Thread t : threads) {
+                    t.join();
+                }
             }
             if (failure.get() != null) {
                 throw new AssertionError(failure.get());

@@ -133,13 +133,17 @@ class RcuSlabAllocatorTest {
                     }
                 }, failure));
             }
-            Thread.sleep(millis); // duration of the run, not synchronization
-            while (!writersWarm.await(100, TimeUnit.MILLISECONDS) && failure.get() == null) {
-                // a starved writer still has to reach every entry point; @Timeout bounds a hang
-            }
-            stop.set(true);
-            for (Thread t : threads) {
-                t.join();
+            try {
+                Thread.sleep(millis); // duration of the run, not synchronization
+                while (!writersWarm.await(100, TimeUnit.MILLISECONDS) && failure.get() == null) {
+                    // a starved writer still has to reach every entry point; @Timeout bounds a hang
+                }
+            } finally {
+                // Even on a timeout: no reader may outlive the mapping it reads (a crash, not a failure).
+                stop.set(true);
+                for (Thread t : threads) {
+                    t.join();
+                }
             }
             if (failure.get() != null) {
                 throw new AssertionError(failure.get());
