@@ -147,6 +147,27 @@ final class CpuAffinity {
     }
 
     /**
+     * The calling thread's time spent waiting for a CPU while runnable (nanoseconds, from
+     * {@code /proc/thread-self/schedstat}) and its involuntary context switches (from
+     * {@code /proc/thread-self/status}): {@code {waitNanos, involuntarySwitches}}, or null. Shows
+     * whether something else took the thread's CPU. Reads /proc: allocates, call outside measurements.
+     */
+    static long[] schedWait() {
+        try {
+            String[] stat = Files.readString(Path.of("/proc/thread-self/schedstat")).strip().split("\\s+");
+            long switches = -1;
+            for (String line : Files.readAllLines(Path.of("/proc/thread-self/status"))) {
+                if (line.startsWith("nonvoluntary_ctxt_switches:")) {
+                    switches = Long.parseLong(line.substring(line.indexOf(':') + 1).strip());
+                }
+            }
+            return stat.length >= 2 && switches >= 0 ? new long[] {Long.parseLong(stat[1]), switches} : null;
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /**
      * Counts the process's runnable threads now and adds the names of those not in {@code skip}
      * (kernel thread ids) to {@code names}. Reads /proc: allocates, for use outside measurements.
      */

@@ -46,7 +46,12 @@ import org.HdrHistogram.Histogram;
  * own, because the allocator offers no way to run it on a caller; it shares the flood threads' CPUs.
  * The result counts the threads: designed ({@code threads}), the most seen runnable at once during
  * warm-up ({@code runnableThreadsMax}, from /proc; includes JIT compiler threads), and those able to
- * run on the latency thread's CPU at the end ({@code threadsOnLatencyCpu}, 0 when isolated).
+ * run on the latency thread's CPU at the end ({@code threadsOnLatencyCpu}, 0 when isolated). Other
+ * processes cannot be kept off the latency CPU from here: {@code latencyThreadWaitedMs} (time the
+ * latency thread was runnable but waiting for its CPU during the measurement, from /proc) and
+ * {@code latencyThreadPreempted} (its involuntary context switches) say how much they interfered;
+ * on a quiet machine both stay near 0, and percentiles from a run where they do not are the
+ * machine's, not the allocator's.
  */
 public final class LatencyUnderFloodWorkload implements Workload {
     private static final long SIZE = 64;
@@ -132,6 +137,8 @@ public final class LatencyUnderFloodWorkload implements Workload {
         Set<String> otherRunnable = new TreeSet<>();
         int runnableMax = 0;
         int sharing = -1;
+        long waitedNanos = -1;
+        long preempted = -1;
         long warmupNanos = Math.max(200_000_000L, c.nanos() / 10);
         long start = System.nanoTime();
         long warmupEnd = start + warmupNanos;
@@ -140,6 +147,7 @@ public final class LatencyUnderFloodWorkload implements Workload {
         long end = warmupEnd + c.nanos();
         long requests = 0;
         boolean warm = false;
+        long[] waited0 = null;
         try {
             for (long due = start; due - end < 0; due += interval) {
                 if (!warm) {
@@ -147,6 +155,7 @@ public final class LatencyUnderFloodWorkload implements Workload {
                         alloc.reset();
                         free.reset();
                         requests = 0;
+                        waited0 = CpuAffinity.schedWait();
                         // A backlog left by warm-up (the /proc samples, code not yet compiled) is not
                         // carried into the measurement: the schedule restarts now.
                         long now = System.nanoTime();
@@ -173,6 +182,11 @@ public final class LatencyUnderFloodWorkload implements Workload {
                 requests++;
             }
         } finally {
+            long[] waited1 = CpuAffinity.schedWait();
+            if (waited0 != null && waited1 != null) {
+                waitedNanos = waited1[0] - waited0[0];
+                preempted = waited1[1] - waited0[1];
+            }
             stop.set(true);
             try {
                 for (Thread t : floodThreads) {
@@ -212,6 +226,10 @@ public final class LatencyUnderFloodWorkload implements Workload {
         }
         if (sharing >= 0) {
             r.figure("threadsOnLatencyCpu", sharing);
+        }
+        if (waitedNanos >= 0) { // > 0: something else had the latency thread's CPU (another process?)
+            r.figure("latencyThreadWaitedMs", waitedNanos / 1e6);
+            r.figure("latencyThreadPreempted", preempted);
         }
         return r.note(String.format(Locale.ROOT, "%d requests/s on the latency thread (%s), %d flood thread(s) on %d cores%s%s, doing %s",
                 c.opsPerSecond(), placement, flooders, cores, own, seen, peer.deferredFreeKind()));

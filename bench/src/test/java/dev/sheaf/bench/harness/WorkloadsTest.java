@@ -106,6 +106,9 @@ class WorkloadsTest {
             int cores = Runtime.getRuntime().availableProcessors();
             assertEquals(1 + LatencyUnderFloodWorkload.floodThreads(BRIEF, cores), r.figures().get("threads"));
             assertTrue(r.note().endsWith("doing " + peer.deferredFreeKind()), r.note());
+            if (java.nio.file.Files.exists(java.nio.file.Path.of("/proc/thread-self/schedstat"))) {
+                assertTrue(r.figures().get("latencyThreadWaitedMs") >= 0, "CPU wait of the latency thread reported");
+            }
         }
         assertEquals(before, CpuAffinity.get(0), "the calling thread's CPUs are restored");
     }
