@@ -825,6 +825,14 @@ final class RcuFree implements AutoCloseable {
      * the bound the freeing is left to the drainer (freeing thousands of objects here would put
      * the very cost freeRcu defers back on the caller); past it the caller helps.
      */
+    /**
+     * The pending bound for callers that submit whole batches themselves (the rcu sheaf path):
+     * past it, help drain, and outside a read section wait for the oldest grace period.
+     */
+    void meetPendingBound() {
+        afterSeal();
+    }
+
     private void afterSeal() {
         maybeRequestGracePeriod(coarseNow);
         if (pendingBytes.get() <= settings.pendingLimitBytes()) {

@@ -1545,6 +1545,7 @@ public final class SlabCache {
                 return;
             }
         }
+        boolean submitted = false;
         try {
             // RCU_BUSY in the slot until endRcu: a concurrent rcuBarrier waits for this call to
             // end instead of missing the objects of earlier calls that this sheaf holds.
@@ -1561,6 +1562,7 @@ public final class SlabCache {
                 r.size = n + 1;
                 if (n + 1 == capacity) {
                     submitRcuSheaf(r);
+                    submitted = true;
                     r = null; // the engine's now; if taking an empty one fails, the slot stays empty
                     r = emptyRcuSheaf();
                 }
@@ -1571,6 +1573,11 @@ public final class SlabCache {
             if (carrier) {
                 giveBack(m);
             }
+        }
+        if (submitted) {
+            // The pending bound, met with nothing held: no RCU_BUSY window a barrier would wait
+            // on, no carrier magazine; inside a read section it only helps, never waits.
+            allocator.engine().meetPendingBound();
         }
     }
 

@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -202,10 +203,12 @@ class RcuSlabAllocatorTest {
         }
     }
 
-    @Test
-    void pendingMemoryStaysBoundedThroughTheAllocator() throws Exception {
+    /** The chain path and the rcu sheaf path (whole sheaves submitted) both meet the pending bound. */
+    @ParameterizedTest(name = "rcuSheaves={0}")
+    @ValueSource(booleans = {false, true})
+    void pendingMemoryStaysBoundedThroughTheAllocator(boolean rcuSheaves) throws Exception {
         long limit = 1L << 20;
-        try (SlabAllocator a = SlabAllocator.builder().rcuSheaves(false).rcuPendingLimit(limit)
+        try (SlabAllocator a = SlabAllocator.builder().rcuSheaves(rcuSheaves).rcuPendingLimit(limit)
                 .rcuDrainDelay(java.time.Duration.ofMillis(50)).build()) {
             int threads = 3;
             AtomicBoolean stop = new AtomicBoolean();
