@@ -677,7 +677,18 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         engine().freeRcu(address);
     }
 
-    /** kfree_rcu_nolock: never parks, spin-waits or makes a system call. */
+    /**
+     * kfree_rcu_nolock: never parks, spin-waits or makes a system call. When it cannot take the
+     * caller's open batch at once, the object goes onto a lock-free list (linked through the same
+     * 8-byte field) that the drainer or the next ordinary call moves into a batch; nothing is lost.
+     * It is the one entry point the pending-memory bound does not throttle, since meeting the
+     * bound may mean waiting for a grace period; the objects it adds count towards the bound that
+     * ordinary callers then meet.
+     *
+     * @throws IllegalArgumentException not a live object start of this allocator, or the link
+     *                                  field is not an 8-byte aligned field inside the object
+     * @throws IllegalStateException    already free, or closed
+     */
     public void freeRcuNoLock(long address, long linkOffset) {
         if (address == 0) {
             return;
