@@ -191,17 +191,20 @@ public final class Comparison {
     /** Latency percentiles of the latency workload, alloc and free, in microseconds. */
     List<List<String>> latencyTable() {
         List<List<String>> rows = new ArrayList<>();
-        rows.add(List.of("peer", "op", "flood", "p50", "p99", "p99.9", "p99.99", "max", "samples"));
+        // "cpu wait ms": how long the latency thread was runnable but had no CPU (other processes); "-" if unknown
+        rows.add(List.of("peer", "op", "flood", "p50", "p99", "p99.9", "p99.99", "max", "samples", "cpu wait ms"));
         for (WorkloadResult r : harness) {
             if (!r.workload().equals("latency")) {
                 continue;
             }
+            Double waited = r.figures().get("latencyThreadWaitedMs");
+            String wait = waited == null ? "-" : String.format(Locale.ROOT, "%.1f", waited);
             for (var e : r.histograms().entrySet()) {
                 Histogram h = e.getValue();
                 String flood = r.note().substring(r.note().lastIndexOf("doing ") + 6);
                 rows.add(List.of(r.peer(), e.getKey(), flood, us(h.getValueAtPercentile(50)),
                         us(h.getValueAtPercentile(99)), us(h.getValueAtPercentile(99.9)),
-                        us(h.getValueAtPercentile(99.99)), us(h.getMaxValue()), String.valueOf(h.getTotalCount())));
+                        us(h.getValueAtPercentile(99.99)), us(h.getMaxValue()), String.valueOf(h.getTotalCount()), wait));
             }
         }
         return rows;
@@ -441,7 +444,7 @@ public final class Comparison {
         if (cacheJmh.size() > 1) {
             sb.append("\n### Off-heap cache, JMH (`OffHeapCacheBenchmark`, `-prof gc`)\n\n").append(render(cacheJmh, true));
         }
-        sb.append("\n## Latency under a deferred-free flood\n\nOne thread allocates and frees 64 bytes on a fixed schedule; latency is measured from each request's scheduled start (coordinated omission avoided); a flood thread (at most cores - 1 of them) floods the allocator with `freeRcu` (Sheaf, whose RCU duty cycle it also runs) or `free` (peers without deferred free). On Linux the latency thread runs alone on one CPU and the JVM's other threads on the rest; other processes are not kept away. Microseconds.\n\n");
+        sb.append("\n## Latency under a deferred-free flood\n\nOne thread allocates and frees 64 bytes on a fixed schedule; latency is measured from each request's scheduled start (coordinated omission avoided); a flood thread (at most cores - 1 of them) floods the allocator with `freeRcu` (Sheaf, whose RCU duty cycle it also runs) or `free` (peers without deferred free). On Linux the latency thread runs alone on one CPU and the JVM's other threads on the rest; other processes are not kept away: `cpu wait ms` is how long the latency thread was runnable without a CPU during the measurement (near 0 on a quiet machine; when it is not, the percentiles are the machine's). Microseconds.\n\n");
         sb.append(render(latencyTable(), true));
         List<List<String>> exp = experimentTable();
         if (!exp.isEmpty()) {
