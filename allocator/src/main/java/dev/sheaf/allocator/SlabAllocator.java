@@ -85,8 +85,9 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         this.rcuSheaves = b.rcuSheaves;
         this.givenRcu = b.rcu;
         this.rcu = b.rcu;
-        this.rcuSettings = RcuFree.Settings.DEFAULT.withDrainDelayNanos(b.rcuDrainDelayNanos)
-                .withPendingLimitBytes(b.rcuPendingLimitBytes);
+        RcuFree.Settings settings = RcuFree.Settings.DEFAULT.withDrainDelayNanos(b.rcuDrainDelayNanos)
+                .withPendingLimitBytes(b.rcuPendingLimitBytes).withOwnWorker(b.rcuFreeWorkerThread);
+        this.rcuSettings = b.rcuFreeIdleStrategy == null ? settings : settings.withIdleStrategy(b.rcuFreeIdleStrategy);
         int cpus = Runtime.getRuntime().availableProcessors();
         this.carrierSlots = Integer.highestOneBit(Math.max(1, cpus) * 2 - 1);
         this.kmalloc = new SlabCache[SizeClasses.count()];
@@ -118,8 +119,32 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         private long rcuDrainDelayNanos = RcuFree.Settings.DEFAULT.drainDelayNanos();
         private long rcuPendingLimitBytes = RcuFree.Settings.DEFAULT.pendingLimitBytes();
         private boolean forceArena;
+        private boolean rcuFreeWorkerThread = true;
+        private org.agrona.concurrent.IdleStrategy rcuFreeIdleStrategy;
 
         private Builder() { }
+
+        /**
+         * Whether the free-after-grace-period drainer runs on a daemon thread of the allocator
+         * (default true). With false, nothing is drained in the background: the user runs
+         * {@link SlabAllocator#rcuFreeAgent()} on a thread of their own (an Agrona
+         * {@code AgentRunner}, or {@code doWork()} from their own loop); callers past the pending
+         * bound and {@link SlabAllocator#rcuBarrier()} still drain themselves, so nothing waits forever.
+         * Pair it with {@code Rcu.builder().ownWorkerThread(false)} to run no Sheaf thread at all.
+         */
+        public Builder rcuFreeWorkerThread(boolean own) {
+            this.rcuFreeWorkerThread = own;
+            return this;
+        }
+
+        /** How the drainer's own thread idles between duty cycles (default: Agrona backoff). */
+        public Builder rcuFreeIdleStrategy(org.agrona.concurrent.IdleStrategy idle) {
+            if (idle == null) {
+                throw new IllegalArgumentException("idle strategy is null");
+            }
+            this.rcuFreeIdleStrategy = idle;
+            return this;
+        }
 
         /**
          * Most bytes of address space (and so of memory) the allocator may use; rounded down to
@@ -614,6 +639,18 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
 
     // -------------------------------------------------------------------------------------------
     // Free after a grace period
+
+    /**
+     * The free-after-grace-period drainer's duty cycle as an Agrona {@link org.agrona.concurrent.Agent}:
+     * seals batches past the drain delay, asks the RCU domain for grace periods, and frees what
+     * they cover. Run it on a thread of your own when the builder said
+     * {@code rcuFreeWorkerThread(false)}; with the default worker thread it must not also run elsewhere.
+     *
+     * @throws IllegalStateException closed
+     */
+    public org.agrona.concurrent.Agent rcuFreeAgent() {
+        return engine().agent();
+    }
 
     RcuFree engine() {
         // Plain read on the per-call path (a volatile read is a compiler barrier per freeRcu).

@@ -242,6 +242,31 @@ class RcuSlabAllocatorTest {
         }
     }
 
+    /** No Sheaf thread at all: the user's own loop runs both duty cycles as Agrona agents. */
+    @Test
+    void drainerRunsAsAnAgentOnTheCallersThread() throws Exception {
+        try (Rcu rcu = Rcu.builder().ownWorkerThread(false).build();
+             SlabAllocator a = SlabAllocator.builder().rcu(rcu).rcuFreeWorkerThread(false).rcuSheaves(false)
+                     .rcuDrainDelay(java.time.Duration.ofNanos(0)).build()) {
+            org.agrona.concurrent.Agent drainer = a.rcuFreeAgent();
+            org.agrona.concurrent.Agent gracePeriods = rcu.agent();
+            long live = a.stats().liveBytes();
+            for (int i = 0; i < 1000; i++) {
+                a.freeRcu(a.malloc(64), 0);
+            }
+            long rounds = 0;
+            while (a.rcuStats().freed() < 1000) {
+                drainer.doWork();
+                gracePeriods.doWork();
+                rounds++;
+                assertTrue(rounds < 10_000_000, () -> "no progress: " + a.rcuStats());
+            }
+            assertEquals(live, a.stats().liveBytes());
+            assertTrue(Thread.getAllStackTraces().keySet().stream()
+                    .noneMatch(t -> t.getName().startsWith("sheaf-rcu-free")), "no drainer thread was started");
+        }
+    }
+
     private static long stamped(long o, long stamp) {
         ALL.set(ValueLayout.JAVA_LONG, o + STAMP, stamp);
         ALL.set(ValueLayout.JAVA_LONG, o + STAMP2, stamp);
