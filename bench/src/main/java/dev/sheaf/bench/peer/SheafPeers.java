@@ -8,13 +8,13 @@ import java.util.List;
 /**
  * Sheaf's two peers: the general-purpose {@link SlabAllocator} and one fixed-size {@link SlabCache}.
  *
- * <p>Opened {@code callerDriven}, the allocator gets an RCU domain without a worker thread and
- * {@link AllocatorPeer#backgroundDuty()} runs that domain's duty cycle ({@link Rcu#agent()}) on the
- * caller. The {@code freeRcu} drainer ({@code sheaf-rcu-free}) still runs on a thread of the
- * allocator's own: {@link SlabAllocator.Builder} offers no way to run it elsewhere.
+ * <p>Opened {@code callerDriven}, the allocator runs no thread of its own: the RCU domain has no
+ * worker thread, the allocator no drainer thread ({@code rcuFreeWorkerThread(false)}), and
+ * {@link AllocatorPeer#backgroundDuty()} runs both duty cycles ({@link Rcu#agent()},
+ * {@link SlabAllocator#rcuFreeAgent()}) on the caller.
  */
 final class SheafPeers {
-    /** The allocator's freeRcu drainer thread, started on the first freeRcu; it cannot be moved to a caller. */
+    /** The allocator's freeRcu drainer thread, started on the first freeRcu unless caller-driven. */
     static final String DRAINER_THREAD = "sheaf-rcu-free";
 
     private SheafPeers() {
@@ -32,10 +32,14 @@ final class SheafPeers {
     private abstract static class Base implements AllocatorPeer {
         final Rcu rcu;
         final SlabAllocator allocator;
+        /** The freeRcu drainer's duty cycle when caller-driven, else null. */
+        private final org.agrona.concurrent.Agent drainer;
 
         Base(boolean callerDriven) {
             this.rcu = callerDriven ? Rcu.builder().name("bench-rcu").ownWorkerThread(false).build() : null;
-            this.allocator = rcu == null ? SlabAllocator.create() : SlabAllocator.builder().rcu(rcu).build();
+            this.allocator = rcu == null ? SlabAllocator.create()
+                    : SlabAllocator.builder().rcu(rcu).rcuFreeWorkerThread(false).build();
+            this.drainer = rcu == null ? null : allocator.rcuFreeAgent();
         }
 
         @Override
@@ -44,7 +48,7 @@ final class SheafPeers {
                 return 0; // the domain's own worker thread does it
             }
             try {
-                return rcu.agent().doWork();
+                return rcu.agent().doWork() + drainer.doWork();
             } catch (RuntimeException | Error e) {
                 throw e;
             } catch (Exception e) {
@@ -54,7 +58,7 @@ final class SheafPeers {
 
         @Override
         public final List<String> ownThreads() {
-            return rcu == null ? List.of("rcu-worker", DRAINER_THREAD) : List.of(DRAINER_THREAD);
+            return rcu == null ? List.of("rcu-worker", DRAINER_THREAD) : List.of();
         }
 
         @Override
