@@ -298,6 +298,22 @@ final class RcuFree implements AutoCloseable {
             pushDeferred(address, linkOffset);
             return;
         }
+        // The common case in a few instructions, so that the JIT inlines this method into its
+        // callers; everything else (deferred splice, first object, sealing, the pending bound) is
+        // out of line. Measured: with all of it inline the method compiled too big to be inlined
+        // and each call paid two real calls.
+        int n = local.objects();
+        if (n != 0 && n + 1 < settings.batchObjects() && local.bytes() + size < batchBytes
+                && deferred.isEmptyRelaxed()) {
+            local.addLinked(address, linkOffset, size, 0L);
+            local.unlock();
+            return;
+        }
+        addLinkedSlow(local, address, linkOffset, size);
+    }
+
+    /** freeRcu(a, off) with the open batch locked, when it is empty, about to seal, or deferred frees wait. */
+    private void addLinkedSlow(RcuLocal local, long address, long linkOffset, long size) {
         boolean sealedOne;
         boolean fresh;
         try {
@@ -605,6 +621,17 @@ final class RcuFree implements AutoCloseable {
 
     private RcuLocal tryAcquireLocal() {
         Thread t = Thread.currentThread();
+        if (!t.isVirtual()) {
+            RcuLocal l = locals.get();
+            if (l != null && l.tryLock()) {
+                return l;
+            }
+        }
+        return tryAcquireLocalSlow(t);
+    }
+
+    /** tryAcquireLocal() for virtual threads, a first call, or a batch held by the drainer or a barrier. */
+    private RcuLocal tryAcquireLocalSlow(Thread t) {
         if (t.isVirtual()) {
             return tryAcquireStripe(t);
         }
