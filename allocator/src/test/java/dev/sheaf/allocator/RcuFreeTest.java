@@ -24,6 +24,29 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class RcuFreeTest {
 
     static final long STRESS_MILLIS = Long.getLong("sheaf.stress.millis", 2000L);
+
+    /**
+     * Lets a stress run last {@code millis}, and longer until every writer is warm (has reached
+     * every entry point however loaded the machine is; the test's @Timeout bounds a hang), then
+     * stops and joins every thread - also when interrupted by that timeout, so that no reader
+     * outlives the memory it reads.
+     */
+    static void runStress(long millis, java.util.concurrent.CountDownLatch writersWarm,
+                          java.util.concurrent.atomic.AtomicReference<Throwable> failure,
+                          java.util.concurrent.atomic.AtomicBoolean stop, java.util.List<Thread> threads)
+            throws InterruptedException {
+        try {
+            Thread.sleep(millis); // duration of the run, not synchronization
+            while (!writersWarm.await(100, java.util.concurrent.TimeUnit.MILLISECONDS) && failure.get() == null) {
+                // a starved writer still has to reach every entry point
+            }
+        } finally {
+            stop.set(true);
+            for (Thread t : threads) {
+                t.join();
+            }
+        }
+    }
     static final long LINK = 56; // last 8 bytes of a 64-byte object; offset 0 holds the stamp
 
     private Rcu rcu;

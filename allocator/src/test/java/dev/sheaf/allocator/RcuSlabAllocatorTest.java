@@ -13,7 +13,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -134,18 +133,7 @@ class RcuSlabAllocatorTest {
                     }
                 }, failure));
             }
-            try {
-                Thread.sleep(millis); // duration of the run, not synchronization
-                while (!writersWarm.await(100, TimeUnit.MILLISECONDS) && failure.get() == null) {
-                    // a starved writer still has to reach every entry point; @Timeout bounds a hang
-                }
-            } finally {
-                // Even on a timeout: no reader may outlive the mapping it reads (a crash, not a failure).
-                stop.set(true);
-                for (Thread t : threads) {
-                    t.join();
-                }
-            }
+            RcuFreeTest.runStress(millis, writersWarm, failure, stop, threads);
             if (failure.get() != null) {
                 throw new AssertionError(failure.get());
             }
