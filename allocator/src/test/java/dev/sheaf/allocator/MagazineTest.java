@@ -192,10 +192,15 @@ class MagazineTest {
             }
             assertEquals(0, a.stats().liveBytes());
             System.out.println("CHURN reserved bytes per round: " + java.util.Arrays.toString(reserved));
-            // No upward trend: the second half of the rounds never needs more than the first.
+            // No leak: the second half of the rounds needs at most a quarter more than the first.
+            // Measured on a quiet machine: about +8% over 50 rounds (one 64 KiB block every few
+            // rounds, fragmentation across 44 size classes that depends on how the threads
+            // interleave; under load it crossed the old 10% line). What this guards against is
+            // bigger: a dead thread whose sheaves were never reclaimed strands them for good, over
+            // a megabyte per round here, so a leak crosses 25% within a few rounds.
             long firstHalf = java.util.Arrays.stream(reserved, 0, 25).max().orElseThrow();
             long secondHalf = java.util.Arrays.stream(reserved, 25, 50).max().orElseThrow();
-            assertTrue(secondHalf <= firstHalf + firstHalf / 10,
+            assertTrue(secondHalf <= firstHalf + firstHalf / 4,
                     "reserved grows with churn: " + java.util.Arrays.toString(reserved));
         }
     }
