@@ -140,4 +140,49 @@ public final class SlabProbes {
             return all;
         }
     }
+
+    /**
+     * The rcu sheaf hand-off between its owner (one freeRcu call: beginRcu, push, endRcu) and a
+     * flusher (rcuBarrier's takeRcuSheafForFlush). The magazine starts with a sheaf holding one
+     * object from an earlier call; the owner's call adds a second.
+     */
+    public static final class RcuSheafHandoff {
+        private final Magazine magazine = new Magazine(4, null);
+        private int flushed = -1;
+
+        public RcuSheafHandoff() {
+            Sheaf earlier = new Sheaf(4);
+            earlier.objects[earlier.size++] = 1;
+            magazine.endRcu(earlier);
+        }
+
+        /** One freeRcu of object 2 by the owner, as SlabCache.freeRcuToSheaf does it. */
+        public void ownerCall() {
+            Sheaf r = magazine.beginRcu();
+            try {
+                if (r == null) {
+                    r = new Sheaf(4); // a flush took ours: start a new one
+                }
+                r.objects[r.size++] = 2;
+            } finally {
+                magazine.endRcu(r);
+            }
+        }
+
+        /** The barrier's flush; records how many objects it took. */
+        public void flush() {
+            Sheaf s = magazine.takeRcuSheafForFlush();
+            flushed = s == null ? 0 : s.size;
+        }
+
+        public int flushed() {
+            return flushed;
+        }
+
+        /** Objects left in the magazine's rcu sheaf after both actors. */
+        public int remaining() {
+            Sheaf s = magazine.takeRcuSheafForFlush();
+            return s == null ? 0 : s.size;
+        }
+    }
 }
