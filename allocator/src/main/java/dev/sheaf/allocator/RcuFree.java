@@ -852,7 +852,8 @@ final class RcuFree implements AutoCloseable {
      * past it, help drain, and outside a read section wait for a grace period.
      */
     void meetPendingBound() {
-        afterSeal();
+        // submitRcuSheaf already asked for the grace period; only the bound is left.
+        helpDrainPastBound();
     }
 
     /**
@@ -862,6 +863,11 @@ final class RcuFree implements AutoCloseable {
      */
     private void afterSeal() {
         maybeRequestGracePeriod(coarseNow);
+        helpDrainPastBound();
+    }
+
+    /** Past the pending bound: help drain, and outside a read section wait for a grace period. */
+    private void helpDrainPastBound() {
         if (pendingBytes.get() <= settings.pendingLimitBytes()) {
             return;
         }
