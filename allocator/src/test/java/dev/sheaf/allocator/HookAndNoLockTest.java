@@ -112,27 +112,13 @@ class HookAndNoLockTest {
             long[] objs = new long[1000];
             c.allocBulk(objs, objs.length);
             ReentrantLock node = nodeLockOf(c);
-            CountDownLatch held = new CountDownLatch(1);
-            CountDownLatch release = new CountDownLatch(1);
-            Thread holder = Thread.ofPlatform().start(() -> {
-                node.lock();
-                try {
-                    held.countDown();
-                    release.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                } finally {
-                    node.unlock();
+            try (HeldLock ignored = HeldLock.onAnotherThread(node)) {
+                for (long p : objs) {
+                    c.freeNoLock(p);
                 }
-            });
-            held.await();
-            for (long p : objs) {
-                c.freeNoLock(p);
+                assertEquals(0, c.allocNoLock(), "no-lock alloc cannot wait for the node lock");
+                assertEquals(1000, c.deferredCount());
             }
-            assertEquals(0, c.allocNoLock(), "no-lock alloc cannot wait for the node lock");
-            assertEquals(1000, c.deferredCount());
-            release.countDown();
-            holder.join();
             // An ordinary operation drains the list.
             long p = c.alloc();
             assertEquals(0, c.deferredCount());
@@ -151,25 +137,11 @@ class HookAndNoLockTest {
                 objs[i] = a.malloc(64);
             }
             ReentrantLock hookLock = lockOf(tracker);
-            CountDownLatch held = new CountDownLatch(1);
-            CountDownLatch release = new CountDownLatch(1);
-            Thread holder = Thread.ofPlatform().start(() -> {
-                hookLock.lock();
-                try {
-                    held.countDown();
-                    release.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                } finally {
-                    hookLock.unlock();
+            try (HeldLock ignored = HeldLock.onAnotherThread(hookLock)) {
+                for (long p : objs) {
+                    a.freeNoLock(p);
                 }
-            });
-            held.await();
-            for (long p : objs) {
-                a.freeNoLock(p);
             }
-            release.countDown();
-            holder.join();
             assertEquals(100, tracker.liveCount(), "hooks did not run yet");
             a.shrink();
             assertEquals(0, tracker.liveCount(), "the drain ran the hooks once");
@@ -186,23 +158,10 @@ class HookAndNoLockTest {
             a.free(w);
             SlabCache c96 = a.sizeClassCache(96);
             ReentrantLock node = nodeLockOf(c96);
-            CountDownLatch held = new CountDownLatch(1);
-            CountDownLatch release = new CountDownLatch(1);
-            Thread holder = Thread.ofPlatform().start(() -> {
-                node.lock();
-                try {
-                    held.countDown();
-                    release.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                } finally {
-                    node.unlock();
-                }
-            });
-            held.await();
-            long p = a.mallocNoLock(96);
-            release.countDown();
-            holder.join();
+            long p;
+            try (HeldLock ignored = HeldLock.onAnotherThread(node)) {
+                p = a.mallocNoLock(96);
+            }
             assertNotEquals(0, p);
             assertEquals(112, a.usableSize(p));
             a.free(p);
@@ -305,5 +264,37 @@ class HookAndNoLockTest {
         var f = LeakTracker.class.getDeclaredField("lock");
         f.setAccessible(true);
         return (ReentrantLock) f.get(t);
+    }
+
+    /** A lock held by another thread until close(): the busy lock a no-lock path must not wait for. */
+    private static final class HeldLock implements AutoCloseable {
+        private final CountDownLatch release = new CountDownLatch(1);
+        private final Thread holder;
+
+        private HeldLock(ReentrantLock lock) throws InterruptedException {
+            CountDownLatch held = new CountDownLatch(1);
+            holder = Thread.ofPlatform().start(() -> {
+                lock.lock();
+                try {
+                    held.countDown();
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } finally {
+                    lock.unlock();
+                }
+            });
+            held.await();
+        }
+
+        static HeldLock onAnotherThread(ReentrantLock lock) throws InterruptedException {
+            return new HeldLock(lock);
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            release.countDown();
+            holder.join();
+        }
     }
 }

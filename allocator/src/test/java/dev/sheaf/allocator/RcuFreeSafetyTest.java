@@ -9,7 +9,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -51,50 +50,17 @@ class RcuFreeSafetyTest {
             AtomicLong sections = new AtomicLong();
             List<Thread> threads = new ArrayList<>();
             for (int r = 0; r < 2; r++) {
-                threads.add(start(virtual, () -> {
-                    if (flavor == Rcu.Flavor.QSBR) {
-                        rcu.threadOnline();
+                threads.add(start(virtual, () -> RcuFreeTest.readSections(rcu, flavor, virtual, stop, failure, rnd -> {
+                    long a = published.get(rnd.nextInt(slots));
+                    long s1 = heap.getLong(a, STAMP);
+                    RcuFreeTest.dwell(rnd); // a virtual reader may even unmount inside its section
+                    long s2 = heap.getLong(a, STAMP);
+                    if (s1 != s2 || s1 == RcuArenaHeap.POISON) {
+                        throw new AssertionError("object 0x" + Long.toHexString(a) + " changed under a reader: "
+                                + Long.toHexString(s1) + " -> " + Long.toHexString(s2));
                     }
-                    try {
-                        ThreadLocalRandom rnd = ThreadLocalRandom.current();
-                        while (!stop.get() && failure.get() == null) {
-                            if (flavor == Rcu.Flavor.EBR) {
-                                rcu.readLock();
-                            }
-                            try {
-                                long a = published.get(rnd.nextInt(slots));
-                                long s1 = heap.getLong(a, STAMP);
-                                for (int k = rnd.nextInt(200); k > 0; k--) {
-                                    Thread.onSpinWait();
-                                }
-                                if ((rnd.nextInt() & 63) == 0) {
-                                    Thread.yield(); // a virtual reader may even unmount inside its section
-                                }
-                                long s2 = heap.getLong(a, STAMP);
-                                if (s1 != s2 || s1 == RcuArenaHeap.POISON) {
-                                    throw new AssertionError("object 0x" + Long.toHexString(a) + " changed under a reader: "
-                                            + Long.toHexString(s1) + " -> " + Long.toHexString(s2));
-                                }
-                            } finally {
-                                if (flavor == Rcu.Flavor.EBR) {
-                                    rcu.readUnlock();
-                                } else {
-                                    rcu.quiescentState();
-                                }
-                            }
-                            if (virtual) {
-                                // Two carriers and two spinning readers: Thread.yield() tends to re-mount
-                                // the same reader, starving the writers; parking frees the carrier.
-                                LockSupport.parkNanos(20_000);
-                            }
-                            sections.incrementAndGet();
-                        }
-                    } finally {
-                        if (flavor == Rcu.Flavor.QSBR) {
-                            rcu.threadOffline();
-                        }
-                    }
-                }, failure));
+                    sections.incrementAndGet();
+                }), failure));
             }
             Object cache = new Object();
             // Each writer must get through every entry point (the rcu sheaf twice) however loaded

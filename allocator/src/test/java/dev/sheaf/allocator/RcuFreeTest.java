@@ -9,11 +9,13 @@ import org.junit.jupiter.params.provider.ValueSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -31,13 +33,65 @@ class RcuFreeTest {
      * stops and joins every thread - also when interrupted by that timeout, so that no reader
      * outlives the memory it reads.
      */
-    static void runStress(long millis, java.util.concurrent.CountDownLatch writersWarm,
-                          java.util.concurrent.atomic.AtomicReference<Throwable> failure,
-                          java.util.concurrent.atomic.AtomicBoolean stop, java.util.List<Thread> threads)
+    /** The body of one read section; it runs inside the section and throws when its object changed. */
+    interface ReadSection {
+        void read(ThreadLocalRandom rnd);
+    }
+
+    /**
+     * A reader thread of the safety tests: read sections of {@code flavor} (EBR lock/unlock, or
+     * QSBR online with a quiescent state after each) until {@code stop} or a failure. A virtual
+     * reader parks between sections: with two carriers and two spinning readers Thread.yield()
+     * tends to re-mount the same reader and starve the writers.
+     */
+    static void readSections(Rcu rcu, Rcu.Flavor flavor, boolean virtual, AtomicBoolean stop,
+                             AtomicReference<Throwable> failure, ReadSection section) {
+        if (flavor == Rcu.Flavor.QSBR) {
+            rcu.threadOnline();
+        }
+        try {
+            ThreadLocalRandom rnd = ThreadLocalRandom.current();
+            while (!stop.get() && failure.get() == null) {
+                if (flavor == Rcu.Flavor.EBR) {
+                    rcu.readLock();
+                }
+                try {
+                    section.read(rnd);
+                } finally {
+                    if (flavor == Rcu.Flavor.EBR) {
+                        rcu.readUnlock();
+                    } else {
+                        rcu.quiescentState();
+                    }
+                }
+                if (virtual) {
+                    LockSupport.parkNanos(20_000);
+                }
+            }
+        } finally {
+            if (flavor == Rcu.Flavor.QSBR) {
+                rcu.threadOffline();
+            }
+        }
+    }
+
+    /** Stays inside a read section for a random while, sometimes giving up the CPU. */
+    static void dwell(ThreadLocalRandom rnd) {
+        for (int k = rnd.nextInt(200); k > 0; k--) {
+            Thread.onSpinWait();
+        }
+        if ((rnd.nextInt() & 63) == 0) {
+            Thread.yield();
+        }
+    }
+
+    static void runStress(long millis, CountDownLatch writersWarm,
+                          AtomicReference<Throwable> failure,
+                          AtomicBoolean stop, List<Thread> threads)
             throws InterruptedException {
         try {
             Thread.sleep(millis); // duration of the run, not synchronization
-            while (!writersWarm.await(100, java.util.concurrent.TimeUnit.MILLISECONDS) && failure.get() == null) {
+            while (!writersWarm.await(100, TimeUnit.MILLISECONDS) && failure.get() == null) {
                 // a starved writer still has to reach every entry point
             }
         } finally {

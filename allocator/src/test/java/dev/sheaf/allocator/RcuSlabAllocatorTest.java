@@ -17,7 +17,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.locks.LockSupport;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -60,51 +59,18 @@ class RcuSlabAllocatorTest {
             CountDownLatch writersWarm = new CountDownLatch(2);
             List<Thread> threads = new ArrayList<>();
             for (int r = 0; r < 2; r++) {
-                threads.add(start(virtual, () -> {
-                    if (flavor == Rcu.Flavor.QSBR) {
-                        rcu.threadOnline();
+                threads.add(start(virtual, () -> RcuFreeTest.readSections(rcu, flavor, virtual, stop, failure, rnd -> {
+                    long o = published.get(rnd.nextInt(slots));
+                    long s1 = ALL.get(ValueLayout.JAVA_LONG, o + STAMP);
+                    long t1 = ALL.get(ValueLayout.JAVA_LONG, o + STAMP2);
+                    RcuFreeTest.dwell(rnd);
+                    long s2 = ALL.get(ValueLayout.JAVA_LONG, o + STAMP);
+                    long t2 = ALL.get(ValueLayout.JAVA_LONG, o + STAMP2);
+                    if (s1 != s2 || t1 != t2 || s1 != t1) {
+                        throw new AssertionError("object 0x" + Long.toHexString(o) + " changed under a reader: "
+                                + s1 + "/" + t1 + " -> " + s2 + "/" + t2);
                     }
-                    try {
-                        ThreadLocalRandom rnd = ThreadLocalRandom.current();
-                        while (!stop.get() && failure.get() == null) {
-                            if (flavor == Rcu.Flavor.EBR) {
-                                rcu.readLock();
-                            }
-                            try {
-                                long o = published.get(rnd.nextInt(slots));
-                                long s1 = ALL.get(ValueLayout.JAVA_LONG, o + STAMP);
-                                long t1 = ALL.get(ValueLayout.JAVA_LONG, o + STAMP2);
-                                for (int k = rnd.nextInt(200); k > 0; k--) {
-                                    Thread.onSpinWait();
-                                }
-                                if ((rnd.nextInt() & 63) == 0) {
-                                    Thread.yield();
-                                }
-                                long s2 = ALL.get(ValueLayout.JAVA_LONG, o + STAMP);
-                                long t2 = ALL.get(ValueLayout.JAVA_LONG, o + STAMP2);
-                                if (s1 != s2 || t1 != t2 || s1 != t1) {
-                                    throw new AssertionError("object 0x" + Long.toHexString(o) + " changed under a reader: "
-                                            + s1 + "/" + t1 + " -> " + s2 + "/" + t2);
-                                }
-                            } finally {
-                                if (flavor == Rcu.Flavor.EBR) {
-                                    rcu.readUnlock();
-                                } else {
-                                    rcu.quiescentState();
-                                }
-                            }
-                            if (virtual) {
-                                // Two carriers and two spinning readers: Thread.yield() tends to re-mount
-                                // the same reader, starving the writers; parking frees the carrier.
-                                LockSupport.parkNanos(20_000);
-                            }
-                        }
-                    } finally {
-                        if (flavor == Rcu.Flavor.QSBR) {
-                            rcu.threadOffline();
-                        }
-                    }
-                }, failure));
+                }), failure));
             }
             for (int w = 0; w < 2; w++) {
                 threads.add(start(virtual, () -> {
