@@ -36,16 +36,30 @@ import java.util.concurrent.locks.ReentrantLock;
  * bytes (by its owner, at once), when it is older than drainDelay (by the drainer), or by
  * rcuBarrier. Sealing takes a cookie: if rcu.pollState(snapshot) is already true (snapshot =
  * rcu.getState() taken by the drainer after the last object entered, see RcuLocal) the batch is
- * freed without a new grace period; otherwise cookie = rcu.getState() and the grace period is
- * started (rcu.startPoll) at most once per drain delay for all batches sealed meanwhile, or at
- * once past half the pending bound; waiters (bound, barrier) drive it with condSynchronize. Sealed batches go on a Treiber stack (push only by
- * sealers, taken whole by the drainer) and are freed once pollState(cookie) holds. One grace
- * period serves every batch sealed while it was pending: thousands of objects.
+ * freed without a new grace period; otherwise cookie = rcu.getState() and the batch waits for a
+ * requested grace period (rcu.startPoll, the kernel's queue_rcu_work), which covers every batch
+ * sealed before it. The request rule ties grace periods to time and memory, never to calls:
+ *   - at most one requested grace period is outstanding (pollState of the last requested
+ *     cookie); the kernel likewise queues a new batch only on a free krwp of its KFREE_N_BATCHES;
+ *   - then a new one is requested once the drain delay has passed since the last request, or,
+ *     past half the pending bound, as soon as at least pendingLimit/16 (batchBytes) bytes have
+ *     been sealed since the last request (so each covers a large batch; the kernel shortens its
+ *     monitor delay to one jiffy when a bulk page is full).
+ * Past half the bound the old rule requested one per call (per rcu sheaf of 60 objects, per sealed
+ * chain batch), so a flood ran grace periods back to back; now a flood costs at most one per
+ * batchBytes sealed or per drain delay, whichever comes first, i.e. at most
+ * 16 per pendingLimit of freed memory plus the clock's. Memory stays bounded by the pending bound
+ * below, not by this rule. Waiters (bound, barrier) drive grace periods with condSynchronize.
+ * Sealed batches go on a Treiber stack (push only by sealers, taken whole by the drainer) and are
+ * freed once pollState(cookie) holds. One grace period serves every batch sealed while it was
+ * pending: thousands of objects.
  *
  * Pending bound: `pendingBytes` counts sealed, not yet freed bytes. A caller that seals a batch,
  * or starts a new one after the drainer sealed its last, and finds pendingBytes above
- * pendingLimitBytes helps: it frees ready batches and, unless it is
- * inside a read section (waiting there would deadlock), waits for the oldest cookie and repeats.
+ * pendingLimitBytes helps: it frees ready batches and, unless it is inside a read section
+ * (waiting there would deadlock), waits for the outstanding requested grace period, or requests
+ * one covering everything sealed so far if none is outstanding, and repeats. Callers past the
+ * bound thus share one grace period at a time instead of each driving its own.
  * The true pending memory therefore stays below pendingLimitBytes plus, per thread or stripe, one
  * open batch and one batch being sealed (2 * pendingLimitBytes/16 each). freeRcuNoLock and
  * submitRcuSheaf never wait: the no-lock contract forbids it and the rcu sheaf is bounded by the
@@ -229,11 +243,16 @@ final class RcuFree implements AutoCloseable {
     private final AtomicLong batches = new AtomicLong();
     private final AtomicLong batchesReadyAtSeal = new AtomicLong();
     private final AtomicLong gracePeriodsRequested = new AtomicLong();
-    private final AtomicLong lastRequestedCookie = new AtomicLong(Long.MIN_VALUE);
+    /** The newest requested cookie; 0 reads as completed (a domain's first cookie is 2 or more). */
+    private final AtomicLong lastRequestedCookie = new AtomicLong();
+    /** Bytes of freed batches, ever: pendingBytes + this = bytes sealed ever, without a second counter in publish. */
+    private final AtomicLong releasedBytes = new AtomicLong();
     /** Some sealed batch waits for a grace period nobody has started yet. */
     private volatile boolean gracePeriodWanted;
-    /** When maybeRequestGracePeriod last started one (racy by design: a duplicate request is harmless). */
+    /** When a grace period was last requested (racy by design: a duplicate request is harmless). */
     private volatile long lastGracePeriodRequest;
+    /** sealedBytes() at the last request: the memory rule's starting point. */
+    private volatile long sealedAtLastRequest;
     private final AtomicLong freedByRcuSheaf = new AtomicLong();
     private final AtomicLong freedByBulkArray = new AtomicLong();
     private final AtomicLong freedByChain = new AtomicLong();
@@ -804,9 +823,9 @@ final class RcuFree implements AutoCloseable {
             b.ready = true;
             batchesReadyAtSeal.incrementAndGet();
         } else {
-            // A cookie without starting a grace period: maybeRequestGracePeriod starts one at most
-            // once per drain delay for everything sealed meanwhile (one per batch would make the
-            // grace-period rate follow the free rate instead of the clock).
+            // A cookie without starting a grace period: maybeRequestGracePeriod starts one for
+            // everything sealed meanwhile, by the clock or by memory (one per batch would make the
+            // grace-period rate follow the call rate).
             b.cookie = rcu.getState();
             gracePeriodWanted = true;
         }
@@ -826,25 +845,49 @@ final class RcuFree implements AutoCloseable {
     }
 
     /**
-     * Starts the grace period that sealed batches wait for, at most once per drain delay, or at
-     * once when pending memory is past half the bound. The flag is cleared before startPoll so a
-     * batch sealed concurrently either is covered by this request or sets the flag again.
+     * Requests the grace period that sealed batches wait for, by the rule in the notes: none while
+     * a requested one is outstanding; then once per drain delay, or past half the pending bound
+     * once batchBytes more have been sealed since the last request. Called per sealed batch, per
+     * rcu sheaf and per drainer cycle; only reads unless it requests. The flag is cleared before
+     * startPoll so a batch sealed concurrently either is covered by this request or sets the
+     * flag again.
      */
     void maybeRequestGracePeriod(long now) {
-        if (!gracePeriodWanted) {
+        if (!gracePeriodWanted || !rcu.pollState(lastRequestedCookie.get())) {
             return;
         }
         if (now - lastGracePeriodRequest < settings.drainDelayNanos()
-                && pendingBytes.get() <= settings.pendingLimitBytes() / 2) {
+                && (pendingBytes.get() <= settings.pendingLimitBytes() / 2
+                    || sealedBytes() - sealedAtLastRequest < batchBytes)) {
             return;
         }
-        lastGracePeriodRequest = now;
         gracePeriodWanted = false;
+        requestGracePeriod(now);
+    }
+
+    /** Starts a grace period covering every batch sealed so far and records it as the outstanding one. */
+    private long requestGracePeriod(long now) {
+        lastGracePeriodRequest = now;
+        sealedAtLastRequest = sealedBytes(); // read before startPoll: all of it is covered
         long cookie = rcu.startPoll();
-        long last = lastRequestedCookie.get();
-        if (last != cookie && lastRequestedCookie.compareAndSet(last, cookie)) {
-            gracePeriodsRequested.incrementAndGet();
+        long last;
+        while ((last = lastRequestedCookie.get()) - cookie < 0) {
+            if (lastRequestedCookie.compareAndSet(last, cookie)) {
+                gracePeriodsRequested.incrementAndGet();
+                break;
+            }
         }
+        return cookie;
+    }
+
+    /**
+     * Bytes sealed ever (a racy sum: batchFreed adds to releasedBytes before it subtracts from
+     * pendingBytes, and this reads pendingBytes first, so it may run ahead by batches being freed
+     * right now, never behind). Good enough to space requests; no per-batch cost for sealers.
+     */
+    private long sealedBytes() {
+        long pending = pendingBytes.get();
+        return pending + releasedBytes.get();
     }
 
     /**
@@ -887,13 +930,19 @@ final class RcuFree implements AutoCloseable {
                 if (!mayWait || drainer.oldestWaiting(Long.MAX_VALUE) == null) {
                     return;
                 }
-                // A grace period covering everything sealed so far, not just the oldest batch:
-                // grace periods are shared, so this costs one as well and drains the whole
-                // backlog. Waiting for the oldest made a flood past the bound run a grace period
-                // per rcu sheaf (780 per million frees in the full rcuscale run).
-                cookie = rcu.getState();
             } finally {
                 drainer.drainLock.unlock();
+            }
+            // Wait for the outstanding requested grace period: every caller past the bound shares
+            // it, and it frees what was sealed before it. None outstanding: what is pending was
+            // all sealed after the last request (over the bound, so over batchBytes), and one new
+            // request covers it all. Waiting for the oldest batch's cookie made a flood past the
+            // bound run a grace period per rcu sheaf (780 per million frees, full rcuscale run),
+            // and a fresh getState() per waiter one per wait.
+            cookie = lastRequestedCookie.get();
+            if (rcu.pollState(cookie)) {
+                gracePeriodWanted = false;
+                cookie = requestGracePeriod(coarseNow);
             }
             boundWaits.incrementAndGet();
             rcu.condSynchronize(cookie);
@@ -953,6 +1002,7 @@ final class RcuFree implements AutoCloseable {
 
     /** Accounts a freed batch of {@code bytes}/{@code objects}; the rest split the objects by channel. */
     void batchFreed(long bytes, long objects, long chain, long viaDeferred, long bulk, long sheaf) {
+        releasedBytes.addAndGet(bytes); // before pendingBytes: sealedBytes() never runs behind
         pendingBytes.addAndGet(-bytes);
         pendingObjects.addAndGet(-objects);
         if (chain != 0) {
