@@ -22,6 +22,7 @@ class SheafExperimentsTest {
             assertEquals(2 * 8000, r.operations()); // RcuScale itself throws if anything is still live after the barrier
             assertTrue(r.figures().get("gracePeriods") >= 0);
             assertTrue(r.figures().containsKey("peakPendingMB"));
+            assertTrue(r.note().contains("warm-up: 1 loops unmeasured"), r.note()); // measured loops only in operations
         }
         String out = buf.toString(StandardCharsets.UTF_8);
         assertTrue(out.contains("Total time taken by all kfree'ers:") && out.contains("memory footprint:"), out);
