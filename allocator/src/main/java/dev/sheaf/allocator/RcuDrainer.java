@@ -11,8 +11,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * One duty cycle (doWork) never blocks:
  *   1. seal every open RcuLocal batch older than the drain delay (and any batch of a dead owner),
  *      each under a try-lock of its RcuLocal;
- *   2. move the no-lock deferred list into a sealed batch, and start a grace period for the
- *      batches sealed since the last one if the drain delay has passed;
+ *   2. move the no-lock deferred list into a sealed batch, and request a grace period for the
+ *      batches sealed since the last one if RcuFree's request rule allows it (none outstanding,
+ *      and the drain delay has passed or, past half the pending bound, enough memory was sealed);
  *   3. under a try-lock of the drain lock, adopt the sealed stack into the in-flight FIFO and free
  *      every in-flight batch whose cookie has completed (pollState: one volatile read each).
  * It runs on the engine's own worker thread by default, or on the user's thread as an Agrona
