@@ -10,6 +10,13 @@ import java.lang.ref.WeakReference;
  * One thread's (or one carrier slot's) sheaves for one cache: the kernel's struct
  * slub_percpu_sheaves. `main` is never null; `spare` is null, empty or full.
  *
+ * The main sheaf is flattened into the magazine: `mainObjects` is main's array and `mainSize` its
+ * count, so the fast path reaches an object in one load fewer (magazine -> array, not magazine ->
+ * sheaf -> array); on a path that is a handful of dependent loads, that one is measurable. While a
+ * sheaf is main, `mainSize` is its true count and `main.size` is stale. Every path that handles
+ * main as a Sheaf (the slow paths, retiring, flushing) brackets that with syncMain() (write the
+ * count back) and loadMain() (re-read array and count, main may have been replaced).
+ *
  * Ownership, not locking, protects main/spare/busy/counters:
  *  - a platform thread's magazine is reached only through its own PerThreadTable slot, so the fast path
  *    uses plain loads and stores; `busy` (plain) is set across slow paths so that a re-entrant
@@ -50,8 +57,23 @@ final class Magazine extends MagazineFields {
 
     Magazine(int capacity, Thread owner) {
         this.main = new Sheaf(capacity);
+        this.mainObjects = main.objects;
         this.owner = owner == null ? null : new WeakReference<>(owner);
         this.ownerTid = owner == null ? 0 : owner.threadId();
+    }
+
+    /** Writes the flattened count back into main and returns main, for code that handles it as a Sheaf. */
+    Sheaf syncMain() {
+        Sheaf s = main;
+        s.size = mainSize;
+        return s;
+    }
+
+    /** Re-reads main's array and count after code that may have replaced or changed main. */
+    void loadMain() {
+        Sheaf s = main;
+        mainObjects = s.objects;
+        mainSize = s.size;
     }
 
     /** True when the owning platform thread is gone (never for carrier magazines). */
@@ -105,9 +127,8 @@ final class Magazine extends MagazineFields {
     }
 
     int cachedObjects() {
-        Sheaf m = main;
         Sheaf s = spare;
-        return (m == null ? 0 : m.size) + (s == null ? 0 : s.size);
+        return mainSize + (s == null ? 0 : s.size);
     }
 
     int rcuObjects() {
@@ -122,7 +143,10 @@ abstract class MagazinePad {
 }
 
 abstract class MagazineFields extends MagazinePad {
+    /** The main sheaf: its array is mainObjects, its count mainSize (main.size is stale, see the notes). */
     Sheaf main;
+    long[] mainObjects;
+    int mainSize;
     Sheaf spare;
     boolean busy;
     long allocFast;

@@ -44,6 +44,17 @@ final class PerThreadTable<T> {
         return overflow.get();
     }
 
+    /**
+     * The calling thread's object if it sits in its own slot, else null (no overflow lookup): the
+     * fast path's probe. A hit can only be a platform thread's, since only platform threads put.
+     */
+    @SuppressWarnings("unchecked")
+    T peek() {
+        long tid = Thread.currentThread().threadId();
+        int i = (int) tid & (SLOTS - 1);
+        return tids[i] == tid ? (T) objects[i] : null;
+    }
+
     /** Installs {@code value} as the calling thread's object (it has none yet). */
     void put(T value) {
         long tid = Thread.currentThread().threadId();

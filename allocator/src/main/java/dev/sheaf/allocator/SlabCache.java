@@ -143,6 +143,10 @@ public final class SlabCache {
 
     final SlabAllocator allocator;
     private final PageSource pages;
+    /** PageSource's range and owner table, copied so that free finds the slab without a hop through it. */
+    private final long pageBase;
+    private final long pageCapacity;
+    private final Slab[] owners;
     private final String name;
     private final long objectSize;
     private final long slotSize;
@@ -154,6 +158,8 @@ public final class SlabCache {
     private final boolean poison;
     private final boolean sheaves;
     private final int capacity;
+    /** Objects a main sheaf may hold on the fast path: the capacity, or 0 for a cache without sheaves. */
+    private final int fastCapacity;
     private final int objectsPerSlab;
     private final int slabBlocks;
     private final long slabBytes;
@@ -193,6 +199,9 @@ public final class SlabCache {
               SlabHook[] hooks, int carrierSlotCount) {
         this.allocator = allocator;
         this.pages = pages;
+        this.pageBase = pages.base;
+        this.pageCapacity = pages.capacity;
+        this.owners = pages.owners;
         this.name = spec.name();
         this.objectSize = spec.objectSize();
         this.alignment = Math.max(8, spec.alignment());
@@ -206,6 +215,7 @@ public final class SlabCache {
         int cap = spec.sheafCapacity() < 0 ? defaultSheafCapacity(objectSize) : spec.sheafCapacity();
         this.sheaves = cap > 0;
         this.capacity = Math.max(cap, 1);
+        this.fastCapacity = sheaves ? capacity : 0;
         this.slabBlocks = chooseSlabBlocks(slotSize);
         this.slabBytes = (long) slabBlocks << PageSource.BLOCK_SHIFT;
         this.objectsPerSlab = (int) (slabBytes / slotSize);
@@ -325,26 +335,18 @@ public final class SlabCache {
             throw dead();
         }
         long a;
-        Thread t = Thread.currentThread();
-        if (!t.isVirtual()) {
-            Magazine m = local.get();
-            if (m != null && !m.busy) {
-                Sheaf main = m.main;
-                int n = main.size;
-                if (n > 0) {
-                    a = main.objects[--n];
-                    main.size = n;
-                    m.allocFast++;
-                } else {
-                    a = allocSlowOwned(m);
-                }
-            } else if (m == null) {
-                a = allocSlowOwned(newPlatformMagazine(t));
+        Magazine m = local.peek(); // a hit is the calling platform thread's own magazine
+        if (m != null && !m.busy) {
+            int n = m.mainSize;
+            if (n > 0) {
+                a = m.mainObjects[--n];
+                m.mainSize = n;
+                m.allocFast++;
             } else {
-                a = allocDirect(false);
+                a = allocSlowOwned(m);
             }
         } else {
-            a = allocCarrier(false);
+            a = allocOther(m);
         }
         if (a == 0) {
             throw allocator.outOfMemory(objectSize);
@@ -353,6 +355,31 @@ public final class SlabCache {
             runAllocHooks(a, hooks);
         }
         return a;
+    }
+
+    /** alloc() without a table hit: busy (re-entrant), overflow slot, new thread, or virtual thread. */
+    private long allocOther(Magazine hit) {
+        if (hit != null) {
+            return allocDirect(false);
+        }
+        Thread t = Thread.currentThread();
+        if (t.isVirtual()) {
+            return allocCarrier(false);
+        }
+        Magazine m = local.get();
+        if (m == null) {
+            m = newPlatformMagazine(t);
+        } else if (m.busy) {
+            return allocDirect(false);
+        }
+        int n = m.mainSize;
+        if (n > 0) {
+            long a = m.mainObjects[--n];
+            m.mainSize = n;
+            m.allocFast++;
+            return a;
+        }
+        return allocSlowOwned(m);
     }
 
     /**
@@ -378,11 +405,10 @@ public final class SlabCache {
         if (!t.isVirtual()) {
             Magazine m = local.get();
             if (m != null && !m.busy) {
-                Sheaf main = m.main;
-                int n = main.size;
+                int n = m.mainSize;
                 if (n > 0) {
-                    long a = main.objects[--n];
-                    main.size = n;
+                    long a = m.mainObjects[--n];
+                    m.mainSize = n;
                     m.allocFast++;
                     return a;
                 }
@@ -411,7 +437,7 @@ public final class SlabCache {
         if (!isLive()) {
             throw dead();
         }
-        checkObject(address, pages.ownerOf(address));
+        checkObject(address, slabOf(address));
         freeValidated(address);
     }
 
@@ -429,7 +455,7 @@ public final class SlabCache {
         if (!isLive()) {
             throw dead();
         }
-        checkObject(address, pages.ownerOf(address));
+        checkObject(address, slabOf(address));
         freeNoLockValidated(address);
     }
 
@@ -466,10 +492,9 @@ public final class SlabCache {
         try {
             if (m != null) {
                 m.busy = true;
-                Sheaf main = m.main;
-                int n = Math.min(main.size, count);
-                System.arraycopy(main.objects, main.size - n, out, 0, n);
-                main.size -= n;
+                int n = Math.min(m.mainSize, count);
+                System.arraycopy(m.mainObjects, m.mainSize - n, out, 0, n);
+                m.mainSize -= n;
                 done = n;
                 m.allocFast += n;
             }
@@ -513,7 +538,7 @@ public final class SlabCache {
         for (int i = 0; i < count; i++) {
             long a = objects[i];
             if (a != 0) {
-                checkObject(a, pages.ownerOf(a));
+                checkObject(a, slabOf(a));
             }
         }
         for (int i = 0; i < count; i++) {
@@ -539,7 +564,7 @@ public final class SlabCache {
         if (!isLive()) {
             throw dead();
         }
-        checkObject(address, pages.ownerOf(address));
+        checkObject(address, slabOf(address));
         markRcuUsed();
         if (sheaves) {
             freeRcuToSheaf(address, rcuLinkOffset);
@@ -630,6 +655,12 @@ public final class SlabCache {
         return state;
     }
 
+    /** PageSource.ownerOf without the hop through PageSource: the slab holding {@code address}, or null. */
+    private Slab slabOf(long address) {
+        long off = address - pageBase;
+        return off >= 0 && off < pageCapacity ? owners[(int) (off >>> PageSource.BLOCK_SHIFT)] : null;
+    }
+
     /** Checks that {@code address} is an object start of this cache in a live slab. */
     void checkObject(long address, Slab s) {
         if (s == null || s.cache != this) {
@@ -707,40 +738,66 @@ public final class SlabCache {
 
     /** Puts a validated object whose free hooks already ran. */
     private void putObject(long a) {
+        Magazine m = local.peek();
+        if (m == null || m.busy) {
+            putObjectOther(a, m);
+            return;
+        }
+        int n = m.mainSize;
+        long[] objects = m.mainObjects;
+        if (n > 0 && objects[n - 1] == a) {
+            throw doubleFree(a, name, "object is on top of the sheaf");
+        }
+        if (n < fastCapacity) {
+            objects[n] = a;
+            m.mainSize = n + 1;
+            m.freeFast++;
+            return;
+        }
+        freeSlowOwned(m, a);
+    }
+
+    /** putObject without a table hit: busy (re-entrant), overflow slot, new thread, or virtual thread. */
+    private void putObjectOther(long a, Magazine hit) {
+        if (hit != null) {
+            freeToSlabs(a, false);
+            return;
+        }
         Thread t = Thread.currentThread();
-        if (!t.isVirtual()) {
-            Magazine m = local.get();
-            if (m != null && !m.busy) {
-                Sheaf main = m.main;
-                int n = main.size;
-                if (n > 0 && main.objects[n - 1] == a) {
-                    throw doubleFree(a, name, "object is on top of the sheaf");
-                }
-                if (n < capacity && sheaves) {
-                    main.objects[n] = a;
-                    main.size = n + 1;
-                    m.freeFast++;
-                    return;
-                }
-                m.busy = true;
-                try {
-                    freeSlow(m, a, false);
-                } finally {
-                    m.busy = false;
-                }
-            } else if (m == null && sheaves) {
-                m = newPlatformMagazine(t);
-                m.busy = true;
-                try {
-                    freeSlow(m, a, false);
-                } finally {
-                    m.busy = false;
-                }
-            } else {
-                freeToSlabs(a, false);
-            }
-        } else {
+        if (t.isVirtual()) {
             freeCarrier(a, false);
+            return;
+        }
+        Magazine m = local.get();
+        if (m == null) {
+            if (!sheaves) {
+                freeToSlabs(a, false);
+                return;
+            }
+            m = newPlatformMagazine(t);
+        } else if (m.busy) {
+            freeToSlabs(a, false);
+            return;
+        }
+        int n = m.mainSize;
+        if (n > 0 && m.mainObjects[n - 1] == a) {
+            throw doubleFree(a, name, "object is on top of the sheaf");
+        }
+        if (n < fastCapacity) {
+            m.mainObjects[n] = a;
+            m.mainSize = n + 1;
+            m.freeFast++;
+            return;
+        }
+        freeSlowOwned(m, a);
+    }
+
+    private void freeSlowOwned(Magazine m, long a) {
+        m.busy = true;
+        try {
+            freeSlow(m, a, false);
+        } finally {
+            m.busy = false;
         }
     }
 
@@ -755,14 +812,13 @@ public final class SlabCache {
         if (!t.isVirtual()) {
             Magazine m = local.get();
             if (m != null && !m.busy) {
-                Sheaf main = m.main;
-                int n = main.size;
-                if (n > 0 && main.objects[n - 1] == a) {
+                int n = m.mainSize;
+                if (n > 0 && m.mainObjects[n - 1] == a) {
                     throw doubleFree(a, name, "object is on top of the sheaf");
                 }
-                if (n < capacity && sheaves) {
-                    main.objects[n] = a;
-                    main.size = n + 1;
+                if (n < fastCapacity) {
+                    m.mainObjects[n] = a;
+                    m.mainSize = n + 1;
                     m.freeFast++;
                     return;
                 }
@@ -796,14 +852,13 @@ public final class SlabCache {
             return freeToSlabs(a, noLock);
         }
         try {
-            Sheaf main = m.main;
-            int n = main.size;
-            if (n > 0 && main.objects[n - 1] == a) {
+            int n = m.mainSize;
+            if (n > 0 && m.mainObjects[n - 1] == a) {
                 throw doubleFree(a, name, "object is on top of the sheaf");
             }
             if (n < capacity) {
-                main.objects[n] = a;
-                main.size = n + 1;
+                m.mainObjects[n] = a;
+                m.mainSize = n + 1;
                 m.freeFast++;
                 return true;
             }
@@ -818,6 +873,15 @@ public final class SlabCache {
         if (!sheaves) {
             return freeToSlabs(a, noLock);
         }
+        m.syncMain();
+        try {
+            return freeSlowSynced(m, a, noLock);
+        } finally {
+            m.loadMain();
+        }
+    }
+
+    private boolean freeSlowSynced(Magazine m, long a, boolean noLock) {
         count(m, C_FREE_SLOW);
         Sheaf main = m.main;
         if (main.size < capacity) {
@@ -887,11 +951,10 @@ public final class SlabCache {
             return allocDirect(noLock);
         }
         try {
-            Sheaf main = m.main;
-            int n = main.size;
+            int n = m.mainSize;
             if (n > 0) {
-                long a = main.objects[--n];
-                main.size = n;
+                long a = m.mainObjects[--n];
+                m.mainSize = n;
                 m.allocFast++;
                 return a;
             }
@@ -906,6 +969,15 @@ public final class SlabCache {
         if (!sheaves) {
             return allocDirect(noLock);
         }
+        m.syncMain();
+        try {
+            return allocSlowSynced(m, noLock);
+        } finally {
+            m.loadMain();
+        }
+    }
+
+    private long allocSlowSynced(Magazine m, boolean noLock) {
         count(m, C_ALLOC_SLOW);
         Sheaf main = m.main;
         if (main.size == 0) {
@@ -1487,7 +1559,8 @@ public final class SlabCache {
             counters.addAndGet(i, m.events[i]);
             m.events[i] = 0;
         }
-        returnSheaf(m.main);
+        returnSheaf(m.syncMain());
+        m.loadMain();
         returnSheaf(m.spare);
         // Take the rcu sheaf the way its owner would, so a barrier flushing concurrently waits
         // until it is submitted instead of finding the slot empty and returning early.
@@ -1692,8 +1765,9 @@ public final class SlabCache {
                 registryLock.unlock();
             }
             for (Magazine m : snapshot) {
-                if (m.main != null && m.main.size > 0) {
-                    flushSheaf(m.main, false);
+                if (m.mainSize > 0) {
+                    flushSheaf(m.syncMain(), false);
+                    m.loadMain();
                 }
                 if (m.spare != null && m.spare.size > 0) {
                     flushSheaf(m.spare, false);
@@ -1702,7 +1776,8 @@ public final class SlabCache {
         } else {
             Magazine own = Thread.currentThread().isVirtual() ? null : ownMagazine();
             if (own != null && !own.busy) {
-                flushSheaf(own.main, false);
+                flushSheaf(own.syncMain(), false);
+                own.loadMain();
                 if (own.spare != null) {
                     flushSheaf(own.spare, false);
                 }
