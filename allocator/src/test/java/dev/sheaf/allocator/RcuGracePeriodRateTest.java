@@ -22,13 +22,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class RcuGracePeriodRateTest {
 
-    private static final int THREADS = 4;
-    private static final int OBJECTS_PER_THREAD = 50_000;
+    private static final int THREADS = 2;
+    private static final int OBJECTS_PER_THREAD = 200_000;
     private static final long LINK = 56;
-    private static final long LIMIT = 4L << 20;
+    private static final long LIMIT = 8L << 20;
     private static final long BATCH_BYTES = LIMIT / 16;
     /** Long enough that the clock allows only a few requests in this run; the memory rule does the rest. */
-    private static final long DRAIN_DELAY = 500_000_000L;
+    private static final long DRAIN_DELAY = 5_000_000_000L;
 
     private Rcu rcu;
     private RcuArenaHeap heap;
@@ -52,7 +52,7 @@ class RcuGracePeriodRateTest {
     @ValueSource(strings = {"rcu sheaf", "chain"})
     void floodPastHalfTheBoundCostsGracePeriodsPerMemoryNotPerCall(String path) throws Exception {
         rcu = Rcu.create();
-        heap = new RcuArenaHeap(64, 1 << 17);
+        heap = new RcuArenaHeap(64, 1 << 18);
         // The idle strategy keeps the drainer polling while batches wait (the default one backs off
         // up to a quarter of the long drain delay).
         engine = new RcuFree(rcu, heap, RcuFree.Settings.DEFAULT.withPendingLimitBytes(LIMIT)
@@ -106,15 +106,17 @@ class RcuGracePeriodRateTest {
         long total = (long) THREADS * OBJECTS_PER_THREAD * 64;
         // The rule: one request per drain delay, or past half the bound one per BATCH_BYTES sealed;
         // bound waits share the outstanding one. A few more for the first request and for racing
-        // requesters (two callers finding the last request complete at once). The old rule, a
-        // request per seal past half the bound, ran several hundred here.
+        // requesters (two callers finding the last request complete at once). Measured: 11-23.
+        // The old rule, a request per seal past half the bound, ran up to a few thousand here
+        // (how many depends on how often the RCU worker gets a core; every run of this class
+        // failed with it, one of its two cases now and then passing).
         long allowed = total / BATCH_BYTES + elapsed / DRAIN_DELAY + 8;
         System.out.printf("%s: %d grace periods (allowed %d), peak pending %d of %d, %d ms, %s%n",
                 path, gracePeriods, allowed, peak.get(), LIMIT, elapsed / 1_000_000, s);
         assertTrue(gracePeriods <= allowed, "grace periods " + gracePeriods + " > " + allowed + " for "
                 + total / BATCH_BYTES + " x batchBytes sealed in " + elapsed / 1_000_000 + " ms; " + s);
         // Memory bounded all the same: each thread may hold one open batch and one being sealed
-        // (a submitted rcu sheaf is smaller), and a flood this long does cross the bound.
+        // (a submitted rcu sheaf is smaller), and a flood this long does get past half the bound.
         long slack = 2L * THREADS * BATCH_BYTES;
         assertTrue(peak.get() <= LIMIT + slack, "peak pending " + peak.get() + " > " + (LIMIT + slack) + " " + s);
         assertTrue(s.peakPendingBytes() <= LIMIT + slack, s::toString);
