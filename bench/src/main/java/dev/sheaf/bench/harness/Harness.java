@@ -92,7 +92,9 @@ public final class Harness {
         List<WorkloadResult> results = new ArrayList<>();
         for (Workload w : workloads) {
             o.println("== " + w.name() + ": " + w.description());
-            for (String name : peers) {
+            List<String> names = new ArrayList<>(w.baselines());
+            names.addAll(peers);
+            for (String name : names) {
                 try (AllocatorPeer peer = w.open(name, config)) {
                     String why = w.unsupportedReason(peer, config);
                     if (why != null) {

@@ -42,8 +42,14 @@ import org.HdrHistogram.Histogram;
  *     would isolate its core; affinities are restored afterwards. {@code -Dsheaf.latency.isolate=false}
  *     turns this off.
  * </ul>
- * Sheaf's {@code freeRcu} drainer ({@code sheaf-rcu-free}) still runs on a thread of the allocator's
- * own, because the allocator offers no way to run it on a caller; it shares the flood threads' CPUs.
+ * Sheaf's {@code freeRcu} drainer runs on the flood thread too (the allocator is built with
+ * {@code rcuFreeWorkerThread(false)}, and the duty cycle includes {@code rcuFreeAgent()}).
+ *
+ * <h2>The floor</h2>
+ * Before the peers, the same run is made with no allocator at all ({@link MachineFloor}: each thread
+ * reuses one block of its own, a free does nothing). Its percentiles are what the schedule, the
+ * clock, the flood on the other CPU and the machine (timer interrupts, hypervisor exits) cost a
+ * request by themselves; an allocator's tail means something only above that floor.
  * The result counts the threads: designed ({@code threads}), the most seen runnable at once during
  * warm-up ({@code runnableThreadsMax}, from /proc; includes JIT compiler threads), and those able to
  * run on the latency thread's CPU at the end ({@code threadsOnLatencyCpu}, 0 when isolated). Other
@@ -76,10 +82,27 @@ public final class LatencyUnderFloodWorkload implements Workload {
         return SIZE;
     }
 
-    /** Sheaf's RCU grace periods run on the flood thread rather than on a worker thread of their own. */
+    /**
+     * Sheaf's RCU grace periods run on the flood thread rather than on a worker thread of their own.
+     * {@value MachineFloor#NAME} opens the {@link MachineFloor}: no allocator, the same schedule.
+     */
     @Override
     public AllocatorPeer open(String peerName, WorkloadConfig config) throws PeerUnavailableException {
+        if (peerName.equals(MachineFloor.NAME)) {
+            return new MachineFloor();
+        }
         return Peers.open(peerName, maxObjectSize(config), true);
+    }
+
+    /** The machine floor first: what a request costs with no allocator in it. */
+    @Override
+    public java.util.List<String> baselines() {
+        return java.util.List.of(MachineFloor.NAME);
+    }
+
+    /** The name of the machine-floor row (no allocator) in this workload's results. */
+    public static String floorName() {
+        return MachineFloor.NAME;
     }
 
     /** Flood threads for {@code config}: {@code threads - 1}, at most {@code cores - 1}, at least 1. */

@@ -24,6 +24,14 @@ public interface Workload {
         return Peers.open(peerName, maxObjectSize(config));
     }
 
+    /**
+     * Baselines this workload runs before the peers, opened through {@link #open} like a peer name
+     * (the latency workload's machine floor); none by default.
+     */
+    default java.util.List<String> baselines() {
+        return java.util.List.of();
+    }
+
     /** Why the peer cannot run this workload, or {@code null} when it can. */
     default String unsupportedReason(AllocatorPeer peer, WorkloadConfig config) {
         return null;

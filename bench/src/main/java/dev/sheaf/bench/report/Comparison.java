@@ -1,5 +1,6 @@
 package dev.sheaf.bench.report;
 
+import dev.sheaf.bench.harness.LatencyUnderFloodWorkload;
 import dev.sheaf.bench.harness.WorkloadResult;
 import dev.sheaf.bench.peer.Peers;
 import java.util.ArrayList;
@@ -63,7 +64,7 @@ public final class Comparison {
             }
         }
         for (WorkloadResult r : harness) {
-            if (!EXPERIMENTS.contains(r.workload())) {
+            if (!EXPERIMENTS.contains(r.workload()) && !r.peer().equals(LatencyUnderFloodWorkload.floorName())) {
                 seen.add(r.peer());
             }
         }
@@ -316,12 +317,16 @@ public final class Comparison {
                         + String.format(Locale.ROOT, "%.2fx", worst)));
             }
         }
+        WorkloadResult floor = harness("latency", LatencyUnderFloodWorkload.floorName());
+        String floorNote = floor == null || !floor.histograms().containsKey("alloc") ? ""
+                : " (the machine floor, the same run with no allocator at all: "
+                        + us(floor.histograms().get("alloc").getValueAtPercentile(99.99)) + " us)";
         for (String s : List.of(Peers.SHEAF_CACHE, Peers.SHEAF_MALLOC)) {
             WorkloadResult r = harness("latency", s);
             if (r != null && r.histograms().containsKey("alloc")) {
                 long p = r.histograms().get("alloc").getValueAtPercentile(99.99);
                 t.add(check(p < 2000, s + " alloc p99.99 < 2 us under a " + r.note().substring(r.note().lastIndexOf("doing ") + 6)
-                        + " flood: " + us(p) + " us"));
+                        + " flood: " + us(p) + " us" + floorNote));
             }
         }
         WorkloadResult rcuMap = harness("offheap-cache", "sheaf-rcu-map");
@@ -444,7 +449,7 @@ public final class Comparison {
         if (cacheJmh.size() > 1) {
             sb.append("\n### Off-heap cache, JMH (`OffHeapCacheBenchmark`, `-prof gc`)\n\n").append(render(cacheJmh, true));
         }
-        sb.append("\n## Latency under a deferred-free flood\n\nOne thread allocates and frees 64 bytes on a fixed schedule; latency is measured from each request's scheduled start (coordinated omission avoided); a flood thread (at most cores - 1 of them) floods the allocator with `freeRcu` (Sheaf, whose RCU duty cycle it also runs) or `free` (peers without deferred free). On Linux the latency thread runs alone on one CPU and the JVM's other threads on the rest; other processes are not kept away: `cpu wait ms` is how long the latency thread was runnable without a CPU during the measurement (near 0 on a quiet machine; when it is not, the percentiles are the machine's). Microseconds.\n\n");
+        sb.append("\n## Latency under a deferred-free flood\n\nOne thread allocates and frees 64 bytes on a fixed schedule; latency is measured from each request's scheduled start (coordinated omission avoided); a flood thread (at most cores - 1 of them) floods the allocator with `freeRcu` (Sheaf, whose RCU duty cycle it also runs) or `free` (peers without deferred free). On Linux the latency thread runs alone on one CPU and the JVM's other threads on the rest; other processes are not kept away: `cpu wait ms` is how long the latency thread was runnable without a CPU during the measurement (near 0 on a quiet machine; when it is not, the percentiles are the machine's). The `floor` row is the same run with no allocator at all (each thread reuses one block of its own): what the schedule, the clock and the machine cost by themselves; a peer's tail is its own only above it. Microseconds.\n\n");
         sb.append(render(latencyTable(), true));
         List<List<String>> exp = experimentTable();
         if (!exp.isEmpty()) {

@@ -96,6 +96,21 @@ class WorkloadsTest {
         assertEquals(3, LatencyUnderFloodWorkload.floodThreads(BRIEF.withThreads(4), 8));
     }
 
+    /** The latency workload runs its machine floor (no allocator) first, through the same loop. */
+    @Test
+    void latencyFloorRunsWithoutAnAllocator() throws Exception {
+        LatencyUnderFloodWorkload w = new LatencyUnderFloodWorkload();
+        assertEquals(java.util.List.of(LatencyUnderFloodWorkload.floorName()), w.baselines());
+        try (AllocatorPeer floor = w.open(LatencyUnderFloodWorkload.floorName(), BRIEF)) {
+            long a = floor.allocate(64);
+            assertEquals(a, floor.allocate(64), "one block per thread, reused");
+            WorkloadResult r = w.run(floor, BRIEF);
+            assertEquals(LatencyUnderFloodWorkload.floorName(), r.peer());
+            assertTrue(r.histograms().get("alloc").getTotalCount() > 0, "floor latencies recorded");
+            assertTrue(r.note().endsWith("doing " + floor.deferredFreeKind()), r.note());
+        }
+    }
+
     /** The run counts its threads and gives every thread its CPU affinity back. */
     @Test
     void latencyCountsThreadsAndRestoresAffinity() throws Exception {
