@@ -639,14 +639,11 @@ final class RcuFree implements AutoCloseable {
     // ------------------------------------------------------------------ per-thread state
 
     private RcuLocal tryAcquireLocal() {
-        Thread t = Thread.currentThread();
-        if (!t.isVirtual()) {
-            RcuLocal l = locals.get();
-            if (l != null && l.tryLock()) {
-                return l;
-            }
+        RcuLocal l = locals.peek(); // a hit is the calling platform thread's own batch
+        if (l != null && l.tryLock()) {
+            return l;
         }
-        return tryAcquireLocalSlow(t);
+        return tryAcquireLocalSlow(Thread.currentThread());
     }
 
     /** tryAcquireLocal() for virtual threads, a first call, or a batch held by the drainer or a barrier. */

@@ -106,10 +106,12 @@ public final class SlabCache {
                         long noLockFailures, long rcuSheavesSubmitted, long directAllocs) { }
 
     private static final VarHandle STATE;
+    private static final VarHandle RCU_USED;
 
     static {
         try {
             STATE = MethodHandles.lookup().findVarHandle(SlabCache.class, "state", int.class);
+            RCU_USED = MethodHandles.lookup().findVarHandle(SlabCache.class, "rcuUsed", boolean.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -1596,26 +1598,29 @@ public final class SlabCache {
     /** kfree_rcu_sheaf: the validated object joins the caller's rcu sheaf. */
     void freeRcuToSheaf(long a, long fallbackLinkOffset) {
         markRcuUsed();
-        Thread t = Thread.currentThread();
-        Magazine m;
-        boolean carrier = t.isVirtual();
-        if (!carrier) {
-            m = local.get();
-            if (m == null) {
-                m = newPlatformMagazine(t);
-            }
-        } else {
-            m = takeOut();
-            if (m == null) {
-                m = newCarrierMagazine();
-            }
-            if (m == null) {
-                if (fallbackLinkOffset >= 0) {
-                    allocator.engine().freeRcu(a, fallbackLinkOffset);
-                } else {
-                    allocator.engine().freeRcu(a);
+        Magazine m = local.peek(); // a hit is the calling platform thread's own magazine
+        boolean carrier = false;
+        if (m == null) {
+            Thread t = Thread.currentThread();
+            if (!t.isVirtual()) {
+                m = local.get();
+                if (m == null) {
+                    m = newPlatformMagazine(t);
                 }
-                return;
+            } else {
+                carrier = true;
+                m = takeOut();
+                if (m == null) {
+                    m = newCarrierMagazine();
+                }
+                if (m == null) {
+                    if (fallbackLinkOffset >= 0) {
+                        allocator.engine().freeRcu(a, fallbackLinkOffset);
+                    } else {
+                        allocator.engine().freeRcu(a);
+                    }
+                    return;
+                }
             }
         }
         boolean submitted = false;
@@ -1709,8 +1714,13 @@ public final class SlabCache {
      * Sets the sticky flag once: a volatile store on every freeRcu would cost a full fence and
      * keep invalidating the line every other thread's fast path reads.
      */
+    /**
+     * Marks the cache as one whose rcu sheaves barriers must flush. The flag only ever goes from
+     * false to true, so the check is a plain read: a stale false costs one more volatile store, and
+     * a volatile read on every freeRcu would fence the accesses around it.
+     */
     private void markRcuUsed() {
-        if (!rcuUsed) {
+        if (!(boolean) RCU_USED.get(this)) {
             rcuUsed = true;
         }
     }
