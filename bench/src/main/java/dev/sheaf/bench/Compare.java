@@ -41,7 +41,8 @@ import org.openjdk.jmh.runner.options.VerboseMode;
  * {@code README.md} into {@code -Dsheaf.results} (default {@code jmh-results}).
  *
  * <p>Profiles ({@code -Dsheaf.profile}): {@code quick} (about 3 minutes on 2 cores: one fork,
- * 2 x 0.3 s warm-up, 3 x 0.3 s measurement, 1.25 s per harness run) and {@code full} (one fork,
+ * 3 x 0.4 s warm-up, 4 x 0.4 s measurement, 1.25 s per harness run; two-thread JMH rows such as
+ * producer/consumer need the longer warm-up, their JIT threads compete with two busy threads) and {@code full} (one fork,
  * 3 x 1 s warm-up, 5 x 1 s measurement, bursts of 25 to 1600, 5 s per harness run).
  * {@code -Dsheaf.jmh.verbose=true} shows JMH's own output.
  */
@@ -147,8 +148,8 @@ public final class Compare {
             b.warmupIterations(3).warmupTime(TimeValue.seconds(1)).measurementIterations(5)
                     .measurementTime(TimeValue.seconds(1));
         } else {
-            b.warmupIterations(2).warmupTime(TimeValue.milliseconds(300)).measurementIterations(3)
-                    .measurementTime(TimeValue.milliseconds(300));
+            b.warmupIterations(3).warmupTime(TimeValue.milliseconds(400)).measurementIterations(4)
+                    .measurementTime(TimeValue.milliseconds(400));
         }
         return b;
     }
