@@ -339,12 +339,8 @@ public final class SlabCache {
         long a;
         Magazine m = local.peek(); // a hit is the calling platform thread's own magazine
         if (m != null && !m.busy) {
-            int n = m.mainSize;
-            if (n > 0) {
-                a = m.mainObjects[--n];
-                m.mainSize = n;
-                m.allocFast++;
-            } else {
+            a = popMain(m);
+            if (a == 0) {
                 a = allocSlowOwned(m);
             }
         } else {
@@ -374,14 +370,39 @@ public final class SlabCache {
         } else if (m.busy) {
             return allocDirect(false);
         }
+        long a = popMain(m);
+        return a != 0 ? a : allocSlowOwned(m);
+    }
+
+    /** Pops the owner's main sheaf; 0 when it is empty (no object lives at address 0). */
+    private static long popMain(Magazine m) {
         int n = m.mainSize;
-        if (n > 0) {
-            long a = m.mainObjects[--n];
-            m.mainSize = n;
-            m.allocFast++;
-            return a;
+        if (n == 0) {
+            return 0;
         }
-        return allocSlowOwned(m);
+        long a = m.mainObjects[--n];
+        m.mainSize = n;
+        m.allocFast++;
+        return a;
+    }
+
+    /**
+     * Pushes onto the owner's main sheaf when it has room (false when it is full), after the
+     * kernel's cheap double-free check: the object must not be the sheaf's top.
+     */
+    private boolean pushMain(Magazine m, long a) {
+        int n = m.mainSize;
+        long[] objects = m.mainObjects;
+        if (n > 0 && objects[n - 1] == a) {
+            throw doubleFree(a, name, "object is on top of the sheaf");
+        }
+        if (n >= fastCapacity) {
+            return false;
+        }
+        objects[n] = a;
+        m.mainSize = n + 1;
+        m.freeFast++;
+        return true;
     }
 
     /**
@@ -407,11 +428,8 @@ public final class SlabCache {
         if (!t.isVirtual()) {
             Magazine m = local.get();
             if (m != null && !m.busy) {
-                int n = m.mainSize;
-                if (n > 0) {
-                    long a = m.mainObjects[--n];
-                    m.mainSize = n;
-                    m.allocFast++;
+                long a = popMain(m);
+                if (a != 0) {
                     return a;
                 }
                 m.busy = true;
@@ -745,18 +763,9 @@ public final class SlabCache {
             putObjectOther(a, m);
             return;
         }
-        int n = m.mainSize;
-        long[] objects = m.mainObjects;
-        if (n > 0 && objects[n - 1] == a) {
-            throw doubleFree(a, name, "object is on top of the sheaf");
+        if (!pushMain(m, a)) {
+            freeSlowOwned(m, a);
         }
-        if (n < fastCapacity) {
-            objects[n] = a;
-            m.mainSize = n + 1;
-            m.freeFast++;
-            return;
-        }
-        freeSlowOwned(m, a);
     }
 
     /** putObject without a table hit: busy (re-entrant), overflow slot, new thread, or virtual thread. */
@@ -781,17 +790,9 @@ public final class SlabCache {
             freeToSlabs(a, false);
             return;
         }
-        int n = m.mainSize;
-        if (n > 0 && m.mainObjects[n - 1] == a) {
-            throw doubleFree(a, name, "object is on top of the sheaf");
+        if (!pushMain(m, a)) {
+            freeSlowOwned(m, a);
         }
-        if (n < fastCapacity) {
-            m.mainObjects[n] = a;
-            m.mainSize = n + 1;
-            m.freeFast++;
-            return;
-        }
-        freeSlowOwned(m, a);
     }
 
     private void freeSlowOwned(Magazine m, long a) {
@@ -814,14 +815,7 @@ public final class SlabCache {
         if (!t.isVirtual()) {
             Magazine m = local.get();
             if (m != null && !m.busy) {
-                int n = m.mainSize;
-                if (n > 0 && m.mainObjects[n - 1] == a) {
-                    throw doubleFree(a, name, "object is on top of the sheaf");
-                }
-                if (n < fastCapacity) {
-                    m.mainObjects[n] = a;
-                    m.mainSize = n + 1;
-                    m.freeFast++;
+                if (pushMain(m, a)) {
                     return;
                 }
                 m.busy = true;
@@ -854,17 +848,7 @@ public final class SlabCache {
             return freeToSlabs(a, noLock);
         }
         try {
-            int n = m.mainSize;
-            if (n > 0 && m.mainObjects[n - 1] == a) {
-                throw doubleFree(a, name, "object is on top of the sheaf");
-            }
-            if (n < capacity) {
-                m.mainObjects[n] = a;
-                m.mainSize = n + 1;
-                m.freeFast++;
-                return true;
-            }
-            return freeSlow(m, a, noLock);
+            return pushMain(m, a) || freeSlow(m, a, noLock);
         } finally {
             giveBack(m);
         }
@@ -953,14 +937,8 @@ public final class SlabCache {
             return allocDirect(noLock);
         }
         try {
-            int n = m.mainSize;
-            if (n > 0) {
-                long a = m.mainObjects[--n];
-                m.mainSize = n;
-                m.allocFast++;
-                return a;
-            }
-            return allocSlow(m, noLock);
+            long a = popMain(m);
+            return a != 0 ? a : allocSlow(m, noLock);
         } finally {
             giveBack(m);
         }

@@ -1,7 +1,6 @@
 package dev.sheaf.allocator;
 
 import dev.sheaf.rcu.Rcu;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -23,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The free-after-grace-period engine over a real off-heap test heap and the real RCU domain. */
-class RcuFreeTest {
+class RcuFreeTest extends RcuEngineTestBase {
 
     static final long STRESS_MILLIS = Long.getLong("sheaf.stress.millis", 2000L);
 
@@ -103,28 +102,11 @@ class RcuFreeTest {
     }
     static final long LINK = 56; // last 8 bytes of a 64-byte object; offset 0 holds the stamp
 
-    private Rcu rcu;
-    private RcuArenaHeap heap;
-    private RcuFree engine;
 
     private void start(RcuFree.Settings settings, int capacity) {
         rcu = Rcu.create();
         heap = new RcuArenaHeap(64, capacity);
         engine = new RcuFree(rcu, heap, settings);
-    }
-
-    @AfterEach
-    void tearDown() {
-        if (engine != null) {
-            engine.close();
-        }
-        if (rcu != null) {
-            rcu.close();
-        }
-        if (heap != null) {
-            assertTrue(heap.errors.isEmpty(), () -> "heap errors: " + heap.errors);
-            heap.close();
-        }
     }
 
     @Test

@@ -2,7 +2,6 @@ package dev.sheaf.allocator;
 
 import dev.sheaf.rcu.Rcu;
 import org.agrona.concurrent.BackoffIdleStrategy;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -20,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Small seals (8-object rcu sheaves, 16-object chain batches) make the difference visible: the
  * old rule asked for a grace period per seal past half the bound and ran them back to back.
  */
-class RcuGracePeriodRateTest {
+class RcuGracePeriodRateTest extends RcuEngineTestBase {
 
     private static final int THREADS = 2;
     private static final int OBJECTS_PER_THREAD = 200_000;
@@ -30,23 +29,6 @@ class RcuGracePeriodRateTest {
     /** Long enough that the clock allows only a few requests in this run; the memory rule does the rest. */
     private static final long DRAIN_DELAY = 5_000_000_000L;
 
-    private Rcu rcu;
-    private RcuArenaHeap heap;
-    private RcuFree engine;
-
-    @AfterEach
-    void tearDown() {
-        if (engine != null) {
-            engine.close();
-        }
-        if (rcu != null) {
-            rcu.close();
-        }
-        if (heap != null) {
-            assertTrue(heap.errors.isEmpty(), () -> "heap errors: " + heap.errors);
-            heap.close();
-        }
-    }
 
     @ParameterizedTest
     @ValueSource(strings = {"rcu sheaf", "chain"})
