@@ -31,7 +31,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * an empty -> barn full list at its bound: flush main to slabs in one critical section.
  *
  * Platform threads find their magazine in a PerThreadTable (two array loads, keyed by thread id)
- * and use it with plain accesses;
+ * and use it with plain accesses. The fast paths probe the table first (PerThreadTable.peek): a hit
+ * can only be the calling platform thread's own magazine, so virtual threads, new threads and slot
+ * collisions are sorted out only on a miss. The magazine holds main's array and count itself (see
+ * Magazine), and free finds the slab through this cache's copy of PageSource's owner table: each
+ * saves a dependent load on a path made of little else.
  * `busy` makes a re-entrant call fall back to the slab layer. Virtual threads never get their
  * own magazine: they take the magazine out of a slot picked by the CPU they run on now
  * (sched_getcpu through a critical downcall; thread-id striping where that is unavailable) with
