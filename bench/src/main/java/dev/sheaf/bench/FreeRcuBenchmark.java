@@ -77,12 +77,15 @@ public class FreeRcuBenchmark {
         long freedAtStart;
         long gracePeriodsAtStart;
 
-        /** JMH sums EVENTS counters over the measurement iterations: each iteration adds value / this. */
+        /**
+         * JMH sums EVENTS counters over the measurement iterations of every fork: each iteration
+         * adds value / this, so the reported figure is the average whatever -f and -i are.
+         */
         int measurementIterations;
 
         @Setup(Level.Trial)
         public void open(BenchmarkParams params) {
-            measurementIterations = Math.max(1, params.getMeasurement().getCount());
+            measurementIterations = Math.max(1, params.getMeasurement().getCount()) * Math.max(1, params.getForks());
             rcu = Rcu.builder().name("bench-free-rcu").build();
             allocator = SlabAllocator.builder().rcu(rcu).rcuSheaves(false).build();
             cache = allocator.createCache(CacheSpec.of("bench-rcu-64", 64));
