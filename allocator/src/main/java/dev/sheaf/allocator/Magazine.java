@@ -23,7 +23,7 @@ import java.lang.ref.WeakReference;
  *    call on the same thread (from a hook, say) falls back instead of corrupting the sheaves;
  *  - a carrier magazine is taken out of its slot with an atomic swap and given back with a
  *    CAS; whoever holds it owns it (the swap/CAS order the plain accesses between owners).
- * Other threads read `main.size`/`spare.size` racily for statistics only, and touch main/spare
+ * Other threads read `mainSize`/`spare.size` racily for statistics only, and touch main/spare
  * only when the owner is dead (Thread.isAlive() == false orders the dead thread's writes).
  *
  * `rcuSheaf` is different: rcuBarrier() on another thread must be able to flush it while the
