@@ -888,26 +888,20 @@ final class RcuFree implements AutoCloseable {
     }
 
     /**
-     * The pending bound for callers that submit whole batches themselves (the rcu sheaf path):
-     * past it, help drain, and outside a read section wait for a grace period.
-     */
-    void meetPendingBound() {
-        // submitRcuSheaf already asked for the grace period; only the bound is left.
-        helpDrainPastBound();
-    }
-
-    /**
      * A caller sealed a full batch: ask for its grace period and respect the pending bound. Under
      * the bound the freeing is left to the drainer (freeing thousands of objects here would put
      * the very cost freeRcu defers back on the caller); past it the caller helps.
      */
     private void afterSeal() {
         maybeRequestGracePeriod(coarseNow);
-        helpDrainPastBound();
+        meetPendingBound();
     }
 
-    /** Past the pending bound: help drain, and outside a read section wait for a grace period. */
-    private void helpDrainPastBound() {
+    /**
+     * Past the pending bound: help drain, and outside a read section wait for a grace period.
+     * Also called by the rcu sheaf path after submitRcuSheaf, which already asked for the grace period.
+     */
+    void meetPendingBound() {
         if (pendingBytes.get() <= settings.pendingLimitBytes()) {
             return;
         }

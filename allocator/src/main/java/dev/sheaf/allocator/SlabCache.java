@@ -6,6 +6,7 @@ import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.locks.ReentrantLock;
@@ -34,8 +35,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * and use it with plain accesses. The fast paths probe the table first (PerThreadTable.peek): a hit
  * can only be the calling platform thread's own magazine, so virtual threads, new threads and slot
  * collisions are sorted out only on a miss. The magazine holds main's array and count itself (see
- * Magazine), and free finds the slab through this cache's copy of PageSource's owner table: each
- * saves a dependent load on a path made of little else.
+ * Magazine), which saves a dependent load on a path made of little else.
  * `busy` makes a re-entrant call fall back to the slab layer. Virtual threads never get their
  * own magazine: they take the magazine out of a slot picked by the CPU they run on now
  * (sched_getcpu through a critical downcall; thread-id striping where that is unavailable) with
@@ -149,10 +149,6 @@ public final class SlabCache {
 
     final SlabAllocator allocator;
     private final PageSource pages;
-    /** PageSource's range and owner table, copied so that free finds the slab without a hop through it. */
-    private final long pageBase;
-    private final long pageCapacity;
-    private final Slab[] owners;
     private final String name;
     private final long objectSize;
     private final long slotSize;
@@ -198,6 +194,10 @@ public final class SlabCache {
     private int carrierMagazines;
 
     private final AtomicLongArray counters = new AtomicLongArray(COUNTERS);
+    /** Rcu sheaves submitted and not yet handed back by the engine. */
+    private final AtomicInteger rcuInFlight = new AtomicInteger();
+    /** Highest rcuInFlight seen (racy maximum: it only sizes the barn's allowance of empty sheaves). */
+    private volatile int rcuPeakInFlight;
     private volatile boolean rcuUsed;
     private volatile int state;
 
@@ -205,9 +205,6 @@ public final class SlabCache {
               SlabHook[] hooks, int carrierSlotCount) {
         this.allocator = allocator;
         this.pages = pages;
-        this.pageBase = pages.base;
-        this.pageCapacity = pages.capacity;
-        this.owners = pages.owners;
         this.name = spec.name();
         this.objectSize = spec.objectSize();
         this.alignment = Math.max(8, spec.alignment());
@@ -461,7 +458,7 @@ public final class SlabCache {
         if (!isLive()) {
             throw dead();
         }
-        checkObject(address, slabOf(address));
+        checkObject(address, pages.ownerOf(address));
         freeValidated(address);
     }
 
@@ -479,7 +476,7 @@ public final class SlabCache {
         if (!isLive()) {
             throw dead();
         }
-        checkObject(address, slabOf(address));
+        checkObject(address, pages.ownerOf(address));
         freeNoLockValidated(address);
     }
 
@@ -562,7 +559,7 @@ public final class SlabCache {
         for (int i = 0; i < count; i++) {
             long a = objects[i];
             if (a != 0) {
-                checkObject(a, slabOf(a));
+                checkObject(a, pages.ownerOf(a));
             }
         }
         for (int i = 0; i < count; i++) {
@@ -588,7 +585,7 @@ public final class SlabCache {
         if (!isLive()) {
             throw dead();
         }
-        checkObject(address, slabOf(address));
+        checkObject(address, pages.ownerOf(address));
         markRcuUsed();
         if (sheaves) {
             freeRcuToSheaf(address, rcuLinkOffset);
@@ -677,12 +674,6 @@ public final class SlabCache {
 
     int state() {
         return state;
-    }
-
-    /** PageSource.ownerOf without the hop through PageSource: the slab holding {@code address}, or null. */
-    private Slab slabOf(long address) {
-        long off = address - pageBase;
-        return off >= 0 && off < pageCapacity ? owners[(int) (off >>> PageSource.BLOCK_SHIFT)] : null;
     }
 
     /** Checks that {@code address} is an object start of this cache in a live slab. */
@@ -1651,11 +1642,6 @@ public final class SlabCache {
         return e;
     }
 
-    /** Rcu sheaves submitted and not yet handed back by the engine. */
-    private final java.util.concurrent.atomic.AtomicInteger rcuInFlight = new java.util.concurrent.atomic.AtomicInteger();
-    /** Highest rcuInFlight seen (racy maximum: it only sizes the barn's allowance of empty sheaves). */
-    private volatile int rcuPeakInFlight;
-
     private void submitRcuSheaf(Sheaf r) {
         counters.incrementAndGet(C_RCU_SHEAF);
         RcuFree engine = allocator.engine();
@@ -1692,10 +1678,6 @@ public final class SlabCache {
         }
     }
 
-    /**
-     * Sets the sticky flag once: a volatile store on every freeRcu would cost a full fence and
-     * keep invalidating the line every other thread's fast path reads.
-     */
     /**
      * Marks the cache as one whose rcu sheaves barriers must flush. The flag only ever goes from
      * false to true, so the check is a plain read: a stale false costs one more volatile store, and
