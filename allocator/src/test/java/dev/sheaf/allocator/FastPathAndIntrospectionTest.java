@@ -4,7 +4,6 @@ import dev.sheaf.rcu.Rcu;
 import org.junit.jupiter.api.Test;
 
 import java.lang.management.ManagementFactory;
-import java.util.concurrent.CountDownLatch;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -115,28 +114,14 @@ class FastPathAndIntrospectionTest {
                     .withSheafCapacity(0).withFlags(SlabFlag.TYPESAFE_BY_RCU));
             long[] objs = new long[c.objectsPerSlab() * 4];
             c.allocBulk(objs, objs.length);
-            CountDownLatch inSection = new CountDownLatch(1);
-            CountDownLatch leave = new CountDownLatch(1);
-            Thread reader = Thread.ofPlatform().start(() -> {
-                rcu.readLock();
-                try {
-                    inSection.countDown();
-                    leave.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                } finally {
-                    rcu.readUnlock();
-                }
-            });
-            inSection.await();
+            HeldOnAnotherThread reader = HeldOnAnotherThread.readSection(rcu);
             c.freeBulk(objs, objs.length);
             a.shrink();
             // A reader is inside its section: no slab memory may go back yet.
             for (long p : objs) {
                 assertTrue(a.pages().ownerOf(p) != null, "slab returned while a reader may hold an object");
             }
-            leave.countDown();
-            reader.join();
+            reader.close();
             rcu.barrier();
             a.shrink();
             int returned = 0;

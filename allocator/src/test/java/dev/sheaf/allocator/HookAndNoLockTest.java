@@ -112,7 +112,7 @@ class HookAndNoLockTest {
             long[] objs = new long[1000];
             c.allocBulk(objs, objs.length);
             ReentrantLock node = nodeLockOf(c);
-            try (HeldLock ignored = HeldLock.onAnotherThread(node)) {
+            try (HeldOnAnotherThread ignored = HeldOnAnotherThread.lock(node)) {
                 for (long p : objs) {
                     c.freeNoLock(p);
                 }
@@ -137,7 +137,7 @@ class HookAndNoLockTest {
                 objs[i] = a.malloc(64);
             }
             ReentrantLock hookLock = lockOf(tracker);
-            try (HeldLock ignored = HeldLock.onAnotherThread(hookLock)) {
+            try (HeldOnAnotherThread ignored = HeldOnAnotherThread.lock(hookLock)) {
                 for (long p : objs) {
                     a.freeNoLock(p);
                 }
@@ -159,7 +159,7 @@ class HookAndNoLockTest {
             SlabCache c96 = a.sizeClassCache(96);
             ReentrantLock node = nodeLockOf(c96);
             long p;
-            try (HeldLock ignored = HeldLock.onAnotherThread(node)) {
+            try (HeldOnAnotherThread ignored = HeldOnAnotherThread.lock(node)) {
                 p = a.mallocNoLock(96);
             }
             assertNotEquals(0, p);
@@ -264,37 +264,5 @@ class HookAndNoLockTest {
         var f = LeakTracker.class.getDeclaredField("lock");
         f.setAccessible(true);
         return (ReentrantLock) f.get(t);
-    }
-
-    /** A lock held by another thread until close(): the busy lock a no-lock path must not wait for. */
-    private static final class HeldLock implements AutoCloseable {
-        private final CountDownLatch release = new CountDownLatch(1);
-        private final Thread holder;
-
-        private HeldLock(ReentrantLock lock) throws InterruptedException {
-            CountDownLatch held = new CountDownLatch(1);
-            holder = Thread.ofPlatform().start(() -> {
-                lock.lock();
-                try {
-                    held.countDown();
-                    release.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                } finally {
-                    lock.unlock();
-                }
-            });
-            held.await();
-        }
-
-        static HeldLock onAnotherThread(ReentrantLock lock) throws InterruptedException {
-            return new HeldLock(lock);
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            release.countDown();
-            holder.join();
-        }
     }
 }

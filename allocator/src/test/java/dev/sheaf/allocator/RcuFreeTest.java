@@ -141,20 +141,7 @@ class RcuFreeTest extends RcuEngineTestBase {
     void objectHeldByAReaderIsNotFreedUntilTheReaderLeaves() throws Exception {
         start(RcuFree.Settings.DEFAULT.withDrainDelayNanos(0), 1024);
         long a = heap.alloc();
-        CountDownLatch entered = new CountDownLatch(1);
-        CountDownLatch leave = new CountDownLatch(1);
-        Thread reader = Thread.ofPlatform().start(() -> {
-            rcu.readLock();
-            try {
-                entered.countDown();
-                leave.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } finally {
-                rcu.readUnlock();
-            }
-        });
-        entered.await();
+        HeldOnAnotherThread reader = HeldOnAnotherThread.readSection(rcu);
         engine.freeRcu(a, LINK);
         AtomicBoolean barrierDone = new AtomicBoolean();
         Thread barrier = Thread.ofPlatform().start(() -> {
@@ -168,8 +155,7 @@ class RcuFreeTest extends RcuEngineTestBase {
             assertFalse(barrierDone.get(), "barrier returned while a reader could hold the object");
             Thread.onSpinWait();
         }
-        leave.countDown();
-        reader.join();
+        reader.close();
         barrier.join();
         assertFalse(heap.isLive(a));
     }
