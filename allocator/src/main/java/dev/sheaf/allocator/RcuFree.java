@@ -77,6 +77,25 @@ import java.util.concurrent.locks.ReentrantLock;
  *   registryLock       - copy-on-write registry of RcuLocals; leaf.
  * Nothing here holds a lock while calling rcu.synchronize/condSynchronize.
  *
+ * Dormancy of the own worker (runWorker): parking max(drainDelay, 100 µs) whenever nothing is
+ * pending still woke an idle process ~500 times a second. Once nothingPending() has held for about
+ * 10 ms of consecutive cycles the worker dozes: volatile store workerDormant = true, full fence,
+ * re-check nothingPending(), and if still nothing is pending park up to the dormant bound
+ * (Settings.dormantParkNanos, 100 ms, or the drain delay if longer), then clear the flag. The
+ * producers that can turn an idle engine busy wake it: the first object of an open batch in
+ * freeRcu(a, off) (addLinkedSlow, also when it splices deferred objects or seals) and in headless
+ * freeRcu(a), freeRcu(a, off)'s deferred push when its batch is held, and submitRcuSheaf. Each
+ * stores its object, then wakeDrainer(): full fence, read the flag, and the producer that wins the
+ * CAS true -> false unparks. Fences on both sides close the race (Dekker: the worker sees the
+ * object or the producer sees the flag), and they cost one fence per batch or per rcu sheaf, since
+ * these are already the once-per-batch slow paths; freeRcu's inlined common case gains nothing,
+ * because a batch that already has an object cannot belong to a dormant engine (the re-check would
+ * have seen it). freeRcuNoLock never wakes (no system call, by contract): an object it queues on a
+ * dormant engine, or a batch it opened, waits until the park times out (<= the dormant bound)
+ * unless a waking producer or an rcuBarrier gets to it first; it is never lost. A later
+ * freeRcu(a, off) into a batch opened by freeRcuNoLock does not wake either (not the first object)
+ * and shares that bound. The user-run agent (ownWorker = false) has no dormancy.
+ *
  * Memory ordering: an object's link is written (plain) under its RcuLocal lock or before the CAS
  * of the deferred list; sealing happens under the RcuLocal lock and publishes the batch with the
  * volatile CAS of the sealed stack; the drainer's getAndSet of the stack therefore sees every
@@ -148,10 +167,13 @@ final class RcuFree implements AutoCloseable {
      * @param ownWorker         run the drainer on a daemon thread of the engine; false: the user
      *                          runs {@link RcuFree#agent()} (e.g. in an Agrona AgentRunner)
      * @param idleStrategy      idle strategy of the own worker; null picks a backoff up to drainDelay/4
+     * @param dormantParkNanos  longest park of the own worker once dormant (idle for ~10 ms); it bounds
+     *                          how late freeRcuNoLock's objects on an idle engine are seen
      */
     record Settings(long drainDelayNanos, long pendingLimitBytes, int bulkArrayLength, int bulkArrayCache,
-                    int batchObjects, boolean ownWorker, IdleStrategy idleStrategy) {
-        static final Settings DEFAULT = new Settings(2_000_000L, 64L << 20, 512, 256, 4096, true, null);
+                    int batchObjects, boolean ownWorker, IdleStrategy idleStrategy, long dormantParkNanos) {
+        static final Settings DEFAULT = new Settings(2_000_000L, 64L << 20, 512, 256, 4096, true, null,
+                DORMANT_PARK_NANOS);
 
         Settings {
             if (drainDelayNanos < 0) {
@@ -167,49 +189,72 @@ final class RcuFree implements AutoCloseable {
             if (batchObjects < 1) {
                 throw new IllegalArgumentException("batchObjects must be positive: " + batchObjects);
             }
+            if (dormantParkNanos < 1) {
+                throw new IllegalArgumentException("dormantParkNanos must be positive: " + dormantParkNanos);
+            }
         }
 
         Settings(long drainDelayNanos, long pendingLimitBytes, int bulkArrayLength, int bulkArrayCache) {
             this(drainDelayNanos, pendingLimitBytes, bulkArrayLength, bulkArrayCache,
-                    DEFAULT_BATCH_OBJECTS, true, null);
+                    DEFAULT_BATCH_OBJECTS, true, null, DORMANT_PARK_NANOS);
         }
 
         Settings withDrainDelayNanos(long v) {
-            return new Settings(v, pendingLimitBytes, bulkArrayLength, bulkArrayCache, batchObjects, ownWorker, idleStrategy);
+            return new Settings(v, pendingLimitBytes, bulkArrayLength, bulkArrayCache, batchObjects,
+                    ownWorker, idleStrategy, dormantParkNanos);
         }
 
         Settings withPendingLimitBytes(long v) {
-            return new Settings(drainDelayNanos, v, bulkArrayLength, bulkArrayCache, batchObjects, ownWorker, idleStrategy);
+            return new Settings(drainDelayNanos, v, bulkArrayLength, bulkArrayCache, batchObjects, ownWorker,
+                    idleStrategy, dormantParkNanos);
         }
 
         Settings withBulkArrayCache(int v) {
-            return new Settings(drainDelayNanos, pendingLimitBytes, bulkArrayLength, v, batchObjects, ownWorker, idleStrategy);
+            return new Settings(drainDelayNanos, pendingLimitBytes, bulkArrayLength, v, batchObjects,
+                    ownWorker, idleStrategy, dormantParkNanos);
         }
 
         Settings withBatchObjects(int v) {
-            return new Settings(drainDelayNanos, pendingLimitBytes, bulkArrayLength, bulkArrayCache, v, ownWorker, idleStrategy);
+            return new Settings(drainDelayNanos, pendingLimitBytes, bulkArrayLength, bulkArrayCache, v,
+                    ownWorker, idleStrategy, dormantParkNanos);
         }
 
         Settings withOwnWorker(boolean v) {
-            return new Settings(drainDelayNanos, pendingLimitBytes, bulkArrayLength, bulkArrayCache, batchObjects, v, idleStrategy);
+            return new Settings(drainDelayNanos, pendingLimitBytes, bulkArrayLength, bulkArrayCache,
+                    batchObjects, v, idleStrategy, dormantParkNanos);
         }
 
         Settings withIdleStrategy(IdleStrategy v) {
-            return new Settings(drainDelayNanos, pendingLimitBytes, bulkArrayLength, bulkArrayCache, batchObjects, ownWorker, v);
+            return new Settings(drainDelayNanos, pendingLimitBytes, bulkArrayLength, bulkArrayCache,
+                    batchObjects, ownWorker, v, dormantParkNanos);
+        }
+
+        /** Test hook: a test sets an hour so that only a wake-up can get a dormant engine going. */
+        Settings withDormantParkNanos(long v) {
+            return new Settings(drainDelayNanos, pendingLimitBytes, bulkArrayLength, bulkArrayCache,
+                    batchObjects, ownWorker, idleStrategy, v);
         }
     }
 
     private static final int DEFAULT_BATCH_OBJECTS = 4096;
+    /** Default dormant park bound (Settings.dormantParkNanos). */
+    static final long DORMANT_PARK_NANOS = 100_000_000L;
+    /** How long nothingPending() must have held, in consecutive worker cycles, before the worker dozes. */
+    private static final long QUIET_NANOS_BEFORE_DORMANT = 10_000_000L;
     /** Bulk arrays one open batch may hold before it is sealed. */
     private static final int MAX_ARRAYS_PER_BATCH = 4;
     private static final VarHandle CLOSED;
     private static final VarHandle COARSE_NOW;
+    private static final VarHandle WORKER_DORMANT;
+    private static final VarHandle WORKER_CYCLES;
 
     static {
         try {
             MethodHandles.Lookup lookup = MethodHandles.lookup();
             CLOSED = lookup.findVarHandle(RcuFree.class, "closed", boolean.class);
             COARSE_NOW = lookup.findVarHandle(RcuFree.class, "coarseNow", long.class);
+            WORKER_DORMANT = lookup.findVarHandle(RcuFree.class, "workerDormant", boolean.class);
+            WORKER_CYCLES = lookup.findVarHandle(RcuFree.class, "workerCycles", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -267,6 +312,10 @@ final class RcuFree implements AutoCloseable {
     private volatile boolean terminated;
     private final Thread worker;
     private volatile boolean workerRunning;
+    /** The own worker is dozing or about to (see the notes); producers CAS it true -> false and unpark. */
+    private volatile boolean workerDormant;
+    /** Worker loop iterations, written opaque by the worker only; a test hook. */
+    private volatile long workerCycles;
 
     RcuFree(Rcu rcu, Target target, Settings settings) {
         this.rcu = java.util.Objects.requireNonNull(rcu, "rcu");
@@ -314,7 +363,7 @@ final class RcuFree implements AutoCloseable {
         RcuLocal local = tryAcquireLocal();
         if (local == null) {
             // The drainer or a barrier holds our batch for a few instructions; never park for it.
-            pushDeferred(address, linkOffset);
+            pushDeferredAndWake(address, linkOffset);
             return;
         }
         // The common case in a few instructions, so that the JIT inlines this method into its
@@ -335,9 +384,12 @@ final class RcuFree implements AutoCloseable {
     private void addLinkedSlow(RcuLocal local, long address, long linkOffset, long size) {
         boolean sealedOne;
         boolean fresh;
+        boolean wake; // the batch was empty: the drainer may be dormant
         try {
+            wake = local.objects() == 0;
             if (!deferred.isEmptyRelaxed()) {
                 spliceDeferred(local);
+                wake = true;
             }
             // First object of a batch: the previous one was sealed, perhaps by the drainer, so
             // this is where an owner that never fills a batch still meets the pending bound.
@@ -346,6 +398,9 @@ final class RcuFree implements AutoCloseable {
             sealedOne = (local.objects() >= settings.batchObjects() || local.bytes() >= batchBytes) && sealLocked(local);
         } finally {
             local.unlock();
+        }
+        if (wake || sealedOne) {
+            wakeDrainer();
         }
         if (sealedOne || (fresh && pendingBytes.get() > settings.pendingLimitBytes())) {
             afterSeal();
@@ -373,9 +428,12 @@ final class RcuFree implements AutoCloseable {
             boolean sealedOne = false;
             boolean noArray = false;
             boolean fresh;
+            boolean wake; // the batch was empty: the drainer may be dormant
             try {
+                wake = local.objects() == 0;
                 if (!deferred.isEmpty()) {
                     spliceDeferred(local);
+                    wake = true;
                 }
                 fresh = local.objects() == 0;
                 if (!local.hasArraySlot()) {
@@ -397,6 +455,9 @@ final class RcuFree implements AutoCloseable {
                 }
             } finally {
                 local.unlock();
+            }
+            if (wake || sealedOne) {
+                wakeDrainer();
             }
             if (sealedOne || (fresh && pendingBytes.get() > settings.pendingLimitBytes())) {
                 afterSeal();
@@ -448,7 +509,11 @@ final class RcuFree implements AutoCloseable {
      * kfree_rcu_nolock (two-argument only): never parks, spin-waits or makes a system call. It
      * try-locks the caller's open batch; if that fails or the batch is full it pushes the object
      * on a lock-free list linked through the same field, which the drainer or the next ordinary
-     * freeRcu* moves into the normal batches. Never waits for the pending bound.
+     * freeRcu* moves into the normal batches. Never waits for the pending bound. Never wakes the
+     * engine's worker either (that would be a system call): on an idle engine whose worker has gone
+     * dormant, the object is picked up when the dormant park ends - within
+     * {@link Settings#dormantParkNanos} (100 ms by default) - or earlier by the next freeRcu*,
+     * rcu sheaf or rcuBarrier; it is never lost, only freed later.
      *
      * @throws IllegalArgumentException as {@link #freeRcu(long, long)}
      * @throws IllegalStateException    already free, or closed
@@ -503,6 +568,7 @@ final class RcuFree implements AutoCloseable {
         b.bytes = count == 0 ? 0 : (long) count * target.usableSize(objects[0]);
         publish(b, false, 0L);
         maybeRequestGracePeriod(coarseNow);
+        wakeDrainer();
     }
 
     /**
@@ -740,9 +806,31 @@ final class RcuFree implements AutoCloseable {
 
     // ------------------------------------------------------------------ sealing and hand-off
 
+    /** freeRcuNoLock's push: no wake-up (no system call); see the notes. */
     private void pushDeferred(long address, long linkOffset) {
         deferred.push(address, linkOffset);
         deferredPushes.incrementAndGet();
+    }
+
+    /**
+     * freeRcu(a, off)'s push when its batch is held (rare): a barrier holding it does not wake the
+     * drainer, so this does. Same bytecode size at the call site as pushDeferred, keeping freeRcu inlinable.
+     */
+    private void pushDeferredAndWake(long address, long linkOffset) {
+        pushDeferred(address, linkOffset);
+        wakeDrainer();
+    }
+
+    /**
+     * Wakes a dormant own worker after the caller has stored its object. Once-per-batch slow
+     * paths only: the full fence pairs with the one in doze() (see the notes), so either the
+     * worker's re-check sees the object or this sees the flag.
+     */
+    private void wakeDrainer() {
+        VarHandle.fullFence();
+        if ((boolean) WORKER_DORMANT.getOpaque(this) && WORKER_DORMANT.compareAndSet(this, true, false)) {
+            LockSupport.unpark(worker);
+        }
     }
 
     /** Moves the deferred list into the caller's open batch. RcuLocal lock held. */
@@ -1028,7 +1116,12 @@ final class RcuFree implements AutoCloseable {
     }
 
     private void runWorker(IdleStrategy idle) {
+        long quietPark = Math.max(settings.drainDelayNanos(), 100_000L);
+        long quietCyclesBeforeDormant = Math.max(1L, QUIET_NANOS_BEFORE_DORMANT / quietPark);
+        long dormantPark = Math.max(settings.dormantParkNanos(), quietPark); // never wake more often than awake
+        long quietCycles = 0;
         while (workerRunning) {
+            WORKER_CYCLES.setOpaque(this, (long) WORKER_CYCLES.getOpaque(this) + 1);
             int work;
             try {
                 work = drainer.doWork();
@@ -1037,14 +1130,49 @@ final class RcuFree implements AutoCloseable {
                 work = 0;
             }
             if (work > 0) {
+                quietCycles = 0;
                 idle.reset();
             } else if (nothingPending()) {
                 idle.reset();
-                LockSupport.parkNanos(this, Math.max(settings.drainDelayNanos(), 100_000L));
+                if (quietCycles < quietCyclesBeforeDormant) {
+                    quietCycles++;
+                    LockSupport.parkNanos(this, quietPark);
+                } else {
+                    doze(dormantPark); // declined: something appeared, the next cycle sees it
+                }
             } else {
+                quietCycles = 0;
                 idle.idle();
             }
         }
+    }
+
+    /** The worker's dormant park (see the notes): flag, fence, re-check, park; the flag is cleared after. */
+    private void doze(long parkNanos) {
+        WORKER_DORMANT.setVolatile(this, true);
+        VarHandle.fullFence(); // also orders the re-check's opaque peeks (RcuLocal.objects) after the flag
+        try {
+            if (workerRunning && nothingPending()) {
+                LockSupport.parkNanos(this, parkNanos);
+            }
+        } finally {
+            WORKER_DORMANT.setOpaque(this, false); // a producer that still sees true costs one spare unpark
+        }
+    }
+
+    /** Test hook: the own worker has published dormancy (parked or about to park). */
+    boolean isWorkerDormant() {
+        return workerDormant;
+    }
+
+    /** Test hook: iterations of the own worker's loop so far. */
+    long workerCycles() {
+        return (long) WORKER_CYCLES.getOpaque(this);
+    }
+
+    /** Test hook: the own worker thread (null with ownWorker = false). */
+    Thread workerThread() {
+        return worker;
     }
 
     /**

@@ -1,12 +1,17 @@
 package dev.sheaf.rcu;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
 import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
 
 /*
  * Implementation notes: the domain's duty cycle - callbacks, requested grace periods, barriers.
@@ -29,11 +34,53 @@ import org.agrona.concurrent.Agent;
  * dropped every SWEEP_INTERVAL cycles.
  *
  * Lock order: dutyLock, then GracePeriods.gpLock; queueLock and barrierLock are leaves.
+ *
+ * Dormancy (own worker thread with the default idle strategy only, see DormantBackoff): an idle
+ * worker backing off at 1 ms would still wake ~1000 times a second. After IDLE_CYCLES_BEFORE_DORMANT
+ * consecutive empty cycles (the backoff has ramped up to 1 ms and stayed there ~10 ms) doze():
+ *   1. volatile store dormant = true;
+ *   2. re-check under dutyLock.tryLock: no queue holds entries past the consumer position, no
+ *      requested grace period is open, no barrier ticket is outstanding, the domain is open;
+ *   3. if still idle, park up to the dormant bound (DORMANT_PARK_NANOS, 100 ms), then clear the flag.
+ * Wakers: call() publishes its callback (release store of the chunk count), then reads `dormant`
+ * opaque - a load and a branch, no fence - and if it is set the producer that wins the CAS
+ * true -> false unparks the worker. requestGracePeriod() and barrierTicket() publish their request
+ * with an atomic RMW and then unpark unconditionally (clearing the flag too): park permits make
+ * that race-free, an unpark before the park makes the park return at once. close() needs nothing
+ * more: it turns the domain CLOSING before its barrier ticket, and step 2 declines to park then.
+ * The race left, on purpose: call()'s flag load may be satisfied before its own count store is
+ * visible (store->load reordering, the store buffer; x86 allows it). If the worker stores the
+ * flag and re-checks inside that window, the worker reads the old count and the producer reads
+ * false: neither wakes the other. The callback is not lost - it is in the queue - it only waits
+ * until the dormant park times out (<= DORMANT_PARK_NANOS) for its grace period to start, or
+ * until any other call(), startPoll() or barrier() wakes the worker. Closing the window would cost
+ * a full fence per call(); a stray unpark (flag read true just before the worker cleared it) costs
+ * one empty cycle. The flag sits on its own padded line: every call() reads it, and the fields the
+ * worker writes per cycle (dutyThread, cycles) must not keep invalidating it.
  */
-final class CallbackWorker implements Agent {
+final class CallbackWorker extends CallbackWorkerPadAfter implements Agent {
     private static final CallbackQueue[] NONE = new CallbackQueue[0];
     private static final int SWEEP_INTERVAL = 1024;
     private static final int CACHE_SIZE = 256;
+    /** Default dormant park bound: how long a missed wake-up (see the notes) can delay a grace period. */
+    static final long DORMANT_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    /**
+     * Empty cycles before dozing: 64 spins + 16 yields + 10 growing parks (1 µs .. 512 µs) bring the
+     * default backoff to its 1 ms park, then about 10 ms of those.
+     */
+    static final int IDLE_CYCLES_BEFORE_DORMANT = 64 + 16 + 10 + 10;
+    private static final VarHandle DORMANT;
+    private static final VarHandle CYCLES;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            DORMANT = l.findVarHandle(CallbackWorkerFlag.class, "dormant", boolean.class);
+            CYCLES = l.findVarHandle(CallbackWorker.class, "cycles", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     private final Rcu rcu;
     private final GracePeriods gp;
@@ -59,6 +106,7 @@ final class CallbackWorker implements Agent {
     private final CallbackQueue.CallbackRunner runner = this::runOne;
     private volatile long invoked;
     private volatile long failures;
+    /** Duty cycles run; written opaque by the cycle (under dutyLock), read opaque by tests. */
     private long cycles;
 
     CallbackWorker(Rcu rcu, GracePeriods gp, Thread.UncaughtExceptionHandler handler) {
@@ -194,11 +242,89 @@ final class CallbackWorker implements Agent {
         return dutyThread == t;
     }
 
+    /**
+     * Unconditional wake for requests published by an atomic RMW before it (grace period, barrier):
+     * the park permit makes it race-free. Clears the dormant flag so later call()s skip the CAS.
+     */
     private void wake() {
+        if ((boolean) DORMANT.getOpaque(this)) {
+            DORMANT.compareAndSet(this, true, false);
+        }
         Thread t = wakeTarget;
         if (t != null) {
-            java.util.concurrent.locks.LockSupport.unpark(t);
+            LockSupport.unpark(t);
         }
+    }
+
+    /**
+     * call()'s wake, after it has published the callback: an opaque load and a branch, no fence
+     * (see the notes for the reordering this allows and what it costs).
+     */
+    void wakeIfDormant() {
+        if ((boolean) DORMANT.getOpaque(this)) {
+            wakeDormant();
+        }
+    }
+
+    private void wakeDormant() {
+        if (DORMANT.compareAndSet(this, true, false)) { // one unpark however many producers saw the flag
+            Thread t = wakeTarget;
+            if (t != null) {
+                LockSupport.unpark(t);
+            }
+        }
+    }
+
+    /**
+     * Steps 1-3 of dormancy on the worker thread, between duty cycles. Returns false without
+     * parking if there is work (or the domain is closing), so the caller backs off normally.
+     */
+    boolean doze(long parkNanos) {
+        // SC store; the tryLock CAS of the re-check is a full fence too, so its loads follow the flag.
+        DORMANT.setVolatile(this, true);
+        try {
+            if (!idleForDormancy()) {
+                return false;
+            }
+            LockSupport.parkNanos(this, parkNanos);
+            return true;
+        } finally {
+            DORMANT.setOpaque(this, false); // late or duplicate: at worst one waker's extra unpark
+        }
+    }
+
+    /** The re-check of step 2; dutyLock keeps the consumer fields of the queues ours. */
+    private boolean idleForDormancy() {
+        if (!rcu.isOpen() || !dutyLock.tryLock()) {
+            return false;
+        }
+        try {
+            if (barrierTickets.get() > barrierCompleted) {
+                return false;
+            }
+            long wanted = gpRequested.get();
+            if (wanted != 0 && !gp.done(wanted)) {
+                return false;
+            }
+            for (CallbackQueue q : queues) {
+                if (!q.drained()) {
+                    return false;
+                }
+            }
+            return true;
+        } finally {
+            dutyLock.unlock();
+        }
+    }
+
+    /** Test hook: the worker has published dormancy (it is parked or about to park). */
+    boolean isDormant() {
+        return (boolean) DORMANT.getVolatile(this);
+    }
+
+    /** Test hook: duty cycles run so far. */
+    long cycles() {
+        return (long) CYCLES.getOpaque(this);
     }
 
     // ---------------------------------------------------------------- duty cycle
@@ -272,7 +398,9 @@ final class CallbackWorker implements Agent {
                 }
                 work++;
             }
-            if (++cycles % SWEEP_INTERVAL == 0) {
+            long c = cycles + 1;
+            CYCLES.setOpaque(this, c);
+            if (c % SWEEP_INTERVAL == 0) {
                 sweepQueues();
             }
             return work;
@@ -343,4 +471,67 @@ final class CallbackWorker implements Agent {
     long failures() {
         return failures;
     }
+
+    /**
+     * The default idle strategy of the domain's own worker thread: Agrona's
+     * BackoffIdleStrategy(64, 16, 1 µs, 1 ms), and after IDLE_CYCLES_BEFORE_DORMANT consecutive
+     * empty cycles a dormant park per empty cycle (doze) until a cycle finds work. Not used with a
+     * user-supplied workerIdleStrategy or a user-run agent.
+     */
+    static final class DormantBackoff implements IdleStrategy {
+        private final CallbackWorker worker;
+        private final long dormantParkNanos;
+        private final BackoffIdleStrategy backoff = new BackoffIdleStrategy(64, 16,
+                TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MILLISECONDS.toNanos(1));
+        private int idleCycles;
+
+        DormantBackoff(CallbackWorker worker, long dormantParkNanos) {
+            this.worker = worker;
+            this.dormantParkNanos = dormantParkNanos;
+        }
+
+        @Override
+        public void idle(int workCount) {
+            if (workCount > 0) {
+                idleCycles = 0;
+                backoff.reset();
+            } else if (idleCycles < IDLE_CYCLES_BEFORE_DORMANT) {
+                idleCycles++;
+                backoff.idle();
+            } else if (!worker.doze(dormantParkNanos)) {
+                backoff.idle(); // work appeared or closing: the next cycle finds out, no busy loop
+            }
+        }
+
+        @Override
+        public void idle() {
+            backoff.idle();
+        }
+
+        @Override
+        public void reset() {
+            idleCycles = 0;
+            backoff.reset();
+        }
+
+        @Override
+        public String alias() {
+            return "dormant-backoff";
+        }
+    }
+}
+
+/** Padding before the dormant flag: call() reads it on every call, the worker rarely writes it. */
+abstract class CallbackWorkerPadBefore {
+    long p00, p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12, p13, p14, p15;
+}
+
+/** The read-mostly dormant flag (see CallbackWorker's notes). */
+abstract class CallbackWorkerFlag extends CallbackWorkerPadBefore {
+    volatile boolean dormant;
+}
+
+/** Padding after the flag, so the worker's per-cycle fields land on other lines. */
+abstract class CallbackWorkerPadAfter extends CallbackWorkerFlag {
+    long q00, q01, q02, q03, q04, q05, q06, q07, q08, q09, q10, q11, q12, q13, q14, q15;
 }

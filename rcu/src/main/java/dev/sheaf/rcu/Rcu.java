@@ -26,7 +26,8 @@ import org.agrona.concurrent.IdleStrategy;
  *   ReaderReports      System.Logger / listener reporting of stalls and dead readers.
  *   CallbackQueue/Chunk/ChunkPool  per-producer SPSC chunk chains of callbacks, recycled chunks.
  *   CallbackWorker     the Agrona Agent duty cycle: snapshot queues, one grace period, run; barrier
- *                      tickets; grace periods requested by startPoll().
+ *                      tickets; grace periods requested by startPoll(); dormancy of an idle own
+ *                      worker (parks up to 100 ms, woken by call() / startPoll() / barrier()).
  *
  * Read side (EBR): outermost entry = load global epoch, opaque store into the own slot, full fence;
  * exit = release store of 0. QSBR: entry/exit touch only the own slot's nesting; quiescentState()
@@ -38,6 +39,10 @@ import org.agrona.concurrent.IdleStrategy;
  * direct-mapped cache indexed by thread id (hit confirmed by the slot's owner field), falling back
  * to a ThreadLocal; virtual threads never get a ThreadLocal entry or a dedicated slot, they claim a
  * pooled slot for the outermost section (QSBR: while online) and find it again by probing the pool.
+ *
+ * call() after queueing reads the worker's dormant flag (opaque: a load and a branch, no fence) and
+ * unparks a dormant worker; CallbackWorker's notes give the one race this leaves (a callback may
+ * wait up to the dormant bound for its grace period to start) and why call() pays no fence for it.
  *
  * Locks (none on any read-side or call() fast path), in the order they may be taken:
  *   1. CallbackWorker.dutyLock       one duty cycle at a time (own thread, user agent, close drain)
@@ -102,7 +107,11 @@ import org.agrona.concurrent.IdleStrategy;
  * {@link Builder#ownWorkerThread(boolean) ownWorkerThread(false)} - as the Agrona {@link Agent}
  * returned by {@link #agent()} on a thread of the caller's choosing (an {@link AgentRunner} or an
  * {@code AgentInvoker}); {@code barrier()} and {@code startPoll()} then make progress only while that
- * agent runs.
+ * agent runs. The own worker thread with the default idle strategy goes dormant after about 10 ms
+ * without work: it then parks for up to 100 ms instead of waking every millisecond, and
+ * {@code call()}, {@code startPoll()} and {@code barrier()} wake it. A {@code call()} that races
+ * with the worker going dormant may go unnoticed until that park ends, so its grace period may
+ * start up to 100 ms late; the callback is never lost.
  *
  * <h2>Errors</h2>
  * {@code synchronize()}, {@code barrier()}, {@code condSynchronize()} and {@code close()} inside a read
@@ -278,6 +287,7 @@ public final class Rcu implements AutoCloseable {
         boolean ownWorkerThread = true;
         Thread.UncaughtExceptionHandler handler;
         Consumer<ReaderReport> readerReportListener;
+        long dormantParkNanos = CallbackWorker.DORMANT_PARK_NANOS;
 
         Builder() {
         }
@@ -308,7 +318,9 @@ public final class Rcu implements AutoCloseable {
 
         /**
          * Idle strategy of the worker's duty cycle when it has nothing to do (default
-         * {@code BackoffIdleStrategy(64, 16, 1 µs, 1 ms)}). Used only with the domain's own worker thread.
+         * {@code BackoffIdleStrategy(64, 16, 1 µs, 1 ms)}, going dormant - parked up to 100 ms until
+         * the next call(), startPoll() or barrier() - after about 10 ms idle). A strategy passed here is
+         * used exactly as given, without dormancy. Used only with the domain's own worker thread.
          */
         public Builder workerIdleStrategy(IdleStrategy idle) {
             this.workerIdle = Objects.requireNonNull(idle, "idle");
@@ -343,6 +355,18 @@ public final class Rcu implements AutoCloseable {
         /** Also receives stall and dead-reader reports (they are always logged). */
         public Builder readerReportListener(Consumer<ReaderReport> listener) {
             this.readerReportListener = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
+
+        /**
+         * Test hook, not API: the dormant park bound of the default worker idle strategy (default
+         * 100 ms). A test makes it very long so that only a wake-up can get a callback run.
+         */
+        Builder dormantPark(Duration bound) {
+            if (bound == null || bound.isNegative() || bound.isZero()) {
+                throw new IllegalArgumentException("dormant park bound must be positive: " + bound);
+            }
+            this.dormantParkNanos = bound.toNanos();
             return this;
         }
 
@@ -396,8 +420,9 @@ public final class Rcu implements AutoCloseable {
                 : (t, e) -> LOGGER.log(System.Logger.Level.ERROR, "RCU callback failed in domain '" + name + "'", e);
         this.worker = new CallbackWorker(this, gracePeriods, h);
         if (b.ownWorkerThread) {
+            // Dormancy only with the default: a user's strategy (say busy-spinning) is kept as given.
             IdleStrategy idle = b.workerIdle != null ? b.workerIdle
-                    : new BackoffIdleStrategy(64, 16, TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MILLISECONDS.toNanos(1));
+                    : new CallbackWorker.DormantBackoff(worker, b.dormantParkNanos);
             this.runner = new AgentRunner(idle,
                     e -> LOGGER.log(System.Logger.Level.ERROR, "RCU worker error in domain '" + name + "'", e),
                     null, worker);
@@ -419,6 +444,11 @@ public final class Rcu implements AutoCloseable {
         if (state != OPEN) {
             throw closedException();
         }
+    }
+
+    /** Neither closing nor closed (the worker does not go dormant once close() has begun). */
+    boolean isOpen() {
+        return state == OPEN;
     }
 
     /** The domain's name. */
@@ -798,7 +828,9 @@ public final class Rcu implements AutoCloseable {
 
     /**
      * Queues {@code callback} to run on the domain's worker after a grace period. No allocation by
-     * the domain in steady state; callable inside a read section.
+     * the domain in steady state; callable inside a read section. Wakes a dormant worker (see
+     * Callbacks in the class comment: racing with the worker going dormant, the grace period may
+     * start up to 100 ms late).
      *
      * @throws IllegalArgumentException if {@code callback} is null
      * @throws IllegalStateException    after close()
@@ -820,6 +852,7 @@ public final class Rcu implements AutoCloseable {
                 } finally {
                     q.release();
                 }
+                worker.wakeIfDormant();
                 return;
             }
             q = threadQueue.get();
@@ -830,6 +863,7 @@ public final class Rcu implements AutoCloseable {
             worker.cache(t, q);
         }
         q.add(callback, worker.recycled);
+        worker.wakeIfDormant(); // after the publish: see CallbackWorker's notes for the race left
     }
 
     /**
@@ -864,6 +898,16 @@ public final class Rcu implements AutoCloseable {
     }
 
     // ==================================================================== stats, close
+
+    /** Test hook: the own worker has published dormancy (parked or about to park). */
+    boolean isWorkerDormant() {
+        return worker.isDormant();
+    }
+
+    /** Test hook: duty cycles the worker has run. */
+    long workerCycles() {
+        return worker.cycles();
+    }
 
     /** Test hook: threads parked on the grace-period driver lock. */
     int queuedGracePeriodWaiters() {
