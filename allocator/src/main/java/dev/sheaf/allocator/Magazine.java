@@ -56,10 +56,10 @@ final class Magazine extends MagazineFields {
     private long q0, q1, q2, q3, q4, q5, q6, q7;
 
     Magazine(int capacity, Thread owner) {
+        super(owner == null ? 0 : owner.threadId());
         this.main = new Sheaf(capacity);
         this.mainObjects = main.objects;
         this.owner = owner == null ? null : new WeakReference<>(owner);
-        this.ownerTid = owner == null ? 0 : owner.threadId();
     }
 
     /** Writes the flattened count back into main and returns main, for code that handles it as a Sheaf. */
@@ -138,11 +138,19 @@ final class Magazine extends MagazineFields {
 }
 
 @SuppressWarnings("unused")
-abstract class MagazinePad {
+abstract class MagazinePad extends PerThreadTable.Entry {
     private long p0, p1, p2, p3, p4, p5, p6, p7;
+
+    MagazinePad(long ownerTid) {
+        super(ownerTid);
+    }
 }
 
 abstract class MagazineFields extends MagazinePad {
+    MagazineFields(long ownerTid) {
+        super(ownerTid);
+    }
+
     /** The main sheaf: its array is mainObjects, its count mainSize (main.size is stale, see the notes). */
     Sheaf main;
     long[] mainObjects;
@@ -155,8 +163,6 @@ abstract class MagazineFields extends MagazinePad {
     final long[] events = new long[SlabCache.COUNTERS];
     volatile Sheaf rcuSheaf;
     WeakReference<Thread> owner;
-    /** The owning platform thread's id (its PerThreadTable key), 0 for carrier magazines. */
-    long ownerTid;
     /** Set under the cache's registryLock by the one reclaimer retiring this dead owner's magazine. */
     boolean retiring;
 }

@@ -111,8 +111,9 @@ final class PageSource implements AutoCloseable {
 
     /** The owner of the block holding {@code address}, or null if it is free or outside. */
     Slab ownerOf(long address) {
+        // One unsigned test covers both ends: below base the difference is a huge unsigned value.
         long off = address - base;
-        if (off < 0 || off >= capacity) {
+        if (Long.compareUnsigned(off, capacity) >= 0) {
             return null;
         }
         return owners[(int) (off >>> BLOCK_SHIFT)];

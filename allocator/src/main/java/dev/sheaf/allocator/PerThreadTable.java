@@ -9,39 +9,46 @@ import java.lang.invoke.VarHandle;
  * Finds the calling platform thread's own object (its magazine of a cache, its open rcu batch)
  * - the Java stand-in for the kernel's this_cpu_ptr(). ThreadLocal.get() costs about 4.5 ns per
  * lookup on the development machine (thread -> map -> table -> entry -> referent check -> value,
- * plus a checkcast), which was two thirds of an alloc+free pair; this table costs two array loads.
+ * plus a checkcast), which was two thirds of an alloc+free pair; this table costs one array load
+ * and a compare.
  *
- * Slot i = threadId & (SLOTS - 1). Thread ids are positive, unique for the JVM's lifetime and
- * never reused, and handed out in sequence, so the live threads of a pool fall on distinct slots
- * until more than SLOTS of them are alive. A thread whose slot is held by another live thread
- * uses the overflow ThreadLocal: correct, only slower.
+ * Slot i = threadId & (slots.length - 1). Thread ids are positive, unique for the JVM's lifetime
+ * and never reused, and handed out in sequence, so the live threads of a pool fall on distinct
+ * slots until more than SLOTS of them are alive. A thread whose slot is held by another live
+ * thread uses the overflow ThreadLocal: correct, only slower. Each entry carries its owner's id
+ * (Entry.ownerTid), so a probe is: load the slot, compare its id with the caller's. Masking with
+ * the array's own length lets the JIT drop the bounds check.
  *
- * Ordering: a slot is claimed with a CAS of tids[i] from 0 to the caller's id, by the owner itself,
- * which then stores its object in objects[i]. Only the owner ever reads objects[i] under its own
- * id, and it wrote both fields itself, so its reads need no ordering: plain loads. Any other
- * thread reads a foreign id and ignores the slot (whatever object it might see is never used).
- * A slot is released (object cleared, then id 0 with a release store) only after its owner died
- * or when the whole table is dropped, so no owner ever sees its slot vanish under it.
+ * Ordering: a slot is claimed by its owner with a CAS from null to its entry. Only the owner ever
+ * uses the entry it finds under its own id, and it wrote the slot itself, so its probe needs no
+ * ordering: a plain load. Another thread may read a foreign entry racily; ownerTid is final, so it
+ * reads the true id (JLS 17.5), finds it is not its own and ignores the entry. A slot is released
+ * (CAS from the entry to null) only after its owner died or when the whole table is dropped, so no
+ * owner ever sees its slot vanish under it.
  */
-/** Per-platform-thread objects found in two array loads; a ThreadLocal behind for collisions. */
-final class PerThreadTable<T> {
+/** Per-platform-thread objects found with one array load; a ThreadLocal behind for collisions. */
+final class PerThreadTable<T extends PerThreadTable.Entry> {
+
+    /** What the table holds: an object that knows the id of the platform thread owning it. */
+    abstract static class Entry {
+        /** The owning platform thread's id; 0 for objects no platform thread owns (never in a slot). */
+        final long ownerTid;
+
+        Entry(long ownerTid) {
+            this.ownerTid = ownerTid;
+        }
+    }
 
     private static final int SLOTS = 256;
-    private static final VarHandle TIDS = MethodHandles.arrayElementVarHandle(long[].class);
+    private static final VarHandle SLOT = MethodHandles.arrayElementVarHandle(Entry[].class);
 
-    private final long[] tids = new long[SLOTS];
-    private final Object[] objects = new Object[SLOTS];
+    private final Entry[] slots = new Entry[SLOTS];
     private final ThreadLocal<T> overflow = new ThreadLocal<>();
 
     /** The calling platform thread's object, or null if it has none. */
-    @SuppressWarnings("unchecked")
     T get() {
-        long tid = Thread.currentThread().threadId();
-        int i = (int) tid & (SLOTS - 1);
-        if (tids[i] == tid) {
-            return (T) objects[i];
-        }
-        return overflow.get();
+        T e = peek();
+        return e != null ? e : overflow.get();
     }
 
     /**
@@ -51,30 +58,27 @@ final class PerThreadTable<T> {
     @SuppressWarnings("unchecked")
     T peek() {
         long tid = Thread.currentThread().threadId();
-        int i = (int) tid & (SLOTS - 1);
-        return tids[i] == tid ? (T) objects[i] : null;
+        Entry[] s = slots;
+        Entry e = s[(int) tid & (s.length - 1)];
+        return e != null && e.ownerTid == tid ? (T) e : null;
     }
 
-    /** Installs {@code value} as the calling thread's object (it has none yet). */
+    /** Installs {@code value}, owned by the calling thread, as its object (it has none yet). */
     void put(T value) {
         long tid = Thread.currentThread().threadId();
-        int i = (int) tid & (SLOTS - 1);
-        if (TIDS.compareAndSet(tids, i, 0L, tid)) {
-            objects[i] = value;
-        } else {
+        if (value.ownerTid != tid) {
+            throw new IllegalArgumentException("entry of thread " + value.ownerTid + " put by thread " + tid);
+        }
+        if (!SLOT.compareAndSet(slots, (int) tid & (SLOTS - 1), (Entry) null, (Entry) value)) {
             overflow.set(value);
         }
     }
 
     /**
-     * Frees the slot of thread {@code tid} if it holds {@code value}; call only once that thread
-     * is dead (an overflow entry dies with its thread's ThreadLocal map).
+     * Frees the slot of {@code value}'s owner if it holds {@code value}; call only once that
+     * thread is dead (an overflow entry dies with its thread's ThreadLocal map).
      */
-    void remove(long tid, T value) {
-        int i = (int) tid & (SLOTS - 1);
-        if ((long) TIDS.getAcquire(tids, i) == tid && objects[i] == value) {
-            objects[i] = null;
-            TIDS.setRelease(tids, i, 0L);
-        }
+    void remove(T value) {
+        SLOT.compareAndSet(slots, (int) value.ownerTid & (SLOTS - 1), (Entry) value, (Entry) null);
     }
 }

@@ -786,7 +786,7 @@ final class RcuFree implements AutoCloseable {
     }
 
     private void unregister(RcuLocal dead) {
-        locals.remove(dead.ownerTid, dead);
+        locals.remove(dead);
         registryLock.lock();
         try {
             RcuLocal[] r = registry;

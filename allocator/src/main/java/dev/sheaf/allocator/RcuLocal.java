@@ -52,12 +52,9 @@ final class RcuLocal extends RcuLocalPadAfter {
 
     /** The owning platform thread, or null for a virtual-thread stripe. */
     final WeakReference<Thread> owner;
-    /** The owner's thread id (its PerThreadTable key); 0 for a stripe. */
-    final long ownerTid;
-
     RcuLocal(Thread owner, int maxArrays) {
+        super(owner == null ? 0 : owner.threadId()); // ownerTid: the PerThreadTable key, 0 for a stripe
         this.owner = owner == null ? null : new WeakReference<>(owner);
-        this.ownerTid = owner == null ? 0 : owner.threadId();
         this.arrays = new long[maxArrays][];
     }
 
@@ -204,12 +201,20 @@ final class RcuLocal extends RcuLocalPadAfter {
 }
 
 /** Padding so the owner's writes do not share a cache line with a neighbour object. */
-abstract class RcuLocalPadBefore {
+abstract class RcuLocalPadBefore extends PerThreadTable.Entry {
     long p00, p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12, p13, p14, p15;
+
+    RcuLocalPadBefore(long ownerTid) {
+        super(ownerTid);
+    }
 }
 
 /** The fields written on every call by the owner. */
 abstract class RcuLocalFields extends RcuLocalPadBefore {
+    RcuLocalFields(long ownerTid) {
+        super(ownerTid);
+    }
+
     int lock;
     long chainHead;
     int chainCount;
@@ -229,4 +234,8 @@ abstract class RcuLocalFields extends RcuLocalPadBefore {
 /** Padding after the hot fields. */
 abstract class RcuLocalPadAfter extends RcuLocalFields {
     long q00, q01, q02, q03, q04, q05, q06, q07, q08, q09, q10, q11, q12, q13, q14, q15;
+
+    RcuLocalPadAfter(long ownerTid) {
+        super(ownerTid);
+    }
 }

@@ -688,14 +688,19 @@ public final class SlabCache {
     void checkInSlab(long address, Slab s) {
         long off = address - s.base;
         long idx = (off * recip) >>> 40;
+        // carved <= objectsPerSlab, so one bound test serves the common path; notInSlab sorts out which rule failed.
+        if (idx * slotSize != off || idx >= s.carved) {
+            throw notInSlab(address, off, idx);
+        }
+    }
+
+    private RuntimeException notInSlab(long address, long off, long idx) {
         if (idx * slotSize != off || idx >= objectsPerSlab) {
-            throw new IllegalArgumentException(String.format(
+            return new IllegalArgumentException(String.format(
                     "address 0x%x is not the start of an object of cache '%s' (interior address)", address, name));
         }
-        if (idx >= s.carved) {
-            throw new IllegalStateException(String.format(
-                    "double free or invalid free of 0x%x in cache '%s': object was never handed out", address, name));
-        }
+        return new IllegalStateException(String.format(
+                "double free or invalid free of 0x%x in cache '%s': object was never handed out", address, name));
     }
 
     /**
@@ -1503,7 +1508,7 @@ public final class SlabCache {
         // Retired while still registered: a concurrent rcuBarrier must still find a dead owner's
         // rcu sheaf, and its flush waits on RCU_BUSY while retire() submits it.
         for (Magazine m : dead) {
-            local.remove(m.ownerTid, m);
+            local.remove(m);
             retire(m);
         }
         registryLock.lock();

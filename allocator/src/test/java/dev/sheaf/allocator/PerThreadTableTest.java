@@ -2,6 +2,7 @@ package dev.sheaf.allocator;
 
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -11,10 +12,17 @@ import org.junit.jupiter.api.Test;
 
 class PerThreadTableTest {
 
+    /** An entry owned by the thread that creates it. */
+    private static final class Mine extends PerThreadTable.Entry {
+        Mine() {
+            super(Thread.currentThread().threadId());
+        }
+    }
+
     /** 600 live threads (more than the 256 slots): every one finds exactly its own object. */
     @Test
     void collidingLiveThreadsEachSeeTheirOwnObject() throws Exception {
-        PerThreadTable<Object> table = new PerThreadTable<>();
+        PerThreadTable<Mine> table = new PerThreadTable<>();
         int n = 600;
         CyclicBarrier allInstalled = new CyclicBarrier(n);
         AtomicReference<Throwable> failure = new AtomicReference<>();
@@ -23,7 +31,7 @@ class PerThreadTableTest {
             Thread t = Thread.ofPlatform().unstarted(() -> {
                 try {
                     assertNull(table.get());
-                    Object mine = new Object();
+                    Mine mine = new Mine();
                     table.put(mine);
                     allInstalled.await();
                     for (int k = 0; k < 1000; k++) {
@@ -47,24 +55,39 @@ class PerThreadTableTest {
     /** A dead thread's slot, once removed, is claimed by a later thread with the same slot. */
     @Test
     void removedSlotIsReusedAndNeverSeenByOthers() throws Exception {
-        PerThreadTable<Object> table = new PerThreadTable<>();
-        Object first = new Object();
-        Thread a = Thread.ofPlatform().start(() -> table.put(first));
+        PerThreadTable<Mine> table = new PerThreadTable<>();
+        AtomicReference<Mine> first = new AtomicReference<>();
+        Thread a = Thread.ofPlatform().start(() -> {
+            first.set(new Mine());
+            table.put(first.get());
+        });
         a.join();
-        table.remove(a.threadId(), first);
+        table.remove(first.get());
         for (int i = 0; i < 300; i++) {
-            Object mine = new Object();
-            AtomicReference<Object> seen = new AtomicReference<>();
-            AtomicReference<Object> before = new AtomicReference<>();
+            AtomicReference<Mine> mine = new AtomicReference<>();
+            AtomicReference<Mine> seen = new AtomicReference<>();
+            AtomicReference<Mine> before = new AtomicReference<>();
             Thread t = Thread.ofPlatform().start(() -> {
                 before.set(table.get());
-                table.put(mine);
+                mine.set(new Mine());
+                table.put(mine.get());
                 seen.set(table.get());
             });
             t.join();
             assertNull(before.get(), "a new thread must not see another thread's object");
-            assertSame(mine, seen.get());
-            table.remove(t.threadId(), mine);
+            assertSame(mine.get(), seen.get());
+            table.remove(mine.get());
         }
+    }
+
+    /** An entry can only be installed by the thread that owns it. */
+    @Test
+    void putOfAnotherThreadsEntryIsRejected() throws Exception {
+        PerThreadTable<Mine> table = new PerThreadTable<>();
+        AtomicReference<Mine> other = new AtomicReference<>();
+        Thread t = Thread.ofPlatform().start(() -> other.set(new Mine()));
+        t.join();
+        assertThrows(IllegalArgumentException.class, () -> table.put(other.get()));
+        assertNull(table.get());
     }
 }
