@@ -720,7 +720,10 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
      * 8-byte field) that the drainer or the next ordinary call moves into a batch; nothing is lost.
      * It is the one entry point the pending-memory bound does not throttle, since meeting the
      * bound may mean waiting for a grace period; the objects it adds count towards the bound that
-     * ordinary callers then meet.
+     * ordinary callers then meet. Nor does it wake the free-after-grace-period worker (that is a
+     * system call): when an idle allocator's worker has gone dormant, its objects are picked up
+     * when the worker's dormant park ends (100 ms at most) or sooner by any other freeRcu call or
+     * {@link #rcuBarrier()}.
      *
      * @throws IllegalArgumentException not a live object start of this allocator, or the link
      *                                  field is not an 8-byte aligned field inside the object
