@@ -31,6 +31,8 @@ import java.util.concurrent.TimeUnit;
  * per-invocation setup, so the score is the cost of one free-after-grace-period call on the
  * caller's thread:
  * <ul>
+ *   <li>{@code default}: {@code SlabAllocator.freeRcu(addr, off)} as built by default - a kmalloc object joins the
+ *       caller's rcu sheaf of its size class;</li>
  *   <li>{@code chain}: {@code SlabAllocator.freeRcu(addr, off)} with rcu sheaves off - the 8-byte in-object chain;</li>
  *   <li>{@code headless}: {@code SlabAllocator.freeRcu(addr)} - bulk arrays;</li>
  *   <li>{@code sheaf}: {@code SlabCache.freeRcu(addr)} - the rcu sheaf;</li>
@@ -56,7 +58,7 @@ public class FreeRcuBenchmark {
     /** One allocator, domain and batch of objects per trial. */
     @State(Scope.Thread)
     public static class Env {
-        @Param({"chain", "headless", "sheaf", "call"})
+        @Param({"default", "chain", "headless", "sheaf", "call"})
         public String path;
 
         /**
@@ -85,9 +87,13 @@ public class FreeRcuBenchmark {
 
         @Setup(Level.Trial)
         public void open(BenchmarkParams params) {
-            measurementIterations = Math.max(1, params.getMeasurement().getCount()) * Math.max(1, params.getForks());
+            open(Math.max(1, params.getMeasurement().getCount()) * Math.max(1, params.getForks()));
+        }
+
+        void open(int measurementIterations) {
+            this.measurementIterations = measurementIterations;
             rcu = Rcu.builder().name("bench-free-rcu").build();
-            allocator = SlabAllocator.builder().rcu(rcu).rcuSheaves(false).build();
+            allocator = SlabAllocator.builder().rcu(rcu).rcuSheaves(path.equals("default")).build();
             cache = allocator.createCache(CacheSpec.of("bench-rcu-64", 64));
         }
 
@@ -172,7 +178,7 @@ public class FreeRcuBenchmark {
         c.env = e;
         long[] o = e.objects;
         switch (e.path) {
-            case "chain" -> {
+            case "default", "chain" -> {
                 SlabAllocator a = e.allocator;
                 for (int i = 0; i < BATCH; i++) {
                     a.freeRcu(o[i], 0);

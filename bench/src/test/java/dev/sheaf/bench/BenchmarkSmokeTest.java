@@ -1,5 +1,6 @@
 package dev.sheaf.bench;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
 import dev.sheaf.bench.peer.PeerUnavailableException;
@@ -9,6 +10,7 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.openjdk.jmh.infra.Control;
 
 /** The JMH benchmark bodies, called directly (no forks, no timing) so a broken benchmark fails CI. */
@@ -89,6 +91,34 @@ class BenchmarkSmokeTest {
                 b.pair();
             }
             b.burst();
+        }
+    }
+
+    /** Every free-after-grace-period path frees exactly what it was given, and nothing stays live. */
+    @ParameterizedTest
+    @ValueSource(strings = {"default", "chain", "headless", "sheaf", "call"})
+    void freeRcuPaths(String path) {
+        FreeRcuBenchmark b = new FreeRcuBenchmark();
+        FreeRcuBenchmark.Env env = new FreeRcuBenchmark.Env();
+        FreeRcuBenchmark.Counters counters = new FreeRcuBenchmark.Counters();
+        env.path = path;
+        env.drain = "sustained";
+        env.open(1);
+        int invocations = 20;
+        try {
+            for (int i = 0; i < invocations; i++) {
+                env.allocate();
+                b.freeRcu(env, counters);
+            }
+            if (path.equals("call")) {
+                env.rcu.barrier();
+            } else {
+                env.allocator.rcuBarrier();
+            }
+            assertEquals((long) invocations * FreeRcuBenchmark.BATCH, env.freed());
+            assertEquals(0, env.allocator.stats().liveBytes());
+        } finally {
+            env.close();
         }
     }
 }
