@@ -121,4 +121,20 @@ class BenchmarkSmokeTest {
             env.close();
         }
     }
+
+    /** The floor rows hand back what they took; Sheaf's row hands out real objects. */
+    @Test
+    void pairFloors() {
+        PairFloorBenchmark b = new PairFloorBenchmark();
+        b.open();
+        try {
+            for (int i = 0; i < 1000; i++) {
+                assertEquals(b.stackInField(), b.stackInField());
+                assertEquals(b.stackInThreadLocal(), b.stackInThreadLocal());
+                assertNotEquals(0, b.sheafCache());
+            }
+        } finally {
+            b.close();
+        }
+    }
 }
