@@ -31,7 +31,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * an empty from the barn (or a new sheaf) if there is no spare -> barn: give the full main, take
  * an empty -> barn full list at its bound: flush main to slabs in one critical section.
  *
- * Platform threads find their magazine in a PerThreadTable (two array loads, keyed by thread id)
+ * Platform threads find their magazine in a PerThreadTable (one array load, keyed by thread id)
  * and use it with plain accesses. The fast paths probe the table first (PerThreadTable.peek): a hit
  * can only be the calling platform thread's own magazine, so virtual threads, new threads and slot
  * collisions are sorted out only on a miss. The magazine holds main's array and count itself (see
@@ -586,10 +586,12 @@ public final class SlabCache {
             throw dead();
         }
         checkObject(address, pages.ownerOf(address));
-        markRcuUsed();
         if (sheaves) {
-            freeRcuToSheaf(address, rcuLinkOffset);
-        } else if (rcuLinkOffset >= 0) {
+            freeRcuToSheaf(address, rcuLinkOffset); // marks the cache itself
+            return;
+        }
+        markRcuUsed(); // so that destroy() waits for the engine's batches
+        if (rcuLinkOffset >= 0) {
             allocator.engine().freeRcu(address, rcuLinkOffset);
         } else {
             allocator.engine().freeRcu(address);
