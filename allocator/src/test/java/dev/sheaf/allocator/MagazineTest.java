@@ -129,6 +129,44 @@ class MagazineTest {
         }
     }
 
+    @Test
+    void burstsOfTwoSheavesExchangeMainAndSpareOnTheFastPath() {
+        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).build()) {
+            SlabCache c = a.createCache("exchange", 64);
+            int cap = c.sheafCapacity();
+            long[] objs = new long[2 * cap];
+            // The first burst fills main and spare through the slow path; later ones must not need it.
+            for (int round = 0; round < 3; round++) {
+                if (round == 1) {
+                    assertNotNull(magazineOf(c).spare, "the first burst left a spare sheaf");
+                }
+                SlabCache.Stats before = c.stats();
+                java.util.Set<Long> seen = new java.util.HashSet<>();
+                for (int i = 0; i < objs.length; i++) {
+                    objs[i] = c.alloc();
+                    assertTrue(seen.add(objs[i]), "address handed out twice in one burst");
+                }
+                assertEquals(objs.length, c.stats().activeObjects());
+                // A double free right after the exchange is still caught by the top-of-sheaf check.
+                c.free(objs[0]);
+                assertThrows(IllegalStateException.class, () -> c.free(objs[0]));
+                for (int i = 1; i < objs.length; i++) {
+                    c.free(objs[i]);
+                }
+                SlabCache.Stats after = c.stats();
+                assertEquals(0, after.activeObjects());
+                if (round > 0) {
+                    assertEquals(before.allocSlowpath(), after.allocSlowpath(), "alloc left the fast path");
+                    assertEquals(before.freeSlowpath(), after.freeSlowpath(), "free left the fast path");
+                    assertEquals(before.allocFastpath() + objs.length, after.allocFastpath());
+                    assertEquals(before.freeFastpath() + objs.length, after.freeFastpath());
+                }
+                assertEquals(2 * cap, magazineOf(c).cachedObjects(), "main and spare are both full again");
+            }
+            c.destroy();
+        }
+    }
+
     static Magazine magazineOf(SlabCache c) {
         return c.ownMagazine();
     }
