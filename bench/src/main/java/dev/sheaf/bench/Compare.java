@@ -41,7 +41,7 @@ import org.openjdk.jmh.runner.options.VerboseMode;
  * {@code README.md} into {@code -Dsheaf.results} (default {@code jmh-results}).
  *
  * <p>Profiles ({@code -Dsheaf.profile}): {@code quick} (about 3 minutes on 2 cores: one fork,
- * 3 x 0.4 s warm-up, 4 x 0.4 s measurement, 1.25 s per harness run; two-thread JMH rows such as
+ * 3 x 0.4 s warm-up, 4 x 0.4 s measurement, bursts of 100 and 1000, 1.25 s per harness run; two-thread JMH rows such as
  * producer/consumer need the longer warm-up, their JIT threads compete with two busy threads) and {@code full} (one fork,
  * 3 x 1 s warm-up, 5 x 1 s measurement, bursts of 25 to 1600, 5 s per harness run).
  * {@code -Dsheaf.jmh.verbose=true} shows JMH's own output.
@@ -83,7 +83,8 @@ public final class Compare {
         }
 
         List<RunResult> jmh = new ArrayList<>();
-        String[] bursts = full ? new String[] {"25", "100", "400", "1000", "1600"} : new String[] {"1000"};
+        // The quick profile keeps one burst within two sheaves (100) and one past them (1000).
+        String[] bursts = full ? new String[] {"25", "100", "400", "1000", "1600"} : new String[] {"100", "1000"};
         o.printf(Locale.ROOT, "JMH: pair and burst for %d peers ...%n", peers.size());
         jmh.addAll(runJmh(full, AllocatorBenchmark.class.getName() + "\\.pair$", peers, null));
         jmh.addAll(runJmh(full, AllocatorBenchmark.class.getName() + "\\.burst$", peers, bursts));

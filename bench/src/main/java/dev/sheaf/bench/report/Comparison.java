@@ -425,7 +425,7 @@ public final class Comparison {
         sb.append(render(mainTable(), true));
         List<List<String>> bursts = burstTable();
         if (!bursts.isEmpty()) {
-            sb.append("\n### Bursts of 25 to 1600 objects\n\n").append(render(bursts, true));
+            sb.append("\n### Bursts by size\n\n").append(render(bursts, true));
         }
         List<List<String>> nettyApi = new ArrayList<>();
         nettyApi.add(List.of("benchmark", "peer", "ns/obj", "B/obj"));
