@@ -122,6 +122,25 @@ class BenchmarkSmokeTest {
         }
     }
 
+    /** Bursts on caches of each sheaf capacity free everything they allocate. */
+    @Test
+    void sheafCapacities() {
+        for (int capacity : new int[] {-1, 256}) {
+            SheafCapacityBenchmark b = new SheafCapacityBenchmark();
+            b.capacity = capacity;
+            b.burst = 400;
+            b.open();
+            try {
+                for (int i = 0; i < 100; i++) {
+                    assertNotEquals(0, b.burst());
+                    assertEquals(0, b.cache().stats().activeObjects(), "a burst left objects live");
+                }
+            } finally {
+                b.close(); // destroy() refuses a cache with live objects
+            }
+        }
+    }
+
     /** The floor rows hand back what they took; Sheaf's row hands out real objects. */
     @Test
     void pairFloors() {
