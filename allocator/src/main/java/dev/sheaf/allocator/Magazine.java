@@ -15,7 +15,9 @@ import java.lang.ref.WeakReference;
  * sheaf -> array); on a path that is a handful of dependent loads, that one is measurable. While a
  * sheaf is main, `mainSize` is its true count and `main.size` is stale. Every path that handles
  * main as a Sheaf (the slow paths, retiring, flushing) brackets that with syncMain() (write the
- * count back) and loadMain() (re-read array and count, main may have been replaced).
+ * count back) and loadMain() (re-read array and count, main may have been replaced). The fast
+ * path's main/spare exchange (SlabCache.popMain/pushMain) does both by hand: it writes the
+ * outgoing main's count into that sheaf, which becomes the spare, and loads the new main's array.
  *
  * Ownership, not locking, protects main/spare/busy/counters:
  *  - a platform thread's magazine is reached only through its own PerThreadTable slot, so the fast path
