@@ -390,7 +390,9 @@ public final class SlabCache {
         int n = m.mainSize;
         long[] objects = m.mainObjects;
         if (n == 0) {
-            // Written out, not a Magazine method: at a call site this rare C2 inlines only tiny methods.
+            // Written out, not a Magazine method: at call sites this rare C2 inlines a callee only
+            // while it is tiny and not yet compiled on its own ("already compiled into a medium
+            // method" put the call, and its cost, back into the loop in one fork of two).
             Sheaf spare = m.spare;
             if (spare == null || (n = spare.size) == 0) {
                 return 0;
@@ -418,7 +420,7 @@ public final class SlabCache {
             throw doubleFree(a, name, "object is on top of the sheaf");
         }
         if (n >= fastCapacity) {
-            Sheaf spare = m.spare; // exchange for an empty spare, written out as in popMain
+            Sheaf spare = m.spare; // exchange a full main for an empty spare, written out as in popMain
             if (fastCapacity == 0 || spare == null || spare.size != 0) {
                 return false;
             }
@@ -905,11 +907,8 @@ public final class SlabCache {
             main.objects[main.size++] = a;
             return true;
         }
-        Sheaf spare = m.spare;
-        if (spare != null && spare.size == 0) {
-            m.main = spare;
-            m.spare = main;
-        } else if (spare == null) {
+        Sheaf spare = m.spare; // null or not empty: pushMain exchanged main for an empty spare
+        if (spare == null) {
             Sheaf e = barn.takeEmpty(noLock);
             if (e == null && !noLock) {
                 count(m, C_SHEAF_ALLOC);
@@ -992,29 +991,24 @@ public final class SlabCache {
         count(m, C_ALLOC_SLOW);
         Sheaf main = m.main;
         if (main.size == 0) {
-            Sheaf spare = m.spare;
-            if (spare != null && spare.size > 0) {
-                m.main = spare;
-                m.spare = main;
+            Sheaf spare = m.spare; // null or empty: popMain exchanged main for a non-empty spare
+            Sheaf full = barn.replaceEmpty(spare == null ? null : main, noLock);
+            if (full != null) {
+                count(m, C_BARN_GET);
+                if (spare == null) {
+                    m.spare = main;
+                }
+                m.main = full;
             } else {
-                Sheaf full = barn.replaceEmpty(spare == null ? null : main, noLock);
-                if (full != null) {
-                    count(m, C_BARN_GET);
-                    if (spare == null) {
-                        m.spare = main;
+                count(m, C_BARN_GET_FAIL);
+                count(m, C_REFILL);
+                int got = takeObjects(main.objects, 0, capacity, noLock);
+                main.size = got;
+                if (got == 0) {
+                    if (noLock) {
+                        count(m, C_NOLOCK_FAIL);
                     }
-                    m.main = full;
-                } else {
-                    count(m, C_BARN_GET_FAIL);
-                    count(m, C_REFILL);
-                    int got = takeObjects(main.objects, 0, capacity, noLock);
-                    main.size = got;
-                    if (got == 0) {
-                        if (noLock) {
-                            count(m, C_NOLOCK_FAIL);
-                        }
-                        return 0;
-                    }
+                    return 0;
                 }
             }
         }
