@@ -79,7 +79,7 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * Dormancy of the own worker (runWorker): parking max(drainDelay, 100 µs) whenever nothing is
  * pending still woke an idle process ~500 times a second. Once nothingPending() has held for about
- * 10 ms of consecutive cycles the worker dozes: volatile store workerDormant = true, full fence,
+ * 10 ms of consecutive cycles the worker dozes: opaque store workerDormant = true, full fence,
  * re-check nothingPending(), and if still nothing is pending park up to the dormant bound
  * (Settings.dormantParkNanos, 100 ms, or the drain delay if longer), then clear the flag. The
  * producers that can turn an idle engine busy wake it: the first object of an open batch in
@@ -1149,8 +1149,8 @@ final class RcuFree implements AutoCloseable {
 
     /** The worker's dormant park (see the notes): flag, fence, re-check, park; the flag is cleared after. */
     private void doze(long parkNanos) {
-        WORKER_DORMANT.setVolatile(this, true);
-        VarHandle.fullFence(); // also orders the re-check's opaque peeks (RcuLocal.objects) after the flag
+        WORKER_DORMANT.setOpaque(this, true);
+        VarHandle.fullFence(); // the Dekker fence: orders the re-check's peeks (RcuLocal.objects) after the flag
         try {
             if (workerRunning && nothingPending()) {
                 LockSupport.parkNanos(this, parkNanos);

@@ -902,12 +902,8 @@ public final class SlabCache {
 
     private boolean freeSlowSynced(Magazine m, long a, boolean noLock) {
         count(m, C_FREE_SLOW);
-        Sheaf main = m.main;
-        if (main.size < capacity) {
-            main.objects[main.size++] = a;
-            return true;
-        }
-        Sheaf spare = m.spare; // null or not empty: pushMain exchanged main for an empty spare
+        Sheaf main = m.main; // full: pushMain failed, and exchanged main for an empty spare if there was one
+        Sheaf spare = m.spare; // so null or not empty
         if (spare == null) {
             Sheaf e = barn.takeEmpty(noLock);
             if (e == null && !noLock) {
@@ -989,27 +985,25 @@ public final class SlabCache {
 
     private long allocSlowSynced(Magazine m, boolean noLock) {
         count(m, C_ALLOC_SLOW);
-        Sheaf main = m.main;
-        if (main.size == 0) {
-            Sheaf spare = m.spare; // null or empty: popMain exchanged main for a non-empty spare
-            Sheaf full = barn.replaceEmpty(spare == null ? null : main, noLock);
-            if (full != null) {
-                count(m, C_BARN_GET);
-                if (spare == null) {
-                    m.spare = main;
+        Sheaf main = m.main; // empty: popMain failed, and exchanged main for a non-empty spare if there was one
+        Sheaf spare = m.spare; // so null or empty
+        Sheaf full = barn.replaceEmpty(spare == null ? null : main, noLock);
+        if (full != null) {
+            count(m, C_BARN_GET);
+            if (spare == null) {
+                m.spare = main;
+            }
+            m.main = full;
+        } else {
+            count(m, C_BARN_GET_FAIL);
+            count(m, C_REFILL);
+            int got = takeObjects(main.objects, 0, capacity, noLock);
+            main.size = got;
+            if (got == 0) {
+                if (noLock) {
+                    count(m, C_NOLOCK_FAIL);
                 }
-                m.main = full;
-            } else {
-                count(m, C_BARN_GET_FAIL);
-                count(m, C_REFILL);
-                int got = takeObjects(main.objects, 0, capacity, noLock);
-                main.size = got;
-                if (got == 0) {
-                    if (noLock) {
-                        count(m, C_NOLOCK_FAIL);
-                    }
-                    return 0;
-                }
+                return 0;
             }
         }
         Sheaf s = m.main;
