@@ -107,25 +107,58 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 final class RcuFree implements AutoCloseable {
 
-    /** What the engine needs from its allocator; implemented by {@link SlabAllocator}. */
+    /**
+     * What the engine needs from its allocator; implemented by {@link SlabAllocator}.
+     *
+     * <p>Object states: the Target knows, for every object start, whether it is allocated (in a
+     * user's hands), pending (claimed by the engine) or free. The engine moves an object from
+     * allocated to pending with {@link #claim} and from pending to free with {@link #freeNow},
+     * {@link #freeNowBulk} or {@link #rcuSheafReady}; nothing else may touch a pending object.
+     */
     interface Target {
         /**
-         * Checks, on the caller's thread and at the call, that {@code address} is the start of a
-         * live object this allocator handed out. Lock-free and allocation-free.
+         * Takes an object for a free after a grace period: checks, on the caller's thread and at
+         * the call, that {@code address} is the start of an allocated object of this allocator
+         * and, when {@code linkOffset >= 0}, that an 8-byte link fits at that offset
+         * ({@link RcuLink#checkLinkField}); only then marks it pending, so that a later free,
+         * claim or usable-size query of it throws. Lock-free and allocation-free. The engine
+         * calls it after every check of its own that may throw, so a claimed object is never
+         * dropped.
          *
-         * @throws IllegalArgumentException not an object start of this allocator
-         * @throws IllegalStateException    the object is already free, or the allocator is closed
+         * @param linkOffset the offset of the object's 8-byte link, or -1 for a headless free
+         * @return the object's usable size, for the pending-memory bound
+         * @throws IllegalArgumentException not an object start of this allocator, or a bad link field
+         * @throws IllegalStateException    the object is not allocated (free or already pending),
+         *                                  or the allocator is closed
          */
-        void checkFreeable(long address);
+        long claim(long address, long linkOffset);
 
-        /** Usable size of a live object, for the pending-memory bound. */
+        /**
+         * Whether {@code address} is, right now, the start of a pending object whose usable size
+         * holds an 8-byte field at {@code linkOffset} (-1: headless). The engine asks before it
+         * follows a link it read from memory a user could have written. Lock-free, never throws,
+         * never reads the object's memory.
+         */
+        boolean isPending(long address, long linkOffset);
+
+        /** Usable size of a pending object; no state check (the engine holds it). */
         long usableSize(long address);
 
-        /** Frees one object now through the ordinary free path (free hooks included). */
+        /**
+         * Frees one pending object now (free hooks run), without the public entry points' checks.
+         *
+         * @throws IllegalStateException the object is not pending (the engine's own bug or a
+         *                               corrupted link); nothing is freed then
+         */
         void freeNow(long address);
 
-        /** Frees {@code count} objects now through the ordinary bulk free path. */
-        void freeNowBulk(long[] addresses, int count);
+        /**
+         * Frees {@code count} pending objects now. One object that cannot be freed does not stop
+         * the rest: every other one is freed, then the first failure is thrown.
+         *
+         * @return the number of objects freed
+         */
+        int freeNowBulk(long[] addresses, int count);
 
         /**
          * A sealed rcu sheaf whose grace period has passed, handed back with its first
@@ -137,22 +170,25 @@ final class RcuFree implements AutoCloseable {
         void rcuSheafReady(Object cache, Sheaf sheaf);
 
         /**
-         * {@link #checkFreeable} and {@link #usableSize} in one lookup: the engine calls this once
-         * per freeRcu*. Lock-free, allocation-free.
-         * SEAM: SlabAllocator should override it with a single address-to-slab lookup.
-         */
-        default long checkRcuFree(long address) {
-            checkFreeable(address);
-            return usableSize(address);
-        }
-
-        /**
          * Submits every partly filled rcu sheaf of every thread and carrier through
          * {@link RcuFree#submitRcuSheaf} and returns when all have been submitted. Called by
          * {@link RcuFree#rcuBarrier()} first, without any engine lock held.
-         * SEAM: SlabAllocator must implement this, or rcuBarrier() cannot cover SlabCache.freeRcu.
          */
         default void flushRcuSheaves() {
+        }
+
+        /**
+         * Submits the partly filled rcu sheaves that have held objects for at least
+         * {@code maxAgeNanos} (measured on the engine's coarse clock {@code nowNanos}); the
+         * drainer calls it once per drain delay so that an idle thread cannot pin its sheaf.
+         * Never waits for an owner in the middle of a call: a sheaf in use is skipped.
+         */
+        default void flushAgedRcuSheaves(long nowNanos, long maxAgeNanos) {
+        }
+
+        /** Bytes in partly filled rcu sheaves now (racy sum), counted towards the pending bound. */
+        default long openRcuSheafBytes() {
+            return 0;
         }
     }
 
@@ -357,9 +393,8 @@ final class RcuFree implements AutoCloseable {
      * @throws IllegalStateException    already free, or the allocator/engine is closed
      */
     void freeRcu(long address, long linkOffset) {
-        long size = target.checkRcuFree(address);
-        RcuLink.checkLinkField(address, linkOffset, size);
         checkOpen();
+        long size = target.claim(address, linkOffset);
         RcuLocal local = tryAcquireLocal();
         if (local == null) {
             // The drainer or a barrier holds our batch for a few instructions; never park for it.
@@ -417,12 +452,12 @@ final class RcuFree implements AutoCloseable {
      *                                  already free, or closed
      */
     void freeRcu(long address) {
-        long size = target.checkRcuFree(address);
         checkOpen();
         if (rcu.inReadSection()) {
             throw new IllegalStateException("headless freeRcu(0x" + Long.toHexString(address)
                     + ") inside an RCU read section may have to wait for a grace period and would deadlock");
         }
+        long size = target.claim(address, -1);
         for (int attempt = 0; ; attempt++) {
             RcuLocal local = acquireLocal();
             boolean sealedOne = false;
@@ -519,9 +554,8 @@ final class RcuFree implements AutoCloseable {
      * @throws IllegalStateException    already free, or closed
      */
     void freeRcuNoLock(long address, long linkOffset) {
-        long size = target.checkRcuFree(address);
-        RcuLink.checkLinkField(address, linkOffset, size);
         checkOpen();
+        long size = target.claim(address, linkOffset);
         Thread t = Thread.currentThread();
         // Only look up, never register: registering takes the registry lock.
         RcuLocal local = t.isVirtual() ? tryAcquireStripe(t) : tryLockOwn(locals.get());

@@ -802,12 +802,15 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
 
     private final class RcuTarget implements RcuFree.Target {
         @Override
-        public void checkFreeable(long address) {
-            checkRcuFree(address);
+        public long claim(long address, long linkOffset) {
+            long size = checkRcuFree(address);
+            if (linkOffset >= 0) {
+                RcuLink.checkLinkField(address, linkOffset, size);
+            }
+            return size;
         }
 
-        @Override
-        public long checkRcuFree(long address) {
+        private long checkRcuFree(long address) {
             if (closedFast()) {
                 throw closedError();
             }
@@ -834,6 +837,11 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         }
 
         @Override
+        public boolean isPending(long address, long linkOffset) {
+            return pages.ownerOf(address) != null;
+        }
+
+        @Override
         public long usableSize(long address) {
             return SlabAllocator.this.usableSize(address);
         }
@@ -844,10 +852,11 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         }
 
         @Override
-        public void freeNowBulk(long[] addresses, int count) {
+        public int freeNowBulk(long[] addresses, int count) {
             for (int i = 0; i < count; i++) {
                 free(addresses[i]);
             }
+            return count;
         }
 
         @Override

@@ -58,14 +58,15 @@ final class RcuArenaHeap implements RcuFree.Target, AutoCloseable {
         return (int) ((address - base) / objectSize);
     }
 
+    /** Allocated or pending: not yet freed. */
     boolean isLive(long address) {
-        return live.get(index(address)) == 1;
+        return live.get(index(address)) != 0;
     }
 
     int liveCount() {
         int n = 0;
         for (int i = 0; i < capacity; i++) {
-            n += live.get(i);
+            n += live.get(i) != 0 ? 1 : 0;
         }
         return n;
     }
@@ -78,14 +79,33 @@ final class RcuArenaHeap implements RcuFree.Target, AutoCloseable {
         memory.set(ValueLayout.JAVA_LONG, address - base + offset, value);
     }
 
-    @Override
-    public void checkFreeable(long address) {
+    private void checkObject(long address) {
         if (address < base || address >= base + (long) objectSize * capacity || (address - base) % objectSize != 0) {
             throw new IllegalArgumentException("0x" + Long.toHexString(address) + " is not an object of this heap");
         }
-        if (live.get(index(address)) != 1) {
-            throw new IllegalStateException("0x" + Long.toHexString(address) + " is already free");
+    }
+
+    /** States in {@code live}: 0 free, 1 allocated, 2 pending (claimed by the engine). */
+    @Override
+    public long claim(long address, long linkOffset) {
+        checkObject(address);
+        if (linkOffset >= 0) {
+            RcuLink.checkLinkField(address, linkOffset, objectSize);
         }
+        if (!live.compareAndSet(index(address), 1, 2)) {
+            throw new IllegalStateException("0x" + Long.toHexString(address) + " is not allocated");
+        }
+        return objectSize;
+    }
+
+    @Override
+    public boolean isPending(long address, long linkOffset) {
+        return address >= base && address < base + (long) objectSize * capacity && (address - base) % objectSize == 0
+                && (linkOffset < 0 || linkOffset <= objectSize - Long.BYTES) && live.get(index(address)) == 2;
+    }
+
+    boolean isPending(long address) {
+        return live.get(index(address)) == 2;
     }
 
     @Override
@@ -96,7 +116,7 @@ final class RcuArenaHeap implements RcuFree.Target, AutoCloseable {
     @Override
     public void freeNow(long address) {
         int i = index(address);
-        if (address < base || i >= capacity || !live.compareAndSet(i, 1, 0)) {
+        if (address < base || i >= capacity || !live.compareAndSet(i, 2, 0)) {
             errors.add("invalid or double free of 0x" + Long.toHexString(address));
             throw new IllegalStateException("invalid or double free of 0x" + Long.toHexString(address));
         }
@@ -108,10 +128,23 @@ final class RcuArenaHeap implements RcuFree.Target, AutoCloseable {
     }
 
     @Override
-    public void freeNowBulk(long[] addresses, int count) {
+    public int freeNowBulk(long[] addresses, int count) {
+        int freed = 0;
+        RuntimeException first = null;
         for (int i = 0; i < count; i++) {
-            freeNow(addresses[i]);
+            try {
+                freeNow(addresses[i]);
+                freed++;
+            } catch (RuntimeException e) {
+                if (first == null) {
+                    first = e;
+                }
+            }
         }
+        if (first != null) {
+            throw first;
+        }
+        return freed;
     }
 
     @Override
