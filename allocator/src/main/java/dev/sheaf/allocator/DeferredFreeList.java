@@ -1,6 +1,5 @@
 package dev.sheaf.allocator;
 
-import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
@@ -10,7 +9,8 @@ import java.lang.invoke.VarHandle;
  * The lock-free multi-producer list of frees that could not take a lock (the kernel's
  * per-CPU defer_free list, drained from irq_work). The list is linked through the 8-byte
  * field at `linkOffset` inside each deferred object, so it needs no memory of its own and can
- * never fail.
+ * never fail. Links are hardened (FreePointer) with the heap's key; whoever walks the list
+ * validates each decoded link before following it (the list cannot: it does not know objects).
  *
  * push: write next := head into the object, then CAS head from that value to the object
  * (Treiber). The CAS is a full fence, so the link store is visible before the object is. A
@@ -39,6 +39,7 @@ final class DeferredFreeList {
     }
 
     private final long linkOffset;
+    private final long key;
     @SuppressWarnings("unused")
     private long p1, p2, p3, p4, p5, p6, p7;
     private volatile long head;
@@ -46,15 +47,16 @@ final class DeferredFreeList {
     @SuppressWarnings("unused")
     private long q1, q2, q3, q4, q5, q6, q7;
 
-    DeferredFreeList(long linkOffset) {
+    DeferredFreeList(long linkOffset, long key) {
         this.linkOffset = linkOffset;
+        this.key = key;
     }
 
     void push(long address) {
         long h;
         do {
             h = head;
-            NativeMemory.EVERYTHING.set(ValueLayout.JAVA_LONG, address + linkOffset, h);
+            FreePointer.store(address + linkOffset, h, key);
         } while (!HEAD.compareAndSet(this, h, address));
         COUNT.getAndAdd(this, 1L);
     }
@@ -78,7 +80,8 @@ final class DeferredFreeList {
         COUNT.getAndAdd(this, -n);
     }
 
+    /** The decoded link stored in {@code address}: unvalidated, see the notes. */
     long next(long address) {
-        return NativeMemory.EVERYTHING.get(ValueLayout.JAVA_LONG, address + linkOffset);
+        return FreePointer.load(address + linkOffset, key);
     }
 }

@@ -2,6 +2,7 @@ package dev.sheaf.allocator;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.ref.Cleaner;
 import java.util.ArrayDeque;
 import java.util.BitSet;
 import java.util.concurrent.locks.ReentrantLock;
@@ -36,6 +37,15 @@ import java.util.concurrent.locks.ReentrantLock;
  * On systems without mmap, the range is one Arena allocation (committed memory), and
  * release cannot return pages to the OS.
  *
+ * Beside the range lives the object-state map (ObjectStates: one byte per 16 bytes, reserved the
+ * same way) and the heap's key for hardened links (FreePointer).
+ *
+ * Lifetime: close() gives every page back (madvise) and refuses further acquires, but does not
+ * unmap. A caller on another thread that passed its closed check a moment before may still
+ * write a link or a state byte; that write lands in mapped (zero) memory instead of crashing the
+ * JVM. The range and the map are unmapped by a Cleaner once this object is unreachable, which
+ * is when no SlabAllocator, SlabCache or engine that could reach an address in it is left.
+ *
  * Capacity default (SlabAllocator.Builder): a quarter of physical memory clamped to 1..16 GiB.
  * It is address space, not memory: untouched pages cost nothing. Under strict overcommit
  * (vm.overcommit_memory=2) the kernel ignores MAP_NORESERVE and charges the whole range, so
@@ -50,11 +60,18 @@ final class PageSource implements AutoCloseable {
     final long base;
     final long capacity;
     final long end;
+    /** ObjectStates bias: mapBase - base / 16. */
+    final long stateBias;
+    /** The key of this heap's hardened links (FreePointer). */
+    final long linkKey;
     /** Owner of each block: a slab or a large span; null when the block is free. */
     final Slab[] owners;
 
     private final Arena arena;
     private final boolean mapped;
+    private final long mapBase;
+    private final long mapBytes;
+    private final Cleaner.Cleanable unmapper;
     private final ReentrantLock lock = new ReentrantLock();
     private final BitSet used;
     private final int blockCount;
@@ -107,6 +124,36 @@ final class PageSource implements AutoCloseable {
             this.mapped = false;
         }
         this.end = base + cap;
+        this.mapBytes = cap >>> ObjectStates.GRANULE_SHIFT;
+        if (mapped) {
+            long map = NativeMemory.mmapReserve(mapBytes);
+            if (map == 0) {
+                NativeMemory.munmap(base, cap);
+                throw new OutOfMemoryError("mmap of the " + mapBytes + "-byte object-state map failed");
+            }
+            this.mapBase = map;
+        } else {
+            this.mapBase = arena.allocate(mapBytes, 8).fill((byte) 0).address();
+        }
+        this.stateBias = mapBase - (base >>> ObjectStates.GRANULE_SHIFT);
+        this.linkKey = FreePointer.newKey();
+        this.unmapper = CLEANER.register(this, new Unmap(mapped, base, cap, mapBase, mapBytes, arena));
+    }
+
+    private static final Cleaner CLEANER = Cleaner.create();
+
+    /** The Cleaner's action: holds no reference to the PageSource, only what to unmap. */
+    private record Unmap(boolean mapped, long base, long capacity, long mapBase, long mapBytes, Arena arena)
+            implements Runnable {
+        @Override
+        public void run() {
+            if (mapped) {
+                NativeMemory.munmap(base, capacity);
+                NativeMemory.munmap(mapBase, mapBytes);
+            } else {
+                arena.close();
+            }
+        }
     }
 
     /** The owner of the block holding {@code address}, or null if it is free or outside. */
@@ -338,15 +385,19 @@ final class PageSource implements AutoCloseable {
                 return;
             }
             closed = true;
-            java.util.Arrays.fill(owners, null);
             reservedBytes = 0;
             if (mapped) {
-                NativeMemory.munmap(base, capacity);
-            } else {
-                arena.close();
+                // Pages back to the OS now; the address range stays mapped (see the notes).
+                NativeMemory.madviseDontNeed(base, capacity);
+                NativeMemory.madviseDontNeed(mapBase, mapBytes);
             }
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Test hook: unmaps now, as the Cleaner would once nothing can reach this heap. */
+    void unmapNow() {
+        unmapper.clean();
     }
 }

@@ -65,7 +65,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
     private final RcuFree.Settings rcuSettings;
     private final ReentrantLock cachesLock = new ReentrantLock();
     private final List<SlabCache> caches = new ArrayList<>();
-    private final DeferredFreeList deferredSpans = new DeferredFreeList(0);
+    private final DeferredFreeList deferredSpans;
     private final AtomicLong largeBytes = new AtomicLong();
     private final AtomicLong largeCount = new AtomicLong();
     private final AtomicLong typesafePending = new AtomicLong();
@@ -79,6 +79,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
 
     private SlabAllocator(Builder b) {
         this.pages = new PageSource(b.capacity, b.retainBytes, b.forceArena);
+        this.deferredSpans = new DeferredFreeList(0, pages.linkKey);
         this.hooks = b.hooks.toArray(new SlabHook[0]);
         this.noLockHooks = b.hooks.stream().filter(h -> !h.needsLock()).toArray(SlabHook[]::new);
         this.hasHooks = hooks.length > 0;
@@ -330,8 +331,11 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
      * Frees an address returned by {@link #malloc}, {@link #mallocNoLock}, {@link #allocate} or a
      * cache of this allocator. {@code free(0)} is a no-op.
      *
-     * @throws IllegalArgumentException not an object start handed out by this allocator
-     * @throws IllegalStateException    double free detected, or closed
+     * @throws IllegalArgumentException not an object start of this allocator (outside it, in
+     *                                  free memory, interior)
+     * @throws IllegalStateException    the object is not allocated (already freed, pending a grace
+     *                                  period after freeRcu*, never handed out), or closed; nothing
+     *                                  is changed then
      */
     public void free(long address) {
         if (address == 0) {
@@ -348,7 +352,11 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
 
     /**
      * kfree_nolock: like {@link #free} but never parks, spin-waits or makes a system call; what
-     * cannot be freed now is deferred to a lock-free list and freed by a later ordinary call.
+     * cannot be freed now is deferred to a lock-free list and freed by a later ordinary call. The
+     * object is no longer allocated when this returns: a second free of it throws at once.
+     *
+     * @throws IllegalArgumentException as {@link #free}
+     * @throws IllegalStateException    as {@link #free}
      */
     public void freeNoLock(long address) {
         if (address == 0) {
@@ -387,31 +395,25 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
     }
 
     private void freeLarge(long address, Slab s, boolean noLock) {
-        if (address != s.base) {
-            throw new IllegalArgumentException(String.format(
-                    "address 0x%x is inside a large allocation at 0x%x (interior address)", address, s.base));
-        }
-        if (s.state != Slab.LIVE) {
-            throw new IllegalStateException(String.format("double free of large allocation 0x%x", address));
-        }
+        checkSpanStart(address, s);
         if (noLock) {
+            boolean hooksRan = true;
             for (SlabHook h : hooks) {
                 if (!h.tryBeforeFree(null, address, s.bytes)) {
-                    // Hook pending: the span waits with the others; hooks run when it is drained.
-                    deferredSpans.push(address);
-                    return;
+                    hooksRan = false; // hooks run when the span is drained
+                    break;
                 }
             }
-            // Returning pages may madvise: leave it to the next ordinary call. Mark it so a
-            // second free is caught, and so the drain knows hooks already ran.
-            if (!SPAN_STATE.compareAndSet(s, Slab.LIVE, SPAN_HOOKS_DONE)) {
-                throw new IllegalStateException(String.format("double free of large allocation 0x%x", address));
+            // Returning pages may madvise: leave it to the next ordinary call. The state says the
+            // span is no longer allocated (a second free throws) and whether its hooks ran.
+            if (!SPAN_STATE.compareAndSet(s, Slab.LIVE, hooksRan ? SPAN_HOOKS_DONE : SPAN_HOOKS_DUE)) {
+                throw spanNotAllocated(address, s);
             }
             deferredSpans.push(address);
             return;
         }
         if (!SPAN_STATE.compareAndSet(s, Slab.LIVE, Slab.FREED)) {
-            throw new IllegalStateException(String.format("double free of large allocation 0x%x", address));
+            throw spanNotAllocated(address, s);
         }
         for (SlabHook h : hooks) {
             h.beforeFree(null, address, s.bytes);
@@ -419,7 +421,16 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         releaseSpan(s);
     }
 
+    private static IllegalStateException spanNotAllocated(long address, Slab s) {
+        int st = s.state;
+        return new IllegalStateException(String.format("large allocation 0x%x is not allocated: it is %s", address,
+                st == SPAN_PENDING ? "pending a grace period" : "already freed (double free)"));
+    }
+
+    /** Span states beyond Slab.LIVE/FREED: deferred by freeNoLock with hooks run or due, or pending after freeRcu*. */
     private static final int SPAN_HOOKS_DONE = 2;
+    private static final int SPAN_HOOKS_DUE = 3;
+    private static final int SPAN_PENDING = 4;
     private static final java.lang.invoke.VarHandle SPAN_STATE;
     private static final java.lang.invoke.VarHandle CLOSED;
     private static final java.lang.invoke.VarHandle ENGINE;
@@ -457,11 +468,16 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         long a = deferredSpans.drainAll();
         long n = 0;
         while (a != 0) {
-            long next = deferredSpans.next(a);
-            Slab s = pages.ownerOf(a);
+            long next = deferredSpans.next(a); // read before the span is released
+            if (next != 0 && deferredSpan(next) == null) {
+                LOG.log(System.Logger.Level.ERROR, String.format("the deferred-free link of large allocation 0x%x"
+                        + " is corrupt (decodes to 0x%x); the spans behind it are not freed", a, next));
+                next = 0;
+            }
+            Slab s = deferredSpan(a);
             if (s != null) {
                 int st = s.state;
-                if (st == Slab.LIVE && SPAN_STATE.compareAndSet(s, Slab.LIVE, Slab.FREED)) {
+                if (st == SPAN_HOOKS_DUE && SPAN_STATE.compareAndSet(s, SPAN_HOOKS_DUE, Slab.FREED)) {
                     for (SlabHook h : hooks) {
                         h.beforeFree(null, a, s.bytes);
                     }
@@ -476,9 +492,24 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         deferredSpans.consumed(n);
     }
 
+    /** A span on the deferred list: its start, in a deferred state (the drain's link validation). */
+    private Slab deferredSpan(long address) {
+        Slab s = pages.ownerOf(address);
+        if (s == null || !s.isLargeSpan() || s.base != address) {
+            return null;
+        }
+        int st = s.state;
+        return st == SPAN_HOOKS_DONE || st == SPAN_HOOKS_DUE ? s : null;
+    }
+
+    private static final System.Logger LOG = System.getLogger("dev.sheaf.allocator.corruption");
+
     /**
-     * The usable size of a live allocation (the size class, the cache's object size, or the
+     * The usable size of an allocated object (the size class, the cache's object size, or the
      * page-rounded span size).
+     *
+     * @throws IllegalArgumentException not an object start of this allocator
+     * @throws IllegalStateException    the object is not allocated (freed, pending), or closed
      */
     public long usableSize(long address) {
         if (closed) {
@@ -489,17 +520,25 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
             throw badAddress(address, null, null);
         }
         if (s.cache == null) {
-            if (address != s.base) {
-                throw new IllegalArgumentException(String.format(
-                        "address 0x%x is inside a large allocation at 0x%x (interior address)", address, s.base));
+            checkSpanStart(address, s);
+            if (s.state != Slab.LIVE) {
+                throw spanNotAllocated(address, s);
             }
             return s.bytes;
         }
         s.cache.checkInSlab(address, s);
+        s.cache.checkAllocated(address);
         return s.cache.objectSize();
     }
 
-    /** A bounds-checked segment over the usable size of a live allocation. */
+    private static void checkSpanStart(long address, Slab s) {
+        if (address != s.base) {
+            throw new IllegalArgumentException(String.format(
+                    "address 0x%x is inside a large allocation at 0x%x (interior address)", address, s.base));
+        }
+    }
+
+    /** A bounds-checked segment over the usable size of an allocated object (same checks as usableSize). */
     public MemorySegment segment(long address) {
         long size = usableSize(address);
         return NativeMemory.EVERYTHING.asSlice(address, size);
@@ -609,8 +648,8 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         } finally {
             cachesLock.unlock();
         }
-        if (c.rcuUsed() && engine != null) {
-            engine.rcuBarrier();
+        if (c.rcuUsed()) {
+            engine().rcuBarrier(); // the cache's rcu sheaves too, even before the engine first ran
         }
         cachesLock.lock();
         try {
@@ -691,7 +730,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         if (rcuSheaves) {
             Slab s = pages.ownerOf(address);
             if (s != null && s.cache != null && s.cache.kmalloc && s.cache.sheafCapacity() > 0) {
-                if ((linkOffset & 7) != 0 || linkOffset < 0 || linkOffset + 8 > s.cache.objectSize()) {
+                if ((linkOffset & 7) != 0 || linkOffset < 0 || linkOffset > s.cache.objectSize() - Long.BYTES) {
                     throw new IllegalArgumentException("link offset " + linkOffset + " is not an 8-byte field of a "
                             + s.cache.objectSize() + "-byte object");
                 }
@@ -803,14 +842,6 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
     private final class RcuTarget implements RcuFree.Target {
         @Override
         public long claim(long address, long linkOffset) {
-            long size = checkRcuFree(address);
-            if (linkOffset >= 0) {
-                RcuLink.checkLinkField(address, linkOffset, size);
-            }
-            return size;
-        }
-
-        private long checkRcuFree(long address) {
             if (closedFast()) {
                 throw closedError();
             }
@@ -819,44 +850,101 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
                 throw badAddress(address, null, null);
             }
             SlabCache c = s.cache;
+            long size;
             if (c == null) {
-                if (address != s.base) {
-                    throw new IllegalArgumentException(String.format(
-                            "address 0x%x is inside a large allocation at 0x%x (interior address)", address, s.base));
+                checkSpanStart(address, s);
+                size = s.bytes;
+            } else {
+                if (!c.isLive()) {
+                    throw new IllegalStateException("cache '" + c.name() + "' is destroyed");
                 }
-                if (s.state != Slab.LIVE) {
-                    throw new IllegalStateException(String.format("large allocation 0x%x is already free", address));
+                c.checkInSlab(address, s);
+                size = c.objectSize();
+            }
+            if (linkOffset >= 0) {
+                RcuLink.checkLinkField(address, linkOffset, size);
+            }
+            if (c == null) {
+                if (!SPAN_STATE.compareAndSet(s, Slab.LIVE, SPAN_PENDING)) {
+                    throw spanNotAllocated(address, s);
                 }
-                return s.bytes;
+            } else {
+                c.claimPending(address);
             }
-            if (!c.isLive()) {
-                throw new IllegalStateException("cache '" + c.name() + "' is destroyed");
-            }
-            c.checkLive(address, s);
-            return c.objectSize();
+            return size;
         }
 
         @Override
         public boolean isPending(long address, long linkOffset) {
-            return pages.ownerOf(address) != null;
+            Slab s = pages.ownerOf(address);
+            if (s == null || (address & (Long.BYTES - 1)) != 0) {
+                return false;
+            }
+            SlabCache c = s.cache;
+            long size;
+            if (c == null) {
+                if (address != s.base || s.state != SPAN_PENDING) {
+                    return false;
+                }
+                size = s.bytes;
+            } else {
+                if (!c.isObjectStart(address, s) || !c.isPending(address)) {
+                    return false;
+                }
+                size = c.objectSize();
+            }
+            return linkOffset < 0 || ((linkOffset & (Long.BYTES - 1)) == 0 && linkOffset <= size - Long.BYTES);
         }
 
         @Override
         public long usableSize(long address) {
-            return SlabAllocator.this.usableSize(address);
+            Slab s = pages.ownerOf(address);
+            if (s == null) {
+                throw badAddress(address, null, null);
+            }
+            return s.cache == null ? s.bytes : s.cache.objectSize();
         }
 
         @Override
         public void freeNow(long address) {
-            free(address);
+            Slab s = pages.ownerOf(address);
+            if (s == null) {
+                throw new IllegalStateException(String.format(
+                        "pending object 0x%x lies in no slab or span of this allocator", address));
+            }
+            SlabCache c = s.cache;
+            if (c != null) {
+                c.releasePending(address);
+                return;
+            }
+            if (address != s.base || !SPAN_STATE.compareAndSet(s, SPAN_PENDING, Slab.FREED)) {
+                throw new IllegalStateException(String.format(
+                        "large allocation 0x%x released after its grace period is not pending", address));
+            }
+            for (SlabHook h : hooks) {
+                h.beforeFree(null, address, s.bytes);
+            }
+            releaseSpan(s);
         }
 
         @Override
         public int freeNowBulk(long[] addresses, int count) {
+            int freed = 0;
+            RuntimeException first = null;
             for (int i = 0; i < count; i++) {
-                free(addresses[i]);
+                try {
+                    freeNow(addresses[i]);
+                    freed++;
+                } catch (RuntimeException e) {
+                    if (first == null) {
+                        first = e;
+                    }
+                }
             }
-            return count;
+            if (first != null) {
+                throw first;
+            }
+            return freed;
         }
 
         @Override

@@ -66,9 +66,18 @@ import java.util.concurrent.locks.ReentrantLock;
  * object's own link field (DeferredFreeList); ordinary slow paths (refill, flush, shrink,
  * destroy, stats) drain it.
  *
- * Double-free checks are the kernel's cheap ones: the object equals the top of the sheaf it is
- * pushed onto, or the head of its slab's free list, or its slab has no object in use, or it lies
- * beyond the slab's carved prefix (never handed out).
+ * Every object has a state (ObjectStates: free, cached, allocated, pending) in a byte map found by
+ * arithmetic on the address. Alloc entry points mark what they return allocated; free, freeNoLock,
+ * freeRcu and usableSize accept only an allocated object, so a double free, a free of a cached or
+ * pending object or of a slot never handed out is refused at the call, exactly for calls ordered
+ * by happens-before. The slab layer marks what it hands to a sheaf cached and what comes back free,
+ * and accepts back only a cached object.
+ *
+ * Links kept in free memory (the slab free list, the deferred lists) are hardened (FreePointer)
+ * and validated before they are followed: inside the slab's carved prefix, an object start, in
+ * the state the list requires. A bad slab free-list link is reported as corruption and the list
+ * is rebuilt from the state map (every free object of the slab is found again); a bad
+ * deferred-list link is reported and the walk stops there, never following it.
  *
  * Lock order and what each lock protects (the only nestings; tryLock may nest in any order since
  * it never waits):
@@ -113,7 +122,7 @@ public final class SlabCache {
                         long allocFastpath, long allocSlowpath, long freeFastpath, long freeSlowpath,
                         long sheafRefills, long sheafFlushes, long barnGet, long barnGetFail,
                         long barnPut, long barnPutFail, long sheafAlloc, long deferredFrees,
-                        long noLockFailures, long rcuSheavesSubmitted, long directAllocs) { }
+                        long noLockFailures, long rcuSheavesSubmitted, long directAllocs, long corruptions) { }
 
     private static final VarHandle STATE;
     private static final VarHandle RCU_USED;
@@ -147,7 +156,8 @@ public final class SlabCache {
     private static final int C_DIRECT = 12;
     private static final int C_RETIRED_ALLOC_FAST = 13;
     private static final int C_RETIRED_FREE_FAST = 14;
-    static final int COUNTERS = 15;
+    private static final int C_CORRUPT = 15;
+    static final int COUNTERS = 16;
 
     private static final int MAX_BARN_SHEAVES = 10;
     private static final int MIN_EMPTY_SLABS = 2;
@@ -161,6 +171,10 @@ public final class SlabCache {
     private final long alignment;
     private final long linkOffset;
     private final long rcuLinkOffset;
+    /** ObjectStates bias of this heap (PageSource.stateBias), held here for the fast paths. */
+    private final long stateBias;
+    /** Key of this heap's hardened links (PageSource.linkKey). */
+    private final long linkKey;
     private final Set<SlabFlag> flags;
     private final boolean typesafe;
     private final boolean poison;
@@ -214,7 +228,10 @@ public final class SlabCache {
         this.name = spec.name();
         this.objectSize = spec.objectSize();
         this.alignment = Math.max(8, spec.alignment());
-        this.slotSize = (objectSize + alignment - 1) & -alignment;
+        // At least one state granule, so every object start has its own state byte.
+        this.slotSize = Math.max(ObjectStates.GRANULE, (objectSize + alignment - 1) & -alignment);
+        this.stateBias = pages.stateBias;
+        this.linkKey = pages.linkKey;
         this.linkOffset = spec.linkOffset();
         this.rcuLinkOffset = spec.rcuLinkOffset();
         this.flags = spec.flags();
@@ -233,8 +250,8 @@ public final class SlabCache {
         this.hasHooks = hooks.length > 0;
         this.noLockAllocHooks = java.util.Arrays.stream(hooks).filter(h -> !h.needsLock()).toArray(SlabHook[]::new);
         this.barn = new Barn(MAX_BARN_SHEAVES, MAX_BARN_SHEAVES);
-        this.deferred = new DeferredFreeList(linkOffset);
-        this.deferredHooks = new DeferredFreeList(linkOffset);
+        this.deferred = new DeferredFreeList(linkOffset, pages.linkKey);
+        this.deferredHooks = new DeferredFreeList(linkOffset, pages.linkKey);
         this.carrierSlots = new AtomicReferenceArray<>(carrierSlotCount);
         this.carrierMask = carrierSlotCount - 1;
     }
@@ -356,6 +373,7 @@ public final class SlabCache {
         if (a == 0) {
             throw allocator.outOfMemory(objectSize);
         }
+        ObjectStates.set(stateBias, a, ObjectStates.ALLOCATED);
         if (hasHooks) {
             runAllocHooks(a, hooks);
         }
@@ -409,16 +427,10 @@ public final class SlabCache {
         return a;
     }
 
-    /**
-     * Pushes onto the owner's main sheaf when it has room (false when it is full), after the
-     * kernel's cheap double-free check: the object must not be the sheaf's top.
-     */
+    /** Pushes onto the owner's main sheaf when it has room; false when it is full. */
     private boolean pushMain(Magazine m, long a) {
         int n = m.mainSize;
         long[] objects = m.mainObjects;
-        if (n > 0 && objects[n - 1] == a) {
-            throw doubleFree(a, name, "object is on top of the sheaf");
-        }
         if (n >= fastCapacity) {
             Sheaf spare = m.spare; // exchange a full main for an empty spare, written out as in popMain
             if (fastCapacity == 0 || spare == null || spare.size != 0) {
@@ -449,8 +461,11 @@ public final class SlabCache {
             throw dead();
         }
         long a = allocNoLockInternal();
-        if (a != 0 && noLockAllocHooks.length > 0) {
-            runAllocHooks(a, noLockAllocHooks);
+        if (a != 0) {
+            ObjectStates.set(stateBias, a, ObjectStates.ALLOCATED);
+            if (noLockAllocHooks.length > 0) {
+                runAllocHooks(a, noLockAllocHooks);
+            }
         }
         return a;
     }
@@ -480,7 +495,9 @@ public final class SlabCache {
      * Frees an object of this cache. {@code free(0)} is a no-op.
      *
      * @throws IllegalArgumentException not an object start of this cache
-     * @throws IllegalStateException    double free detected, or cache destroyed / allocator closed
+     * @throws IllegalStateException    the object is not allocated (already freed, pending a
+     *                                  grace period, never handed out), or cache destroyed /
+     *                                  allocator closed; nothing is changed then
      */
     public void free(long address) {
         if (address == 0) {
@@ -498,7 +515,8 @@ public final class SlabCache {
      * the object goes onto a lock-free deferred list freed by a later ordinary operation.
      *
      * @throws IllegalArgumentException not an object start of this cache
-     * @throws IllegalStateException    double free detected, or cache destroyed / allocator closed
+     * @throws IllegalStateException    the object is not allocated (as {@link #free}), or cache
+     *                                  destroyed / allocator closed; nothing is changed then
      */
     public void freeNoLock(long address) {
         if (address == 0) {
@@ -553,8 +571,8 @@ public final class SlabCache {
             while (done < count) {
                 int got = takeObjects(out, done, count - done, false);
                 if (got == 0) {
-                    if (done > 0) {
-                        freeBulkValidated(out, done);
+                    for (int i = 0; i < done; i++) {
+                        putObject(out[i]); // still cached: never handed out, no hooks ran
                     }
                     throw allocator.outOfMemory(objectSize);
                 }
@@ -569,6 +587,9 @@ public final class SlabCache {
                 }
             }
         }
+        for (int i = 0; i < count; i++) {
+            ObjectStates.set(stateBias, out[i], ObjectStates.ALLOCATED);
+        }
         if (hasHooks) {
             for (int i = 0; i < count; i++) {
                 runAllocHooks(out[i], hooks);
@@ -578,7 +599,11 @@ public final class SlabCache {
 
     /**
      * Frees {@code count} objects of {@code objects[0..count)} (kmem_cache_free_bulk). Every
-     * address is validated first; on a bad address nothing is freed.
+     * address is validated first; on a bad address (or one that is not allocated, or that appears
+     * twice) nothing is freed and the exception says which.
+     *
+     * @throws IllegalArgumentException an address is not an object start of this cache
+     * @throws IllegalStateException    an object is not allocated, or cache destroyed / allocator closed
      */
     public void freeBulk(long[] objects, int count) {
         if (count < 0 || count > objects.length) {
@@ -593,10 +618,31 @@ public final class SlabCache {
                 checkObject(a, pages.ownerOf(a));
             }
         }
+        // Claim every object (allocated -> cached) before freeing any, so that a repeated or
+        // unallocated one leaves the whole call undone.
+        int claimed = 0;
+        try {
+            for (; claimed < count; claimed++) {
+                long a = objects[claimed];
+                if (a != 0) {
+                    takeFromUser(a);
+                }
+            }
+        } catch (IllegalStateException e) {
+            for (int i = 0; i < claimed; i++) {
+                if (objects[i] != 0) {
+                    ObjectStates.set(stateBias, objects[i], ObjectStates.ALLOCATED);
+                }
+            }
+            throw e;
+        }
         for (int i = 0; i < count; i++) {
             long a = objects[i];
             if (a != 0) {
-                freeValidated(a);
+                if (hasHooks) {
+                    runFreeHooks(a);
+                }
+                putObject(a);
             }
         }
     }
@@ -607,7 +653,8 @@ public final class SlabCache {
      * otherwise it is chained through the cache's rcu link offset (headless if none).
      *
      * @throws IllegalArgumentException not an object start of this cache
-     * @throws IllegalStateException    double free detected, or cache destroyed / allocator closed
+     * @throws IllegalStateException    the object is not allocated (already freed or already
+     *                                  pending), or cache destroyed / allocator closed
      */
     public void freeRcu(long address) {
         if (address == 0) {
@@ -680,7 +727,7 @@ public final class SlabCache {
                 slabs * objectsPerSlab, active, cached, deferredObjects, rcuObjects, sheafCapacity(),
                 bc[0], bc[1], mags, allocFast, c[C_ALLOC_SLOW], freeFast, c[C_FREE_SLOW],
                 c[C_REFILL], c[C_FLUSH], c[C_BARN_GET], c[C_BARN_GET_FAIL], c[C_BARN_PUT], c[C_BARN_PUT_FAIL],
-                c[C_SHEAF_ALLOC], c[C_DEFERRED], c[C_NOLOCK_FAIL], c[C_RCU_SHEAF], c[C_DIRECT]);
+                c[C_SHEAF_ALLOC], c[C_DEFERRED], c[C_NOLOCK_FAIL], c[C_RCU_SHEAF], c[C_DIRECT], c[C_CORRUPT]);
     }
 
     @Override
@@ -717,6 +764,16 @@ public final class SlabCache {
         checkInSlab(address, s);
     }
 
+    /** Whether {@code address} is an object start inside the carved part of {@code s} (never throws). */
+    boolean isObjectStart(long address, Slab s) {
+        long off = address - s.base;
+        if (Long.compareUnsigned(off, (long) s.carved * slotSize) >= 0) {
+            return false;
+        }
+        long idx = (off * recip) >>> 40;
+        return idx * slotSize == off;
+    }
+
     /** Object start check inside a known slab of this cache. */
     void checkInSlab(long address, Slab s) {
         long off = address - s.base;
@@ -736,23 +793,43 @@ public final class SlabCache {
                 "double free or invalid free of 0x%x in cache '%s': object was never handed out", address, name));
     }
 
-    /**
-     * checkFreeable for the RcuFree engine: object start of a live slab, not obviously free.
-     * Lock-free (it serves freeRcuNoLock too): inuse and freeHead are read racily; a stale value
-     * can only miss a double free, never reject a live object, because the caller's own object
-     * keeps inuse above 0 and is not on the free list.
-     */
-    void checkLive(long address, Slab s) {
-        checkInSlab(address, s);
-        if (s.inuse == 0 || s.freeHead == address) {
-            throw new IllegalStateException(String.format(
-                    "object 0x%x of cache '%s' is already free", address, name));
+    /** Throws unless the object start {@code a} is allocated (with a user). */
+    void checkAllocated(long a) {
+        byte st = ObjectStates.get(stateBias, a);
+        if (st != ObjectStates.ALLOCATED) {
+            throw notAllocated(a, st);
         }
     }
 
-    private static IllegalStateException doubleFree(long address, String name, String why) {
-        return new IllegalStateException(String.format("double free of 0x%x in cache '%s' (%s)", address, name, why));
+    /** A user's object leaves the user: allocated -> cached, or IllegalStateException. */
+    private void takeFromUser(long a) {
+        checkAllocated(a);
+        ObjectStates.set(stateBias, a, ObjectStates.CACHED);
     }
+
+    /** The free-after-grace-period engine takes an allocated object: allocated -> pending. */
+    void claimPending(long a) {
+        checkAllocated(a);
+        ObjectStates.set(stateBias, a, ObjectStates.PENDING);
+    }
+
+    boolean isPending(long a) {
+        return ObjectStates.get(stateBias, a) == ObjectStates.PENDING;
+    }
+
+    private IllegalStateException notAllocated(long a, byte st) {
+        return new IllegalStateException(String.format("object 0x%x of cache '%s' is not allocated: it is %s%s",
+                a, name, ObjectStates.name(st), st == ObjectStates.FREE || st == ObjectStates.CACHED
+                        ? " (double free, or a free of an address never handed out)" : ""));
+    }
+
+    /** Reports damage found in the allocator's own links; the caller goes on without the bad link. */
+    void reportCorruption(String what) {
+        counters.incrementAndGet(C_CORRUPT);
+        CORRUPTION_LOG.log(System.Logger.Level.ERROR, "cache '" + name + "': " + what);
+    }
+
+    private static final System.Logger CORRUPTION_LOG = System.getLogger("dev.sheaf.allocator.corruption");
 
     // ---------------------------------------------------------------------------------------
     // Hooks
@@ -782,10 +859,28 @@ public final class SlabCache {
     // ---------------------------------------------------------------------------------------
     // Free paths (address validated)
 
+    /** free() after the address checks: the object must be allocated; hooks run before it leaves the user. */
     void freeValidated(long a) {
+        checkAllocated(a);
         if (hasHooks) {
             runFreeHooks(a);
         }
+        ObjectStates.set(stateBias, a, ObjectStates.CACHED);
+        putObject(a);
+    }
+
+    /** The engine's free of a pending object (its grace period has passed); no public checks. */
+    void releasePending(long a) {
+        byte st = ObjectStates.get(stateBias, a);
+        if (st != ObjectStates.PENDING) {
+            throw new IllegalStateException(String.format(
+                    "object 0x%x of cache '%s' released after its grace period is %s, not pending",
+                    a, name, ObjectStates.name(st)));
+        }
+        if (hasHooks) {
+            runFreeHooks(a);
+        }
+        ObjectStates.set(stateBias, a, ObjectStates.CACHED);
         putObject(a);
     }
 
@@ -838,11 +933,14 @@ public final class SlabCache {
     }
 
     void freeNoLockValidated(long a) {
+        checkAllocated(a);
         if (hasHooks && !tryFreeHooks(a)) {
+            ObjectStates.set(stateBias, a, ObjectStates.CACHED);
             counters.incrementAndGet(C_DEFERRED);
             deferredHooks.push(a);
             return;
         }
+        ObjectStates.set(stateBias, a, ObjectStates.CACHED);
         Thread t = Thread.currentThread();
         boolean done;
         if (!t.isVirtual()) {
@@ -1065,13 +1163,7 @@ public final class SlabCache {
         if (s.inuse == 0) {
             nrEmpty--;
         }
-        long a = s.freeHead;
-        if (a != 0) {
-            s.freeHead = NativeMemory.EVERYTHING.get(ValueLayout.JAVA_LONG, a + linkOffset);
-        } else {
-            a = s.base + s.carved * slotSize;
-            s.carved++;
-        }
+        long a = takeFromSlab(s);
         s.inuse++;
         if (s.inuse == objectsPerSlab) {
             removePartial(s);
@@ -1163,6 +1255,55 @@ public final class SlabCache {
         addPartialTail(s);
     }
 
+    /**
+     * Node lock held, slab not full. Takes one object out of {@code s} (the free list's head, else
+     * the next uncarved slot) and marks it cached. The free list's next link is validated before
+     * it becomes the head (see the notes); a bad one is reported and the list rebuilt.
+     */
+    private long takeFromSlab(Slab s) {
+        long a = s.freeHead;
+        if (a == 0) {
+            a = s.base + s.carved * slotSize;
+            s.carved++;
+            ObjectStates.set(stateBias, a, ObjectStates.CACHED);
+            return a;
+        }
+        // Cached before the link is read, so a link back to this object fails validation.
+        ObjectStates.set(stateBias, a, ObjectStates.CACHED);
+        long next = FreePointer.load(a + linkOffset, linkKey);
+        if (next != 0 && !isFreeInSlab(s, next)) {
+            reportCorruption(String.format("the free-list link of free object 0x%x in slab 0x%x is corrupt"
+                    + " (decodes to 0x%x; the object was written after it was freed); free list rebuilt",
+                    a, s.base, next));
+            next = rebuildFreeList(s);
+        }
+        s.freeHead = next;
+        return a;
+    }
+
+    /** Whether {@code x} is a free object start inside the carved part of {@code s}. */
+    private boolean isFreeInSlab(Slab s, long x) {
+        long off = x - s.base;
+        if (Long.compareUnsigned(off, (long) s.carved * slotSize) >= 0) {
+            return false;
+        }
+        long idx = (off * recip) >>> 40;
+        return idx * slotSize == off && ObjectStates.get(stateBias, x) == ObjectStates.FREE;
+    }
+
+    /** Node lock held. Relinks every free object of the carved part of {@code s}; the new head. */
+    private long rebuildFreeList(Slab s) {
+        long head = 0;
+        for (int i = s.carved - 1; i >= 0; i--) {
+            long x = s.base + i * slotSize;
+            if (ObjectStates.get(stateBias, x) == ObjectStates.FREE) {
+                FreePointer.store(x + linkOffset, head, linkKey);
+                head = x;
+            }
+        }
+        return head;
+    }
+
     private int popPartials(long[] dst, int off, int want) {
         int got = 0;
         while (got < want) {
@@ -1174,15 +1315,8 @@ public final class SlabCache {
                 nrEmpty--;
             }
             while (got < want && s.inuse < objectsPerSlab) {
-                long a = s.freeHead;
-                if (a != 0) {
-                    s.freeHead = NativeMemory.EVERYTHING.get(ValueLayout.JAVA_LONG, a + linkOffset);
-                } else {
-                    a = s.base + s.carved * slotSize;
-                    s.carved++;
-                }
+                dst[off + got++] = takeFromSlab(s);
                 s.inuse++;
-                dst[off + got++] = a;
             }
             if (s.inuse == objectsPerSlab) {
                 removePartial(s);
@@ -1216,8 +1350,8 @@ public final class SlabCache {
     }
 
     /**
-     * Returns a sheaf's objects to their slabs in one critical section. Double frees found on the
-     * way are skipped (the object is already free) and reported after the rest is flushed.
+     * Returns a sheaf's objects to their slabs in one critical section. An object that is not
+     * cached (corruption) is reported and skipped; the rest are still flushed.
      */
     private boolean flushSheaf(Sheaf sheaf, boolean noLock) {
         if (noLock) {
@@ -1229,21 +1363,14 @@ public final class SlabCache {
         }
         counters.incrementAndGet(C_FLUSH);
         List<Slab> releases = null;
-        RuntimeException error = null;
         try {
             for (int i = 0; i < sheaf.size; i++) {
-                try {
-                    Slab r = pushToSlab(sheaf.objects[i], !noLock);
-                    if (r != null) {
-                        if (releases == null) {
-                            releases = new ArrayList<>(2);
-                        }
-                        releases.add(r);
+                Slab r = pushToSlab(sheaf.objects[i], !noLock);
+                if (r != null) {
+                    if (releases == null) {
+                        releases = new ArrayList<>(2);
                     }
-                } catch (IllegalStateException e) {
-                    if (error == null) {
-                        error = e;
-                    }
+                    releases.add(r);
                 }
             }
             sheaf.size = 0;
@@ -1255,9 +1382,6 @@ public final class SlabCache {
                 releaseSlab(r);
             }
         }
-        if (error != null) {
-            throw error;
-        }
         return true;
     }
 
@@ -1268,19 +1392,17 @@ public final class SlabCache {
      */
     private Slab pushToSlab(long a, boolean mayRelease) {
         Slab s = pages.ownerOf(a);
-        if (s == null || s.cache != this) {
-            throw new IllegalStateException(String.format("object 0x%x of cache '%s' lost its slab", a, name));
-        }
-        if (s.freeHead == a) {
-            throw doubleFree(a, name, "object is the head of its slab's free list");
-        }
-        if (s.inuse == 0) {
-            throw doubleFree(a, name, "its slab is already all free");
+        if (s == null || s.cache != this || s.inuse == 0 || ObjectStates.get(stateBias, a) != ObjectStates.CACHED) {
+            reportCorruption(String.format("object 0x%x going back to its slab is not a cached object of this"
+                    + " cache (%s); skipped", a, s == null || s.cache != this ? "no slab of this cache"
+                    : s.inuse == 0 ? "its slab is all free" : ObjectStates.name(ObjectStates.get(stateBias, a))));
+            return null;
         }
         if (poison) {
             NativeMemory.EVERYTHING.asSlice(a, objectSize).fill(POISON_FREE);
         }
-        NativeMemory.EVERYTHING.set(ValueLayout.JAVA_LONG, a + linkOffset, s.freeHead);
+        FreePointer.store(a + linkOffset, s.freeHead, linkKey);
+        ObjectStates.set(stateBias, a, ObjectStates.FREE);
         s.freeHead = a;
         int before = s.inuse;
         s.inuse = before - 1;
@@ -1356,35 +1478,46 @@ public final class SlabCache {
 
     /** Frees every deferred no-lock free; returns the number freed. */
     long drainDeferred() {
-        long n = 0;
-        if (!deferredHooks.isEmpty()) {
-            long a = deferredHooks.drainAll();
-            long c = 0;
-            while (a != 0) {
-                long next = deferredHooks.next(a);
-                if (hasHooks) {
-                    runFreeHooks(a);
-                }
-                freeToSlabs(a, false);
-                a = next;
-                c++;
-            }
-            deferredHooks.consumed(c);
-            n += c;
+        return drainDeferred(deferredHooks, hasHooks) + drainDeferred(deferred, false);
+    }
+
+    /**
+     * Frees one deferred list. Each next link is validated before it is followed (an object start
+     * of this cache, cached); since a freed node becomes free, a cycle ends at its first repeat.
+     */
+    private long drainDeferred(DeferredFreeList list, boolean runHooks) {
+        if (list.isEmpty()) {
+            return 0;
         }
-        if (!deferred.isEmpty()) {
-            long a = deferred.drainAll();
-            long c = 0;
-            while (a != 0) {
-                long next = deferred.next(a);
-                freeToSlabs(a, false);
-                a = next;
-                c++;
+        long a = list.drainAll();
+        long c = 0;
+        while (a != 0) {
+            long next = list.next(a);
+            if (next != 0 && !isCachedObject(next)) {
+                reportCorruption(String.format("the deferred-free link of object 0x%x is corrupt (decodes to 0x%x);"
+                        + " the objects behind it are not freed", a, next));
+                next = 0;
             }
-            deferred.consumed(c);
-            n += c;
+            if (runHooks) {
+                runFreeHooks(a);
+            }
+            freeToSlabs(a, false);
+            a = next;
+            c++;
         }
-        return n;
+        list.consumed(c);
+        return c;
+    }
+
+    /** Whether {@code x} is a cached object start of this cache (lock-free; reads no object memory). */
+    private boolean isCachedObject(long x) {
+        Slab s = pages.ownerOf(x);
+        if (s == null || s.cache != this) {
+            return false;
+        }
+        long off = x - s.base;
+        long idx = (off * recip) >>> 40;
+        return idx * slotSize == off && idx < objectsPerSlab && ObjectStates.get(stateBias, x) == ObjectStates.CACHED;
     }
 
     void freeBulkValidated(long[] objects, int count) {
@@ -1630,9 +1763,7 @@ public final class SlabCache {
                     r = emptyRcuSheaf();
                 }
                 int n = r.size;
-                if (n > 0 && r.objects[n - 1] == a) {
-                    throw doubleFree(a, name, "object is on top of the rcu sheaf");
-                }
+                claimPending(a);
                 r.objects[n] = a;
                 r.size = n + 1;
                 if (n + 1 == capacity) {
@@ -1732,12 +1863,7 @@ public final class SlabCache {
         if (state == CLOSED) {
             return;
         }
-        int count = s.size;
-        if (hasHooks) {
-            for (int i = 0; i < count; i++) {
-                runFreeHooks(s.objects[i]);
-            }
-        }
+        int count = releasePendingSheaf(s);
         if (state == LIVE && count > 0 && s.objects.length == capacity && barn.putFull(s)) {
             return;
         }
@@ -1745,6 +1871,30 @@ public final class SlabCache {
         if (s.objects.length == capacity && state == LIVE) {
             barn.putEmpty(s);
         }
+    }
+
+    /**
+     * An rcu sheaf's objects after their grace period: pending -> cached, hooks run. An object
+     * that is not pending (corruption) is reported and left out; the rest stay. The new count.
+     */
+    private int releasePendingSheaf(Sheaf s) {
+        long[] objects = s.objects;
+        int kept = 0;
+        for (int i = 0; i < s.size; i++) {
+            long a = objects[i];
+            if (ObjectStates.get(stateBias, a) != ObjectStates.PENDING) {
+                reportCorruption(String.format("object 0x%x of an rcu sheaf is %s after its grace period, not pending;"
+                        + " left out", a, ObjectStates.name(ObjectStates.get(stateBias, a))));
+                continue;
+            }
+            if (hasHooks) {
+                runFreeHooks(a);
+            }
+            ObjectStates.set(stateBias, a, ObjectStates.CACHED);
+            objects[kept++] = a;
+        }
+        s.size = kept;
+        return kept;
     }
 
     // ---------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ public final class SlabProbes {
     /** Three 16-byte objects on a DeferredFreeList linked at offset 8. */
     public static final class DeferredList {
         private final MemorySegment mem = Arena.ofAuto().allocate(48, 16);
-        private final DeferredFreeList list = new DeferredFreeList(8);
+        private final DeferredFreeList list = new DeferredFreeList(8, FreePointer.newKey());
         private final int[] seen = new int[3];
         private int unknown;
 
