@@ -121,6 +121,14 @@ final class Magazine extends MagazineFields {
     }
 
     /**
+     * The drainer's aged flush takes {@code s} if it is still the idle rcu sheaf; null when the
+     * owner is inside a call or has another sheaf. Never waits.
+     */
+    Sheaf takeRcuSheafIfIdle(Sheaf s) {
+        return s != RCU_BUSY && RCU_SHEAF.compareAndSet(this, s, (Sheaf) null) ? s : null;
+    }
+
+    /**
      * Puts back a sheaf a flusher took but did not submit, unless the owner has meanwhile
      * started a new one: a plain store here could overwrite the owner's sheaf and lose its objects.
      */
@@ -164,6 +172,11 @@ abstract class MagazineFields extends MagazinePad {
     /** Slow-path event counts (SlabCache's counter indices), owner-written like the two above. */
     final long[] events = new long[SlabCache.COUNTERS];
     volatile Sheaf rcuSheaf;
+    /** rcu sheaves the owner submitted (owner-written, read racily by the aged flush). */
+    int rcuSubmits;
+    /** The aged flush's last sighting: this rcu sheaf, non-empty, after rcuSubmits submissions (drainer-only). */
+    Sheaf agedSeen;
+    int agedSeenSubmits;
     WeakReference<Thread> owner;
     /** Set under the cache's registryLock by the one reclaimer retiring this dead owner's magazine. */
     boolean retiring;

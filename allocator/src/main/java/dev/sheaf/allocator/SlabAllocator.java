@@ -64,7 +64,8 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
     private final int carrierSlots;
     private final RcuFree.Settings rcuSettings;
     private final ReentrantLock cachesLock = new ReentrantLock();
-    private final List<SlabCache> caches = new ArrayList<>();
+    /** Every live cache, size classes first; copy-on-write under cachesLock, read without it. */
+    private volatile SlabCache[] caches = new SlabCache[0];
     private final DeferredFreeList deferredSpans;
     private final AtomicLong largeBytes = new AtomicLong();
     private final AtomicLong largeCount = new AtomicLong();
@@ -96,8 +97,8 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
             int size = SizeClasses.SIZES[i];
             CacheSpec spec = CacheSpec.of("kmalloc-" + size, size).withSheafCapacity(b.sheafCapacity);
             kmalloc[i] = new SlabCache(this, pages, spec, true, hooks, carrierSlots);
-            caches.add(kmalloc[i]);
         }
+        this.caches = kmalloc.clone();
     }
 
     /** An allocator with default settings. */
@@ -613,7 +614,10 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
                 throw closedError();
             }
             SlabCache c = new SlabCache(this, pages, spec, false, hooks, carrierSlots);
-            caches.add(c);
+            SlabCache[] old = caches;
+            SlabCache[] next = java.util.Arrays.copyOf(old, old.length + 1);
+            next[old.length] = c;
+            caches = next;
             return c;
         } finally {
             cachesLock.unlock();
@@ -661,19 +665,14 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
                         + " object(s) still allocated");
             }
             c.markDestroyed();
-            caches.remove(c);
+            caches = java.util.Arrays.stream(caches).filter(x -> x != c).toArray(SlabCache[]::new);
         } finally {
             cachesLock.unlock();
         }
     }
 
     private List<SlabCache> cachesSnapshot() {
-        cachesLock.lock();
-        try {
-            return new ArrayList<>(caches);
-        } finally {
-            cachesLock.unlock();
-        }
+        return java.util.Arrays.asList(caches);
     }
 
     // -------------------------------------------------------------------------------------------
@@ -950,6 +949,26 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         @Override
         public void rcuSheafReady(Object cache, Sheaf sheaf) {
             ((SlabCache) cache).rcuSheafReady(sheaf);
+        }
+
+        @Override
+        public void flushAgedRcuSheaves(long nowNanos, long maxAgeNanos) {
+            for (SlabCache c : caches) { // the array itself: this runs on the drainer, allocation-free
+                if (c.rcuUsed()) {
+                    c.flushAgedRcuSheaves();
+                }
+            }
+        }
+
+        @Override
+        public long openRcuSheafBytes() {
+            long bytes = 0;
+            for (SlabCache c : caches) {
+                if (c.rcuUsed()) {
+                    bytes += c.openRcuSheafBytes();
+                }
+            }
+            return bytes;
         }
 
         @Override

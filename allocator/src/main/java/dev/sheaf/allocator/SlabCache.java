@@ -82,6 +82,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * Lock order and what each lock protects (the only nestings; tryLock may nest in any order since
  * it never waits):
  *
+ *   agedLock     (the aged rcu-sheaf flush and its scratch array; tryLock only)
+ *     -> registryLock, then, released, the engine's locks (submitting the sheaves it took)
  *   registryLock (magazine registry, carrier magazine count)
  *     -> released before any sheaf of a reclaimed magazine is flushed; nothing nests under it
  *   Barn.lock     (the barn's full/empty stacks)             leaf
@@ -1767,6 +1769,7 @@ public final class SlabCache {
                 r.objects[n] = a;
                 r.size = n + 1;
                 if (n + 1 == capacity) {
+                    m.rcuSubmits++;
                     submitRcuSheaf(r);
                     submitted = true;
                     r = null; // the engine's now; if taking an empty one fails, the slot stays empty
@@ -1812,6 +1815,76 @@ public final class SlabCache {
             rcuInFlight.decrementAndGet();
             throw e;
         }
+    }
+
+    /** One aged flush at a time (tryLock: a second caller skips the pass); guards agedScratch. */
+    private final ReentrantLock agedLock = new ReentrantLock();
+    /** The aged flush's sheaves between its registry pass and their submission. */
+    private Sheaf[] agedScratch = new Sheaf[4];
+
+    /**
+     * Submits every rcu sheaf that held objects at the previous call too, with no submission by
+     * its owner in between: called by the engine's drainer about once per drain delay, so an idle
+     * thread's partly filled sheaf waits between one and two periods. A sheaf whose owner is
+     * inside a call is left for the next pass. Allocation-free once warm; no waiting.
+     */
+    void flushAgedRcuSheaves() {
+        if (!agedLock.tryLock()) {
+            return;
+        }
+        try {
+            flushAgedRcuSheavesLocked();
+        } finally {
+            agedLock.unlock();
+        }
+    }
+
+    private void flushAgedRcuSheavesLocked() {
+        int n = 0;
+        registryLock.lock();
+        try {
+            for (int i = 0; i < magazines.size(); i++) {
+                Magazine m = magazines.get(i);
+                Sheaf r = m.rcuSheaf;
+                int submits = m.rcuSubmits;
+                if (r == null || r == Magazine.RCU_BUSY || r.size == 0) {
+                    m.agedSeen = null;
+                } else if (m.agedSeen != r || m.agedSeenSubmits != submits) {
+                    m.agedSeen = r;
+                    m.agedSeenSubmits = submits;
+                } else {
+                    m.agedSeen = null;
+                    Sheaf taken = m.takeRcuSheafIfIdle(r);
+                    if (taken != null) {
+                        if (n == agedScratch.length) {
+                            agedScratch = java.util.Arrays.copyOf(agedScratch, n * 2);
+                        }
+                        agedScratch[n++] = taken;
+                    }
+                }
+            }
+        } finally {
+            registryLock.unlock();
+        }
+        for (int i = 0; i < n; i++) { // the engine is called with no allocator lock held
+            Sheaf r = agedScratch[i];
+            agedScratch[i] = null;
+            submitRcuSheaf(r);
+        }
+    }
+
+    /** Bytes waiting in partly filled rcu sheaves (racy sum, for the engine's pending bound). */
+    long openRcuSheafBytes() {
+        long objects = 0;
+        registryLock.lock();
+        try {
+            for (int i = 0; i < magazines.size(); i++) {
+                objects += magazines.get(i).rcuObjects();
+            }
+        } finally {
+            registryLock.unlock();
+        }
+        return objects * objectSize;
     }
 
     /** Hands every magazine's partly filled rcu sheaf to the engine (for rcuBarrier/close). */

@@ -38,6 +38,34 @@ class SheafRcuPathTest {
     }
 
     @Test
+    void anIdleThreadsPartlyFilledRcuSheafIsCountedAndFlushedAfterTwoAgedPasses() {
+        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).build()) {
+            SlabCache c = a.createCache("rcu-aged", 64);
+            long[] objs = new long[5];
+            c.allocBulk(objs, objs.length);
+            for (long p : objs) {
+                c.freeRcu(p);
+            }
+            assertEquals(5 * 64, c.openRcuSheafBytes(), "a partly filled rcu sheaf counts as pending memory");
+            c.flushAgedRcuSheaves(); // first sighting
+            assertEquals(0, c.stats().rcuSheavesSubmitted());
+            c.flushAgedRcuSheaves(); // still there, no submission since: aged
+            assertEquals(1, c.stats().rcuSheavesSubmitted());
+            assertEquals(0, c.openRcuSheafBytes());
+            a.rcuBarrier();
+            assertEquals(0, c.stats().activeObjects());
+            c.freeRcu(c.alloc());
+            c.flushAgedRcuSheaves();
+            c.freeRcu(c.alloc()); // a younger object joins; the oldest one's age is what counts
+            long before = c.stats().rcuSheavesSubmitted();
+            c.flushAgedRcuSheaves();
+            assertEquals(before + 1, c.stats().rcuSheavesSubmitted());
+            a.rcuBarrier();
+            c.destroy();
+        }
+    }
+
+    @Test
     void barrierFlushesPartlyFilledRcuSheavesOfOtherLiveThreads() throws Exception {
         try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).build()) {
             SlabCache c = a.createCache("rcu-partial", 64);
