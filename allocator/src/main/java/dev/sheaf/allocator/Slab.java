@@ -12,8 +12,13 @@ package dev.sheaf.allocator;
  * `carved` have never been handed out and are carved lazily in address order, so a new slab
  * costs no writes into its memory (and no page faults) until objects are actually used.
  *
+ * The free-list links are hardened and validated before they are followed (FreePointer,
+ * SlabCache.takeFromSlab); the state of each object lives in the heap's state map
+ * (ObjectStates), not here.
+ *
  * All mutable fields are guarded by the owning cache's node lock; `state` of a large span is
- * changed by compare-and-set instead (a span has no cache).
+ * changed by compare-and-set instead (a span has no cache): LIVE (allocated), then FREED, or
+ * deferred by freeNoLock, or pending after freeRcu* (SlabAllocator's SPAN_* states).
  */
 final class Slab {
 
@@ -35,7 +40,7 @@ final class Slab {
     Slab next;
     boolean onPartial;
 
-    /** Large spans only: LIVE until freed (CAS). */
+    /** Large spans only: LIVE while allocated, then one of SlabAllocator's span states (CAS). */
     volatile int state;
 
     Slab(long base, int blocks, SlabCache cache, long bytes) {
