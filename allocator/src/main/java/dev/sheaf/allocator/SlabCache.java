@@ -96,9 +96,12 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * Lifecycle: `state` is written with volatile stores (destroy, close) and read plain by the public
  * entry points. Use after destroy()/close() is detected whenever it is ordered after them by the
- * caller's own synchronization, which is the contract (stop using a cache on other threads
- * first); a call racing destroy() on another thread may pass the check, exactly as it could pass
- * a volatile one a moment before the store. Slow paths read `state` volatile, under their locks.
+ * caller's own synchronization; a call racing them on another thread may pass the check, exactly
+ * as it could pass a volatile one a moment before the store. Such a late call never touches
+ * unmapped memory: close() gives the pages back with madvise and the range stays mapped until
+ * nothing can reach it (PageSource), so its writes land in zero pages, and the state map then
+ * reads every object as free, so its frees are refused. Slow paths read `state` volatile, under
+ * their locks.
  *
  * TYPESAFE_BY_RCU: a slab that becomes empty beyond the retention bound is handed to the RCU
  * domain's call() and returned to PageSource after a grace period; its objects are reusable at
