@@ -76,7 +76,8 @@ import java.util.concurrent.locks.ReentrantLock;
  *     allocated and nothing is half-done. freeRcuNoLock follows the same cap but never wakes (a
  *     wake may be a system call); headless freeRcu(a) rejects such callers outright (it may have
  *     to wait for an array or an inline grace period); submitRcuSheaf never waits or throws for
- *     the cap (the Target bounds a sheaf; its caller meets the bound through meetPendingBound).
+ *     the cap (the Target bounds a sheaf; its caller meets the bound through meetPendingBound, and the
+ *     cap through checkHardCapForRcuSheaf before it claims an object that opens a sheaf).
  *   - The cap check reads pendingBytes and the deferred list's byte counter, which push() keeps
  *     anyway (added before its CAS): no locked instruction beyond the push's own; the Target's
  *     open sheaves are added only once that sum is past the bound. The aged flush (drainer) keeps
@@ -85,11 +86,14 @@ import java.util.concurrent.locks.ReentrantLock;
  *   - one open batch: below batchBytes (pendingLimit/16) plus one object, since the inlined path
  *     and freeRcuNoLock add only while the batch is under batchBytes, and a full one is sealed or
  *     bypassed on the slow path, where the cap is checked;
- *   - one batch being sealed (published after the check that admitted it), and one object per
- *     caller between its check and its add (the check is not atomic with the add).
+ *   - one batch being sealed, below batchBytes plus two objects (the sealing call adds one), which
+ *     enters pendingBytes only after the check that admitted it;
+ *   - one object per caller between its check and its add (the check is not atomic with the add);
+ *   - for the rcu sheaf path, what the Target keeps open (one sheaf per thread and cache, counted
+ *     once it is past the bound, and submitted by the aged flush within about a drain delay).
  * So callers that may wait keep pending memory within pendingLimitBytes + T * (2 * batchBytes +
- * 2 objects) (their waits drive it back), and callers that may not wait within the same with the
- * hard cap in place of pendingLimitBytes; at 16 threads or stripes that slack is 2 * pendingLimit.
+ * 4 objects) (their waits drive it back), and callers that may not wait within the same with the
+ * hard cap in place of pendingLimitBytes; at 16 threads or stripes the batch term is 2 * pendingLimit.
  *
  * Hardened links (RcuLink notes): every link the engine stores inside an object - chain links of
  * freeRcu(a, off) and freeRcuNoLock, deferred-list nodes, end markers included - is
@@ -1244,6 +1248,20 @@ final class RcuFree implements AutoCloseable {
      */
     private long pendingMemory() {
         return pendingBytes.get() + deferred.bytes() + target.openRcuSheafBytes();
+    }
+
+    /**
+     * The hard cap for the allocator's rcu sheaf path (SlabCache.freeRcu): it calls this before it
+     * claims an object that opens an rcu sheaf (a slow path: once per sheaf, never per object), so
+     * a caller that may not wait meets the same cap as freeRcu(a, off). Does nothing for a caller
+     * that may wait (it meets the bound through meetPendingBound after the submit).
+     *
+     * @throws IllegalStateException the caller may not wait and pending memory is past the hard cap
+     */
+    void checkHardCapForRcuSheaf(long address) {
+        if (!callerMayWait()) {
+            checkHardCap(address);
+        }
     }
 
     /**

@@ -292,9 +292,13 @@ class RcuFreeMisuseTest extends RcuEngineTestBase {
                 }
                 assertTrue(accepted < 100, "no hard cap after " + accepted + " objects: " + engine.stats());
             }
+            long r = rejected;
+            assertThrows(IllegalStateException.class, () -> engine.checkHardCapForRcuSheaf(r),
+                    "the allocator's rcu sheaf path meets the same cap");
         } finally {
             rcu.readUnlock();
         }
+        engine.checkHardCapForRcuSheaf(rejected); // a caller that may wait is never refused
         RcuFreeStats s = engine.stats();
         assertTrue(accepted * 64L > LIMIT, "calls past the bound proceeded without waiting: " + s);
         assertEquals(HARD_CAP / 64 + 1, accepted, s::toString);
