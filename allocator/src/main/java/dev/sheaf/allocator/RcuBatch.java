@@ -5,8 +5,9 @@ package dev.sheaf.allocator;
  *
  * A batch holds what one per-thread (or per-stripe) RcuLocal accumulated, or one rcu sheaf, or
  * one hand-off of the deferred no-lock list, together with the grace-period cookie it waits for:
- *   - chainHead/chainCount: objects linked through their 8-byte fields (RcuLink format);
- *     deferredCount of them came through the no-lock deferred list;
+ *   - chainHead/chainCount: objects linked through their 8-byte fields (RcuLink format, hardened);
+ *     deferredCount of them came through the no-lock deferred list. chainHead is engine-held and
+ *     trusted; chainCount, counted as objects entered, bounds the drainer's walk (RcuDrainer notes);
  *   - arrays[0..arrayCount): headless bulk arrays, all full except the last (lastLength);
  *   - sheafCache/sheaf/sheafCount: a full rcu sheaf handed back to its cache after the grace period.
  *     Such a batch belongs to its Sheaf (Sheaf.rcuBatch), not to RcuBatchPool: it travels with the

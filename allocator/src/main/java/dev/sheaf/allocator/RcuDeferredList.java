@@ -7,11 +7,20 @@ import java.lang.invoke.VarHandle;
  * Implementation notes: the deferred list of freeRcuNoLock (the kernel's per-CPU lock-free
  * llist fed from NMI context and emptied by irq_work).
  *
- * A multi-producer, single-taker stack of objects linked through their own 8-byte link field
- * (RcuLink format). push() is a CAS loop on the head; takeAll() swaps the head with 0 and
+ * A multi-producer stack of objects linked through their own 8-byte link field (RcuLink format,
+ * hardened: every stored link, the end included, is encoded with the engine's key and the
+ * field's address). push() is a CAS loop on the head; takeAll() swaps the head with 0 and
  * returns the whole chain. Because nodes are only ever pushed one at a time and removed all at
  * once, the stack has no ABA problem: a CAS that succeeds installs a node whose link was written
  * against the head it replaces, whatever happened in between.
+ *
+ * `bytes` counts the usable bytes pushed and not yet taken. A pusher adds its object's size
+ * BEFORE its CAS and a taker subtracts what it walked AFTER its walk, so at any moment bytes is at
+ * least the size of every chain in the list or being walked: a taker bounds its walk by it (each
+ * object holds at least its 8-byte link), and the engine's pending check reads it for the memory
+ * waiting here. It is the one counter push() had anyway; the check adds a read, no locked
+ * instruction. Objects behind a corrupted link are never walked, so their bytes are never
+ * subtracted: the counter keeps charging the leak to the pending bound, which is what it is.
  *
  * Progress: push() is lock-free (a failed CAS means another producer succeeded); it never parks,
  * never waits for a particular thread and makes no system call. The head sits alone on its cache
@@ -19,33 +28,43 @@ import java.lang.invoke.VarHandle;
  *
  * Memory ordering: the producer's plain store of the object's link happens before its volatile CAS
  * of the head; the taker's volatile getAndSet reads that head, so every link of the taken chain is
- * visible to the taker. count is approximate (updated after the CAS) and is only used for stats.
+ * visible to the taker.
  */
 /** Lock-free multi-producer list of objects waiting to enter the normal free-after-grace-period batches. */
 final class RcuDeferredList extends RcuDeferredListHead {
 
     private static final VarHandle HEAD;
-    private static final VarHandle COUNT;
+    private static final VarHandle BYTES;
 
     static {
         try {
             MethodHandles.Lookup lookup = MethodHandles.lookup();
             HEAD = lookup.findVarHandle(RcuDeferredListFields.class, "head", long.class);
-            COUNT = lookup.findVarHandle(RcuDeferredListFields.class, "count", long.class);
+            BYTES = lookup.findVarHandle(RcuDeferredListFields.class, "bytes", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
     }
 
-    /** Pushes the object at {@code address}, linked through its field at {@code linkOffset}. Lock-free. */
-    void push(long address, long linkOffset) {
+    /** The engine's link key (RcuLink hardening). */
+    final long key;
+
+    RcuDeferredList(long key) {
+        this.key = key;
+    }
+
+    /**
+     * Pushes the object at {@code address} of {@code size} usable bytes, linked through its field at
+     * {@code linkOffset}. Lock-free.
+     */
+    void push(long address, long linkOffset, long size) {
+        BYTES.getAndAdd(this, size); // before the CAS: bytes never runs behind the list
         long node = RcuLink.pack(address, linkOffset);
         long head;
         do {
             head = (long) HEAD.getVolatile(this);
-            RcuLink.setNext(node, head);
+            RcuLink.setNext(node, head, key);
         } while (!HEAD.compareAndSet(this, head, node));
-        COUNT.getAndAdd(this, 1L);
     }
 
     /** True if nothing is waiting; one volatile read of a line that stays shared while the list is empty. */
@@ -66,18 +85,20 @@ final class RcuDeferredList extends RcuDeferredListHead {
         if ((long) HEAD.getVolatile(this) == 0L) {
             return 0L;
         }
-        long chain = (long) HEAD.getAndSet(this, 0L);
-        return chain;
+        return (long) HEAD.getAndSet(this, 0L);
     }
 
-    /** Records that {@code n} taken objects left the list (stats only). */
-    void taken(long n) {
-        COUNT.getAndAdd(this, -n);
+    /** Records that {@code walkedBytes} of a taken chain left the list. */
+    void taken(long walkedBytes) {
+        BYTES.getAndAdd(this, -walkedBytes);
     }
 
-    /** Objects pushed and not yet taken, approximately. */
-    long size() {
-        return Math.max(0L, (long) COUNT.getOpaque(this));
+    /**
+     * Bytes pushed and not yet walked by a taker: read after takeAll(), at least the taken chain's
+     * size (the walk bound); also the deferred memory the pending checks add.
+     */
+    long bytes() {
+        return (long) BYTES.getVolatile(this);
     }
 }
 
@@ -89,7 +110,7 @@ abstract class RcuDeferredListPadBefore {
 /** The contended fields. */
 abstract class RcuDeferredListFields extends RcuDeferredListPadBefore {
     volatile long head;
-    volatile long count;
+    volatile long bytes;
 }
 
 /** Padding after the hot head. */

@@ -15,7 +15,10 @@ import java.util.concurrent.locks.ReentrantLock;
  *      batches sealed since the last one if RcuFree's request rule allows it (none outstanding,
  *      and the drain delay has passed or, past half the pending bound, enough memory was sealed);
  *   3. under a try-lock of the drain lock, adopt the sealed stack into the in-flight FIFO and free
- *      every in-flight batch whose cookie has completed (pollState: one volatile read each).
+ *      every in-flight batch whose cookie has completed (pollState: one volatile read each);
+ *   4. about once per drain delay (on the coarse clock, without any engine lock), ask the Target
+ *      to submit the rcu sheaves that have held objects for a drain delay
+ *      (Target.flushAgedRcuSheaves), so a thread that went idle cannot pin its partly filled one.
  * It runs on the engine's own worker thread by default, or on the user's thread as an Agrona
  * Agent. Callers also run step 3 when they seal a full batch, and callers past the pending bound
  * run it with a blocking lock between grace-period waits, so progress does not depend on the worker.
@@ -24,6 +27,16 @@ import java.util.concurrent.locks.ReentrantLock;
  * freed only while the lock is held, so rcuBarrier, which takes the lock, cannot return while
  * another thread is half-way through freeing a batch it must wait for. Nobody waits for a grace
  * period while holding the drain lock.
+ *
+ * Freeing never trusts memory a user could have written. A chain is walked from the batch's head
+ * (an engine-held value) for exactly the batch's chainCount objects; each link is decoded
+ * (RcuLink hardening) and followed only if Target.isPending says it designates a pending object,
+ * and the last object's link must decode to the end. A bad link is reported through
+ * RcuFree.corruptLink (an IllegalStateException naming the object and the decoded value, on
+ * lastFreeError and the System.Logger) and not followed; the objects behind it are counted lost.
+ * Everything collected before it is still freed, and so is every other batch. A Target failure
+ * (freeNow/freeNowBulk/rcuSheafReady throwing) is reported the same way and the batch goes on;
+ * the freed counters take freeNowBulk's return value, never the number of objects attempted.
  */
 /** Seals due batches and frees the ones whose grace period has passed. */
 final class RcuDrainer implements Agent {
@@ -42,13 +55,22 @@ final class RcuDrainer implements Agent {
     private long adopted;
     /** Chain objects collected for one bulk free; guarded by drainLock. */
     private final long[] scratch = new long[256];
+    private final long linkKey;
+    /** Period of step 4: the drain delay, but not more often than every 100 µs. */
+    private final long agedFlushPeriod;
+    /** Coarse-clock time of the last step 4; the agent's thread only (doWork is single-threaded). */
+    private long lastAgedFlush;
 
-    RcuDrainer(RcuFree engine, Rcu rcu, RcuFree.Target target, RcuBulkArrayPool arrayPool, RcuBatchPool batchPool) {
+    RcuDrainer(RcuFree engine, Rcu rcu, RcuFree.Target target, RcuBulkArrayPool arrayPool, RcuBatchPool batchPool,
+               long linkKey, long drainDelayNanos) {
         this.engine = engine;
         this.rcu = rcu;
         this.target = target;
         this.arrayPool = arrayPool;
         this.batchPool = batchPool;
+        this.linkKey = linkKey;
+        this.agedFlushPeriod = Math.max(drainDelayNanos, 100_000L);
+        this.lastAgedFlush = System.nanoTime();
     }
 
     @Override
@@ -63,6 +85,14 @@ final class RcuDrainer implements Agent {
                 work += drainReady();
             } finally {
                 drainLock.unlock();
+            }
+        }
+        if (now - lastAgedFlush >= agedFlushPeriod) {
+            lastAgedFlush = now;
+            try {
+                engine.flushAgedRcuSheaves(now);
+            } catch (RuntimeException e) {
+                engine.freeFailed(e);
             }
         }
         return work;
@@ -179,26 +209,20 @@ final class RcuDrainer implements Agent {
             freeSheaf(b);
             return;
         }
-        long chainObjects = b.chainCount;
-        long bulk = b.bulkObjects();
-        try {
-            if (b.chainCount > 0) {
-                freeChain(b.chainHead, b.chainCount);
-            }
-        } catch (RuntimeException e) {
-            engine.freeFailed(e);
-        }
+        long chainFreed = b.chainCount > 0 ? freeChain(b.chainHead, b.chainCount) : 0;
+        long bulkFreed = 0;
         for (int i = 0; i < b.arrayCount; i++) {
             long[] a = b.arrays[i];
             try {
-                target.freeNowBulk(a, i == b.arrayCount - 1 ? b.lastLength : a.length);
-            } catch (RuntimeException e) {
-                engine.freeFailed(e);
+                bulkFreed += freeBulk(a, i == b.arrayCount - 1 ? b.lastLength : a.length);
             } finally {
                 arrayPool.give(a);
             }
         }
-        engine.batchFreed(b.bytes, b.objects, chainObjects - b.deferredCount, b.deferredCount, bulk, 0);
+        // Which chain objects came through the deferred list is not recorded per object: a shortfall
+        // is charged to the deferred share last (exact whenever nothing failed).
+        long viaDeferred = Math.min(b.deferredCount, chainFreed);
+        engine.batchFreed(b.bytes, b.objects, chainFreed - viaDeferred, viaDeferred, bulkFreed, 0);
         batchPool.give(b);
     }
 
@@ -214,29 +238,85 @@ final class RcuDrainer implements Agent {
         long bytes = b.bytes;
         long objects = b.objects;
         b.clear();
+        long freed = count;
         try {
             target.rcuSheafReady(cache, sheaf);
         } catch (RuntimeException e) {
+            // What the Target did with the sheaf is unknown: count none of it as freed.
             engine.freeFailed(e);
+            engine.freeAttemptFailed(count);
+            freed = 0;
         }
-        engine.batchFreed(bytes, objects, 0, 0, 0, count);
+        engine.batchFreed(bytes, objects, 0, 0, 0, freed);
     }
 
-    /** Walks exactly {@code count} links (a corrupt or cyclic chain cannot loop forever) and bulk-frees them. */
-    private void freeChain(long link, int count) {
+    /**
+     * Walks exactly {@code count} objects from {@code link} (the batch's head, engine-held) and
+     * bulk-frees them; returns how many were freed. Every link read from an object is decoded and
+     * checked with Target.isPending before it is followed (see the notes); the count bounds the
+     * walk, so a cycle or a corrupt chain can neither loop nor reach beyond the batch.
+     */
+    private long freeChain(long link, int count) {
         long[] buf = scratch;
         int n = 0;
-        for (int i = 0; i < count && link != 0; i++) {
-            long next = RcuLink.next(link); // read before the object is freed and reused
+        long freed = 0;
+        for (int i = 1; ; i++) {
+            long next = RcuLink.next(link, linkKey); // read before the object is freed and reused
             buf[n++] = RcuLink.address(link);
             if (n == buf.length) {
-                target.freeNowBulk(buf, n);
+                freed += freeBulk(buf, n);
                 n = 0;
+            }
+            if (i == count) {
+                if (next != 0) {
+                    engine.corruptLink(link, next, 0); // the last object's end marker was overwritten
+                }
+                break;
+            }
+            if (next == 0 || !target.isPending(RcuLink.address(next), RcuLink.linkOffset(next))) {
+                engine.corruptLink(link, next, count - i);
+                break;
             }
             link = next;
         }
         if (n > 0) {
-            target.freeNowBulk(buf, n);
+            freed += freeBulk(buf, n);
         }
+        return freed;
+    }
+
+    /**
+     * Target.freeNowBulk that never throws: a failure is reported and the objects it did not free
+     * are counted. Its return value is the count; when it throws there is none, so the entries no
+     * longer pending afterwards are counted, each address once (exact unless an object it freed
+     * was allocated and claimed again meanwhile: then it counts low, never high).
+     */
+    private long freeBulk(long[] addresses, int count) {
+        int freed;
+        try {
+            freed = target.freeNowBulk(addresses, count);
+        } catch (RuntimeException e) {
+            engine.freeFailed(e);
+            freed = 0;
+            for (int i = 0; i < count; i++) {
+                long a = addresses[i];
+                if (!target.isPending(a, -1) && firstOccurrence(addresses, i)) {
+                    freed++;
+                }
+            }
+        }
+        if (freed != count) {
+            engine.freeAttemptFailed(count - freed);
+        }
+        return freed;
+    }
+
+    private static boolean firstOccurrence(long[] a, int i) {
+        for (int j = 0; j < i; j++) {
+            if (a[j] == a[i]) {
+                return false;
+            }
+        }
+        return true;
     }
 }

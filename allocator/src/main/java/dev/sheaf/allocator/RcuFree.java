@@ -26,6 +26,11 @@ import java.util.concurrent.locks.ReentrantLock;
  *   freeRcuNoLock(a,off) -> like freeRcu(a, off) if the RcuLocal try-lock succeeds and the open
  *                           batch has room, else pushed on the lock-free RcuDeferredList
  *   submitRcuSheaf       -> a full rcu sheaf from SlabCache.freeRcu becomes its own batch
+ * Every entry point runs every check that may throw (open, the hard cap, read sections) before
+ * target.claim, which moves the object allocated -> pending; after the claim nothing throws, so a
+ * claimed object is never dropped. freeRcu(a, off) and freeRcuNoLock take their RcuLocal lock
+ * first and claim under it (a claim that throws releases it), so the decision "open batch with
+ * room" and the cap check that must precede the claim see the same batch.
  * A platform thread owns one RcuLocal (PerThreadTable lookup, registered once). Virtual threads
  * share a fixed power-of-two set of stripes picked from the thread id and probed with try-locks,
  * so 100 000 virtual threads own no state. An RcuLocal outlives its thread in the registry; the
@@ -45,32 +50,74 @@ import java.util.concurrent.locks.ReentrantLock;
  *     past half the pending bound, as soon as at least pendingLimit/16 (batchBytes) bytes have
  *     been sealed since the last request (so each covers a large batch; the kernel shortens its
  *     monitor delay to one jiffy when a bulk page is full).
- * Past half the bound the old rule requested one per call (per rcu sheaf of 60 objects, per sealed
- * chain batch), so a flood ran grace periods back to back; now a flood costs at most one per
- * batchBytes sealed or per drain delay, whichever comes first, i.e. at most
- * 16 per pendingLimit of freed memory plus the clock's. Memory stays bounded by the pending bound
- * below, not by this rule. Waiters (bound, barrier) drive grace periods with condSynchronize.
+ * A request per call (per rcu sheaf, per sealed chain batch) would run grace periods back to back
+ * in a flood; this rule costs at most one per batchBytes sealed or per drain delay, whichever
+ * comes first, i.e. at most 16 per pendingLimit of freed memory plus the clock's. Memory stays
+ * bounded by the pending bound below, not by this rule. Waiters (bound, barrier) drive grace periods with condSynchronize.
  * Sealed batches go on a Treiber stack (push only by sealers, taken whole by the drainer) and are
  * freed once pollState(cookie) holds. One grace period serves every batch sealed while it was
  * pending: thousands of objects.
  *
- * Pending bound: `pendingBytes` counts sealed, not yet freed bytes. A caller that seals a batch,
- * or starts a new one after the drainer sealed its last, and finds pendingBytes above
- * pendingLimitBytes helps: it frees ready batches and, unless it is inside a read section
- * (waiting there would deadlock), waits for the outstanding requested grace period, or requests
- * one covering everything sealed so far if none is outstanding, and repeats. Callers past the
- * bound thus share one grace period at a time instead of each driving its own.
- * The true pending memory therefore stays below pendingLimitBytes plus, per thread or stripe, one
- * open batch and one batch being sealed (2 * pendingLimitBytes/16 each). freeRcuNoLock and
- * submitRcuSheaf never wait: the no-lock contract forbids it and the rcu sheaf is bounded by the
- * sheaf capacity per thread; both still feed the same counter, so ordinary callers throttle.
+ * Pending bound: pending memory = `pendingBytes` (sealed, not yet freed) + the deferred list's
+ * bytes + Target.openRcuSheafBytes() (partly filled rcu sheaves, a racy sum the Target computes,
+ * so it is asked on slow paths only: opening or sealing a batch, a deferred push, a submitted rcu
+ * sheaf; never per call on freeRcu's inlined path). Who waits is decided in one place,
+ * callerMayWait() (today: not inside a read section; with QSBR an online thread may not wait
+ * either, since waiting would take it offline and end a grace period while it holds pointers).
+ *   - A caller that may wait and that seals a batch, or starts a new one after the drainer sealed
+ *     its last, and finds pending memory above pendingLimitBytes helps: it frees ready batches and
+ *     waits for the outstanding requested grace period, or requests one covering everything
+ *     sealed so far if none is outstanding, and repeats while something it could wait for is in
+ *     flight. Callers past the bound thus share one grace period at a time.
+ *   - A caller that may not wait never waits and never goes offline in the engine: past the bound
+ *     it frees what is ready if the drain lock is free and wakes the worker. Past the hard cap,
+ *     hardCap = 2 * pendingLimitBytes, its calls on a slow path (opening a batch, sealing, the
+ *     deferred list) throw IllegalStateException BEFORE target.claim, so the object stays
+ *     allocated and nothing is half-done. freeRcuNoLock follows the same cap but never wakes (a
+ *     wake may be a system call); headless freeRcu(a) rejects such callers outright (it may have
+ *     to wait for an array or an inline grace period); submitRcuSheaf never waits or throws for
+ *     the cap (the Target bounds a sheaf; its caller meets the bound through meetPendingBound, and the
+ *     cap through checkHardCapForRcuSheaf before it claims an object that opens a sheaf).
+ *   - The cap check reads pendingBytes and the deferred list's byte counter, which push() keeps
+ *     anyway (added before its CAS): no locked instruction beyond the push's own; the Target's
+ *     open sheaves are added only once that sum is past the bound. The aged flush (drainer) keeps
+ *     any one open sheaf from holding objects for much longer than a drain delay.
+ * Overshoot: what the checks do not see is bounded per thread or stripe T, not per call:
+ *   - one open batch: below batchBytes (pendingLimit/16) plus one object, since the inlined path
+ *     and freeRcuNoLock add only while the batch is under batchBytes, and a full one is sealed or
+ *     bypassed on the slow path, where the cap is checked;
+ *   - one batch being sealed, below batchBytes plus two objects (the sealing call adds one), which
+ *     enters pendingBytes only after the check that admitted it;
+ *   - one object per caller between its check and its add (the check is not atomic with the add);
+ *   - for the rcu sheaf path, what the Target keeps open (one sheaf per thread and cache, counted
+ *     once it is past the bound, and submitted by the aged flush within about a drain delay).
+ * So callers that may wait keep pending memory within pendingLimitBytes + T * (2 * batchBytes +
+ * 4 objects) (their waits drive it back), and callers that may not wait within the same with the
+ * hard cap in place of pendingLimitBytes; at 16 threads or stripes the batch term is 2 * pendingLimit.
+ *
+ * Hardened links (RcuLink notes): every link the engine stores inside an object - chain links of
+ * freeRcu(a, off) and freeRcuNoLock, deferred-list nodes, end markers included - is
+ * link ^ linkKey ^ reverseBytes(fieldAddress), linkKey drawn once per engine from SecureRandom.
+ * Validation: a walk starts from an engine-held head (RcuLocal/RcuBatch chainHead, the deferred
+ * list head), follows a decoded link only after target.isPending(address, linkOffset) accepts it,
+ * and is bounded by what its owner counted independently of the links (a batch's chainCount, the
+ * deferred list's byte count): a cycle or a corrupt chain can neither loop nor hang, and a batch
+ * chain's last link must decode to the end. A bad link is never dereferenced: corruptLink reports
+ * an IllegalStateException naming the object whose link was bad and the decoded value through
+ * freeFailed (lastFreeError, freeErrors, a System.Logger ERROR record) and counts corruptLinks
+ * and lostObjects (the objects behind it, which stay pending and untouched); everything before
+ * it, the rest of the batch and every other batch are still freed. Target failures are caught per
+ * call, counted (failedObjects) and reported the same way, and the batch goes on; the freed
+ * counters count what freeNowBulk says it freed, not what was attempted.
  *
  * Lock order (what each protects):
  *   RcuLocal.lock      - its open batch; may be held while taking RcuBulkArrayPool.lock or
  *                        RcuBatchPool.lock (try-lock only), never while waiting for a grace period.
+ *                        Held across the Target's lock-free calls (claim, isPending, usableSize,
+ *                        openRcuSheafBytes) and, on a corrupt deferred link, the error logger.
  *   deferredMoveLock   - the hand-off deferred list -> sealed batch (so rcuBarrier cannot miss
  *                        objects the drainer has taken but not yet published); leaf-level except
- *                        for the pools.
+ *                        for the pools, the Target's lock-free calls and the error logger.
  *   RcuDrainer.drainLock - the in-flight list and the act of freeing; may take the pool locks and
  *                        calls into the Target (allocator locks). Never held together with an
  *                        RcuLocal lock, and never held while waiting for a grace period.
@@ -81,9 +128,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * pending still woke an idle process ~500 times a second. Once nothingPending() has held for about
  * 10 ms of consecutive cycles the worker dozes: opaque store workerDormant = true, full fence,
  * re-check nothingPending(), and if still nothing is pending park up to the dormant bound
- * (Settings.dormantParkNanos, 100 ms, or the drain delay if longer), then clear the flag. The
+ * (Settings.dormantParkNanos, 100 ms, or the drain delay if longer), then clear the flag.
+ * nothingPending() also asks the Target for open rcu sheaf bytes: a worker stays awake while a
+ * partly filled rcu sheaf exists, so the aged flush submits it within about a drain delay. The
  * producers that can turn an idle engine busy wake it: the first object of an open batch in
- * freeRcu(a, off) (addLinkedSlow, also when it splices deferred objects or seals) and in headless
+ * freeRcu(a, off) (freeRcuSlow, also when it splices deferred objects or seals) and in headless
  * freeRcu(a), freeRcu(a, off)'s deferred push when its batch is held, and submitRcuSheaf. Each
  * stores its object, then wakeDrainer(): full fence, read the flag, and the producer that wins the
  * CAS true -> false unparks. Fences on both sides close the race (Dekker: the worker sees the
@@ -186,7 +235,11 @@ final class RcuFree implements AutoCloseable {
         default void flushAgedRcuSheaves(long nowNanos, long maxAgeNanos) {
         }
 
-        /** Bytes in partly filled rcu sheaves now (racy sum), counted towards the pending bound. */
+        /**
+         * Bytes in partly filled rcu sheaves now (racy sum), counted towards the pending bound.
+         * Called on the engine's slow paths, including freeRcuNoLock's and with an engine lock
+         * held, and by the idle worker: lock-free, allocation-free, never blocks.
+         */
         default long openRcuSheafBytes() {
             return 0;
         }
@@ -196,7 +249,8 @@ final class RcuFree implements AutoCloseable {
      * Tunables; {@link #DEFAULT} fits most users.
      *
      * @param drainDelayNanos   an open batch older than this is sealed by the drainer
-     * @param pendingLimitBytes callers that seal past this many pending bytes help drain and wait
+     * @param pendingLimitBytes callers that seal past this many pending bytes help drain and wait;
+     *                          callers that may not wait are refused past twice this (the hard cap)
      * @param bulkArrayLength   addresses per headless bulk array (the kernel's bnode)
      * @param bulkArrayCache    most bulk arrays in existence at once; 0 forces the inline fallback
      * @param batchObjects      objects after which an open batch is sealed by its owner
@@ -283,6 +337,7 @@ final class RcuFree implements AutoCloseable {
     private static final VarHandle COARSE_NOW;
     private static final VarHandle WORKER_DORMANT;
     private static final VarHandle WORKER_CYCLES;
+    private static final System.Logger LOG = System.getLogger(RcuFree.class.getName());
 
     static {
         try {
@@ -309,7 +364,9 @@ final class RcuFree implements AutoCloseable {
     private final ReentrantLock registryLock = new ReentrantLock();
     private volatile RcuLocal[] registry;
 
-    private final RcuDeferredList deferred = new RcuDeferredList();
+    /** Key of the hardened in-object links (RcuLink notes), drawn once per engine. */
+    private final long linkKey = RcuLink.newKey();
+    private final RcuDeferredList deferred = new RcuDeferredList(linkKey);
     private final ReentrantLock deferredMoveLock = new ReentrantLock();
     private final RcuBulkArrayPool arrayPool;
     private final RcuBatchPool batchPool;
@@ -342,7 +399,14 @@ final class RcuFree implements AutoCloseable {
     private final AtomicLong deferredPushes = new AtomicLong();
     private final AtomicLong boundWaits = new AtomicLong();
     private final AtomicLong freeErrors = new AtomicLong();
+    private final AtomicLong corruptLinks = new AtomicLong();
+    private final AtomicLong lostObjects = new AtomicLong();
+    private final AtomicLong failedObjects = new AtomicLong();
+    /** Objects taken off the deferred list (per take, not per push): with deferredPushes, its length for stats. */
+    private final AtomicLong deferredTaken = new AtomicLong();
     private volatile RuntimeException lastFreeError;
+    /** 2 * pendingLimitBytes (saturated): what callers that may not wait must stay below. */
+    private final long hardCapBytes;
 
     private volatile boolean closed;
     private volatile boolean terminated;
@@ -358,16 +422,19 @@ final class RcuFree implements AutoCloseable {
         this.target = java.util.Objects.requireNonNull(target, "target");
         this.settings = settings == null ? Settings.DEFAULT : settings;
         this.batchBytes = Math.max(1L, this.settings.pendingLimitBytes() / 16);
+        long limit = this.settings.pendingLimitBytes();
+        this.hardCapBytes = limit > Long.MAX_VALUE / 2 ? Long.MAX_VALUE : 2 * limit;
         int n = Integer.highestOneBit(Math.max(4, Runtime.getRuntime().availableProcessors() * 4) * 2 - 1);
         this.stripes = new RcuLocal[n];
         for (int i = 0; i < n; i++) {
-            stripes[i] = new RcuLocal(null, MAX_ARRAYS_PER_BATCH);
+            stripes[i] = new RcuLocal(null, MAX_ARRAYS_PER_BATCH, linkKey);
         }
         this.stripeMask = n - 1;
         this.registry = stripes.clone();
         this.arrayPool = new RcuBulkArrayPool(this.settings.bulkArrayLength(), this.settings.bulkArrayCache());
         this.batchPool = new RcuBatchPool(256, MAX_ARRAYS_PER_BATCH);
-        this.drainer = new RcuDrainer(this, rcu, target, arrayPool, batchPool);
+        this.drainer = new RcuDrainer(this, rcu, target, arrayPool, batchPool, linkKey,
+                this.settings.drainDelayNanos());
         if (this.settings.ownWorker()) {
             IdleStrategy idle = this.settings.idleStrategy() != null ? this.settings.idleStrategy()
                     : new BackoffIdleStrategy(64, 16, 1_000L, Math.max(10_000L, this.settings.drainDelayNanos() / 4));
@@ -383,44 +450,91 @@ final class RcuFree implements AutoCloseable {
 
     /**
      * Two-argument kfree_rcu: frees the object after a grace period, chaining it through its own
-     * 8-byte field at {@code address + linkOffset} (overwritten; readers must not inspect it).
-     * Allocates nothing and needs no array. It never blocks while pending memory is under
-     * {@link Settings#pendingLimitBytes}; past it, a caller that seals a batch helps drain and,
-     * outside a read section, waits for a grace period.
+     * 8-byte field at {@code address + linkOffset} (overwritten with an encoded link; readers must
+     * not inspect it, and nobody may write it until the object is freed). Allocates nothing and
+     * needs no array.
+     *
+     * <p>Waiting rule: while pending memory is under {@link Settings#pendingLimitBytes} it never
+     * blocks. Past it, a caller that may wait for a grace period (outside a read section) and
+     * opens or seals a batch helps drain and waits for a grace period. A caller that may not wait
+     * (inside a read section) never waits: it helps without blocking and wakes the worker, and once
+     * pending memory is past the hard cap of 2 &times; pendingLimitBytes, a call of it that would
+     * open a batch, seal one or go to the deferred list throws IllegalStateException before the
+     * object is taken (it stays allocated, nothing is queued); adding to its open batch still
+     * succeeds, which that batch's size bounds.
      *
      * @throws IllegalArgumentException not a live object start of the allocator, or the link field
      *                                  is not an 8-byte aligned field inside the object
-     * @throws IllegalStateException    already free, or the allocator/engine is closed
+     * @throws IllegalStateException    already free or pending, the allocator/engine is closed, or a
+     *                                  caller that may not wait past the hard cap (see above)
      */
     void freeRcu(long address, long linkOffset) {
         checkOpen();
-        long size = target.claim(address, linkOffset);
         RcuLocal local = tryAcquireLocal();
-        if (local == null) {
-            // The drainer or a barrier holds our batch for a few instructions; never park for it.
-            pushDeferredAndWake(address, linkOffset);
-            return;
-        }
         // The common case in a few instructions, so that the JIT inlines this method into its
-        // callers; everything else (deferred splice, first object, sealing, the pending bound) is
-        // out of line. Measured: with all of it inline the method compiled too big to be inlined
-        // and each call paid two real calls.
-        int n = local.objects();
-        if (n != 0 && n + 1 < settings.batchObjects() && local.bytes() + size < batchBytes
-                && deferred.isEmptyRelaxed()) {
-            local.addLinked(address, linkOffset, size, 0L);
-            local.unlock();
-            return;
+        // callers; everything else (a held batch, deferred splice, first object, sealing, the
+        // pending bound and the hard cap) is out of line. Measured: with all of it inline the
+        // method compiled too big to be inlined and each call paid two real calls. An open batch
+        // under its thresholds takes the object without a pending check: the batch bounds it.
+        if (local != null) {
+            int n = local.objects();
+            if (n != 0 && n + 1 < settings.batchObjects() && local.bytes() < batchBytes
+                    && deferred.isEmptyRelaxed()) {
+                local.addLinked(address, linkOffset, claimLocked(local, address, linkOffset), 0L);
+                local.unlock();
+                return;
+            }
         }
-        addLinkedSlow(local, address, linkOffset, size);
+        freeRcuSlow(local, address, linkOffset);
     }
 
-    /** freeRcu(a, off) with the open batch locked, when it is empty, about to seal, or deferred frees wait. */
-    private void addLinkedSlow(RcuLocal local, long address, long linkOffset, long size) {
+    /** claimLinked with {@code local} locked; releases the lock if it throws (nothing was taken). */
+    private long claimLocked(RcuLocal local, long address, long linkOffset) {
+        try {
+            return claimLinked(address, linkOffset);
+        } catch (Throwable e) {
+            local.unlock();
+            throw e;
+        }
+    }
+
+    /**
+     * target.claim for the two-argument forms: a negative offset would read as headless (-1) to
+     * the Target, so the engine rejects it itself, before the claim.
+     */
+    private long claimLinked(long address, long linkOffset) {
+        if (linkOffset < 0) {
+            throw new IllegalArgumentException("link offset " + linkOffset + " of object 0x"
+                    + Long.toHexString(address) + " is negative");
+        }
+        return target.claim(address, linkOffset);
+    }
+
+    /**
+     * freeRcu(a, off) when its batch is held by someone else (local null), empty, about to seal,
+     * or deferred frees wait: the hard cap for callers that may not wait, then the claim, then
+     * the batch work. The open batch stays locked from the check to the add.
+     */
+    private void freeRcuSlow(RcuLocal local, long address, long linkOffset) {
+        boolean mayWait = callerMayWait();
+        if (local == null) {
+            // The drainer or a barrier holds our batch for a few instructions; never park for it.
+            // A barrier holding it does not wake the drainer, so this does.
+            if (!mayWait) {
+                checkHardCap(address);
+            }
+            pushDeferred(address, linkOffset, claimLinked(address, linkOffset));
+            wakeDrainer();
+            return;
+        }
         boolean sealedOne;
         boolean fresh;
         boolean wake; // the batch was empty: the drainer may be dormant
         try {
+            if (!mayWait) {
+                checkHardCap(address);
+            }
+            long size = claimLinked(address, linkOffset);
             wake = local.objects() == 0;
             if (!deferred.isEmptyRelaxed()) {
                 spliceDeferred(local);
@@ -437,7 +551,7 @@ final class RcuFree implements AutoCloseable {
         if (wake || sealedOne) {
             wakeDrainer();
         }
-        if (sealedOne || (fresh && pendingBytes.get() > settings.pendingLimitBytes())) {
+        if (sealedOne || (fresh && pendingMemory() > settings.pendingLimitBytes())) {
             afterSeal();
         }
     }
@@ -448,14 +562,21 @@ final class RcuFree implements AutoCloseable {
      * can be had even so, it waits for a grace period of its own and frees the object before returning.
      *
      * @throws IllegalArgumentException not a live object start of the allocator
-     * @throws IllegalStateException    inside an RCU read section (waiting there would deadlock),
-     *                                  already free, or closed
+     * <p>Waiting rule: it may always have to wait, so a caller that may not wait for a grace
+     * period (inside a read section) is rejected before the object is taken; past the pending
+     * bound the caller helps drain and waits, as {@link #freeRcu(long, long)}.
+     *
+     * @throws IllegalArgumentException not a live object start of the allocator
+     * @throws IllegalStateException    the caller may not wait for a grace period (inside an RCU
+     *                                  read section: waiting there would deadlock), already free or
+     *                                  pending, or closed
      */
     void freeRcu(long address) {
         checkOpen();
-        if (rcu.inReadSection()) {
+        if (!callerMayWait()) {
             throw new IllegalStateException("headless freeRcu(0x" + Long.toHexString(address)
-                    + ") inside an RCU read section may have to wait for a grace period and would deadlock");
+                    + ") by a caller that may not wait for a grace period (inside an RCU read section) may have"
+                    + " to wait and would deadlock");
         }
         long size = target.claim(address, -1);
         for (int attempt = 0; ; attempt++) {
@@ -494,7 +615,7 @@ final class RcuFree implements AutoCloseable {
             if (wake || sealedOne) {
                 wakeDrainer();
             }
-            if (sealedOne || (fresh && pendingBytes.get() > settings.pendingLimitBytes())) {
+            if (sealedOne || (fresh && pendingMemory() > settings.pendingLimitBytes())) {
                 afterSeal();
             }
             if (!noArray) {
@@ -508,8 +629,14 @@ final class RcuFree implements AutoCloseable {
             }
             gracePeriodsRequested.incrementAndGet();
             rcu.synchronize();
-            target.freeNow(address);
-            freedInline.incrementAndGet();
+            try {
+                target.freeNow(address);
+                freedInline.incrementAndGet();
+            } catch (RuntimeException e) {
+                // Claimed and not freed: the allocator's failure, not the caller's; report it like the drainer.
+                freeFailed(e);
+                freeAttemptFailed(1);
+            }
             return;
         }
     }
@@ -544,33 +671,47 @@ final class RcuFree implements AutoCloseable {
      * kfree_rcu_nolock (two-argument only): never parks, spin-waits or makes a system call. It
      * try-locks the caller's open batch; if that fails or the batch is full it pushes the object
      * on a lock-free list linked through the same field, which the drainer or the next ordinary
-     * freeRcu* moves into the normal batches. Never waits for the pending bound. Never wakes the
-     * engine's worker either (that would be a system call): on an idle engine whose worker has gone
-     * dormant, the object is picked up when the dormant park ends - within
-     * {@link Settings#dormantParkNanos} (100 ms by default) - or earlier by the next freeRcu*,
-     * rcu sheaf or rcuBarrier; it is never lost, only freed later.
+     * freeRcu* moves into the normal batches. Never wakes the engine's worker either (that would
+     * be a system call): on an idle engine whose worker has gone dormant, the object is picked up
+     * when the dormant park ends - within {@link Settings#dormantParkNanos} (100 ms by default) -
+     * or earlier by the next freeRcu*, rcu sheaf or rcuBarrier; it is never lost, only freed later.
+     *
+     * <p>Waiting rule: it never waits, whatever the pending memory. Adding to its open batch is
+     * bounded by that batch; a call that would open a batch or push on the deferred list while
+     * pending memory is past the hard cap of 2 &times; {@link Settings#pendingLimitBytes} throws
+     * IllegalStateException before the object is taken (it stays allocated, nothing is queued;
+     * free it later). The check reads counters only: no locked instruction.
      *
      * @throws IllegalArgumentException as {@link #freeRcu(long, long)}
-     * @throws IllegalStateException    already free, or closed
+     * @throws IllegalStateException    already free or pending, closed, or past the hard cap (see above)
      */
     void freeRcuNoLock(long address, long linkOffset) {
         checkOpen();
-        long size = target.claim(address, linkOffset);
         Thread t = Thread.currentThread();
         // Only look up, never register: registering takes the registry lock.
         RcuLocal local = t.isVirtual() ? tryAcquireStripe(t) : tryLockOwn(locals.get());
-        if (local != null) {
-            try {
-                // Sealing a full batch calls rcu.startPoll(), which may take locks: leave that to others.
-                if (local.objects() < settings.batchObjects() && local.bytes() + size < batchBytes) {
-                    local.addLinked(address, linkOffset, size, now());
-                    return;
-                }
-            } finally {
-                local.unlock();
-            }
+        if (local == null) {
+            checkHardCap(address);
+            pushDeferred(address, linkOffset, claimLinked(address, linkOffset));
+            return;
         }
-        pushDeferred(address, linkOffset);
+        try {
+            // Sealing a full batch calls rcu.startPoll(), which may take locks: leave that to others.
+            int n = local.objects();
+            if (n != 0 && n < settings.batchObjects() && local.bytes() < batchBytes) {
+                local.addLinked(address, linkOffset, claimLinked(address, linkOffset), 0L);
+                return;
+            }
+            checkHardCap(address); // opening a batch, or the deferred list: memory beyond this batch
+            long size = claimLinked(address, linkOffset);
+            if (n == 0) {
+                local.addLinked(address, linkOffset, size, now());
+                return;
+            }
+            pushDeferred(address, linkOffset, size);
+        } finally {
+            local.unlock();
+        }
     }
 
     /**
@@ -687,9 +828,10 @@ final class RcuFree implements AutoCloseable {
         for (RcuLocal l : registry) {
             openBytes += l.bytes();
         }
+        long inDeferred = Math.max(0L, deferredPushes.get() - deferredTaken.get());
         return new RcuFreeStats(
-                pendingObjects.get() + openObjects + deferred.size(),
-                pendingBytes.get() + openBytes,
+                pendingObjects.get() + openObjects + inDeferred,
+                pendingBytes.get() + openBytes + deferred.bytes(),
                 peakPendingBytes.get(),
                 batches.get(),
                 gracePeriodsRequested.get(),
@@ -701,10 +843,16 @@ final class RcuFree implements AutoCloseable {
                 batchesReadyAtSeal.get(),
                 deferredPushes.get(),
                 boundWaits.get(),
-                freeErrors.get());
+                freeErrors.get(),
+                corruptLinks.get(),
+                lostObjects.get(),
+                failedObjects.get());
     }
 
-    /** The most recent exception thrown by the Target while freeing on the drainer, or null. */
+    /**
+     * The most recent error of freeing, or null: an exception the Target threw while the engine
+     * freed objects, or an IllegalStateException for a corrupt link (see {@link RcuFreeStats#corruptLinks}).
+     */
     RuntimeException lastFreeError() {
         return lastFreeError;
     }
@@ -805,7 +953,7 @@ final class RcuFree implements AutoCloseable {
     }
 
     private RcuLocal register(Thread t) {
-        RcuLocal l = new RcuLocal(t, MAX_ARRAYS_PER_BATCH);
+        RcuLocal l = new RcuLocal(t, MAX_ARRAYS_PER_BATCH, linkKey);
         registryLock.lock();
         try {
             RcuLocal[] r = registry;
@@ -840,19 +988,10 @@ final class RcuFree implements AutoCloseable {
 
     // ------------------------------------------------------------------ sealing and hand-off
 
-    /** freeRcuNoLock's push: no wake-up (no system call); see the notes. */
-    private void pushDeferred(long address, long linkOffset) {
-        deferred.push(address, linkOffset);
+    /** A claimed object onto the deferred list; no wake-up (freeRcuNoLock may not make a system call). */
+    private void pushDeferred(long address, long linkOffset, long size) {
+        deferred.push(address, linkOffset, size);
         deferredPushes.incrementAndGet();
-    }
-
-    /**
-     * freeRcu(a, off)'s push when its batch is held (rare): a barrier holding it does not wake the
-     * drainer, so this does. Same bytecode size at the call site as pushDeferred, keeping freeRcu inlinable.
-     */
-    private void pushDeferredAndWake(long address, long linkOffset) {
-        pushDeferred(address, linkOffset);
-        wakeDrainer();
     }
 
     /**
@@ -867,22 +1006,48 @@ final class RcuFree implements AutoCloseable {
         }
     }
 
-    /** Moves the deferred list into the caller's open batch. RcuLocal lock held. */
+    /**
+     * Moves the deferred list into the caller's open batch. RcuLocal lock held. The walk starts at
+     * the list head (an engine-held value) and follows validated links only (nextDeferred); a bad
+     * link ends it, and addChain overwrites the tail's link, so the chain that enters the batch is
+     * exactly the objects counted.
+     */
     private void spliceDeferred(RcuLocal local) {
         long chain = deferred.takeAll();
         if (chain == 0) {
             return;
         }
+        long budget = deferred.bytes(); // read after the take: at least the chain's bytes
         int n = 0;
         long bytes = 0;
         long tail = chain;
-        for (long l = chain; l != 0; l = RcuLink.next(l)) {
+        for (long l = chain; l != 0; l = nextDeferred(l, bytes, budget)) {
             tail = l;
             n++;
             bytes += target.usableSize(RcuLink.address(l));
         }
-        deferred.taken(n);
+        deferred.taken(bytes);
+        deferredTaken.addAndGet(n);
         local.addChain(chain, tail, n, bytes, coarseNow);
+    }
+
+    /**
+     * The next object of a chain taken from the deferred list, or 0 at its end. A link that names
+     * no pending object, or a chain longer than the list's byte count allows (each object holds at
+     * least its 8-byte link: a cycle), is reported and ends the walk; the objects behind it cannot
+     * be reached and stay pending.
+     */
+    private long nextDeferred(long link, long walkedBytes, long budget) {
+        long next = RcuLink.next(link, linkKey);
+        if (next == 0) {
+            return 0;
+        }
+        if (walkedBytes + Long.BYTES > budget
+                || !target.isPending(RcuLink.address(next), RcuLink.linkOffset(next))) {
+            corruptLink(link, next, -1);
+            return 0;
+        }
+        return next;
     }
 
     /**
@@ -903,13 +1068,18 @@ final class RcuFree implements AutoCloseable {
             if (chain == 0) {
                 return 0;
             }
+            long budget = deferred.bytes();
             int n = 0;
             long bytes = 0;
-            for (long l = chain; l != 0; l = RcuLink.next(l)) {
+            long tail = chain;
+            for (long l = chain; l != 0; l = nextDeferred(l, bytes, budget)) {
+                tail = l;
                 n++;
                 bytes += target.usableSize(RcuLink.address(l));
             }
-            deferred.taken(n);
+            RcuLink.setNext(tail, 0L, linkKey); // ends the batch's chain where the walk ended
+            deferred.taken(bytes);
+            deferredTaken.addAndGet(n);
             RcuBatch b = batchPool.take();
             b.chainHead = chain;
             b.chainCount = n;
@@ -1020,27 +1190,28 @@ final class RcuFree implements AutoCloseable {
     }
 
     /**
-     * Past the pending bound: help drain, and outside a read section wait for a grace period.
-     * Also called by the rcu sheaf path after submitRcuSheaf, which already asked for the grace period.
+     * Past the pending bound: help drain, and if the caller may wait for a grace period, wait for
+     * one. A caller that may not wait (callerMayWait) only frees what is ready, without blocking,
+     * and wakes the worker: it never waits and never goes offline here. Also called by the rcu
+     * sheaf path after submitRcuSheaf, which already asked for the grace period.
      */
     void meetPendingBound() {
-        if (pendingBytes.get() <= settings.pendingLimitBytes()) {
+        long limit = settings.pendingLimitBytes();
+        if (pendingMemory() <= limit) {
             return;
         }
-        boolean mayWait = !rcu.inReadSection();
-        while (pendingBytes.get() > settings.pendingLimitBytes()) {
+        if (!callerMayWait()) {
+            drainer.tryDrainReady();
+            wakeDrainer();
+            return;
+        }
+        while (true) {
+            moveDeferred(false);
             long cookie;
-            if (mayWait) {
-                drainer.drainLock.lock();
-            } else if (!drainer.drainLock.tryLock()) {
-                return;
-            }
+            drainer.drainLock.lock();
             try {
                 drainer.drainReady();
-                if (pendingBytes.get() <= settings.pendingLimitBytes()) {
-                    return;
-                }
-                if (!mayWait || drainer.oldestWaiting(Long.MAX_VALUE) == null) {
+                if (pendingMemory() <= limit || drainer.oldestWaiting(Long.MAX_VALUE) == null) {
                     return;
                 }
             } finally {
@@ -1048,9 +1219,8 @@ final class RcuFree implements AutoCloseable {
             }
             // Wait for the outstanding requested grace period: every caller past the bound shares
             // it, and it frees what was sealed before it. None outstanding: what is pending was
-            // all sealed after the last request (over the bound, so over batchBytes), and one new
-            // request covers it all. Waiting for the oldest batch's cookie made a flood past the
-            // bound run a grace period per rcu sheaf (780 per million frees, full rcuscale run),
+            // all sealed after the last request, and one new request covers it all. Waiting for
+            // the oldest batch's cookie instead would run a grace period per rcu sheaf in a flood,
             // and a fresh getState() per waiter one per wait.
             cookie = lastRequestedCookie.get();
             if (rcu.pollState(cookie)) {
@@ -1059,6 +1229,58 @@ final class RcuFree implements AutoCloseable {
             }
             boundWaits.incrementAndGet();
             rcu.condSynchronize(cookie);
+        }
+    }
+
+    /**
+     * Whether the calling thread may wait for a grace period here: the one place the engine asks.
+     * Inside a read section it may not (the wait would deadlock, or with QSBR end a grace period
+     * while the caller holds pointers).
+     */
+    private boolean callerMayWait() {
+        return !rcu.inReadSection(); // switch to rcu.mayWaitForGracePeriod() (also false for online QSBR threads) when merged
+    }
+
+    /**
+     * Pending memory for the bound: sealed and unfreed, on the deferred list, and in partly filled
+     * rcu sheaves (a Target call: slow paths only). Open per-thread batches are not counted; the
+     * notes bound them.
+     */
+    private long pendingMemory() {
+        return pendingBytes.get() + deferred.bytes() + target.openRcuSheafBytes();
+    }
+
+    /**
+     * The hard cap for the allocator's rcu sheaf path (SlabCache.freeRcu): it calls this before it
+     * claims an object that opens an rcu sheaf (a slow path: once per sheaf, never per object), so
+     * a caller that may not wait meets the same cap as freeRcu(a, off). Does nothing for a caller
+     * that may wait (it meets the bound through meetPendingBound after the submit).
+     *
+     * @throws IllegalStateException the caller may not wait and pending memory is past the hard cap
+     */
+    void checkHardCapForRcuSheaf(long address) {
+        if (!callerMayWait()) {
+            checkHardCap(address);
+        }
+    }
+
+    /**
+     * The hard cap for callers that may not wait, checked before target.claim so that a rejected
+     * call leaves the object allocated and queues nothing. Reads counters only (no locked
+     * instruction); the Target's open rcu sheaves are added only once the engine's own count is
+     * past the bound.
+     */
+    private void checkHardCap(long address) {
+        long own = pendingBytes.get() + deferred.bytes();
+        if (own <= settings.pendingLimitBytes()) {
+            return;
+        }
+        long pending = own + target.openRcuSheafBytes();
+        if (pending > hardCapBytes) {
+            throw new IllegalStateException("free after a grace period of 0x" + Long.toHexString(address)
+                    + " refused: the caller may not wait for a grace period and pending memory (" + pending
+                    + " bytes) is past the hard cap of 2 * pendingLimitBytes = " + hardCapBytes
+                    + " bytes; the object was not taken and is still allocated");
         }
     }
 
@@ -1132,9 +1354,44 @@ final class RcuFree implements AutoCloseable {
         }
     }
 
+    /** Reports an error of freeing (a Target failure or a corrupt link): lastFreeError, the counter, the log. */
     void freeFailed(RuntimeException e) {
         freeErrors.incrementAndGet();
         lastFreeError = e;
+        LOG.log(System.Logger.Level.ERROR, "free after a grace period: " + e.getMessage(), e);
+    }
+
+    /** {@code n} objects handed to the Target were not freed by it (already reported). */
+    void freeAttemptFailed(long n) {
+        failedObjects.addAndGet(n);
+    }
+
+    /**
+     * The link read from the pending object {@code link} designates decoded to {@code decoded},
+     * which the engine will not follow (RcuLink's validation rule). {@code lost}: objects of the
+     * chain behind it, -1 when unknown (the deferred list). Reports an IllegalStateException.
+     */
+    void corruptLink(long link, long decoded, long lost) {
+        corruptLinks.incrementAndGet();
+        if (lost > 0) {
+            lostObjects.addAndGet(lost);
+        }
+        String what = lost == 0 ? "where the chain must end"
+                : decoded == 0 ? "the end of the chain, " + lost + " object(s) early"
+                : "object 0x" + Long.toHexString(RcuLink.address(decoded)) + " with its link at offset "
+                        + RcuLink.linkOffset(decoded) + ", which is not a pending object";
+        String behind = lost == 0 ? "no object is lost"
+                : lost < 0 ? "the objects behind it, if any, are lost (they stay pending, untouched)"
+                : lost + " object(s) behind it are lost (they stay pending, untouched)";
+        freeFailed(new IllegalStateException("corrupt link in pending object 0x"
+                + Long.toHexString(RcuLink.address(link)) + " (link field at offset " + RcuLink.linkOffset(link)
+                + "): it decodes to 0x" + Long.toHexString(decoded) + " (" + what + "); not followed, " + behind
+                + ". Something wrote to the object after it was passed to freeRcu."));
+    }
+
+    /** Drainer step 4: the Target submits rcu sheaves that have held objects for a drain delay. */
+    void flushAgedRcuSheaves(long now) {
+        target.flushAgedRcuSheaves(now, settings.drainDelayNanos());
     }
 
     private boolean nothingPending() {
@@ -1146,7 +1403,8 @@ final class RcuFree implements AutoCloseable {
                 return false;
             }
         }
-        return true;
+        // Partly filled rcu sheaves: stay awake until the aged flush has submitted them.
+        return target.openRcuSheafBytes() == 0;
     }
 
     private void runWorker(IdleStrategy idle) {
@@ -1192,6 +1450,11 @@ final class RcuFree implements AutoCloseable {
         } finally {
             WORKER_DORMANT.setOpaque(this, false); // a producer that still sees true costs one spare unpark
         }
+    }
+
+    /** Test hook: the link key, so that a test can name the value a corrupt link decodes to. */
+    long linkKeyForTest() {
+        return linkKey;
     }
 
     /** Test hook: the own worker has published dormancy (parked or about to park). */

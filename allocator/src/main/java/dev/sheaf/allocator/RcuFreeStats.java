@@ -17,14 +17,25 @@ package dev.sheaf.allocator;
  * @param batchesReadyAtSeal    batches whose cookie had already completed when sealed (no new grace period)
  * @param deferredPushes        objects pushed on the lock-free deferred list
  * @param boundWaits            grace-period waits by callers past the pending bound
- * @param freeErrors            exceptions the allocator threw while the drainer freed objects
+ * @param freeErrors            errors reported through {@code lastFreeError}: exceptions the allocator
+ *                              threw while the engine freed objects, and corrupt links
+ * @param corruptLinks          in-object links (chain or deferred-list) that a user store had changed:
+ *                              reported and never followed
+ * @param lostObjects           chain objects behind a corrupt link, which could not be reached; they stay
+ *                              pending (untouched, never freed). Exact for sealed batches; objects behind
+ *                              a corrupt link of the deferred list are not counted here (the lock-free
+ *                              list keeps no exact count), but its byte count keeps charging them to the
+ *                              pending bound
+ * @param failedObjects         objects the engine handed to the allocator that it did not free (its freeNow
+ *                              or freeNowBulk threw for them, or an rcu sheaf whose hand-back threw)
  */
 public record RcuFreeStats(long pendingObjects, long pendingBytes, long peakPendingBytes, long batches,
                            long gracePeriodsRequested, long freedByRcuSheaf, long freedByBulkArray,
                            long freedByChain, long freedByDeferredList, long freedInline,
-                           long batchesReadyAtSeal, long deferredPushes, long boundWaits, long freeErrors) {
+                           long batchesReadyAtSeal, long deferredPushes, long boundWaits, long freeErrors,
+                           long corruptLinks, long lostObjects, long failedObjects) {
 
-    /** Objects freed through every channel. */
+    /** Objects freed through every channel (only what the allocator really freed). */
     public long freed() {
         return freedByRcuSheaf + freedByBulkArray + freedByChain + freedByDeferredList + freedInline;
     }

@@ -2,6 +2,7 @@ package dev.sheaf.allocator;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.security.SecureRandom;
 
 /*
  * Implementation notes: the 8-byte in-object link (the RFC's rcu_ptr).
@@ -18,9 +19,28 @@ import java.lang.foreign.ValueLayout;
  * the object from the field's address through the slab; that needs an allocator lookup per
  * object while draining, the packed form needs none.
  *
+ * Hardening (the kernel's CONFIG_SLAB_FREELIST_HARDENED): the field lives in memory the user
+ * can still write (a stray store, a use after freeRcu), so the word stored is never the link
+ * itself but
+ *
+ *     stored = link ^ key ^ Long.reverseBytes(fieldAddress)
+ *
+ * with a random per-engine key (SecureRandom, drawn once) and the address of the field itself.
+ * The end of a chain (link 0) is encoded the same way, so a field a user zeroed does not read
+ * as a clean end either. A value the user wrote decodes to noise; a value copied from another
+ * field decodes to noise too (the field address differs); a value that names a real object
+ * would need the key. Decoding is two xors, encoding the same: no extra memory access.
+ *
+ * Validation rule (callers of next(), see RcuFree's and RcuDrainer's notes): a decoded link is
+ * never dereferenced before RcuFree.Target#isPending(address, linkOffset) says it designates a
+ * pending object with room for the field, and every walk is bounded by the count (or bytes) its
+ * owner knows independently of the links. A link that fails either check is reported, never
+ * followed; only the objects behind it are lost (they stay pending, untouched).
+ *
  * Memory ordering: the link is written with a plain store by the thread that owns the object
  * at that moment and read by the drainer after a happens-before edge (a lock release/acquire
- * or a CAS publish of the chain head), never concurrently.
+ * or a CAS publish of the chain head), never concurrently by the engine (a racing user store
+ * is misuse, caught by the validation rule).
  */
 /** Encoding and raw access of the 8-byte in-object link used by the free-after-grace-period chains. */
 final class RcuLink {
@@ -40,16 +60,26 @@ final class RcuLink {
      * Checks that an object of {@code size} usable bytes at {@code address} can carry a link at
      * {@code linkOffset}.
      *
-     * @throws IllegalArgumentException the field does not fit in the object, is not 8-byte aligned,
-     *                                  or lies beyond {@link #MAX_LINK_OFFSET}
+     * @throws IllegalArgumentException the field does not fit in the object, the object or the offset
+     *                                  is not 8-byte aligned (the packed form drops the offset's low
+     *                                  3 bits), or it lies beyond {@link #MAX_LINK_OFFSET}
      */
     static void checkLinkField(long address, long linkOffset, long size) {
         if (linkOffset < 0 || linkOffset > MAX_LINK_OFFSET || linkOffset > size - Long.BYTES
-                || ((address + linkOffset) & (Long.BYTES - 1)) != 0 || (address & ~ADDRESS_MASK) != 0) {
+                || ((address | linkOffset) & (Long.BYTES - 1)) != 0 || (address & ~ADDRESS_MASK) != 0) {
             throw new IllegalArgumentException("link field at offset " + linkOffset + " of object 0x"
-                    + Long.toHexString(address) + " (" + size + " usable bytes) must be an 8-byte aligned field"
-                    + " inside the object at an offset <= " + MAX_LINK_OFFSET);
+                    + Long.toHexString(address) + " (" + size + " usable bytes) must be an 8-byte field inside the object at an offset that is"
+                    + " a multiple of 8 and <= " + MAX_LINK_OFFSET + ", in an object that starts 8-byte aligned");
         }
+    }
+
+    /** A fresh per-engine key for {@link #next}/{@link #setNext}; never 0. */
+    static long newKey() {
+        long k;
+        do {
+            k = new SecureRandom().nextLong();
+        } while (k == 0);
+        return k;
     }
 
     static long pack(long address, long linkOffset) {
@@ -64,13 +94,19 @@ final class RcuLink {
         return (link >>> ADDRESS_BITS) << 3;
     }
 
-    /** Reads the link stored in the object {@code link} designates. */
-    static long next(long link) {
-        return ALL.get(ValueLayout.JAVA_LONG, address(link) + linkOffset(link));
+    /**
+     * Reads and decodes the link stored in the object {@code link} designates. The caller must
+     * know that object to be pending (see the validation rule); the result is untrusted until
+     * checked the same way.
+     */
+    static long next(long link, long key) {
+        long field = address(link) + linkOffset(link);
+        return ALL.get(ValueLayout.JAVA_LONG, field) ^ key ^ Long.reverseBytes(field);
     }
 
-    /** Stores {@code next} in the link field of the object {@code link} designates. */
-    static void setNext(long link, long next) {
-        ALL.set(ValueLayout.JAVA_LONG, address(link) + linkOffset(link), next);
+    /** Encodes {@code next} (0: end of chain, encoded too) into the link field of the object {@code link} designates. */
+    static void setNext(long link, long next, long key) {
+        long field = address(link) + linkOffset(link);
+        ALL.set(ValueLayout.JAVA_LONG, field, next ^ key ^ Long.reverseBytes(field));
     }
 }

@@ -52,8 +52,9 @@ final class RcuLocal extends RcuLocalPadAfter {
 
     /** The owning platform thread, or null for a virtual-thread stripe. */
     final WeakReference<Thread> owner;
-    RcuLocal(Thread owner, int maxArrays) {
-        super(owner == null ? 0 : owner.threadId()); // ownerTid: the PerThreadTable key, 0 for a stripe
+
+    RcuLocal(Thread owner, int maxArrays, long linkKey) {
+        super(owner == null ? 0 : owner.threadId(), linkKey); // ownerTid: the PerThreadTable key, 0 for a stripe
         this.owner = owner == null ? null : new WeakReference<>(owner);
         this.arrays = new long[maxArrays][];
     }
@@ -98,7 +99,7 @@ final class RcuLocal extends RcuLocalPadAfter {
     /** Adds one object to the chain. Lock held. */
     void addLinked(long address, long linkOffset, long size, long now) {
         long node = RcuLink.pack(address, linkOffset);
-        RcuLink.setNext(node, chainHead);
+        RcuLink.setNext(node, chainHead, linkKey);
         chainHead = node;
         chainCount++;
         added(size, now);
@@ -106,10 +107,11 @@ final class RcuLocal extends RcuLocalPadAfter {
 
     /**
      * Splices a chain of {@code n} objects totalling {@code chainBytes} that ends at {@code tail}
-     * (taken from the deferred list) in front of the chain. Lock held.
+     * (taken from the deferred list and validated) in front of the chain; the tail's link is
+     * rewritten, so a bad link that ended the walk is gone. Lock held.
      */
     void addChain(long head, long tail, int n, long chainBytes, long now) {
-        RcuLink.setNext(tail, chainHead);
+        RcuLink.setNext(tail, chainHead, linkKey);
         chainHead = head;
         chainCount += n;
         deferredCount += n;
@@ -211,9 +213,13 @@ abstract class RcuLocalPadBefore extends PerThreadTable.Entry {
 
 /** The fields written on every call by the owner. */
 abstract class RcuLocalFields extends RcuLocalPadBefore {
-    RcuLocalFields(long ownerTid) {
+    RcuLocalFields(long ownerTid, long linkKey) {
         super(ownerTid);
+        this.linkKey = linkKey;
     }
+
+    /** The engine's link key (RcuLink hardening), read with the chain head on every add. */
+    final long linkKey;
 
     int lock;
     long chainHead;
@@ -235,7 +241,7 @@ abstract class RcuLocalFields extends RcuLocalPadBefore {
 abstract class RcuLocalPadAfter extends RcuLocalFields {
     long q00, q01, q02, q03, q04, q05, q06, q07, q08, q09, q10, q11, q12, q13, q14, q15;
 
-    RcuLocalPadAfter(long ownerTid) {
-        super(ownerTid);
+    RcuLocalPadAfter(long ownerTid, long linkKey) {
+        super(ownerTid, linkKey);
     }
 }

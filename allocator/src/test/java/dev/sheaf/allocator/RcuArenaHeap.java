@@ -29,6 +29,16 @@ final class RcuArenaHeap implements RcuFree.Target, AutoCloseable {
     final AtomicLong sheavesReady = new AtomicLong();
     final ConcurrentLinkedQueue<String> errors = new ConcurrentLinkedQueue<>();
     volatile Runnable flushRcuSheaves = () -> { };
+    /** Hook for {@link #flushAgedRcuSheaves}: (nowNanos, maxAgeNanos). */
+    volatile AgedFlush flushAgedRcuSheaves = (now, maxAge) -> { };
+    /** freeNow of this address throws without freeing (a test's stand-in for an allocator failure); 0: none. */
+    volatile long failFree;
+    /** What {@link #openRcuSheafBytes} answers: a test's stand-in for partly filled rcu sheaves. */
+    volatile long openRcuSheafBytes;
+
+    interface AgedFlush {
+        void flush(long nowNanos, long maxAgeNanos);
+    }
 
     RcuArenaHeap(int objectSize, int capacity) {
         this.objectSize = objectSize;
@@ -115,6 +125,10 @@ final class RcuArenaHeap implements RcuFree.Target, AutoCloseable {
 
     @Override
     public void freeNow(long address) {
+        if (address == failFree) {
+            // An injected allocator failure: the object stays pending, nothing is recorded as an error.
+            throw new IllegalStateException("injected free failure of 0x" + Long.toHexString(address));
+        }
         int i = index(address);
         if (address < base || i >= capacity || !live.compareAndSet(i, 2, 0)) {
             errors.add("invalid or double free of 0x" + Long.toHexString(address));
@@ -156,6 +170,30 @@ final class RcuArenaHeap implements RcuFree.Target, AutoCloseable {
     @Override
     public void flushRcuSheaves() {
         flushRcuSheaves.run();
+    }
+
+    /** The user's plain free of an allocated object (allocated -> free, as the allocator's free(a) does). */
+    void free(long address) {
+        claim(address, -1);
+        freeNow(address);
+    }
+
+    /** Claims every object, as the allocator's rcu sheaf path does before it puts one in a sheaf; returns them. */
+    long[] claimAll(long... addresses) {
+        for (long a : addresses) {
+            claim(a, -1);
+        }
+        return addresses;
+    }
+
+    @Override
+    public void flushAgedRcuSheaves(long nowNanos, long maxAgeNanos) {
+        flushAgedRcuSheaves.flush(nowNanos, maxAgeNanos);
+    }
+
+    @Override
+    public long openRcuSheafBytes() {
+        return openRcuSheafBytes;
     }
 
     @Override

@@ -5,14 +5,15 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * Test access to the package-private {@link RcuDeferredList} for the jcstress test: two off-heap
- * objects with different link offsets, and counts of how often each was taken.
+ * objects with different link offsets (hardened links under a fresh key), and counts of how often
+ * each was taken.
  */
 public final class RcuDeferredListProbe {
 
     private static final long OFFSET_A = 8;
     private static final long OFFSET_B = 48;
 
-    private final RcuDeferredList list = new RcuDeferredList();
+    private final RcuDeferredList list = new RcuDeferredList(RcuLink.newKey());
     /** Keeps the auto arena's memory reachable: only raw addresses are used below. */
     private final MemorySegment memory;
     private final long a;
@@ -28,17 +29,18 @@ public final class RcuDeferredListProbe {
     }
 
     public void pushA() {
-        list.push(a, OFFSET_A);
+        list.push(a, OFFSET_A, 64);
     }
 
     public void pushB() {
-        list.push(b, OFFSET_B);
+        list.push(b, OFFSET_B, 64);
     }
 
     /** Takes the whole list and counts what it held (called by one thread at a time). */
     public void takeAll() {
         int guard = 0;
-        for (long l = list.takeAll(); l != 0 && guard < 4; l = RcuLink.next(l), guard++) {
+        long walked = 0;
+        for (long l = list.takeAll(); l != 0 && guard < 4; l = RcuLink.next(l, list.key), guard++) {
             long addr = RcuLink.address(l);
             long off = RcuLink.linkOffset(l);
             if (addr == a && off == OFFSET_A) {
@@ -49,7 +51,9 @@ public final class RcuDeferredListProbe {
                 corrupt++;
                 return;
             }
+            walked += 64;
         }
+        list.taken(walked);
     }
 
     public int seenA() {
@@ -63,5 +67,10 @@ public final class RcuDeferredListProbe {
     public int corrupt() {
         java.lang.ref.Reference.reachabilityFence(memory);
         return corrupt;
+    }
+
+    /** Bytes the list still counts: 0 once everything pushed was taken (the walk bound never runs behind). */
+    public long bytesLeft() {
+        return list.bytes();
     }
 }

@@ -88,7 +88,7 @@ class RcuFreeDormancyTest extends RcuEngineTestBase {
     void rcuSheafWakesDormantWorker() {
         start(HOUR_NANOS);
         awaitDormantPark();
-        long[] objects = {heap.alloc(), heap.alloc(), heap.alloc()};
+        long[] objects = heap.claimAll(heap.alloc(), heap.alloc(), heap.alloc());
         engine.submitRcuSheaf("cache", new Sheaf(objects, objects.length));
         for (long a : objects) {
             awaitFreed(a, "an object of an rcu sheaf submitted to a dormant engine (park bound 1 h)");

@@ -88,7 +88,7 @@ class RcuFreeSafetyTest {
                             case 1 -> engine.freeRcu(old);
                             case 2 -> engine.freeRcuNoLock(old, LINK);
                             default -> {
-                                sheaf[inSheaf++] = old;
+                                sheaf[inSheaf++] = heap.claimAll(old)[0]; // claimed, as by the allocator's rcu sheaf path
                                 if (inSheaf == sheaf.length) {
                                     engine.submitRcuSheaf(cache, new Sheaf(sheaf, inSheaf));
                                     sheaf = new long[32];

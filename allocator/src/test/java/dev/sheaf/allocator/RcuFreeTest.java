@@ -252,7 +252,7 @@ class RcuFreeTest extends RcuEngineTestBase {
         assertThrows(IllegalArgumentException.class, () -> engine.freeRcu(a, -8));
         assertThrows(IllegalArgumentException.class, () -> engine.freeRcuNoLock(a, 64));
         long free = heap.alloc();
-        heap.freeNow(free);
+        heap.free(free);
         assertThrows(IllegalStateException.class, () -> engine.freeRcu(free, LINK));
         assertThrows(IllegalStateException.class, () -> engine.freeRcu(free));
         // Nothing was queued by the rejected calls: a is still live and can be freed normally.
@@ -275,7 +275,7 @@ class RcuFreeTest extends RcuEngineTestBase {
         assertThrows(IllegalStateException.class, () -> engine.freeRcu(b, LINK));
         assertThrows(IllegalStateException.class, () -> engine.freeRcu(b));
         assertThrows(IllegalStateException.class, () -> engine.freeRcuNoLock(b, LINK));
-        heap.freeNow(b);
+        heap.free(b);
     }
 
     @Test
@@ -285,6 +285,7 @@ class RcuFreeTest extends RcuEngineTestBase {
         for (int i = 0; i < sheaf.length; i++) {
             sheaf[i] = heap.alloc();
         }
+        heap.claimAll(sheaf); // the allocator claims what it puts in an rcu sheaf
         Object token = new Object();
         engine.submitRcuSheaf(token, new Sheaf(sheaf, 8));
         engine.rcuBarrier();
@@ -296,7 +297,7 @@ class RcuFreeTest extends RcuEngineTestBase {
     @Test
     void barrierFlushesTheAllocatorsRcuSheavesFirst() {
         start(RcuFree.Settings.DEFAULT, 64);
-        long[] partial = {heap.alloc(), heap.alloc()};
+        long[] partial = heap.claimAll(heap.alloc(), heap.alloc());
         AtomicBoolean flushed = new AtomicBoolean();
         heap.flushRcuSheaves = () -> {
             if (flushed.compareAndSet(false, true)) {

@@ -65,7 +65,7 @@ class RcuGracePeriodRateTest extends RcuEngineTestBase {
                         if (n == 1) {
                             engine.freeRcu(objects[0], LINK);
                         } else {
-                            engine.submitRcuSheaf(token, new Sheaf(objects, n));
+                            engine.submitRcuSheaf(token, new Sheaf(heap.claimAll(objects), n));
                             engine.meetPendingBound();
                         }
                         done += n;

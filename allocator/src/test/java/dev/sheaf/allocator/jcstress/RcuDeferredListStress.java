@@ -7,17 +7,17 @@ import org.openjdk.jcstress.annotations.Expect;
 import org.openjdk.jcstress.annotations.JCStressTest;
 import org.openjdk.jcstress.annotations.Outcome;
 import org.openjdk.jcstress.annotations.State;
-import org.openjdk.jcstress.infra.results.III_Result;
+import org.openjdk.jcstress.infra.results.IIII_Result;
 
 /**
  * The no-lock deferred list of freeRcuNoLock (RcuDeferredList): one producer pushes while
  * another pushes and then takes the whole list (CAS push vs push, and push vs take); the arbiter
  * takes the rest. Every object must be taken exactly once, with its own link offset decoded
- * intact, whatever the interleaving.
+ * intact (hardened links), and the list's byte count must settle at 0, whatever the interleaving.
  */
 @JCStressTest
-@Outcome(id = "1, 1, 0", expect = Expect.ACCEPTABLE, desc = "both objects taken exactly once")
-@Outcome(expect = Expect.FORBIDDEN, desc = "an object lost, duplicated or its link corrupted")
+@Outcome(id = "1, 1, 0, 0", expect = Expect.ACCEPTABLE, desc = "both objects taken exactly once, byte count settled")
+@Outcome(expect = Expect.FORBIDDEN, desc = "an object lost, duplicated, its link corrupted, or the byte count off")
 @State
 public class RcuDeferredListStress {
 
@@ -35,10 +35,11 @@ public class RcuDeferredListStress {
     }
 
     @Arbiter
-    public void rest(III_Result r) {
+    public void rest(IIII_Result r) {
         probe.takeAll();
         r.r1 = probe.seenA();
         r.r2 = probe.seenB();
         r.r3 = probe.corrupt();
+        r.r4 = (int) probe.bytesLeft();
     }
 }
