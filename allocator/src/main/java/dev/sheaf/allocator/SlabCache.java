@@ -84,7 +84,7 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  *   agedLock     (the aged rcu-sheaf flush and its scratch array; tryLock only)
  *     -> registryLock, then, released, the engine's locks (submitting the sheaves it took)
- *   registryLock (magazine registry, carrier magazine count)
+ *   registryLock (writes of the copy-on-write magazine registry, carrier magazine count)
  *     -> released before any sheaf of a reclaimed magazine is flushed; nothing nests under it
  *   Barn.lock     (the barn's full/empty stacks)             leaf
  *   nodeLock      (partial list, every Slab's mutable fields, slab counts)
@@ -215,7 +215,8 @@ public final class SlabCache {
     private final AtomicReferenceArray<Magazine> carrierSlots;
     private final int carrierMask;
     private final ReentrantLock registryLock = new ReentrantLock();
-    private final ArrayList<Magazine> magazines = new ArrayList<>();
+    /** Every registered magazine; copy-on-write under registryLock, read without it. */
+    private volatile Magazine[] magazines = new Magazine[0];
     private int carrierMagazines;
 
     private final AtomicLongArray counters = new AtomicLongArray(COUNTERS);
@@ -711,7 +712,7 @@ public final class SlabCache {
         int mags;
         registryLock.lock();
         try {
-            mags = magazines.size();
+            mags = magazines.length;
             for (Magazine m : magazines) {
                 cached += m.cachedObjects();
                 rcuObjects += m.rcuObjects();
@@ -1540,7 +1541,7 @@ public final class SlabCache {
         Magazine m = new Magazine(capacity, t);
         registryLock.lock();
         try {
-            magazines.add(m);
+            register(m);
         } finally {
             registryLock.unlock();
         }
@@ -1556,7 +1557,7 @@ public final class SlabCache {
             }
             carrierMagazines++;
             Magazine m = new Magazine(capacity, null);
-            magazines.add(m);
+            register(m);
             return m;
         } finally {
             registryLock.unlock();
@@ -1623,7 +1624,7 @@ public final class SlabCache {
     int magazineCount() {
         registryLock.lock();
         try {
-            return magazines.size();
+            return magazines.length;
         } finally {
             registryLock.unlock();
         }
@@ -1640,6 +1641,27 @@ public final class SlabCache {
 
     int carrierSlotCount() {
         return carrierSlots.length();
+    }
+
+    /** Registry lock held. */
+    private void register(Magazine m) {
+        Magazine[] old = magazines;
+        Magazine[] next = java.util.Arrays.copyOf(old, old.length + 1);
+        next[old.length] = m;
+        magazines = next;
+    }
+
+    /** Registry lock held. */
+    private void unregister(List<Magazine> gone) {
+        Magazine[] old = magazines;
+        Magazine[] next = new Magazine[old.length - gone.size()];
+        int n = 0;
+        for (Magazine m : old) {
+            if (!gone.contains(m)) {
+                next[n++] = m;
+            }
+        }
+        magazines = n == next.length ? next : java.util.Arrays.copyOf(next, n);
     }
 
     /** Returns the sheaves of magazines whose platform thread died; the number reclaimed. */
@@ -1670,7 +1692,7 @@ public final class SlabCache {
         }
         registryLock.lock();
         try {
-            magazines.removeAll(dead);
+            unregister(dead);
         } finally {
             registryLock.unlock();
         }
@@ -1768,6 +1790,10 @@ public final class SlabCache {
                     r = emptyRcuSheaf();
                 }
                 int n = r.size;
+                if (n == 0) {
+                    // Opening a sheaf: a caller that may not wait meets the engine's hard cap here.
+                    allocator.engine().checkHardCapForRcuSheaf(a);
+                }
                 claimPending(a);
                 r.objects[n] = a;
                 r.size = n + 1;
@@ -1846,8 +1872,7 @@ public final class SlabCache {
         int n = 0;
         registryLock.lock();
         try {
-            for (int i = 0; i < magazines.size(); i++) {
-                Magazine m = magazines.get(i);
+            for (Magazine m : magazines) {
                 Sheaf r = m.rcuSheaf;
                 int submits = m.rcuSubmits;
                 if (r == null || r == Magazine.RCU_BUSY || r.size == 0) {
@@ -1876,30 +1901,18 @@ public final class SlabCache {
         }
     }
 
-    /** Bytes waiting in partly filled rcu sheaves (racy sum, for the engine's pending bound). */
+    /** Bytes waiting in partly filled rcu sheaves (racy sum, lock-free; for the engine's pending bound). */
     long openRcuSheafBytes() {
         long objects = 0;
-        registryLock.lock();
-        try {
-            for (int i = 0; i < magazines.size(); i++) {
-                objects += magazines.get(i).rcuObjects();
-            }
-        } finally {
-            registryLock.unlock();
+        for (Magazine m : magazines) { // the array itself: lock-free, for freeRcuNoLock's cap check
+            objects += m.rcuObjects();
         }
         return objects * objectSize;
     }
 
     /** Hands every magazine's partly filled rcu sheaf to the engine (for rcuBarrier/close). */
     void flushRcuSheaves() {
-        List<Magazine> snapshot;
-        registryLock.lock();
-        try {
-            snapshot = new ArrayList<>(magazines);
-        } finally {
-            registryLock.unlock();
-        }
-        for (Magazine m : snapshot) {
+        for (Magazine m : magazines) {
             Sheaf r = m.takeRcuSheafForFlush(); // waits out an owner in the middle of a freeRcu
             if (r != null && r.size > 0) {
                 submitRcuSheaf(r);
@@ -1981,14 +1994,7 @@ public final class SlabCache {
         drainDeferred();
         reclaimDeadMagazines();
         if (allMagazines) {
-            List<Magazine> snapshot;
-            registryLock.lock();
-            try {
-                snapshot = new ArrayList<>(magazines);
-            } finally {
-                registryLock.unlock();
-            }
-            for (Magazine m : snapshot) {
+            for (Magazine m : magazines) {
                 if (m.mainSize > 0) {
                     flushSheaf(m.syncMain(), false);
                     m.loadMain();
