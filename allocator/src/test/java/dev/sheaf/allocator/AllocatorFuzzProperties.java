@@ -65,7 +65,7 @@ public class AllocatorFuzzProperties {
     static final int ROUND = 32;
     static final int CHECK_EVERY = 4;
     static final int MAX_OPS_PER_TRY = Integer.getInteger("sheaf.fuzz.opsPerTry", 400);
-    static final Duration TRY_LIMIT = Duration.ofSeconds(Long.getLong("sheaf.fuzz.tryLimitSeconds", 60));
+    static final Duration TRY_LIMIT = Duration.ofSeconds(Long.getLong("sheaf.fuzz.tryLimitSeconds", 20));
     /**
      * With {@code -Dsheaf.fuzz.misuse=false} no freed/pending object, never-handed-out slot or bad
      * link offset is passed to a call (addresses that are no object start still are): a check of
