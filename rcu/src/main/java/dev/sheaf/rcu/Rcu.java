@@ -40,6 +40,12 @@ import org.agrona.concurrent.IdleStrategy;
  * to a ThreadLocal; virtual threads never get a ThreadLocal entry or a dedicated slot, they claim a
  * pooled slot for the outermost section (QSBR: while online) and find it again by probing the pool.
  *
+ * Reader handles: the owner's lock()/unlock() add one compare with the current thread and one
+ * acquire load of the slot's borrower to the section; any other thread borrows the slot by CAS for
+ * its outermost section and first checks the owner is alive and the slot not retired. A dead owner
+ * ends the handle for good; a live borrower's section is never reaped. ReaderSlot's notes give the
+ * handshake with the sweep.
+ *
  * call() after queueing reads the worker's dormant flag (opaque: a load and a branch, no fence) and
  * unparks a dormant worker; CallbackWorker's notes give the one race this leaves (a callback may
  * wait up to the dormant bound for its grace period to start) and why call() pays no fence for it.
@@ -85,7 +91,8 @@ import org.agrona.concurrent.IdleStrategy;
  * online) and gives it back, so the slots scanned grow with the threads reading now, not with every
  * thread that ever read. A virtual thread may park inside a section; grace periods simply wait.
  * Hot loops can avoid the thread lookup of the implicit API with an explicit {@link Reader} handle
- * ({@link #register()}).
+ * ({@link #register()}); a Reader lives as long as the thread that registered it, after which its
+ * {@code lock()} throws.
  *
  * <h2>Grace periods and cookies</h2>
  * Concurrent {@code synchronize()} callers share grace periods. {@link #getState()} returns a cookie
@@ -117,8 +124,9 @@ import org.agrona.concurrent.IdleStrategy;
  * {@code synchronize()}, {@code barrier()}, {@code condSynchronize()} and {@code close()} inside a read
  * section of this domain throw {@link IllegalStateException} (they would deadlock), as do
  * {@code barrier()}/{@code close()} from a callback. {@code readUnlock()} without {@code readLock()}
- * throws. After {@link #close()} every method that reads, waits, queues or registers throws
- * {@link IllegalStateException}; a section entered before close may still be left, {@code close()}
+ * throws, as does {@code Reader.lock()} on a Reader that is closed, whose registering thread has
+ * died, or that another thread is reading through. After {@link #close()} every method that reads,
+ * waits, queues or registers throws {@link IllegalStateException}; a section entered before close may still be left, {@code close()}
  * itself is idempotent, and the queries {@code stats()}, {@code name()}, {@code flavor()},
  * {@code inReadSection()} and {@code agent()} keep answering. A {@code call()} racing with
  * {@code close()} on another thread may throw, or queue a callback that close() runs, or - if it
@@ -191,40 +199,148 @@ public final class Rcu implements AutoCloseable {
 
     /**
      * An explicit reader: a slot held by the caller, so {@link #lock()}/{@link #unlock()} need no
-     * thread lookup. Use it from one thread at a time; it belongs to the thread that registered it
-     * (if that thread dies the slot is reclaimed). In QSBR it starts online. Not garbage: obtain one
-     * per thread and keep it. {@link #close()} unregisters it.
+     * thread lookup. In QSBR it starts online. Not garbage: obtain one per thread and keep it.
+     * {@link #close()} unregisters it.
+     *
+     * <p>A Reader belongs to the thread that registered it (its owner) and lives as long as that
+     * thread: once the owner has died its slot is reclaimed (a section the owner left open is
+     * reported and no longer holds grace periods back) and the handle is dead. While the owner is
+     * alive the handle may be handed to another thread and used there, one thread at a time (the
+     * hand-off must order the threads' accesses, as any hand-off of a non-thread-safe object); a
+     * section entered on another thread stays protected until it is left, even if the owner dies
+     * meanwhile, and a thread that dies inside one is reported like a dead owner.
+     *
+     * <p>{@link #lock()} throws {@link IllegalStateException} and changes nothing if the Reader was
+     * closed, if its owner has died (whether or not its slot has been reclaimed yet), if another
+     * thread is inside a section on it, or (QSBR) if it is offline; {@link #online()} refuses closed
+     * and dead Readers too. {@link #unlock()} throws on a thread without a section on this handle.
+     * Register a new Reader on the thread that reads instead of reviving a dead one.
      */
     public final class Reader implements AutoCloseable {
         private final ReaderSlot slot;
+        private final Thread owner;
         private final boolean qsbr; // copy of the domain's flavor: one load less per section
 
         private Reader(ReaderSlot slot) {
             this.slot = slot;
+            this.owner = slot.owner;
             this.qsbr = Rcu.this.qsbr;
         }
 
-        /** Enters a (possibly nested) read section. */
+        /**
+         * Enters a (possibly nested) read section.
+         *
+         * @throws IllegalStateException if the Reader is closed, its owner has died, another thread is
+         *                               inside a section on it, or (QSBR) it is offline
+         */
         public void lock() {
-            if (qsbr) {
-                slot.qsbrEnter();
+            ReaderSlot s = slot;
+            if (Thread.currentThread() == owner && s.borrower() == null) {
+                enter(s); // the owner's path: its slot cannot be reaped while it runs
             } else {
-                slot.ebrEnter();
+                lockShared(s);
             }
         }
 
         /** Leaves a read section; throws {@link IllegalStateException} without a matching lock(). */
         public void unlock() {
-            if (qsbr) {
-                slot.qsbrExit();
+            ReaderSlot s = slot;
+            if (Thread.currentThread() == owner && s.borrower() == null) {
+                exit(s);
             } else {
-                slot.ebrExit();
+                unlockShared(s);
             }
         }
 
-        /** True inside a section entered through this handle. */
+        private void enter(ReaderSlot s) {
+            if (qsbr) {
+                s.qsbrEnter();
+            } else {
+                s.ebrEnter();
+            }
+        }
+
+        private int exit(ReaderSlot s) {
+            return qsbr ? s.qsbrExit() : s.ebrExit();
+        }
+
+        /** lock() by a borrower, or by the owner of a borrowed slot: see ReaderSlot's notes. */
+        private void lockShared(ReaderSlot s) {
+            Thread t = Thread.currentThread();
+            Thread b = s.borrower();
+            if (b != null && b != t && !b.isAlive()) {
+                readers.sweep(reports.deadReporter); // a borrower died inside its section: clear it
+                b = s.borrower();
+            }
+            if (b == t) {
+                enter(s); // nested section of the borrower
+                return;
+            }
+            if (b != null) {
+                throw inUseBy(b);
+            }
+            if (t == owner) {
+                enter(s);
+                return;
+            }
+            if (s.nesting == ReaderSlot.RETIRED_NESTING) {
+                throw new IllegalStateException("this Rcu.Reader has been closed");
+            }
+            if (s.ownerGone()) {
+                throw ownerGone();
+            }
+            if (!s.tryBorrow(t)) {
+                Thread other = s.borrower();
+                throw inUseBy(other != null ? other : owner);
+            }
+            // Re-check after the CAS (a full fence): a sweep that marked the slot retired before
+            // our CAS is seen here; one that marks it after sees our borrow and leaves the slot.
+            boolean ok = false;
+            try {
+                if (s.ownerGone()) {
+                    throw ownerGone();
+                }
+                int n = s.nesting;
+                if (n != 0) {
+                    throw n < 0 ? new IllegalStateException("this Rcu.Reader has been closed") : inUseBy(owner);
+                }
+                enter(s);
+                ok = true;
+            } finally {
+                if (!ok) {
+                    s.endBorrow();
+                }
+            }
+        }
+
+        private void unlockShared(ReaderSlot s) {
+            Thread t = Thread.currentThread();
+            Thread b = s.borrower();
+            if (b == null && t == owner) {
+                exit(s); // the borrow ended between the fast path's load and ours
+                return;
+            }
+            if (b != t) {
+                throw b == null ? new IllegalStateException("readUnlock() without a matching readLock()") : inUseBy(b);
+            }
+            if (exit(s) == 0) {
+                s.endBorrow(); // after ebrExit's epoch release store
+            }
+        }
+
+        private IllegalStateException ownerGone() {
+            return new IllegalStateException("this Rcu.Reader's registering thread " + owner
+                    + " has died and its slot is reclaimed: register a new Reader on the reading thread");
+        }
+
+        private static IllegalStateException inUseBy(Thread t) {
+            return new IllegalStateException("this Rcu.Reader is inside a read section of " + t
+                    + ": use a Reader from one thread at a time");
+        }
+
+        /** True inside a section entered through this handle on the calling thread. */
         public boolean inReadSection() {
-            return slot.nesting > 0;
+            return slot.inSectionOf(Thread.currentThread());
         }
 
         /** QSBR: reports a quiescent state (outside every section). EBR: no-op. */
@@ -234,10 +350,13 @@ public final class Rcu implements AutoCloseable {
             }
         }
 
-        /** QSBR: goes online (no-op if online). EBR: no-op. */
+        /** QSBR: goes online (no-op if online); throws if closed or its owner died. EBR: no-op. */
         public void online() {
             if (slot.nesting < 0) {
                 throw new IllegalStateException("this Rcu.Reader has been closed");
+            }
+            if (slot.ownerGone()) {
+                throw ownerGone();
             }
             if (qsbr) {
                 slot.qsbrOnline();
@@ -251,14 +370,18 @@ public final class Rcu implements AutoCloseable {
             }
         }
 
-        /** Unregisters the handle; it must not be inside a section. Idempotent. */
+        /** Unregisters the handle; it must not be inside a section (of any thread). Idempotent. */
         @Override
         public void close() {
             int n = slot.nesting;
             if (n == ReaderSlot.RETIRED_NESTING) {
                 return;
             }
-            if (n > 0) {
+            if (!owner.isAlive()) {
+                readers.sweep(reports.deadReporter); // reaps a section the dead owner left open
+                n = slot.nesting;
+            }
+            if (n > 0 || slot.borrower() != null) {
                 throw new IllegalStateException("Rcu.Reader closed inside a read section");
             }
             ReaderSlot.EPOCH.setRelease(slot, 0L);
@@ -556,12 +679,13 @@ public final class Rcu implements AutoCloseable {
             return true;
         }
         for (ReaderSlot h : handles) {
-            if (h.thread() == t && h.nesting > 0) {
+            if (h.inSectionOf(t)) {
                 return true;
             }
         }
         return false;
     }
+
 
     /**
      * QSBR: reports that the calling thread holds no reference obtained in a read section (call it
@@ -623,16 +747,27 @@ public final class Rcu implements AutoCloseable {
         }
     }
 
-    /** Registers an explicit reader handle for the calling thread (QSBR: online). */
+    /**
+     * Registers an explicit reader handle owned by the calling thread (QSBR: online); it lives as
+     * long as that thread (see {@link Reader}).
+     */
     public Reader register() {
         checkOpen();
         ReaderSlot s = readers.registerDedicated(Thread.currentThread(), reports.deadReporter);
         handleLock.lock();
         try {
+            // Drops handles whose slot the registry has reaped (owner dead, no borrower left), so
+            // threads that register a Reader and die without closing it do not grow the array.
             ReaderSlot[] old = handles;
-            ReaderSlot[] next = Arrays.copyOf(old, old.length + 1);
-            next[old.length] = s;
-            handles = next;
+            ReaderSlot[] next = new ReaderSlot[old.length + 1];
+            int n = 0;
+            for (ReaderSlot h : old) {
+                if (!h.removed) {
+                    next[n++] = h;
+                }
+            }
+            next[n++] = s;
+            handles = n == next.length ? next : Arrays.copyOf(next, n);
         } finally {
             handleLock.unlock();
         }
@@ -817,7 +952,7 @@ public final class Rcu implements AutoCloseable {
             throw new IllegalStateException(what + " inside a read section of the same RCU domain would deadlock");
         }
         for (ReaderSlot h : handles) {
-            if (h.nesting > 0 && h.thread() == t) {
+            if (h.inSectionOf(t)) {
                 throw new IllegalStateException(what + " inside a read section of the same RCU domain would deadlock");
             }
         }
