@@ -50,6 +50,11 @@ import org.agrona.concurrent.IdleStrategy;
  * unparks a dormant worker; CallbackWorker's notes give the one race this leaves (a callback may
  * wait up to the dormant bound for its grace period to start) and why call() pays no fence for it.
  *
+ * mayWaitForGracePeriod() is the single answer to "may this thread block for a grace period": not
+ * in a section of this domain (implicit or handle, own or borrowed), and for QSBR not online. The
+ * waiting methods keep their documented rule (they take an online QSBR caller offline for the wait);
+ * the query exists for callers that must not make that choice for their own callers.
+ *
  * Locks (none on any read-side or call() fast path), in the order they may be taken:
  *   1. CallbackWorker.dutyLock       one duty cycle at a time (own thread, user agent, close drain)
  *   2. GracePeriods.gpLock           the grace-period driver role: epoch advance, scan, idle strategy
@@ -92,7 +97,8 @@ import org.agrona.concurrent.IdleStrategy;
  * thread that ever read. A virtual thread may park inside a section; grace periods simply wait.
  * Hot loops can avoid the thread lookup of the implicit API with an explicit {@link Reader} handle
  * ({@link #register()}); a Reader lives as long as the thread that registered it, after which its
- * {@code lock()} throws.
+ * {@code lock()} throws. {@link #mayWaitForGracePeriod()} tells whether the calling thread may block
+ * for a grace period.
  *
  * <h2>Grace periods and cookies</h2>
  * Concurrent {@code synchronize()} callers share grace periods. {@link #getState()} returns a cookie
@@ -686,6 +692,32 @@ public final class Rcu implements AutoCloseable {
         return false;
     }
 
+    /**
+     * Whether the calling thread may block until a grace period completes: false inside a read
+     * section of this domain (implicit API or a {@link Reader}, including one borrowed from another
+     * thread), where waiting would deadlock, and - QSBR - while the thread is online (through
+     * {@link #threadOnline()} or a Reader it registered), where waiting would either hold back the
+     * grace period it waits for or need to take the thread offline without its consent; true
+     * otherwise. {@link #synchronize()}, {@link #condSynchronize(long)} and {@link #barrier()} still
+     * accept an online QSBR caller outside a section (they take it offline for the wait, as
+     * documented); this query is for code that must not make that choice for its caller, such as a
+     * reclamation path deciding whether a caller may block. Callbacks may wait (they may call
+     * synchronize()). A pure query of the calling thread's state: no fence, no allocation, does not
+     * check whether the domain is open.
+     */
+    public boolean mayWaitForGracePeriod() {
+        Thread t = Thread.currentThread();
+        ReaderSlot s = currentSlotOrNull();
+        if (s != null && (s.nesting > 0 || (qsbr && s.online()))) {
+            return false;
+        }
+        for (ReaderSlot h : handles) {
+            if (h.inSectionOf(t) || (qsbr && h.owner == t && h.online())) {
+                return false;
+            }
+        }
+        return true;
+    }
 
     /**
      * QSBR: reports that the calling thread holds no reference obtained in a read section (call it

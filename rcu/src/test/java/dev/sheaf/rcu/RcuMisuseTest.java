@@ -21,7 +21,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * Misuse never hangs, leaks or crashes: Readers of dead threads, the callback limit, and
+ * Misuse never hangs, leaks or crashes: Readers of dead threads, Readers used by another thread,
+ * and mayWaitForGracePeriod().
  */
 @Timeout(60)
 @SuppressWarnings("try") // read sections used for their scope only
@@ -77,6 +78,7 @@ class RcuMisuseTest {
             assertTrue(e.getMessage().contains("has died"), e.getMessage());
             assertFalse(r.inReadSection());
             assertFalse(rcu.inReadSection());
+            assertTrue(rcu.mayWaitForGracePeriod());
             assertEquals(slotsWithDead, rcu.stats().readerSlots());
             assertThrows(IllegalStateException.class, r::unlock);
             assertThrows(IllegalStateException.class, r::online);
@@ -151,6 +153,7 @@ class RcuMisuseTest {
             r.lock(); // the test thread borrows the owner's Reader
             assertTrue(r.inReadSection());
             assertTrue(rcu.inReadSection());
+            assertFalse(rcu.mayWaitForGracePeriod());
             assertThrows(IllegalStateException.class, rcu::synchronize);
             borrowerInside.countDown();
             assertTrue(owner.join(BOUND), "the owner did not end");
@@ -202,6 +205,76 @@ class RcuMisuseTest {
             r.lock(); // back with the owner
             r.unlock();
             r.close();
+        }
+    }
+
+    // ==================================================================== mayWaitForGracePeriod
+
+    @Test
+    void mayWaitForGracePeriodEbr() throws Exception {
+        try (Rcu rcu = Rcu.create(); Rcu other = Rcu.builder().name("other").build()) {
+            assertTrue(rcu.mayWaitForGracePeriod());
+            rcu.readLock();
+            assertFalse(rcu.mayWaitForGracePeriod());
+            rcu.readLock();
+            rcu.readUnlock();
+            assertFalse(rcu.mayWaitForGracePeriod());
+            assertTrue(other.mayWaitForGracePeriod(), "a section of another domain does not count");
+            rcu.readUnlock();
+            assertTrue(rcu.mayWaitForGracePeriod());
+            try (Rcu.ReadSection s = rcu.read()) {
+                assertFalse(rcu.mayWaitForGracePeriod());
+            }
+            Rcu.Reader r = rcu.register();
+            assertTrue(rcu.mayWaitForGracePeriod());
+            r.lock();
+            assertFalse(rcu.mayWaitForGracePeriod());
+            AtomicBoolean elsewhere = new AtomicBoolean();
+            Thread t = Thread.ofPlatform().start(() -> elsewhere.set(rcu.mayWaitForGracePeriod()));
+            assertTrue(t.join(BOUND));
+            assertTrue(elsewhere.get(), "another thread's section counted for this thread");
+            r.unlock();
+            assertTrue(rcu.mayWaitForGracePeriod());
+            r.close();
+            AtomicBoolean inCallback = new AtomicBoolean();
+            rcu.call(() -> inCallback.set(rcu.mayWaitForGracePeriod()));
+            rcu.barrier();
+            assertTrue(inCallback.get(), "a callback may wait for a grace period (synchronize() is allowed there)");
+        }
+    }
+
+    @Test
+    void mayWaitForGracePeriodQsbr() throws Exception {
+        try (Rcu rcu = Rcu.builder().name("qsbr-maywait").flavor(Rcu.Flavor.QSBR).build()) {
+            assertTrue(rcu.mayWaitForGracePeriod(), "offline thread");
+            rcu.threadOnline();
+            assertFalse(rcu.mayWaitForGracePeriod(), "online thread outside a section");
+            rcu.readLock();
+            assertFalse(rcu.mayWaitForGracePeriod());
+            rcu.readUnlock();
+            rcu.quiescentState();
+            assertFalse(rcu.mayWaitForGracePeriod());
+            rcu.synchronize(); // keeps its documented behaviour: offline for the wait, then back online
+            assertFalse(rcu.mayWaitForGracePeriod(), "synchronize() left the thread offline");
+            rcu.threadOffline();
+            assertTrue(rcu.mayWaitForGracePeriod());
+
+            Rcu.Reader r = rcu.register(); // starts online
+            assertFalse(rcu.mayWaitForGracePeriod(), "online through a Reader handle");
+            r.offline();
+            assertTrue(rcu.mayWaitForGracePeriod());
+            r.online();
+            r.lock();
+            assertFalse(rcu.mayWaitForGracePeriod());
+            r.unlock();
+            assertFalse(rcu.mayWaitForGracePeriod());
+            AtomicBoolean elsewhere = new AtomicBoolean();
+            Thread t = Thread.ofPlatform().start(() -> elsewhere.set(rcu.mayWaitForGracePeriod()));
+            assertTrue(t.join(BOUND));
+            assertTrue(elsewhere.get(), "another thread's online Reader counted for this thread");
+            r.offline();
+            r.close();
+            assertTrue(rcu.mayWaitForGracePeriod());
         }
     }
 }
