@@ -49,6 +49,14 @@ import org.agrona.concurrent.IdleStrategy;
  * call() after queueing reads the worker's dormant flag (opaque: a load and a branch, no fence) and
  * unparks a dormant worker; CallbackWorker's notes give the one race this leaves (a callback may
  * wait up to the dormant bound for its grace period to start) and why call() pays no fence for it.
+ * Before queueing, call() compares its own queue's pending count (its own produced count minus the
+ * worker's opaque consumed count) with the per-queue share of the callback limit, which sits on the
+ * dormant flag's line; only past it does it sum every queue (loads only) and then wait, proceed or
+ * refuse (see call()'s Javadoc and CallbackWorker's notes). No locked instruction is added to the
+ * fast path. A caller waits only if it may wait for a grace period (mayWaitForGracePeriod()), is not
+ * running a callback (it would wait for its own duty cycle) and the domain has its own worker (a
+ * user-run agent may be run by the very thread that would wait); it waits on a barrier ticket,
+ * holding no lock of the domain. Refusal happens before anything is queued.
  *
  * mayWaitForGracePeriod() is the single answer to "may this thread block for a grace period": not
  * in a section of this domain (implicit or handle, own or borrowed), and for QSBR not online. The
@@ -62,7 +70,7 @@ import org.agrona.concurrent.IdleStrategy;
  *   3. ReaderRegistry.registrationLock  replacement of the slot / pool arrays (register, sweep)
  *   leaves, never held while taking another lock:
  *      Rcu.handleLock (handle array), CallbackWorker.queueLock (queue / pool arrays),
- *      CallbackWorker.barrierLock (barrier waiters' condition)
+ *      CallbackWorker.barrierLock (barrier waiters' condition; also call() waiting past the limit)
  * A callback runs under dutyLock only; it may call synchronize() (takes gpLock, order 1 -> 2) but not
  * barrier() or close(), which would wait for the duty cycle it is part of (checked, throws).
  */
@@ -114,9 +122,11 @@ import org.agrona.concurrent.IdleStrategy;
  * <h2>Callbacks</h2>
  * {@code call(cb)} appends to the calling thread's queue (no allocation in steady state, no lock);
  * the worker takes every queue's batch, waits for one grace period and runs them all.
- * {@link #barrier()} returns once every callback queued before it, from any thread, has run. A
- * callback that throws goes to the domain's {@link Thread.UncaughtExceptionHandler} and the others
- * still run. The worker's duty cycle runs on the domain's own thread, or - with
+ * Pending callbacks are bounded ({@link Builder#callbackLimit(long)}): past the limit a caller that
+ * may wait waits for the worker, one that may not is refused past twice the limit (see
+ * {@link #call(Runnable)}). {@link #barrier()} returns once every callback queued before it, from
+ * any thread, has run. A callback that throws goes to the domain's
+ * {@link Thread.UncaughtExceptionHandler} and the others still run. The worker's duty cycle runs on the domain's own thread, or - with
  * {@link Builder#ownWorkerThread(boolean) ownWorkerThread(false)} - as the Agrona {@link Agent}
  * returned by {@link #agent()} on a thread of the caller's choosing (an {@link AgentRunner} or an
  * {@code AgentInvoker}); {@code barrier()} and {@code startPoll()} then make progress only while that
@@ -131,8 +141,9 @@ import org.agrona.concurrent.IdleStrategy;
  * section of this domain throw {@link IllegalStateException} (they would deadlock), as do
  * {@code barrier()}/{@code close()} from a callback. {@code readUnlock()} without {@code readLock()}
  * throws, as does {@code Reader.lock()} on a Reader that is closed, whose registering thread has
- * died, or that another thread is reading through. After {@link #close()} every method that reads,
- * waits, queues or registers throws {@link IllegalStateException}; a section entered before close may still be left, {@code close()}
+ * died, or that another thread is reading through. {@code call()} past twice the callback limit
+ * on a thread that may not wait throws and queues nothing. After {@link #close()} every method
+ * that reads, waits, queues or registers throws {@link IllegalStateException}; a section entered before close may still be left, {@code close()}
  * itself is idempotent, and the queries {@code stats()}, {@code name()}, {@code flavor()},
  * {@code inReadSection()} and {@code agent()} keep answering. A {@code call()} racing with
  * {@code close()} on another thread may throw, or queue a callback that close() runs, or - if it
@@ -417,6 +428,7 @@ public final class Rcu implements AutoCloseable {
         Thread.UncaughtExceptionHandler handler;
         Consumer<ReaderReport> readerReportListener;
         long dormantParkNanos = CallbackWorker.DORMANT_PARK_NANOS;
+        long callbackLimit = DEFAULT_CALLBACK_LIMIT;
 
         Builder() {
         }
@@ -488,6 +500,23 @@ public final class Rcu implements AutoCloseable {
         }
 
         /**
+         * Pending callbacks (queued by {@link Rcu#call(Runnable)}, not run yet) beyond which a caller
+         * that may wait waits for the worker, and twice which a caller that may not wait is refused;
+         * see {@link Rcu#call(Runnable)}. Default {@value Rcu#DEFAULT_CALLBACK_LIMIT} (2^20): a
+         * pending callback keeps its {@code Runnable} and whatever it captures reachable, so a
+         * million of them is already tens of MiB of heap - far more than one grace period's batch
+         * of a healthy domain needs, yet a stuck reader or a starved worker then stops producers
+         * well before the heap runs out. Must be between 1 and {@code Long.MAX_VALUE / 2}.
+         */
+        public Builder callbackLimit(long limit) {
+            if (limit < 1 || limit > Long.MAX_VALUE / 2) {
+                throw new IllegalArgumentException("callbackLimit must be in [1, Long.MAX_VALUE / 2]: " + limit);
+            }
+            this.callbackLimit = limit;
+            return this;
+        }
+
+        /**
          * Test hook, not API: the dormant park bound of the default worker idle strategy (default
          * 100 ms). A test makes it very long so that only a wake-up can get a callback run.
          */
@@ -505,6 +534,8 @@ public final class Rcu implements AutoCloseable {
         }
     }
 
+    /** Default of {@link Builder#callbackLimit(long)}. */
+    public static final long DEFAULT_CALLBACK_LIMIT = 1L << 20;
     private static final System.Logger LOGGER = System.getLogger(Rcu.class.getName());
     private static final int OPEN = 0;
     private static final int CLOSING = 1;
@@ -547,7 +578,7 @@ public final class Rcu implements AutoCloseable {
         this.gracePeriods = new GracePeriods(readers, readerWait, b.stallTimeout.toNanos(), reports);
         Thread.UncaughtExceptionHandler h = b.handler != null ? b.handler
                 : (t, e) -> LOGGER.log(System.Logger.Level.ERROR, "RCU callback failed in domain '" + name + "'", e);
-        this.worker = new CallbackWorker(this, gracePeriods, h);
+        this.worker = new CallbackWorker(this, gracePeriods, h, b.callbackLimit);
         if (b.ownWorkerThread) {
             // Dormancy only with the default: a user's strategy (say busy-spinning) is kept as given.
             IdleStrategy idle = b.workerIdle != null ? b.workerIdle
@@ -999,8 +1030,25 @@ public final class Rcu implements AutoCloseable {
      * Callbacks in the class comment: racing with the worker going dormant, the grace period may
      * start up to 100 ms late).
      *
+     * <p>Pending callbacks are bounded by {@link Builder#callbackLimit(long) callbackLimit} (the
+     * limit) and twice that (the hard cap), counted over every thread's queue. A caller that finds
+     * the limit reached:
+     * <ul>
+     * <li>waits - like {@link #barrier()}, uninterruptibly - until the worker has brought the
+     *     backlog under the limit, then queues, if it may wait: {@link #mayWaitForGracePeriod()}
+     *     is true, it is not running a callback, and the domain has its own worker thread;
+     * <li>otherwise (inside a read section, an online QSBR thread, a callback, or
+     *     {@code ownWorkerThread(false)}, where the caller may be the thread that has to run the
+     *     agent) queues anyway and wakes the worker while fewer than the hard cap are pending, and
+     *     beyond it throws {@link IllegalStateException} naming the limit, without queueing.
+     * </ul>
+     * A call that throws has queued nothing. The count is exact for one producer; racing producers
+     * may overshoot the bounds somewhat (each checks the total only once its own queue holds its
+     * share of the limit), never without bound.
+     *
      * @throws IllegalArgumentException if {@code callback} is null
-     * @throws IllegalStateException    after close()
+     * @throws IllegalStateException    after close(), or past the hard cap on a caller that may not
+     *                                  wait
      */
     public void call(Runnable callback) {
         if (callback == null) {
@@ -1013,13 +1061,7 @@ public final class Rcu implements AutoCloseable {
         CallbackQueue q = worker.cached(t);
         if (q == null) {
             if (t.isVirtual()) {
-                q = worker.claimPooled(t);
-                try {
-                    q.add(callback, worker.recycled);
-                } finally {
-                    q.release();
-                }
-                worker.wakeIfDormant();
+                callVirtual(t, callback);
                 return;
             }
             q = threadQueue.get();
@@ -1029,8 +1071,55 @@ public final class Rcu implements AutoCloseable {
             }
             worker.cache(t, q);
         }
+        if (q.pendingOwn() >= worker.share()) {
+            admit(t); // the sum over every queue, and waiting or refusing past the limit
+        }
         q.add(callback, worker.recycled);
         worker.wakeIfDormant(); // after the publish: see CallbackWorker's notes for the race left
+    }
+
+    private void callVirtual(Thread t, Runnable callback) {
+        CallbackQueue q = worker.claimPooled(t);
+        if (q.pendingOwn() >= worker.share()) {
+            q.release(); // not held while admit() may wait
+            admit(t);
+            q = worker.claimPooled(t);
+        }
+        try {
+            q.add(callback, worker.recycled);
+        } finally {
+            q.release();
+        }
+        worker.wakeIfDormant();
+    }
+
+    /**
+     * call()'s slow path, before queueing: returns when the caller may queue, or throws (see
+     * call()'s Javadoc). Holds no lock; a wait is a barrier ticket, one worker cycle at a time.
+     */
+    private void admit(Thread t) {
+        long limit = worker.callbackLimit;
+        long pending = worker.pendingTotal();
+        if (pending < limit) {
+            return;
+        }
+        if (runner != null && !worker.isDutyThread(t) && mayWaitForGracePeriod()) {
+            do {
+                if (!worker.awaitBarrier(worker.barrierTicket())) {
+                    throw closedException();
+                }
+                pending = worker.pendingTotal();
+            } while (pending >= limit);
+            return;
+        }
+        if (pending >= 2 * limit) {
+            worker.wakeForBacklog();
+            throw new IllegalStateException("RCU domain '" + name + "': " + pending
+                    + " callbacks pending, at the hard cap of twice callbackLimit (" + limit
+                    + "); this thread may not wait for them (read section, online QSBR thread, callback"
+                    + " or no own worker thread): the callback was not queued");
+        }
+        worker.wakeForBacklog();
     }
 
     /**

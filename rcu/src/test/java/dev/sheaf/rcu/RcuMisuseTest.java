@@ -21,8 +21,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * Misuse never hangs, leaks or crashes: Readers of dead threads, Readers used by another thread,
- * and mayWaitForGracePeriod().
+ * Misuse never hangs, leaks or crashes: Readers of dead threads, the callback limit, and
+ * mayWaitForGracePeriod().
  */
 @Timeout(60)
 @SuppressWarnings("try") // read sections used for their scope only
@@ -206,6 +206,119 @@ class RcuMisuseTest {
             r.unlock();
             r.close();
         }
+    }
+
+    // ==================================================================== callback limit
+
+    @Test
+    void callerThatMayWaitWaitsPastLimitThenSucceeds() throws Exception {
+        try (Rcu rcu = Rcu.builder().name("limit-wait").callbackLimit(8).build()) {
+            CountDownLatch gate = new CountDownLatch(1);
+            CountDownLatch slowStarted = new CountDownLatch(1);
+            AtomicInteger ran = new AtomicInteger();
+            AtomicBoolean ninthQueued = new AtomicBoolean();
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            Thread producer = Thread.ofPlatform().name("producer").start(() -> {
+                try {
+                    assertTrue(rcu.mayWaitForGracePeriod());
+                    rcu.call(() -> {
+                        slowStarted.countDown();
+                        try {
+                            gate.await(); // a slow callback: the backlog cannot drain meanwhile
+                        } catch (InterruptedException e) {
+                            throw new RuntimeException(e);
+                        }
+                        ran.incrementAndGet();
+                    });
+                    for (int i = 1; i < 8; i++) {
+                        rcu.call(ran::incrementAndGet);
+                    }
+                    rcu.call(ran::incrementAndGet); // 8 pending: waits for the worker
+                    ninthQueued.set(true);
+                } catch (Throwable e) {
+                    failure.set(e);
+                }
+            });
+            assertTrue(slowStarted.await(BOUND.toMillis(), TimeUnit.MILLISECONDS), "slow callback never started");
+            assertFalse(producer.join(STILL_BLOCKED), "call() past the limit did not wait for the backlog");
+            assertFalse(ninthQueued.get());
+            gate.countDown();
+            assertTrue(producer.join(BOUND), "call() kept waiting after the backlog drained");
+            assertNull(failure.get(), () -> "producer failed: " + failure.get());
+            assertTrue(ninthQueued.get());
+            rcu.barrier();
+            assertEquals(9, ran.get());
+        }
+    }
+
+    @Test
+    void insideReadSectionPastHardCapThrowsAndQueuesNothing() {
+        AtomicInteger ran = new AtomicInteger();
+        AtomicBoolean rejectedRan = new AtomicBoolean();
+        try (Rcu rcu = Rcu.builder().name("limit-section").callbackLimit(4).build()) {
+            rcu.readLock(); // the worker's grace period waits for this section: nothing runs
+            try {
+                assertFalse(rcu.mayWaitForGracePeriod());
+                for (int i = 0; i < 8; i++) {
+                    rcu.call(ran::incrementAndGet); // 4..7 pending: past the limit, below the cap
+                }
+                IllegalStateException e = assertThrows(IllegalStateException.class,
+                        () -> rcu.call(() -> rejectedRan.set(true)));
+                assertTrue(e.getMessage().contains("callbackLimit (4)"), e.getMessage());
+                assertTrue(e.getMessage().contains("limit-section"), e.getMessage());
+                assertThrows(IllegalStateException.class, () -> rcu.call(() -> rejectedRan.set(true)));
+            } finally {
+                rcu.readUnlock();
+            }
+            rcu.barrier();
+            assertEquals(8, ran.get());
+            assertEquals(8, rcu.stats().callbacksInvoked());
+            rcu.call(ran::incrementAndGet); // the backlog is gone: accepted again
+            rcu.barrier();
+            assertEquals(9, ran.get());
+        }
+        assertFalse(rejectedRan.get(), "a refused callback ran");
+    }
+
+    @Test
+    void onlineQsbrThreadPastLimitIsAcceptedBelowHardCap() {
+        AtomicInteger ran = new AtomicInteger();
+        AtomicBoolean rejectedRan = new AtomicBoolean();
+        try (Rcu rcu = Rcu.builder().name("limit-qsbr").flavor(Rcu.Flavor.QSBR).callbackLimit(3).build()) {
+            rcu.threadOnline(); // no quiescent state: the worker's grace period cannot end
+            assertFalse(rcu.mayWaitForGracePeriod());
+            for (int i = 0; i < 6; i++) {
+                rcu.call(ran::incrementAndGet);
+            }
+            assertThrows(IllegalStateException.class, () -> rcu.call(() -> rejectedRan.set(true)));
+            rcu.threadOffline();
+            rcu.barrier();
+            assertEquals(6, ran.get());
+        }
+        assertFalse(rejectedRan.get(), "a refused callback ran");
+    }
+
+    @Test
+    void userRunAgentNeverWaitsInCall() throws Exception {
+        AtomicInteger ran = new AtomicInteger();
+        try (Rcu rcu = Rcu.builder().name("limit-agent").ownWorkerThread(false).callbackLimit(2).build()) {
+            assertTrue(rcu.mayWaitForGracePeriod()); // synchronize() needs no agent
+            for (int i = 0; i < 4; i++) {
+                rcu.call(ran::incrementAndGet); // nobody runs the agent: waiting would hang
+            }
+            assertThrows(IllegalStateException.class, () -> rcu.call(ran::incrementAndGet));
+            assertEquals(4, rcu.agent().doWork());
+            assertEquals(4, ran.get());
+            rcu.call(ran::incrementAndGet);
+        }
+        assertEquals(5, ran.get()); // close() ran the last one
+    }
+
+    @Test
+    void callbackLimitIsValidated() {
+        assertThrows(IllegalArgumentException.class, () -> Rcu.builder().callbackLimit(0));
+        assertThrows(IllegalArgumentException.class, () -> Rcu.builder().callbackLimit(Long.MAX_VALUE / 2 + 1));
+        Rcu.builder().callbackLimit(1).build().close();
     }
 
     // ==================================================================== mayWaitForGracePeriod
