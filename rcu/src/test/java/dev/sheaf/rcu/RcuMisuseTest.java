@@ -19,6 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Misuse never hangs, leaks or crashes: Readers of dead threads, the callback limit, and
@@ -210,15 +211,17 @@ class RcuMisuseTest {
 
     // ==================================================================== callback limit
 
-    @Test
-    void callerThatMayWaitWaitsPastLimitThenSucceeds() throws Exception {
+    @ParameterizedTest(name = "virtual={0}")
+    @ValueSource(booleans = {false, true})
+    void callerThatMayWaitWaitsPastLimitThenSucceeds(boolean virtual) throws Exception {
         try (Rcu rcu = Rcu.builder().name("limit-wait").callbackLimit(8).build()) {
             CountDownLatch gate = new CountDownLatch(1);
             CountDownLatch slowStarted = new CountDownLatch(1);
             AtomicInteger ran = new AtomicInteger();
             AtomicBoolean ninthQueued = new AtomicBoolean();
             AtomicReference<Throwable> failure = new AtomicReference<>();
-            Thread producer = Thread.ofPlatform().name("producer").start(() -> {
+            Thread.Builder tb = virtual ? Thread.ofVirtual() : Thread.ofPlatform();
+            Thread producer = tb.name("producer").start(() -> {
                 try {
                     assertTrue(rcu.mayWaitForGracePeriod());
                     rcu.call(() -> {
@@ -251,25 +254,28 @@ class RcuMisuseTest {
         }
     }
 
-    @Test
-    void insideReadSectionPastHardCapThrowsAndQueuesNothing() {
+    @ParameterizedTest(name = "virtual={0}")
+    @ValueSource(booleans = {false, true})
+    void insideReadSectionPastHardCapThrowsAndQueuesNothing(boolean virtual) throws Throwable {
         AtomicInteger ran = new AtomicInteger();
         AtomicBoolean rejectedRan = new AtomicBoolean();
         try (Rcu rcu = Rcu.builder().name("limit-section").callbackLimit(4).build()) {
-            rcu.readLock(); // the worker's grace period waits for this section: nothing runs
-            try {
-                assertFalse(rcu.mayWaitForGracePeriod());
-                for (int i = 0; i < 8; i++) {
-                    rcu.call(ran::incrementAndGet); // 4..7 pending: past the limit, below the cap
+            RcuQsbrTest.runIn(virtual, () -> {
+                rcu.readLock(); // the worker's grace period waits for this section: nothing runs
+                try {
+                    assertFalse(rcu.mayWaitForGracePeriod());
+                    for (int i = 0; i < 8; i++) {
+                        rcu.call(ran::incrementAndGet); // 4..7 pending: past the limit, below the cap
+                    }
+                    IllegalStateException e = assertThrows(IllegalStateException.class,
+                            () -> rcu.call(() -> rejectedRan.set(true)));
+                    assertTrue(e.getMessage().contains("callbackLimit (4)"), e.getMessage());
+                    assertTrue(e.getMessage().contains("limit-section"), e.getMessage());
+                    assertThrows(IllegalStateException.class, () -> rcu.call(() -> rejectedRan.set(true)));
+                } finally {
+                    rcu.readUnlock();
                 }
-                IllegalStateException e = assertThrows(IllegalStateException.class,
-                        () -> rcu.call(() -> rejectedRan.set(true)));
-                assertTrue(e.getMessage().contains("callbackLimit (4)"), e.getMessage());
-                assertTrue(e.getMessage().contains("limit-section"), e.getMessage());
-                assertThrows(IllegalStateException.class, () -> rcu.call(() -> rejectedRan.set(true)));
-            } finally {
-                rcu.readUnlock();
-            }
+            });
             rcu.barrier();
             assertEquals(8, ran.get());
             assertEquals(8, rcu.stats().callbacksInvoked());
