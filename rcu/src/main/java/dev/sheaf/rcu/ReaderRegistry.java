@@ -287,7 +287,7 @@ final class ReaderRegistry extends EpochRightPad {
             return false;
         }
         s.retired = true; // volatile store, then the volatile borrower load: see ReaderSlot's notes
-        if (s.borrower() != null) {
+        if (s.borrowerVolatile() != null) {
             return false; // a borrower got in first; a later sweep removes the slot after it leaves
         }
         // nesting is safe to read: the owner is dead (isAlive() == false orders its last writes)

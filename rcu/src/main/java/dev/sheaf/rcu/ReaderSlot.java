@@ -263,6 +263,15 @@ final class ReaderSlot extends ReaderSlotRightPad implements Rcu.ReadSection {
         return (Thread) BORROWER.getAcquire(this);
     }
 
+    /**
+     * The borrower, volatile: the sweep's half of the handshake (retired store, then this load) must
+     * be two synchronization actions for the store-buffering argument; an acquire load may be
+     * ordered before a volatile store (a release lets later accesses move up).
+     */
+    Thread borrowerVolatile() {
+        return (Thread) BORROWER.getVolatile(this);
+    }
+
     /** Claims the slot for {@code t}'s section (a full fence, see the notes); false if borrowed. */
     boolean tryBorrow(Thread t) {
         return BORROWER.compareAndSet(this, (Thread) null, t);
