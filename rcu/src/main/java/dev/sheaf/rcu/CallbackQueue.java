@@ -18,13 +18,25 @@ import java.lang.invoke.VarHandle;
  *   after the snapshot, runSnapshot() runs exactly the remembered callbacks. Entries published after
  *   the snapshot wait for the next cycle. A chunk the consumer leaves behind has a successor, so the
  *   producer has left it for good and it can be recycled.
+ * Counts (for Rcu's callback limit): produced is the number of callbacks ever added, written only by
+ *   the producer (opaque store, beside the count publication; successive holders of a pooled queue
+ *   are ordered by the claim), consumed the number the worker has run, written opaque by the worker
+ *   once per chunk and at the end of a batch. Neither publishes data: they are read only as counts
+ *   (opaque), and reading consumed before produced never yields a negative difference. The producer
+ *   reads consumed on every add; the worker writes it a few times per cycle, so that line moves
+ *   rarely.
  */
 final class CallbackQueue {
     private static final VarHandle CLAIMED;
+    private static final VarHandle PRODUCED;
+    private static final VarHandle CONSUMED;
 
     static {
         try {
-            CLAIMED = MethodHandles.lookup().findVarHandle(CallbackQueue.class, "claimed", int.class);
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            CLAIMED = l.findVarHandle(CallbackQueue.class, "claimed", int.class);
+            PRODUCED = l.findVarHandle(CallbackQueue.class, "produced", long.class);
+            CONSUMED = l.findVarHandle(CallbackQueue.class, "consumed", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -32,12 +44,16 @@ final class CallbackQueue {
 
     // producer side
     private CallbackChunk producerChunk;
+    /** Callbacks ever added (producer writes, opaque; see the notes). */
+    private long produced;
     long l1, l2, l3, l4, l5, l6, l7, l8; // keep the producer's field off the consumer's line
     // consumer side (worker only)
     private CallbackChunk consumerChunk;
     private int consumerIndex;
     private CallbackChunk snapChunk;
     private int snapCount;
+    /** Callbacks run (worker writes, opaque; see the notes). */
+    private long consumed;
 
     final boolean pooled;
     /** Dedicated queues: the owning platform thread (compared by identity in the lookup cache). */
@@ -69,6 +85,18 @@ final class CallbackQueue {
         }
         c.callbacks[n] = cb;
         c.publishCount(n + 1);
+        PRODUCED.setOpaque(this, produced + 1);
+    }
+
+    /** Producer side: callbacks of this queue not run yet (own count plain, the worker's opaque). */
+    long pendingOwn() {
+        return produced - (long) CONSUMED.getOpaque(this);
+    }
+
+    /** Any thread: callbacks of this queue not run yet; consumed first, so never negative. */
+    long pending() {
+        long c = (long) CONSUMED.getOpaque(this);
+        return (long) PRODUCED.getOpaque(this) - c;
     }
 
     boolean tryClaim() {
@@ -114,6 +142,7 @@ final class CallbackQueue {
     /** Runs the callbacks up to the last snapshot; returns how many ran. */
     long runSnapshot(CallbackRunner runner, ChunkPool recycled) {
         long ran = 0;
+        long base = consumed;
         CallbackChunk c = consumerChunk;
         int i = consumerIndex;
         CallbackChunk end = snapChunk;
@@ -135,9 +164,11 @@ final class CallbackQueue {
             recycled.offer(c);
             c = next;
             i = 0;
+            CONSUMED.setOpaque(this, base + ran); // a chunk's worth: waiting producers see progress
         }
         consumerChunk = c;
         consumerIndex = i;
+        CONSUMED.setOpaque(this, base + ran);
         return ran;
     }
 

@@ -35,6 +35,17 @@ import org.agrona.concurrent.IdleStrategy;
  *
  * Lock order: dutyLock, then GracePeriods.gpLock; queueLock and barrierLock are leaves.
  *
+ * Callback limit (Rcu.call): the pending total is the sum over queues of produced - consumed
+ * (CallbackQueue's counts), loads only. call() computes it only when its own queue holds at least
+ * share = limit / (number of queues) callbacks: while every queue holds less, so does the sum. share
+ * sits beside the dormant flag, which call() loads anyway, and changes only with the queue array
+ * (under queueLock). One producer is therefore held to the limit exactly. With several, a bound
+ * can be passed by what the other queues add while each holds less than its share (together less
+ * than one limit while the number of queues is steady) plus one call per producer racing past the
+ * same check: bounded, not exact; exact would cost a shared counter, a locked instruction per call.
+ * A caller that may wait takes a barrier ticket (one whole cycle, which runs everything it saw
+ * queued) and re-checks; it holds no lock meanwhile.
+ *
  * Dormancy (own worker thread with the default idle strategy only, see DormantBackoff): an idle
  * worker backing off at 1 ms would still wake ~1000 times a second. After IDLE_CYCLES_BEFORE_DORMANT
  * consecutive empty cycles (the backoff has ramped up to 1 ms and stayed there ~10 ms) doze():
@@ -71,12 +82,14 @@ final class CallbackWorker extends CallbackWorkerPadAfter implements Agent {
     static final int IDLE_CYCLES_BEFORE_DORMANT = 64 + 16 + 10 + 10;
     private static final VarHandle DORMANT;
     private static final VarHandle CYCLES;
+    private static final VarHandle SHARE;
 
     static {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
             DORMANT = l.findVarHandle(CallbackWorkerFlag.class, "dormant", boolean.class);
             CYCLES = l.findVarHandle(CallbackWorker.class, "cycles", long.class);
+            SHARE = l.findVarHandle(CallbackWorkerFlag.class, "share", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -109,10 +122,15 @@ final class CallbackWorker extends CallbackWorkerPadAfter implements Agent {
     /** Duty cycles run; written opaque by the cycle (under dutyLock), read opaque by tests. */
     private long cycles;
 
-    CallbackWorker(Rcu rcu, GracePeriods gp, Thread.UncaughtExceptionHandler handler) {
+    /** Rcu.Builder.callbackLimit: the soft bound; twice it is the hard cap. */
+    final long callbackLimit;
+
+    CallbackWorker(Rcu rcu, GracePeriods gp, Thread.UncaughtExceptionHandler handler, long callbackLimit) {
         this.rcu = rcu;
         this.gp = gp;
         this.handler = handler;
+        this.callbackLimit = callbackLimit;
+        SHARE.setOpaque(this, callbackLimit);
     }
 
     @Override
@@ -144,6 +162,7 @@ final class CallbackWorker extends CallbackWorkerPadAfter implements Agent {
             CallbackQueue[] next = Arrays.copyOf(old, old.length + 1);
             next[old.length] = q;
             queues = next;
+            updateShare(next.length);
         } finally {
             queueLock.unlock();
         }
@@ -176,6 +195,7 @@ final class CallbackWorker extends CallbackWorkerPadAfter implements Agent {
             next[old.length] = q;
             queues = next;
             pool = nextPool;
+            updateShare(next.length);
         } finally {
             queueLock.unlock();
         }
@@ -184,6 +204,32 @@ final class CallbackWorker extends CallbackWorkerPadAfter implements Agent {
 
     int queueCount() {
         return queues.length;
+    }
+
+    // ---------------------------------------------------------------- callback limit
+
+    /** Under queueLock, with the new array's length (see the notes). */
+    private void updateShare(int queueCount) {
+        SHARE.setOpaque(this, Math.max(1L, callbackLimit / Math.max(1, queueCount)));
+    }
+
+    /** call()'s trigger: the sum is needed only once the caller's queue holds this many. */
+    long share() {
+        return (long) SHARE.getOpaque(this);
+    }
+
+    /** Callbacks queued and not run yet, summed over every queue (loads only). */
+    long pendingTotal() {
+        long total = 0;
+        for (CallbackQueue q : queues) {
+            total += q.pending();
+        }
+        return total;
+    }
+
+    /** Unconditional wake for a producer past the limit that does not wait (slow path). */
+    void wakeForBacklog() {
+        wake();
     }
 
     // ---------------------------------------------------------------- requests from other threads
@@ -449,6 +495,7 @@ final class CallbackWorker extends CallbackWorkerPadAfter implements Agent {
                 }
             }
             queues = Arrays.copyOf(next, n);
+            updateShare(n);
         } finally {
             queueLock.unlock();
         }
@@ -521,7 +568,7 @@ final class CallbackWorker extends CallbackWorkerPadAfter implements Agent {
     }
 }
 
-/** Padding before the dormant flag: call() reads it on every call, the worker rarely writes it. */
+/** Padding before the dormant flag and share: call() reads them on every call, both rarely change. */
 abstract class CallbackWorkerPadBefore {
     long p00, p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12, p13, p14, p15;
 }
@@ -529,6 +576,8 @@ abstract class CallbackWorkerPadBefore {
 /** The read-mostly dormant flag (see CallbackWorker's notes). */
 abstract class CallbackWorkerFlag extends CallbackWorkerPadBefore {
     volatile boolean dormant;
+    /** Callback-limit share per queue (see CallbackWorker's notes): read by every call() too. */
+    long share;
 }
 
 /** Padding after the flag, so the worker's per-cycle fields land on other lines. */

@@ -26,7 +26,10 @@ import org.agrona.concurrent.IdleStrategy;
  * Waiting for a reader: spin briefly, then the IdleStrategy (default: BackoffIdleStrategy, spin ->
  * yield -> park with a growing timeout), never an unbounded busy spin. While waiting the driver
  * checks whether the reader's thread died (reported, slot cleared) and whether it has held the
- * grace period longer than the stall timeout (reported once per section).
+ * grace period longer than the stall timeout (reported once per section). The reader's thread is
+ * the slot's occupant: an Rcu.Reader's borrower while it is inside a section, else the owner or
+ * holder. The driver leaves a slot only once it is quiescent, never on the strength of a reap alone:
+ * a reap that finds a live borrower leaves the slot published, and the wait goes on.
  *
  * Memory ordering: a caller fences before reading gpSeq (snapshot). Having read a gpSeq value older
  * than the driver's "in progress" store, its fence precedes the driver's fence (which follows that
@@ -189,10 +192,10 @@ final class GracePeriods extends GpSeqRightPad {
         while (!ReaderRegistry.quiescentFor(s, target)) {
             idle.idle();
             interrupted |= Thread.interrupted();
-            Thread t = s.thread();
+            Thread t = s.occupant();
             if (t != null && !t.isAlive()) {
-                reapDead(s);
-                break;
+                reapDead(s); // clears the slot; the loop condition re-checks it
+                continue;
             }
             long held = System.nanoTime() - start;
             if (held > stallTimeoutNanos) {

@@ -40,9 +40,28 @@ import org.agrona.concurrent.IdleStrategy;
  * to a ThreadLocal; virtual threads never get a ThreadLocal entry or a dedicated slot, they claim a
  * pooled slot for the outermost section (QSBR: while online) and find it again by probing the pool.
  *
+ * Reader handles: the owner's lock()/unlock() add one compare with the current thread and one
+ * acquire load of the slot's borrower to the section; any other thread borrows the slot by CAS for
+ * its outermost section and first checks the owner is alive and the slot not retired. A dead owner
+ * ends the handle for good; a live borrower's section is never reaped. ReaderSlot's notes give the
+ * handshake with the sweep.
+ *
  * call() after queueing reads the worker's dormant flag (opaque: a load and a branch, no fence) and
  * unparks a dormant worker; CallbackWorker's notes give the one race this leaves (a callback may
  * wait up to the dormant bound for its grace period to start) and why call() pays no fence for it.
+ * Before queueing, call() compares its own queue's pending count (its own produced count minus the
+ * worker's opaque consumed count) with the per-queue share of the callback limit, which sits on the
+ * dormant flag's line; only past it does it sum every queue (loads only) and then wait, proceed or
+ * refuse (see call()'s Javadoc and CallbackWorker's notes). No locked instruction is added to the
+ * fast path. A caller waits only if it may wait for a grace period (mayWaitForGracePeriod()), is not
+ * running a callback (it would wait for its own duty cycle) and the domain has its own worker (a
+ * user-run agent may be run by the very thread that would wait); it waits on a barrier ticket,
+ * holding no lock of the domain. Refusal happens before anything is queued.
+ *
+ * mayWaitForGracePeriod() is the single answer to "may this thread block for a grace period": not
+ * in a section of this domain (implicit or handle, own or borrowed), and for QSBR not online. The
+ * waiting methods keep their documented rule (they take an online QSBR caller offline for the wait);
+ * the query exists for callers that must not make that choice for their own callers.
  *
  * Locks (none on any read-side or call() fast path), in the order they may be taken:
  *   1. CallbackWorker.dutyLock       one duty cycle at a time (own thread, user agent, close drain)
@@ -51,7 +70,7 @@ import org.agrona.concurrent.IdleStrategy;
  *   3. ReaderRegistry.registrationLock  replacement of the slot / pool arrays (register, sweep)
  *   leaves, never held while taking another lock:
  *      Rcu.handleLock (handle array), CallbackWorker.queueLock (queue / pool arrays),
- *      CallbackWorker.barrierLock (barrier waiters' condition)
+ *      CallbackWorker.barrierLock (barrier waiters' condition; also call() waiting past the limit)
  * A callback runs under dutyLock only; it may call synchronize() (takes gpLock, order 1 -> 2) but not
  * barrier() or close(), which would wait for the duty cycle it is part of (checked, throws).
  */
@@ -85,7 +104,9 @@ import org.agrona.concurrent.IdleStrategy;
  * online) and gives it back, so the slots scanned grow with the threads reading now, not with every
  * thread that ever read. A virtual thread may park inside a section; grace periods simply wait.
  * Hot loops can avoid the thread lookup of the implicit API with an explicit {@link Reader} handle
- * ({@link #register()}).
+ * ({@link #register()}); a Reader lives as long as the thread that registered it, after which its
+ * {@code lock()} throws. {@link #mayWaitForGracePeriod()} tells whether the calling thread may block
+ * for a grace period.
  *
  * <h2>Grace periods and cookies</h2>
  * Concurrent {@code synchronize()} callers share grace periods. {@link #getState()} returns a cookie
@@ -101,9 +122,11 @@ import org.agrona.concurrent.IdleStrategy;
  * <h2>Callbacks</h2>
  * {@code call(cb)} appends to the calling thread's queue (no allocation in steady state, no lock);
  * the worker takes every queue's batch, waits for one grace period and runs them all.
- * {@link #barrier()} returns once every callback queued before it, from any thread, has run. A
- * callback that throws goes to the domain's {@link Thread.UncaughtExceptionHandler} and the others
- * still run. The worker's duty cycle runs on the domain's own thread, or - with
+ * Pending callbacks are bounded ({@link Builder#callbackLimit(long)}): past the limit a caller that
+ * may wait waits for the worker, one that may not is refused past twice the limit (see
+ * {@link #call(Runnable)}). {@link #barrier()} returns once every callback queued before it, from
+ * any thread, has run. A callback that throws goes to the domain's
+ * {@link Thread.UncaughtExceptionHandler} and the others still run. The worker's duty cycle runs on the domain's own thread, or - with
  * {@link Builder#ownWorkerThread(boolean) ownWorkerThread(false)} - as the Agrona {@link Agent}
  * returned by {@link #agent()} on a thread of the caller's choosing (an {@link AgentRunner} or an
  * {@code AgentInvoker}); {@code barrier()} and {@code startPoll()} then make progress only while that
@@ -117,8 +140,10 @@ import org.agrona.concurrent.IdleStrategy;
  * {@code synchronize()}, {@code barrier()}, {@code condSynchronize()} and {@code close()} inside a read
  * section of this domain throw {@link IllegalStateException} (they would deadlock), as do
  * {@code barrier()}/{@code close()} from a callback. {@code readUnlock()} without {@code readLock()}
- * throws. After {@link #close()} every method that reads, waits, queues or registers throws
- * {@link IllegalStateException}; a section entered before close may still be left, {@code close()}
+ * throws, as does {@code Reader.lock()} on a Reader that is closed, whose registering thread has
+ * died, or that another thread is reading through. {@code call()} past twice the callback limit
+ * on a thread that may not wait throws and queues nothing. After {@link #close()} every method
+ * that reads, waits, queues or registers throws {@link IllegalStateException}; a section entered before close may still be left, {@code close()}
  * itself is idempotent, and the queries {@code stats()}, {@code name()}, {@code flavor()},
  * {@code inReadSection()} and {@code agent()} keep answering. A {@code call()} racing with
  * {@code close()} on another thread may throw, or queue a callback that close() runs, or - if it
@@ -191,40 +216,148 @@ public final class Rcu implements AutoCloseable {
 
     /**
      * An explicit reader: a slot held by the caller, so {@link #lock()}/{@link #unlock()} need no
-     * thread lookup. Use it from one thread at a time; it belongs to the thread that registered it
-     * (if that thread dies the slot is reclaimed). In QSBR it starts online. Not garbage: obtain one
-     * per thread and keep it. {@link #close()} unregisters it.
+     * thread lookup. In QSBR it starts online. Not garbage: obtain one per thread and keep it.
+     * {@link #close()} unregisters it.
+     *
+     * <p>A Reader belongs to the thread that registered it (its owner) and lives as long as that
+     * thread: once the owner has died its slot is reclaimed (a section the owner left open is
+     * reported and no longer holds grace periods back) and the handle is dead. While the owner is
+     * alive the handle may be handed to another thread and used there, one thread at a time (the
+     * hand-off must order the threads' accesses, as any hand-off of a non-thread-safe object); a
+     * section entered on another thread stays protected until it is left, even if the owner dies
+     * meanwhile, and a thread that dies inside one is reported like a dead owner.
+     *
+     * <p>{@link #lock()} throws {@link IllegalStateException} and changes nothing if the Reader was
+     * closed, if its owner has died (whether or not its slot has been reclaimed yet), if another
+     * thread is inside a section on it, or (QSBR) if it is offline; {@link #online()} refuses closed
+     * and dead Readers too. {@link #unlock()} throws on a thread without a section on this handle.
+     * Register a new Reader on the thread that reads instead of reviving a dead one.
      */
     public final class Reader implements AutoCloseable {
         private final ReaderSlot slot;
+        private final Thread owner;
         private final boolean qsbr; // copy of the domain's flavor: one load less per section
 
         private Reader(ReaderSlot slot) {
             this.slot = slot;
+            this.owner = slot.owner;
             this.qsbr = Rcu.this.qsbr;
         }
 
-        /** Enters a (possibly nested) read section. */
+        /**
+         * Enters a (possibly nested) read section.
+         *
+         * @throws IllegalStateException if the Reader is closed, its owner has died, another thread is
+         *                               inside a section on it, or (QSBR) it is offline
+         */
         public void lock() {
-            if (qsbr) {
-                slot.qsbrEnter();
+            ReaderSlot s = slot;
+            if (Thread.currentThread() == owner && s.borrower() == null) {
+                enter(s); // the owner's path: its slot cannot be reaped while it runs
             } else {
-                slot.ebrEnter();
+                lockShared(s);
             }
         }
 
         /** Leaves a read section; throws {@link IllegalStateException} without a matching lock(). */
         public void unlock() {
-            if (qsbr) {
-                slot.qsbrExit();
+            ReaderSlot s = slot;
+            if (Thread.currentThread() == owner && s.borrower() == null) {
+                exit(s);
             } else {
-                slot.ebrExit();
+                unlockShared(s);
             }
         }
 
-        /** True inside a section entered through this handle. */
+        private void enter(ReaderSlot s) {
+            if (qsbr) {
+                s.qsbrEnter();
+            } else {
+                s.ebrEnter();
+            }
+        }
+
+        private int exit(ReaderSlot s) {
+            return qsbr ? s.qsbrExit() : s.ebrExit();
+        }
+
+        /** lock() by a borrower, or by the owner of a borrowed slot: see ReaderSlot's notes. */
+        private void lockShared(ReaderSlot s) {
+            Thread t = Thread.currentThread();
+            Thread b = s.borrower();
+            if (b != null && b != t && !b.isAlive()) {
+                readers.sweep(reports.deadReporter); // a borrower died inside its section: clear it
+                b = s.borrower();
+            }
+            if (b == t) {
+                enter(s); // nested section of the borrower
+                return;
+            }
+            if (b != null) {
+                throw inUseBy(b);
+            }
+            if (t == owner) {
+                enter(s);
+                return;
+            }
+            if (s.nesting == ReaderSlot.RETIRED_NESTING) {
+                throw new IllegalStateException("this Rcu.Reader has been closed");
+            }
+            if (s.ownerGone()) {
+                throw ownerGone();
+            }
+            if (!s.tryBorrow(t)) {
+                Thread other = s.borrower();
+                throw inUseBy(other != null ? other : owner);
+            }
+            // Re-check after the CAS (a full fence): a sweep that marked the slot retired before
+            // our CAS is seen here; one that marks it after sees our borrow and leaves the slot.
+            boolean ok = false;
+            try {
+                if (s.ownerGone()) {
+                    throw ownerGone();
+                }
+                int n = s.nesting;
+                if (n != 0) {
+                    throw n < 0 ? new IllegalStateException("this Rcu.Reader has been closed") : inUseBy(owner);
+                }
+                enter(s);
+                ok = true;
+            } finally {
+                if (!ok) {
+                    s.endBorrow();
+                }
+            }
+        }
+
+        private void unlockShared(ReaderSlot s) {
+            Thread t = Thread.currentThread();
+            Thread b = s.borrower();
+            if (b == null && t == owner) {
+                exit(s); // the borrow ended between the fast path's load and ours
+                return;
+            }
+            if (b != t) {
+                throw b == null ? new IllegalStateException("readUnlock() without a matching readLock()") : inUseBy(b);
+            }
+            if (exit(s) == 0) {
+                s.endBorrow(); // after ebrExit's epoch release store
+            }
+        }
+
+        private IllegalStateException ownerGone() {
+            return new IllegalStateException("this Rcu.Reader's registering thread " + owner
+                    + " has died and its slot is reclaimed: register a new Reader on the reading thread");
+        }
+
+        private static IllegalStateException inUseBy(Thread t) {
+            return new IllegalStateException("this Rcu.Reader is inside a read section of " + t
+                    + ": use a Reader from one thread at a time");
+        }
+
+        /** True inside a section entered through this handle on the calling thread. */
         public boolean inReadSection() {
-            return slot.nesting > 0;
+            return slot.inSectionOf(Thread.currentThread());
         }
 
         /** QSBR: reports a quiescent state (outside every section). EBR: no-op. */
@@ -234,10 +367,13 @@ public final class Rcu implements AutoCloseable {
             }
         }
 
-        /** QSBR: goes online (no-op if online). EBR: no-op. */
+        /** QSBR: goes online (no-op if online); throws if closed or its owner died. EBR: no-op. */
         public void online() {
             if (slot.nesting < 0) {
                 throw new IllegalStateException("this Rcu.Reader has been closed");
+            }
+            if (slot.ownerGone()) {
+                throw ownerGone();
             }
             if (qsbr) {
                 slot.qsbrOnline();
@@ -251,14 +387,18 @@ public final class Rcu implements AutoCloseable {
             }
         }
 
-        /** Unregisters the handle; it must not be inside a section. Idempotent. */
+        /** Unregisters the handle; it must not be inside a section (of any thread). Idempotent. */
         @Override
         public void close() {
             int n = slot.nesting;
             if (n == ReaderSlot.RETIRED_NESTING) {
                 return;
             }
-            if (n > 0) {
+            if (!owner.isAlive()) {
+                readers.sweep(reports.deadReporter); // reaps a section the dead owner left open
+                n = slot.nesting;
+            }
+            if (n > 0 || slot.borrower() != null) {
                 throw new IllegalStateException("Rcu.Reader closed inside a read section");
             }
             ReaderSlot.EPOCH.setRelease(slot, 0L);
@@ -288,6 +428,7 @@ public final class Rcu implements AutoCloseable {
         Thread.UncaughtExceptionHandler handler;
         Consumer<ReaderReport> readerReportListener;
         long dormantParkNanos = CallbackWorker.DORMANT_PARK_NANOS;
+        long callbackLimit = DEFAULT_CALLBACK_LIMIT;
 
         Builder() {
         }
@@ -359,6 +500,23 @@ public final class Rcu implements AutoCloseable {
         }
 
         /**
+         * Pending callbacks (queued by {@link Rcu#call(Runnable)}, not run yet) beyond which a caller
+         * that may wait waits for the worker, and twice which a caller that may not wait is refused;
+         * see {@link Rcu#call(Runnable)}. Default {@value Rcu#DEFAULT_CALLBACK_LIMIT} (2^20): a
+         * pending callback keeps its {@code Runnable} and whatever it captures reachable, so a
+         * million of them is already tens of MiB of heap - far more than one grace period's batch
+         * of a healthy domain needs, yet a stuck reader or a starved worker then stops producers
+         * well before the heap runs out. Must be between 1 and {@code Long.MAX_VALUE / 2}.
+         */
+        public Builder callbackLimit(long limit) {
+            if (limit < 1 || limit > Long.MAX_VALUE / 2) {
+                throw new IllegalArgumentException("callbackLimit must be in [1, Long.MAX_VALUE / 2]: " + limit);
+            }
+            this.callbackLimit = limit;
+            return this;
+        }
+
+        /**
          * Test hook, not API: the dormant park bound of the default worker idle strategy (default
          * 100 ms). A test makes it very long so that only a wake-up can get a callback run.
          */
@@ -376,6 +534,8 @@ public final class Rcu implements AutoCloseable {
         }
     }
 
+    /** Default of {@link Builder#callbackLimit(long)}. */
+    public static final long DEFAULT_CALLBACK_LIMIT = 1L << 20;
     private static final System.Logger LOGGER = System.getLogger(Rcu.class.getName());
     private static final int OPEN = 0;
     private static final int CLOSING = 1;
@@ -418,7 +578,7 @@ public final class Rcu implements AutoCloseable {
         this.gracePeriods = new GracePeriods(readers, readerWait, b.stallTimeout.toNanos(), reports);
         Thread.UncaughtExceptionHandler h = b.handler != null ? b.handler
                 : (t, e) -> LOGGER.log(System.Logger.Level.ERROR, "RCU callback failed in domain '" + name + "'", e);
-        this.worker = new CallbackWorker(this, gracePeriods, h);
+        this.worker = new CallbackWorker(this, gracePeriods, h, b.callbackLimit);
         if (b.ownWorkerThread) {
             // Dormancy only with the default: a user's strategy (say busy-spinning) is kept as given.
             IdleStrategy idle = b.workerIdle != null ? b.workerIdle
@@ -556,11 +716,38 @@ public final class Rcu implements AutoCloseable {
             return true;
         }
         for (ReaderSlot h : handles) {
-            if (h.thread() == t && h.nesting > 0) {
+            if (h.inSectionOf(t)) {
                 return true;
             }
         }
         return false;
+    }
+
+    /**
+     * Whether the calling thread may block until a grace period completes: false inside a read
+     * section of this domain (implicit API or a {@link Reader}, including one borrowed from another
+     * thread), where waiting would deadlock, and - QSBR - while the thread is online (through
+     * {@link #threadOnline()} or a Reader it registered), where waiting would either hold back the
+     * grace period it waits for or need to take the thread offline without its consent; true
+     * otherwise. {@link #synchronize()}, {@link #condSynchronize(long)} and {@link #barrier()} still
+     * accept an online QSBR caller outside a section (they take it offline for the wait, as
+     * documented); this query is for code that must not make that choice for its caller, such as a
+     * reclamation path deciding whether a caller may block. Callbacks may wait (they may call
+     * synchronize()). A pure query of the calling thread's state: no fence, no allocation, does not
+     * check whether the domain is open.
+     */
+    public boolean mayWaitForGracePeriod() {
+        Thread t = Thread.currentThread();
+        ReaderSlot s = currentSlotOrNull();
+        if (s != null && (s.nesting > 0 || (qsbr && s.online()))) {
+            return false;
+        }
+        for (ReaderSlot h : handles) {
+            if (h.inSectionOf(t) || (qsbr && h.owner == t && h.online())) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
@@ -623,16 +810,27 @@ public final class Rcu implements AutoCloseable {
         }
     }
 
-    /** Registers an explicit reader handle for the calling thread (QSBR: online). */
+    /**
+     * Registers an explicit reader handle owned by the calling thread (QSBR: online); it lives as
+     * long as that thread (see {@link Reader}).
+     */
     public Reader register() {
         checkOpen();
         ReaderSlot s = readers.registerDedicated(Thread.currentThread(), reports.deadReporter);
         handleLock.lock();
         try {
+            // Drops handles whose slot the registry has reaped (owner dead, no borrower left), so
+            // threads that register a Reader and die without closing it do not grow the array.
             ReaderSlot[] old = handles;
-            ReaderSlot[] next = Arrays.copyOf(old, old.length + 1);
-            next[old.length] = s;
-            handles = next;
+            ReaderSlot[] next = new ReaderSlot[old.length + 1];
+            int n = 0;
+            for (ReaderSlot h : old) {
+                if (!h.removed) {
+                    next[n++] = h;
+                }
+            }
+            next[n++] = s;
+            handles = n == next.length ? next : Arrays.copyOf(next, n);
         } finally {
             handleLock.unlock();
         }
@@ -817,7 +1015,7 @@ public final class Rcu implements AutoCloseable {
             throw new IllegalStateException(what + " inside a read section of the same RCU domain would deadlock");
         }
         for (ReaderSlot h : handles) {
-            if (h.nesting > 0 && h.thread() == t) {
+            if (h.inSectionOf(t)) {
                 throw new IllegalStateException(what + " inside a read section of the same RCU domain would deadlock");
             }
         }
@@ -832,8 +1030,25 @@ public final class Rcu implements AutoCloseable {
      * Callbacks in the class comment: racing with the worker going dormant, the grace period may
      * start up to 100 ms late).
      *
+     * <p>Pending callbacks are bounded by {@link Builder#callbackLimit(long) callbackLimit} (the
+     * limit) and twice that (the hard cap), counted over every thread's queue. A caller that finds
+     * the limit reached:
+     * <ul>
+     * <li>waits - like {@link #barrier()}, uninterruptibly - until the worker has brought the
+     *     backlog under the limit, then queues, if it may wait: {@link #mayWaitForGracePeriod()}
+     *     is true, it is not running a callback, and the domain has its own worker thread;
+     * <li>otherwise (inside a read section, an online QSBR thread, a callback, or
+     *     {@code ownWorkerThread(false)}, where the caller may be the thread that has to run the
+     *     agent) queues anyway and wakes the worker while fewer than the hard cap are pending, and
+     *     beyond it throws {@link IllegalStateException} naming the limit, without queueing.
+     * </ul>
+     * A call that throws has queued nothing. The count is exact for one producer; racing producers
+     * may overshoot the bounds somewhat (each checks the total only once its own queue holds its
+     * share of the limit), never without bound.
+     *
      * @throws IllegalArgumentException if {@code callback} is null
-     * @throws IllegalStateException    after close()
+     * @throws IllegalStateException    after close(), or past the hard cap on a caller that may not
+     *                                  wait
      */
     public void call(Runnable callback) {
         if (callback == null) {
@@ -846,13 +1061,7 @@ public final class Rcu implements AutoCloseable {
         CallbackQueue q = worker.cached(t);
         if (q == null) {
             if (t.isVirtual()) {
-                q = worker.claimPooled(t);
-                try {
-                    q.add(callback, worker.recycled);
-                } finally {
-                    q.release();
-                }
-                worker.wakeIfDormant();
+                callVirtual(t, callback);
                 return;
             }
             q = threadQueue.get();
@@ -862,8 +1071,55 @@ public final class Rcu implements AutoCloseable {
             }
             worker.cache(t, q);
         }
+        if (q.pendingOwn() >= worker.share()) {
+            admit(t); // the sum over every queue, and waiting or refusing past the limit
+        }
         q.add(callback, worker.recycled);
         worker.wakeIfDormant(); // after the publish: see CallbackWorker's notes for the race left
+    }
+
+    private void callVirtual(Thread t, Runnable callback) {
+        CallbackQueue q = worker.claimPooled(t);
+        if (q.pendingOwn() >= worker.share()) {
+            q.release(); // not held while admit() may wait
+            admit(t);
+            q = worker.claimPooled(t);
+        }
+        try {
+            q.add(callback, worker.recycled);
+        } finally {
+            q.release();
+        }
+        worker.wakeIfDormant();
+    }
+
+    /**
+     * call()'s slow path, before queueing: returns when the caller may queue, or throws (see
+     * call()'s Javadoc). Holds no lock; a wait is a barrier ticket, one worker cycle at a time.
+     */
+    private void admit(Thread t) {
+        long limit = worker.callbackLimit;
+        long pending = worker.pendingTotal();
+        if (pending < limit) {
+            return;
+        }
+        if (runner != null && !worker.isDutyThread(t) && mayWaitForGracePeriod()) {
+            do {
+                if (!worker.awaitBarrier(worker.barrierTicket())) {
+                    throw closedException();
+                }
+                pending = worker.pendingTotal();
+            } while (pending >= limit);
+            return;
+        }
+        if (pending >= 2 * limit) {
+            worker.wakeForBacklog();
+            throw new IllegalStateException("RCU domain '" + name + "': " + pending
+                    + " callbacks pending, at the hard cap of twice callbackLimit (" + limit
+                    + "); this thread may not wait for them (read section, online QSBR thread, callback"
+                    + " or no own worker thread): the callback was not queued");
+        }
+        worker.wakeForBacklog();
     }
 
     /**

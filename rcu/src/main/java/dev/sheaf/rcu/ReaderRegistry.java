@@ -23,9 +23,11 @@ import java.util.function.Consumer;
  *   end, so the pool grows only to the number of virtual threads inside a section at the same time.
  *   Probing starts at a hash of the thread id, which also makes the holder's own lookup short.
  * Reclamation: dedicated slots whose owner died are removed by sweep(), which runs on the
- *   registration slow path, every 64 grace periods and whenever a scan finds a blocking slot's owner
- *   dead. An owner that died inside a section (nesting > 0) is reported; either way the slot is
- *   cleared, so a dead thread - like an offline one - never holds a grace period back. Pooled slots
+ *   registration slow path, every 64 grace periods and whenever a scan finds a blocking slot's
+ *   occupant dead. An owner that died inside a section (nesting > 0) is reported; either way the slot
+ *   is cleared, so a dead thread - like an offline one - never holds a grace period back. A slot of
+ *   an Rcu.Reader borrowed by another thread stays while that borrower is inside a section (see
+ *   ReaderSlot); a borrower that died inside one is reported and its section cleared. Pooled slots
  *   held by a dead virtual thread are cleared and returned to the pool by the scan (reapPooled).
  *
  * Lock order: GracePeriods.gpLock may be held while taking registrationLock, never the reverse.
@@ -209,10 +211,11 @@ final class ReaderRegistry extends EpochRightPad {
     }
 
     private void removeLocked(ReaderSlot s) {
-        if (s.retired) {
+        if (s.removed) {
             return;
         }
         s.retired = true;
+        s.removed = true;
         uncache(s);
         ReaderSlot[] old = slots;
         int n = 0;
@@ -226,8 +229,9 @@ final class ReaderRegistry extends EpochRightPad {
     }
 
     /**
-     * Removes dedicated slots whose owner died; a dead owner still publishing an epoch is passed to
-     * {@code deadReport} first and cleared. Returns the number of slots removed.
+     * Removes dedicated slots whose owner died; a dead owner (or borrower, see ReaderSlot) still
+     * inside a section is passed to {@code deadReport} first and cleared. Returns the number of
+     * slots removed.
      */
     int sweep(Consumer<ReaderSlot> deadReport) {
         registrationLock.lock();
@@ -242,7 +246,7 @@ final class ReaderRegistry extends EpochRightPad {
         ReaderSlot[] old = slots;
         int dead = 0;
         for (ReaderSlot s : old) {
-            if (!s.pooled && isDead(s)) {
+            if (!s.pooled && reapDedicated(s, deadReport)) {
                 dead++;
             }
         }
@@ -252,25 +256,49 @@ final class ReaderRegistry extends EpochRightPad {
         ReaderSlot[] next = new ReaderSlot[old.length - dead];
         int n = 0;
         for (ReaderSlot s : old) {
-            if (!s.pooled && isDead(s)) {
-                // nesting is safe to read: Thread.isAlive() == false orders the owner's last writes
-                if (s.nesting > 0) {
-                    deadReport.accept(s);
-                }
-                s.clearDead();
-                s.retired = true;
-                uncache(s);
-            } else if (n < next.length) {
+            if (!s.removed) {
                 next[n++] = s;
             }
         }
-        slots = n == next.length ? next : Arrays.copyOf(next, n);
+        slots = next;
         return dead;
     }
 
-    static boolean isDead(ReaderSlot s) {
-        Thread t = s.thread();
-        return t == null || !t.isAlive();
+    /**
+     * One dedicated slot of the sweep (registrationLock held): clears a dead borrower's section,
+     * and marks the slot removed if its owner is dead and no live borrower is inside a section.
+     */
+    private boolean reapDedicated(ReaderSlot s, Consumer<ReaderSlot> deadReport) {
+        if (s.removed) {
+            return false; // not in the array any more (a concurrent unregister races only by lock)
+        }
+        Thread b = s.borrower();
+        if (b != null) {
+            if (b.isAlive()) {
+                return false; // its section is protected whatever happened to the owner
+            }
+            // Died inside its section (it clears borrower when it leaves); isAlive() == false
+            // orders its writes before ours. Clear before releasing borrower: see ReaderSlot.
+            deadReport.accept(s);
+            s.clearDead();
+            s.endBorrow();
+        }
+        if (s.owner.isAlive()) {
+            return false;
+        }
+        s.retired = true; // volatile store, then the volatile borrower load: see ReaderSlot's notes
+        if (s.borrowerVolatile() != null) {
+            return false; // a borrower got in first; a later sweep removes the slot after it leaves
+        }
+        // nesting is safe to read: the owner is dead (isAlive() == false orders its last writes)
+        // and a borrower's last writes precede its release of borrower.
+        if (s.nesting > 0) {
+            deadReport.accept(s);
+        }
+        s.clearDead();
+        s.removed = true;
+        uncache(s);
+        return true;
     }
 
     // ---------------------------------------------------------------- pooled slots (virtual threads)

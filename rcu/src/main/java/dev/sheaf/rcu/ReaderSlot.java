@@ -14,7 +14,8 @@ import java.lang.invoke.VarHandle;
  *
  * epoch: 0 means quiescent (EBR: outside every section; QSBR: offline). Otherwise it is the global
  *   epoch the owner observed when it entered its outermost section (EBR) or last reported a
- *   quiescent state / went online (QSBR). Written only by the owner, read by the grace-period scan.
+ *   quiescent state / went online (QSBR). Written by the owner (or a borrower), read by the
+ *   grace-period scan.
  *   - 0 -> e (EBR outermost entry, QSBR online): opaque store then VarHandle.fullFence(). This is the
  *     reader half of a store-buffering pattern: reader {store slot; load shared data}, writer
  *     {store shared data (unlink); advance epoch; full fence; load slot}. With a full fence on both
@@ -35,8 +36,26 @@ import java.lang.invoke.VarHandle;
  *     period that advanced past it waits for this slot.
  * Closing: EBR entries see the registry's negative epoch; QSBR slots receive ReaderRegistry.CLOSED
  *   themselves (negative, so "epoch <= 0" is the single check on the QSBR entry path).
- * nesting: section depth, owner-only plain field. Other threads read it only after the owner has
- *   terminated (Thread.isAlive() == false gives happens-before) or when they are the owner.
+ * nesting: section depth, a plain field of the thread using the slot: the owner, or the borrower of
+ *   an Rcu.Reader (below), whose CAS and release of borrower order it with the owner's accesses.
+ *   Other threads read it only after that thread has terminated (Thread.isAlive() == false gives
+ *   happens-before) or after a release of borrower they have seen.
+ *
+ * Rcu.Reader slots lent to another thread ("one thread at a time"): a thread other than the owner
+ * enters only by CAS of borrower null -> itself, and clears borrower (release, after its epoch
+ * release store) when it leaves its outermost section. While borrower is set:
+ *   - the borrower is the slot's occupant: the scan checks its liveness, not the owner's, and the
+ *     owner's own lock() refuses (its fast path loads borrower; one thread at a time);
+ *   - the sweep never clears the slot while the borrower lives, even if the owner has died.
+ * A dead owner ends the handle: the sweep stores retired (volatile) and then loads borrower; a
+ * borrower CASes borrower and then loads retired (and the owner's liveness). Volatile accesses are
+ * sequentially consistent, so at least one side sees the other: either the borrower refuses (and
+ * clears borrower), or the sweep leaves the slot registered until that section ends. A borrower
+ * that dies inside its section is reported and cleared like a dead owner; the owner, if alive,
+ * keeps the handle (the sweep clears the section before releasing borrower, so the owner's later
+ * writes follow the clearing).
+ * retired (volatile): no section may start on the slot any more (closed, reaped, or being reaped);
+ *   removed (volatile, written under registrationLock): the slot has left the registry's array.
  *
  * The hot fields sit on their own cache lines (padding superclasses, as in JCTools), so a reader
  * entering a section dirties only its own line and the scan's loads do not false-share with other
@@ -74,12 +93,14 @@ abstract class ReaderSlotRightPad extends ReaderSlotHot {
 final class ReaderSlot extends ReaderSlotRightPad implements Rcu.ReadSection {
     static final VarHandle EPOCH;
     private static final VarHandle CLAIMED;
+    private static final VarHandle BORROWER;
 
     static {
         try {
             MethodHandles.Lookup lookup = MethodHandles.lookup();
             EPOCH = lookup.findVarHandle(ReaderSlotHot.class, "epoch", long.class);
             CLAIMED = lookup.findVarHandle(ReaderSlot.class, "claimed", int.class);
+            BORROWER = lookup.findVarHandle(ReaderSlot.class, "borrower", Thread.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -100,8 +121,15 @@ final class ReaderSlot extends ReaderSlotRightPad implements Rcu.ReadSection {
     private int claimed;
     /** nesting value of a closed Rcu.Reader: every later lock() fails on the existing nesting check. */
     static final int RETIRED_NESTING = Integer.MIN_VALUE / 2;
-    /** Set once a dedicated slot has been removed from the registry (unregistered or reaped). */
+    /**
+     * Dedicated slots: no section may start any more (closed, owner dead); set before a reaped slot
+     * leaves the array, see the notes on borrowers.
+     */
     volatile boolean retired;
+    /** Set (under registrationLock) once a dedicated slot has left the registry's array. */
+    volatile boolean removed;
+    /** Rcu.Reader slots: the non-owner thread inside a section on it now, or null (see the notes). */
+    private volatile Thread borrower;
     /** Handles: taken offline by their owner for a blocking call (owner-only). */
     boolean offlineForWait;
     /** Epoch value of the section already reported as stalled (report once per section). */
@@ -228,6 +256,43 @@ final class ReaderSlot extends ReaderSlotRightPad implements Rcu.ReadSection {
         }
     }
 
+    // ---------------------------------------------------------------- borrowers (Rcu.Reader on another thread)
+
+    /** The borrower, acquire: a null seen here orders a sweep's clearing before the caller's writes. */
+    Thread borrower() {
+        return (Thread) BORROWER.getAcquire(this);
+    }
+
+    /**
+     * The borrower, volatile: the sweep's half of the handshake (retired store, then this load) must
+     * be two synchronization actions for the store-buffering argument; an acquire load may be
+     * ordered before a volatile store (a release lets later accesses move up).
+     */
+    Thread borrowerVolatile() {
+        return (Thread) BORROWER.getVolatile(this);
+    }
+
+    /** Claims the slot for {@code t}'s section (a full fence, see the notes); false if borrowed. */
+    boolean tryBorrow(Thread t) {
+        return BORROWER.compareAndSet(this, (Thread) null, t);
+    }
+
+    /** Ends a borrow: after the section's epoch store, so a sweep that sees null sees it quiescent. */
+    void endBorrow() {
+        BORROWER.setRelease(this, (Thread) null);
+    }
+
+    /** True if the owner is dead or the slot was retired: no new section may start on it. */
+    boolean ownerGone() {
+        return retired || !owner.isAlive();
+    }
+
+    /** True if {@code t} is inside a section on this slot (as owner or borrower). */
+    boolean inSectionOf(Thread t) {
+        Thread b = borrower();
+        return b != null ? b == t : thread() == t && nesting > 0;
+    }
+
     // ---------------------------------------------------------------- ReadSection (try-with-resources)
 
     @Override
@@ -246,12 +311,19 @@ final class ReaderSlot extends ReaderSlotRightPad implements Rcu.ReadSection {
         return pooled ? holder : owner;
     }
 
+    /** The thread whose section the slot may hold now: the borrower if any, else thread(). */
+    Thread occupant() {
+        Thread b = pooled ? null : borrower();
+        return b != null ? b : thread();
+    }
+
     String threadName() {
         if (pooled) {
             Thread t = holder;
             return t == null ? "<free pooled slot>" : t.toString();
         }
-        return owner.toString();
+        Thread b = borrower();
+        return b != null ? b + " (on an Rcu.Reader of " + owner + ")" : owner.toString();
     }
 
     /** Clears a slot whose owner died (scan side, after Thread.isAlive() returned false). */
