@@ -575,7 +575,8 @@ final class RcuFree implements AutoCloseable {
         checkOpen();
         if (!callerMayWait()) {
             throw new IllegalStateException("headless freeRcu(0x" + Long.toHexString(address)
-                    + ") by a caller that may not wait for a grace period (inside an RCU read section) may have"
+                    + ") by a caller that may not wait for a grace period (inside an RCU read section, or an online"
+                    + " QSBR thread) may have"
                     + " to wait and would deadlock");
         }
         long size = target.claim(address, -1);
@@ -1234,11 +1235,11 @@ final class RcuFree implements AutoCloseable {
 
     /**
      * Whether the calling thread may wait for a grace period here: the one place the engine asks.
-     * Inside a read section it may not (the wait would deadlock, or with QSBR end a grace period
-     * while the caller holds pointers).
+     * Inside a read section it may not (the wait would deadlock), nor may an online QSBR thread
+     * (the wait would count it quiescent without its consent while it holds pointers).
      */
     private boolean callerMayWait() {
-        return !rcu.inReadSection(); // switch to rcu.mayWaitForGracePeriod() (also false for online QSBR threads) when merged
+        return rcu.mayWaitForGracePeriod(); // false in a read section and on an online QSBR thread
     }
 
     /**
