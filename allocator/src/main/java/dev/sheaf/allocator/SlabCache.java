@@ -1798,8 +1798,16 @@ public final class SlabCache {
                 r.objects[n] = a;
                 r.size = n + 1;
                 if (n + 1 == capacity) {
+                    try {
+                        submitRcuSheaf(r);
+                    } catch (RuntimeException e) {
+                        // Not taken (the engine is closed): this call is undone, the sheaf keeps
+                        // the others, so the slot never holds a full sheaf.
+                        r.size = n;
+                        ObjectStates.set(stateBias, a, ObjectStates.ALLOCATED);
+                        throw e;
+                    }
                     m.rcuSubmits++;
-                    submitRcuSheaf(r);
                     submitted = true;
                     r = null; // the engine's now; if taking an empty one fails, the slot stays empty
                     r = emptyRcuSheaf();
