@@ -770,27 +770,27 @@ public final class SlabCache {
         checkInSlab(address, s);
     }
 
-    /** Whether {@code address} is an object start inside the carved part of {@code s} (never throws). */
+    /**
+     * Whether {@code address} is an object start in the carved part of {@code s}: the one answer
+     * to "is this an object start", for any address (never throws). Exact even where off * recip
+     * wraps: idx * slotSize == off with idx < carved names the object at idx, however idx was found.
+     */
     boolean isObjectStart(long address, Slab s) {
         long off = address - s.base;
-        if (Long.compareUnsigned(off, (long) s.carved * slotSize) >= 0) {
-            return false;
-        }
         long idx = (off * recip) >>> 40;
-        return idx * slotSize == off;
+        return idx * slotSize == off && idx < s.carved;
     }
 
-    /** Object start check inside a known slab of this cache. */
+    /** isObjectStart, or the exception that says which rule failed. */
     void checkInSlab(long address, Slab s) {
+        if (!isObjectStart(address, s)) {
+            throw notInSlab(address, s);
+        }
+    }
+
+    private RuntimeException notInSlab(long address, Slab s) {
         long off = address - s.base;
         long idx = (off * recip) >>> 40;
-        // carved <= objectsPerSlab, so one bound test serves the common path; notInSlab sorts out which rule failed.
-        if (idx * slotSize != off || idx >= s.carved) {
-            throw notInSlab(address, off, idx);
-        }
-    }
-
-    private RuntimeException notInSlab(long address, long off, long idx) {
         if (idx * slotSize != off || idx >= objectsPerSlab) {
             return new IllegalArgumentException(String.format(
                     "address 0x%x is not the start of an object of cache '%s' (interior address)", address, name));
@@ -1287,14 +1287,9 @@ public final class SlabCache {
         return a;
     }
 
-    /** Whether {@code x} is a free object start inside the carved part of {@code s}. */
+    /** Whether {@code x} is a free object start of {@code s}. */
     private boolean isFreeInSlab(Slab s, long x) {
-        long off = x - s.base;
-        if (Long.compareUnsigned(off, (long) s.carved * slotSize) >= 0) {
-            return false;
-        }
-        long idx = (off * recip) >>> 40;
-        return idx * slotSize == off && ObjectStates.get(stateBias, x) == ObjectStates.FREE;
+        return isObjectStart(x, s) && ObjectStates.get(stateBias, x) == ObjectStates.FREE;
     }
 
     /** Node lock held. Relinks every free object of the carved part of {@code s}; the new head. */
@@ -1518,12 +1513,8 @@ public final class SlabCache {
     /** Whether {@code x} is a cached object start of this cache (lock-free; reads no object memory). */
     private boolean isCachedObject(long x) {
         Slab s = pages.ownerOf(x);
-        if (s == null || s.cache != this) {
-            return false;
-        }
-        long off = x - s.base;
-        long idx = (off * recip) >>> 40;
-        return idx * slotSize == off && idx < objectsPerSlab && ObjectStates.get(stateBias, x) == ObjectStates.CACHED;
+        return s != null && s.cache == this && isObjectStart(x, s)
+                && ObjectStates.get(stateBias, x) == ObjectStates.CACHED;
     }
 
     void freeBulkValidated(long[] objects, int count) {
