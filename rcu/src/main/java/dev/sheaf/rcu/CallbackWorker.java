@@ -10,6 +10,7 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
 import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.AgentTerminationException;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 
@@ -375,8 +376,15 @@ final class CallbackWorker extends CallbackWorkerPadAfter implements Agent {
 
     // ---------------------------------------------------------------- duty cycle
 
+    /**
+     * One duty cycle. Once the domain is closed it throws {@link AgentTerminationException}, so an
+     * AgentRunner (the domain's own, or a user's) stops the agent cleanly instead of idling on.
+     */
     @Override
     public int doWork() {
+        if (gp.isClosed()) {
+            throw new AgentTerminationException("rcu domain is closed");
+        }
         if (!dutyLock.tryLock()) {
             return 0;
         }

@@ -378,6 +378,21 @@ class RcuApiTest {
     }
 
     @Test
+    void closeStopsAUserRunAgentRunner() throws Exception {
+        Rcu rcu = Rcu.builder().name("closing-agent").ownWorkerThread(false).build();
+        org.agrona.concurrent.AgentRunner runner = new org.agrona.concurrent.AgentRunner(
+                new org.agrona.concurrent.BackoffIdleStrategy(), e -> { }, null, rcu.agent());
+        Thread t = org.agrona.concurrent.AgentRunner.startOnThread(runner);
+        CountDownLatch ran = new CountDownLatch(1);
+        rcu.call(ran::countDown);
+        assertTrue(ran.await(30, java.util.concurrent.TimeUnit.SECONDS), "the user's runner runs callbacks");
+        rcu.close();
+        t.join(java.time.Duration.ofSeconds(30));
+        assertFalse(t.isAlive(), "the runner's thread ends once the domain is closed");
+        assertTrue(runner.isClosed());
+    }
+
+    @Test
     void agentModeRunsOnCallerThread() throws Exception {
         try (Rcu rcu = Rcu.builder().ownWorkerThread(false).build()) {
             AtomicInteger ran = new AtomicInteger();
