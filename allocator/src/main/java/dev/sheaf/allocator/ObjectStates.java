@@ -19,7 +19,8 @@ import java.lang.foreign.ValueLayout;
  *               The slab layer writes it when it hands an object to a sheaf; free writes it
  *               when it takes an object from a user.
  *   ALLOCATED - with a user. Every alloc entry point writes it as the last thing before it
- *               returns the address.
+ *               returns the address. A cache with CHEAP_FREE_CHECKS never writes it: its users'
+ *               objects stay CACHED, which its free paths accept in place of ALLOCATED.
  *   PENDING   - claimed by the free-after-grace-period engine (freeRcu*); only the engine's
  *               internal release moves it on (to CACHED).
  *

@@ -96,6 +96,9 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         for (int i = 0; i < kmalloc.length; i++) {
             int size = SizeClasses.SIZES[i];
             CacheSpec spec = CacheSpec.of("kmalloc-" + size, size).withSheafCapacity(b.sheafCapacity);
+            if (b.cheapFreeChecks) {
+                spec = spec.withFlags(SlabFlag.CHEAP_FREE_CHECKS);
+            }
             kmalloc[i] = new SlabCache(this, pages, spec, true, hooks, carrierSlots);
         }
         this.caches = kmalloc.clone();
@@ -118,6 +121,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         private final List<SlabHook> hooks = new ArrayList<>();
         private boolean rcuSheaves = true;
         private int sheafCapacity = -1;
+        private boolean cheapFreeChecks;
         private long rcuDrainDelayNanos = RcuFree.Settings.DEFAULT.drainDelayNanos();
         private long rcuPendingLimitBytes = RcuFree.Settings.DEFAULT.pendingLimitBytes();
         private boolean forceArena;
@@ -202,6 +206,15 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
                 throw new IllegalArgumentException("sheaf capacity " + capacity + " outside -1..4096");
             }
             this.sheafCapacity = capacity;
+            return this;
+        }
+
+        /**
+         * {@link SlabFlag#CHEAP_FREE_CHECKS} for the size-class caches (default false: exact checks,
+         * every entry point refuses an object that is not allocated).
+         */
+        public Builder cheapFreeChecks(boolean on) {
+            this.cheapFreeChecks = on;
             return this;
         }
 

@@ -71,7 +71,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * freeRcu and usableSize accept only an allocated object, so a double free, a free of a cached or
  * pending object or of a slot never handed out is refused at the call, exactly for calls ordered
  * by happens-before. The slab layer marks what it hands to a sheaf cached and what comes back free,
- * and accepts back only a cached object.
+ * and accepts back only a cached object. CHEAP_FREE_CHECKS drops the two fast-path stores (alloc's
+ * allocated, free's cached): a user's object then stays cached, so a second free of an object still
+ * in a sheaf is missed, while pending and slab-free objects are still refused (`withUser`).
  *
  * Links kept in free memory (the slab free list, the deferred lists) are hardened (FreePointer)
  * and validated before they are followed: inside the slab's carved prefix, an object start, in
@@ -183,6 +185,14 @@ public final class SlabCache {
     private final Set<SlabFlag> flags;
     private final boolean typesafe;
     private final boolean poison;
+    /** False with CHEAP_FREE_CHECKS: alloc and free skip their state stores (see withUser). */
+    private final boolean exactStates;
+    /**
+     * The state of an object with a user: ALLOCATED, or with CHEAP_FREE_CHECKS CACHED (what the
+     * slab layer wrote when it handed the object to a sheaf), so that nothing on the fast paths
+     * needs to write it and a cached object passes as allocated.
+     */
+    private final byte withUser;
     private final boolean sheaves;
     private final int capacity;
     /** Objects a main sheaf may hold on the fast path: the capacity, or 0 for a cache without sheaves. */
@@ -243,6 +253,8 @@ public final class SlabCache {
         this.flags = spec.flags();
         this.typesafe = spec.has(SlabFlag.TYPESAFE_BY_RCU);
         this.poison = spec.has(SlabFlag.POISON);
+        this.exactStates = !spec.has(SlabFlag.CHEAP_FREE_CHECKS);
+        this.withUser = exactStates ? ObjectStates.ALLOCATED : ObjectStates.CACHED;
         this.kmalloc = kmalloc;
         int cap = spec.sheafCapacity() < 0 ? defaultSheafCapacity(objectSize) : spec.sheafCapacity();
         this.sheaves = cap > 0;
@@ -379,7 +391,9 @@ public final class SlabCache {
         if (a == 0) {
             throw allocator.outOfMemory(objectSize);
         }
-        ObjectStates.set(stateBias, a, ObjectStates.ALLOCATED);
+        if (exactStates) {
+            ObjectStates.set(stateBias, a, ObjectStates.ALLOCATED);
+        }
         if (hasHooks) {
             runAllocHooks(a, hooks);
         }
@@ -468,7 +482,9 @@ public final class SlabCache {
         }
         long a = allocNoLockInternal();
         if (a != 0) {
-            ObjectStates.set(stateBias, a, ObjectStates.ALLOCATED);
+            if (exactStates) {
+                ObjectStates.set(stateBias, a, ObjectStates.ALLOCATED);
+            }
             if (noLockAllocHooks.length > 0) {
                 runAllocHooks(a, noLockAllocHooks);
             }
@@ -594,7 +610,7 @@ public final class SlabCache {
             }
         }
         for (int i = 0; i < count; i++) {
-            ObjectStates.set(stateBias, out[i], ObjectStates.ALLOCATED);
+            ObjectStates.set(stateBias, out[i], withUser);
         }
         if (hasHooks) {
             for (int i = 0; i < count; i++) {
@@ -637,7 +653,7 @@ public final class SlabCache {
         } catch (IllegalStateException e) {
             for (int i = 0; i < claimed; i++) {
                 if (objects[i] != 0) {
-                    ObjectStates.set(stateBias, objects[i], ObjectStates.ALLOCATED);
+                    ObjectStates.set(stateBias, objects[i], withUser);
                 }
             }
             throw e;
@@ -799,10 +815,10 @@ public final class SlabCache {
                 "double free or invalid free of 0x%x in cache '%s': object was never handed out", address, name));
     }
 
-    /** Throws unless the object start {@code a} is allocated (with a user). */
+    /** Throws unless the object start {@code a} is with a user (see withUser). */
     void checkAllocated(long a) {
         byte st = ObjectStates.get(stateBias, a);
-        if (st != ObjectStates.ALLOCATED) {
+        if (st != withUser) {
             throw notAllocated(a, st);
         }
     }
@@ -871,7 +887,9 @@ public final class SlabCache {
         if (hasHooks) {
             runFreeHooks(a);
         }
-        ObjectStates.set(stateBias, a, ObjectStates.CACHED);
+        if (exactStates) {
+            ObjectStates.set(stateBias, a, ObjectStates.CACHED);
+        }
         putObject(a);
     }
 
@@ -1795,7 +1813,7 @@ public final class SlabCache {
                         // Not taken (the engine is closed): this call is undone, the sheaf keeps
                         // the others, so the slot never holds a full sheaf.
                         r.size = n;
-                        ObjectStates.set(stateBias, a, ObjectStates.ALLOCATED);
+                        ObjectStates.set(stateBias, a, withUser);
                         throw e;
                     }
                     m.rcuSubmits++;

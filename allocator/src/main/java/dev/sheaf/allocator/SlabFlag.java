@@ -14,5 +14,14 @@ public enum SlabFlag {
      * Debug: a freed object is filled with 0x6b (the link field excepted) when it reaches a slab,
      * so use after free shows as poison. Costs a fill per slab-level free.
      */
-    POISON
+    POISON,
+    /**
+     * Opt-out of exact free checks on the fast paths: alloc and free skip their state-map stores.
+     * Still refused at the call: a free (or freeRcu, usableSize) of an object pending a grace
+     * period, of one back in its slab, of a slot never handed out, and a second freeRcu. Missed:
+     * a second free of an object that still sits in a sheaf or the barn, which is then handed
+     * out twice. For callers who have measured that one byte store per alloc and per free
+     * matters more to them than that guarantee.
+     */
+    CHEAP_FREE_CHECKS
 }

@@ -1,7 +1,9 @@
 package dev.sheaf.bench.peer;
 
+import dev.sheaf.allocator.CacheSpec;
 import dev.sheaf.allocator.SlabAllocator;
 import dev.sheaf.allocator.SlabCache;
+import dev.sheaf.allocator.SlabFlag;
 import dev.sheaf.rcu.Rcu;
 import java.util.List;
 
@@ -23,7 +25,7 @@ final class SheafPeers {
     static AllocatorPeer open(String name, long cacheObjectSize, boolean callerDriven) {
         return switch (name) {
             case Peers.SHEAF_MALLOC -> new Malloc(callerDriven);
-            case Peers.SHEAF_CACHE -> new Cache(cacheObjectSize, callerDriven);
+            case Peers.SHEAF_CACHE, Peers.SHEAF_CACHE_CHEAP -> new Cache(name, cacheObjectSize, callerDriven);
             default -> throw new IllegalArgumentException(name);
         };
     }
@@ -117,18 +119,22 @@ final class SheafPeers {
 
     /** {@code SlabCache.alloc/free} of one object size; deferred frees go through the rcu sheaf ({@code freeRcu}). */
     static final class Cache extends Base {
+        private final String name;
         private final SlabCache cache;
         private final long objectSize;
 
-        Cache(long objectSize, boolean callerDriven) {
+        Cache(String name, long objectSize, boolean callerDriven) {
             super(callerDriven);
+            this.name = name;
             this.objectSize = objectSize;
-            this.cache = allocator.createCache("bench-" + objectSize, objectSize);
+            CacheSpec spec = CacheSpec.of("bench-" + objectSize, objectSize);
+            this.cache = allocator.createCache(Peers.SHEAF_CACHE_CHEAP.equals(name)
+                    ? spec.withFlags(SlabFlag.CHEAP_FREE_CHECKS) : spec);
         }
 
         @Override
         public String name() {
-            return Peers.SHEAF_CACHE;
+            return name;
         }
 
         @Override
