@@ -5,9 +5,10 @@ package dev.sheaf.allocator;
  *
  * A batch holds what one per-thread (or per-stripe) RcuLocal accumulated, or one rcu sheaf, or
  * one hand-off of the deferred no-lock list, together with the grace-period cookie it waits for:
- *   - chainHead/chainCount: objects linked through their 8-byte fields (RcuLink format, hardened);
- *     deferredCount of them came through the no-lock deferred list. chainHead is engine-held and
- *     trusted; chainCount, counted as objects entered, bounds the drainer's walk (RcuDrainer notes);
+ *   - chainHead/chainTail/chainCount: objects XOR-linked through their 8-byte fields (RcuLink
+ *     format, hardened), head = newest, tail = oldest; deferredCount of them came through the
+ *     no-lock deferred list. Both ends are engine-held and trusted, so the drainer can walk from
+ *     either; chainCount, counted as objects entered, bounds its walks (RcuDrainer notes);
  *   - arrays[0..arrayCount): headless bulk arrays, all full except the last (lastLength);
  *   - sheafCache/sheaf/sheafCount: a full rcu sheaf handed back to its cache after the grace period.
  *     Such a batch belongs to its Sheaf (Sheaf.rcuBatch), not to RcuBatchPool: it travels with the
@@ -24,6 +25,7 @@ package dev.sheaf.allocator;
 final class RcuBatch {
 
     long chainHead;
+    long chainTail;
     int chainCount;
     int deferredCount;
 
@@ -57,6 +59,7 @@ final class RcuBatch {
     /** Drops every reference so a pooled batch keeps nothing alive. */
     void clear() {
         chainHead = 0;
+        chainTail = 0;
         chainCount = 0;
         deferredCount = 0;
         for (int i = 0; i < arrayCount; i++) {

@@ -28,15 +28,32 @@ import java.util.concurrent.locks.ReentrantLock;
  * another thread is half-way through freeing a batch it must wait for. Nobody waits for a grace
  * period while holding the drain lock.
  *
- * Freeing never trusts memory a user could have written. A chain is walked from the batch's head
- * (an engine-held value) for exactly the batch's chainCount objects; each link is decoded
- * (RcuLink hardening) and followed only if Target.isPending says it designates a pending object,
- * and the last object's link must decode to the end. A bad link is reported through
- * RcuFree.corruptLink (an IllegalStateException naming the object and the decoded value, on
- * lastFreeError and the System.Logger) and not followed; the objects behind it are counted lost.
- * Everything collected before it is still freed, and so is every other batch. A Target failure
- * (freeNow/freeNowBulk/rcuSheafReady throwing) is reported the same way and the batch goes on;
- * the freed counters take freeNowBulk's return value, never the number of objects attempted.
+ * Freeing never trusts memory a user could have written. A batch chain is XOR-linked (RcuLink
+ * notes) and both its ends are engine-held. It is walked from the head; each field is decoded
+ * (RcuLink hardening) and the neighbour it names is followed only if Target.isPending says it
+ * designates a pending object, and the last object's field must name the end. At the first bad
+ * field, in object k, the walk stops; what it collected before k is freed, and a second walk
+ * starts from the tail, with the same checks, until the field of k's other neighbour names k.
+ * Then every object of the chain was reached and is freed, k included: one corrupt field loses
+ * nothing. If the walk from the tail meets a bad field of its own first, the objects strictly
+ * between the two bad fields cannot be reached and are counted lost (they stay pending,
+ * untouched); both bad objects are freed, since each was reached through a validated field. The
+ * two walks together free at most chainCount objects and read at most chainCount + 1 fields (see
+ * below), so neither a cycle nor a corrupt chain can loop or reach beyond the batch.
+ * A field that decodes to a pending object outside the batch needs the key (noise does so with
+ * negligible odds); should it happen anyway, the head walk follows it to a foreign object k, and
+ * the walk from the tail reaches k's predecessor without passing k, or collects all the objects
+ * the count leaves without k: then k stays untouched (its own batch frees it) and the
+ * predecessor's field is the one reported. This is why the tail walk may read one field more than
+ * the count leaves behind k, unless k is the head (engine-held, so certainly in the chain). Every
+ * bad field is reported through RcuFree.corruptChainLink (an IllegalStateException naming the
+ * object, the value its field decodes to and what became of the rest, on lastFreeError and the
+ * System.Logger), and every other batch is freed as usual. The deferred list's walks
+ * (RcuFree.spliceDeferred/moveDeferred) are singly linked: there a bad link ends the walk and the
+ * objects behind it are lost.
+ * A Target failure (freeNow/freeNowBulk/rcuSheafReady throwing) is reported the same way and the
+ * batch goes on; the freed counters take freeNowBulk's return value, never the number of objects
+ * attempted.
  */
 /** Seals due batches and frees the ones whose grace period has passed. */
 final class RcuDrainer implements Agent {
@@ -209,7 +226,7 @@ final class RcuDrainer implements Agent {
             freeSheaf(b);
             return;
         }
-        long chainFreed = b.chainCount > 0 ? freeChain(b.chainHead, b.chainCount) : 0;
+        long chainFreed = b.chainCount > 0 ? freeChain(b.chainHead, b.chainTail, b.chainCount) : 0;
         long bulkFreed = 0;
         for (int i = 0; i < b.arrayCount; i++) {
             long[] a = b.arrays[i];
@@ -251,38 +268,128 @@ final class RcuDrainer implements Agent {
     }
 
     /**
-     * Walks exactly {@code count} objects from {@code link} (the batch's head, engine-held) and
-     * bulk-frees them; returns how many were freed. Every link read from an object is decoded and
-     * checked with Target.isPending before it is followed (see the notes); the count bounds the
-     * walk, so a cycle or a corrupt chain can neither loop nor reach beyond the batch.
+     * Frees the XOR-linked chain of {@code count} objects from {@code head} to {@code tail} (both
+     * engine-held) and returns how many were freed. The walk from the head follows a decoded
+     * neighbour only once Target.isPending accepts it; at the first bad field (object k) it stops,
+     * and a walk from the tail collects the objects behind k up to k's other neighbour. Together
+     * the walks take at most {@code count} objects, so a cycle or a corrupt chain can neither loop
+     * nor reach beyond the batch. See the notes for which objects are freed and which are lost.
      */
-    private long freeChain(long link, int count) {
-        long[] buf = scratch;
-        int n = 0;
+    private long freeChain(long head, long tail, int count) {
         long freed = 0;
-        for (int i = 1; ; i++) {
-            long next = RcuLink.next(link, linkKey); // read before the object is freed and reused
-            buf[n++] = RcuLink.address(link);
-            if (n == buf.length) {
-                freed += freeBulk(buf, n);
-                n = 0;
-            }
-            if (i == count) {
-                if (next != 0) {
-                    engine.corruptLink(link, next, 0); // the last object's end marker was overwritten
+        int n = 0;
+        long before = 0; // the object the walk came from (0 at the head), and its decoded field
+        long beforeRaw = 0;
+        long cur = head;
+        long raw;
+        long next;
+        int reached = 0;
+        while (true) {
+            raw = RcuLink.neighbours(cur, linkKey); // read before the object is freed and reused
+            next = raw ^ before;
+            if (++reached == count) {
+                if (next != 0) { // the last object's field no longer names the end
+                    engine.corruptChainLink(cur, raw, before, next, "where it must name the end of the chain",
+                            "no object is lost");
                 }
-                break;
+                scratch[n++] = RcuLink.address(cur);
+                return freed + freeBulk(scratch, n);
             }
             if (next == 0 || !target.isPending(RcuLink.address(next), RcuLink.linkOffset(next))) {
-                engine.corruptLink(link, next, count - i);
                 break;
             }
-            link = next;
+            scratch[n++] = RcuLink.address(cur);
+            if (n == scratch.length) {
+                freed += freeBulk(scratch, n);
+                n = 0;
+            }
+            before = cur;
+            beforeRaw = raw;
+            cur = next;
         }
+        // The field of k = cur is bad. Free what the head walk collected before k (so isPending
+        // refuses those objects from here on), hold k back, and collect from the tail towards k.
         if (n > 0) {
-            freed += freeBulk(buf, n);
+            freed += freeBulk(scratch, n);
+            n = 0;
         }
-        return freed;
+        long k = cur;
+        long kRaw = raw;
+        long kFrom = before;
+        long kToward = next;
+        int budget = count - reached; // chain objects behind k
+        // k came through a validated field, but only the head is engine-held: unless k is the
+        // head, the walk from the tail may have to collect one more object, k's slot in the count
+        // then being a foreign object's (a forged field naming a pending object elsewhere).
+        int limit = kFrom == 0 ? budget : budget + 1;
+        int back = 0;
+        long after = 0; // the object the tail walk came from (0 at the tail)
+        long t = tail;
+        long tRaw = 0;
+        long tToward = 0;
+        // The tail walk reached k's predecessor without passing k: k is in no position of the chain.
+        boolean contradicted = kFrom != 0 && t == kFrom;
+        boolean broken = false;
+        while (!contradicted && t != k) {
+            tRaw = RcuLink.neighbours(t, linkKey);
+            tToward = tRaw ^ after;
+            scratch[n++] = RcuLink.address(t);
+            if (n == scratch.length) {
+                freed += freeBulk(scratch, n);
+                n = 0;
+            }
+            back++;
+            if (tToward == k) { // met: k's other neighbour names it too
+                break;
+            }
+            if (kFrom != 0 && tToward == kFrom) {
+                contradicted = true;
+                break;
+            }
+            if (back == limit || tToward == 0
+                    || !target.isPending(RcuLink.address(tToward), RcuLink.linkOffset(tToward))) {
+                broken = true;
+                break;
+            }
+            after = t;
+            t = tToward;
+        }
+        if (kFrom == 0 || (!contradicted && back <= budget)) {
+            // k is a chain object: its field is the bad one.
+            scratch[n++] = RcuLink.address(k);
+            int lost = budget - back;
+            engine.chainObjectsLost(lost);
+            engine.corruptChainLink(k, kRaw, kFrom, kToward, null, broken ? lostOutcome(lost, t)
+                    : lost == 0 ? "the walk from the tail of the chain reached every object behind it: none is lost"
+                    : lostOutcome(lost, 0));
+            if (broken) {
+                engine.corruptChainLink(t, tRaw, after, tToward, null, lostOutcome(lost, k));
+            }
+        } else {
+            // The walk from the tail closed the chain, or collected the whole count, without k: the
+            // bad field is k's predecessor's, forged to name a pending object outside the batch,
+            // which stays untouched. The predecessor itself was freed by the head walk.
+            int lost = budget + 1 - back;
+            engine.chainObjectsLost(lost);
+            engine.corruptChainLink(kFrom, beforeRaw, beforeRaw ^ k, k,
+                    "which the walk from the tail of the chain does not reach (it is no object of this batch)",
+                    broken ? lostOutcome(lost, t) : lostOutcome(lost, 0));
+            if (broken) {
+                engine.corruptChainLink(t, tRaw, after, tToward, null, lostOutcome(lost, kFrom));
+            }
+        }
+        return freed + (n > 0 ? freeBulk(scratch, n) : 0);
+    }
+
+    private static String lostOutcome(long lost, long otherBad) {
+        if (otherBad == 0) {
+            return lost == 0 ? "every object of the batch was reached: none is lost"
+                    : lost + " object(s) of the batch that neither walk reached are lost"
+                            + " (they stay pending, untouched)";
+        }
+        String between = " between it and the corrupt link of object 0x" + Long.toHexString(RcuLink.address(otherBad));
+        return lost == 0 ? "no object lies" + between + ": none is lost"
+                : lost + " object(s)" + between + " are lost (they stay pending, untouched)";
     }
 
     /**

@@ -98,17 +98,27 @@ import java.util.concurrent.locks.ReentrantLock;
  * Hardened links (RcuLink notes): every link the engine stores inside an object - chain links of
  * freeRcu(a, off) and freeRcuNoLock, deferred-list nodes, end markers included - is
  * link ^ linkKey ^ reverseBytes(fieldAddress), linkKey drawn once per engine from SecureRandom.
- * Validation: a walk starts from an engine-held head (RcuLocal/RcuBatch chainHead, the deferred
+ * Batch chains (RcuLocal, RcuBatch) are XOR-linked: each field holds packed(prev) ^ packed(next)
+ * and the engine holds both ends (chainHead = newest, chainTail = oldest). The deferred list is a
+ * singly linked Treiber stack; a chain taken from it is rewritten into the XOR form while it is
+ * walked, by spliceDeferred (into an open batch, in front of its head) or moveDeferred (into a
+ * batch of its own). Sealing (RcuLocal.moveTo) and hand-over to a barrier move both ends with the
+ * count; the headless bulk arrays hold no links.
+ * Validation: a walk starts from an engine-held end (a batch's chainHead or chainTail, the deferred
  * list head), follows a decoded link only after target.isPending(address, linkOffset) accepts it,
  * and is bounded by what its owner counted independently of the links (a batch's chainCount, the
  * deferred list's byte count): a cycle or a corrupt chain can neither loop nor hang, and a batch
- * chain's last link must decode to the end. A bad link is never dereferenced: corruptLink reports
- * an IllegalStateException naming the object whose link was bad and the decoded value through
- * freeFailed (lastFreeError, freeErrors, a System.Logger ERROR record) and counts corruptLinks
- * and lostObjects (the objects behind it, which stay pending and untouched); everything before
- * it, the rest of the batch and every other batch are still freed. Target failures are caught per
- * call, counted (failedObjects) and reported the same way, and the batch goes on; the freed
- * counters count what freeNowBulk says it freed, not what was attempted.
+ * chain's last field must name the end. A bad link is never dereferenced. In a batch chain the
+ * drainer then walks from the tail back to the bad field (RcuDrainer notes): every object reached
+ * from either end is freed, the bad one included, and only the objects between two bad fields are
+ * lost. On the deferred list the objects behind a bad link are lost. Each bad field is reported as
+ * an IllegalStateException naming the object whose field was bad and the value it decodes to
+ * (corruptChainLink, corruptLink), through freeFailed (lastFreeError, freeErrors, a System.Logger
+ * ERROR record), and counted in corruptLinks; lostObjects counts the objects of sealed batches no
+ * walk reached, which stay pending and untouched. The rest of the batch and every other batch are
+ * still freed. Target failures are caught per call, counted (failedObjects) and reported the same
+ * way, and the batch goes on; the freed counters count what freeNowBulk says it freed, not what
+ * was attempted.
  *
  * Lock order (what each protects):
  *   RcuLocal.lock      - its open batch; may be held while taking RcuBulkArrayPool.lock or
@@ -145,10 +155,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * freeRcu(a, off) into a batch opened by freeRcuNoLock does not wake either (not the first object)
  * and shares that bound. The user-run agent (ownWorker = false) has no dormancy.
  *
- * Memory ordering: an object's link is written (plain) under its RcuLocal lock or before the CAS
- * of the deferred list; sealing happens under the RcuLocal lock and publishes the batch with the
- * volatile CAS of the sealed stack; the drainer's getAndSet of the stack therefore sees every
- * link and array slot. Counters are AtomicLongs updated once per batch, never per object.
+ * Memory ordering: an object's link is written (plain) under its RcuLocal lock, before the CAS
+ * of the deferred list, or, when a taken deferred chain is rewritten into the XOR form, by the
+ * taker under the RcuLocal lock or deferredMoveLock before it publishes; sealing happens under the
+ * RcuLocal lock and publishes the batch with the volatile CAS of the sealed stack; the drainer's
+ * getAndSet of the stack therefore sees every link and array slot. Counters are AtomicLongs
+ * updated once per batch, never per object.
  */
 /**
  * Free after a grace period. The methods of this class are the contract between
@@ -1010,8 +1022,9 @@ final class RcuFree implements AutoCloseable {
     /**
      * Moves the deferred list into the caller's open batch. RcuLocal lock held. The walk starts at
      * the list head (an engine-held value) and follows validated links only (nextDeferred); a bad
-     * link ends it, and addChain overwrites the tail's link, so the chain that enters the batch is
-     * exactly the objects counted.
+     * link ends it. Each object's field is rewritten into the batch chain's XOR form once its
+     * successor is known, and addChain writes the last one's, so the chain that enters the batch
+     * is exactly the objects counted.
      */
     private void spliceDeferred(RcuLocal local) {
         long chain = deferred.takeAll();
@@ -1021,15 +1034,22 @@ final class RcuFree implements AutoCloseable {
         long budget = deferred.bytes(); // read after the take: at least the chain's bytes
         int n = 0;
         long bytes = 0;
-        long tail = chain;
-        for (long l = chain; l != 0; l = nextDeferred(l, bytes, budget)) {
-            tail = l;
+        long prev = 0;
+        long cur = chain;
+        while (true) {
             n++;
-            bytes += target.usableSize(RcuLink.address(l));
+            bytes += target.usableSize(RcuLink.address(cur));
+            long next = nextDeferred(cur, bytes, budget);
+            if (next == 0) {
+                break;
+            }
+            RcuLink.setNeighbours(cur, prev ^ next, linkKey); // after nextDeferred read the old link
+            prev = cur;
+            cur = next;
         }
         deferred.taken(bytes);
         deferredTaken.addAndGet(n);
-        local.addChain(chain, tail, n, bytes, coarseNow);
+        local.addChain(chain, cur, prev, n, bytes, coarseNow);
     }
 
     /**
@@ -1072,17 +1092,24 @@ final class RcuFree implements AutoCloseable {
             long budget = deferred.bytes();
             int n = 0;
             long bytes = 0;
-            long tail = chain;
-            for (long l = chain; l != 0; l = nextDeferred(l, bytes, budget)) {
-                tail = l;
+            long prev = 0;
+            long cur = chain;
+            while (true) { // as spliceDeferred: into the XOR form, the walk's last object ends it
                 n++;
-                bytes += target.usableSize(RcuLink.address(l));
+                bytes += target.usableSize(RcuLink.address(cur));
+                long next = nextDeferred(cur, bytes, budget);
+                RcuLink.setNeighbours(cur, prev ^ next, linkKey);
+                if (next == 0) {
+                    break;
+                }
+                prev = cur;
+                cur = next;
             }
-            RcuLink.setNext(tail, 0L, linkKey); // ends the batch's chain where the walk ended
             deferred.taken(bytes);
             deferredTaken.addAndGet(n);
             RcuBatch b = batchPool.take();
             b.chainHead = chain;
+            b.chainTail = cur;
             b.chainCount = n;
             b.deferredCount = n;
             b.objects = n;
@@ -1368,9 +1395,10 @@ final class RcuFree implements AutoCloseable {
     }
 
     /**
-     * The link read from the pending object {@code link} designates decoded to {@code decoded},
-     * which the engine will not follow (RcuLink's validation rule). {@code lost}: objects of the
-     * chain behind it, -1 when unknown (the deferred list). Reports an IllegalStateException.
+     * The link read from the pending object {@code link} designates, on the singly linked deferred
+     * list, decoded to {@code decoded}, which the engine will not follow (RcuLink's validation rule).
+     * {@code lost}: objects of the chain behind it, -1 when unknown (the deferred list keeps no
+     * count). Reports an IllegalStateException.
      */
     void corruptLink(long link, long decoded, long lost) {
         corruptLinks.incrementAndGet();
@@ -1388,6 +1416,37 @@ final class RcuFree implements AutoCloseable {
                 + Long.toHexString(RcuLink.address(link)) + " (link field at offset " + RcuLink.linkOffset(link)
                 + "): it decodes to 0x" + Long.toHexString(decoded) + " (" + what + "); not followed, " + behind
                 + ". Something wrote to the object after it was passed to freeRcu."));
+    }
+
+    /**
+     * A batch chain's field in the pending object {@code link} designates decoded to {@code raw}
+     * (packed(prev) ^ packed(next), RcuLink notes); beside {@code from}, the neighbour the walk came
+     * from (0 at an end), it names {@code toward}, which the engine does not follow.
+     * {@code expected}: what the walk needed there, when that is not simply a pending object (null);
+     * {@code outcome}: what became of the objects behind it. Reports an IllegalStateException and
+     * counts the link; the lost objects are counted by {@link #chainObjectsLost}.
+     */
+    void corruptChainLink(long link, long raw, long from, long toward, String expected, String outcome) {
+        corruptLinks.incrementAndGet();
+        String named = toward == 0 ? "the end of the chain"
+                : "object 0x" + Long.toHexString(RcuLink.address(toward)) + " with its link at offset "
+                        + RcuLink.linkOffset(toward);
+        String what = expected != null ? named + ", " + expected
+                : toward == 0 ? named + " before the walk reached the batch's other end"
+                : named + ", which is not a pending object";
+        String beside = from == 0 ? "at its end of the chain"
+                : "beside object 0x" + Long.toHexString(RcuLink.address(from));
+        freeFailed(new IllegalStateException("corrupt link in pending object 0x"
+                + Long.toHexString(RcuLink.address(link)) + " (link field at offset " + RcuLink.linkOffset(link)
+                + "): it decodes to 0x" + Long.toHexString(raw) + ", which " + beside + " names " + what
+                + "; not followed, " + outcome + ". Something wrote to the object after it was passed to freeRcu."));
+    }
+
+    /** {@code n} objects of a sealed batch's chain that neither walk could reach (they stay pending). */
+    void chainObjectsLost(long n) {
+        if (n > 0) {
+            lostObjects.addAndGet(n);
+        }
     }
 
     /** Drainer step 4: the Target submits rcu sheaves that have held objects for a drain delay. */

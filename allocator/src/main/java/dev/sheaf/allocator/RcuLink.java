@@ -31,16 +31,34 @@ import java.security.SecureRandom;
  * field decodes to noise too (the field address differs); a value that names a real object
  * would need the key. Decoding is two xors, encoding the same: no extra memory access.
  *
- * Validation rule (callers of next(), see RcuFree's and RcuDrainer's notes): a decoded link is
- * never dereferenced before RcuFree.Target#isPending(address, linkOffset) says it designates a
- * pending object with room for the field, and every walk is bounded by the count (or bytes) its
- * owner knows independently of the links. A link that fails either check is reported, never
- * followed; only the objects behind it are lost (they stay pending, untouched).
+ * Two chain shapes use the field:
+ *   - the deferred list of freeRcuNoLock (a lock-free Treiber stack) is singly linked: the field
+ *     holds the link to the next object ({@link #next}/{@link #setNext});
+ *   - a batch chain (an open RcuLocal batch, a sealed RcuBatch) is XOR-linked: the field holds
+ *     packed(prev) ^ packed(next) ({@link #neighbours}/{@link #setNeighbours}), where 0 stands for
+ *     "no neighbour", and the engine holds both ends (head = newest, tail = oldest, packed). From
+ *     the head, next = neighbours(cur) ^ prev; from the tail, prev = neighbours(cur) ^ next. So the
+ *     chain can be walked from either end, and one corrupt field costs nothing: the walk from the
+ *     other end reaches every object up to it.
+ * Appending a new head h to a chain whose head is g writes h's field as packed(g) ^ 0 and XORs
+ * packed(h) into g's stored word ({@link #addNeighbour}: one load, one xor, one store, and no
+ * decoding, since the hardening terms cancel in the xor). A deferred chain that enters a batch is
+ * rewritten into the XOR form as it is walked (each object's successor is known and validated
+ * before its field is rewritten); the stack itself stays singly linked.
+ *
+ * Validation rule (callers of next()/neighbours(), see RcuFree's and RcuDrainer's notes): a
+ * decoded link is never dereferenced before RcuFree.Target#isPending(address, linkOffset) says it
+ * designates a pending object with room for the field, and every walk is bounded by the count (or
+ * bytes) its owner knows independently of the links. A link that fails either check is reported,
+ * never followed. On the deferred list the objects behind it are lost (they stay pending,
+ * untouched); on a batch chain the drainer walks on from the tail, and only the objects between two
+ * bad fields are lost.
  *
  * Memory ordering: the link is written with a plain store by the thread that owns the object
  * at that moment and read by the drainer after a happens-before edge (a lock release/acquire
  * or a CAS publish of the chain head), never concurrently by the engine (a racing user store
- * is misuse, caught by the validation rule).
+ * is misuse, caught by the validation rule). The XOR into the previous head happens under the
+ * same lock as the write of the new head, so neither needs a locked instruction.
  */
 /** Encoding and raw access of the 8-byte in-object link used by the free-after-grace-period chains. */
 final class RcuLink {
@@ -73,7 +91,7 @@ final class RcuLink {
         }
     }
 
-    /** A fresh per-engine key for {@link #next}/{@link #setNext}; never 0. */
+    /** A fresh per-engine key for the hardened field; never 0. */
     static long newKey() {
         long k;
         do {
@@ -94,19 +112,52 @@ final class RcuLink {
         return (link >>> ADDRESS_BITS) << 3;
     }
 
+    /** Address of the link field of the object {@code link} designates. */
+    private static long field(long link) {
+        return address(link) + linkOffset(link);
+    }
+
     /**
      * Reads and decodes the link stored in the object {@code link} designates. The caller must
      * know that object to be pending (see the validation rule); the result is untrusted until
      * checked the same way.
      */
     static long next(long link, long key) {
-        long field = address(link) + linkOffset(link);
+        long field = field(link);
         return ALL.get(ValueLayout.JAVA_LONG, field) ^ key ^ Long.reverseBytes(field);
     }
 
     /** Encodes {@code next} (0: end of chain, encoded too) into the link field of the object {@code link} designates. */
     static void setNext(long link, long next, long key) {
-        long field = address(link) + linkOffset(link);
+        long field = field(link);
         ALL.set(ValueLayout.JAVA_LONG, field, next ^ key ^ Long.reverseBytes(field));
+    }
+
+    /**
+     * Reads and decodes the XOR of the neighbours stored in the batch-chain object {@code link}
+     * designates: packed(prev) ^ packed(next). Same trust rule as {@link #next}.
+     */
+    static long neighbours(long link, long key) {
+        long field = field(link);
+        return ALL.get(ValueLayout.JAVA_LONG, field) ^ key ^ Long.reverseBytes(field);
+    }
+
+    /**
+     * Encodes {@code prevXorNext} (packed(prev) ^ packed(next), 0 standing for no neighbour) into
+     * the link field of the object {@code link} designates.
+     */
+    static void setNeighbours(long link, long prevXorNext, long key) {
+        long field = field(link);
+        ALL.set(ValueLayout.JAVA_LONG, field, prevXorNext ^ key ^ Long.reverseBytes(field));
+    }
+
+    /**
+     * XORs {@code neighbour} (packed) into the stored word of the batch-chain object {@code link}
+     * designates, adding it as a neighbour where there was none (0): the key and field-address
+     * terms stay as they are, so this is one load, one xor and one store.
+     */
+    static void addNeighbour(long link, long neighbour) {
+        long field = field(link);
+        ALL.set(ValueLayout.JAVA_LONG, field, ALL.get(ValueLayout.JAVA_LONG, field) ^ neighbour);
     }
 }

@@ -16,6 +16,10 @@ import java.lang.ref.WeakReference;
  * it, except that the drainer peeks at `objects` and `openedAt` with opaque reads to decide
  * whether a batch is due before trying the lock (a stale value only delays the decision).
  *
+ * The chain is XOR-linked (RcuLink notes): adding an object writes its own field and XORs it into
+ * the previous head's, two plain stores under the lock (one load, one xor, one store for the old
+ * head); chainHead and chainTail are its engine-held ends, moved to the batch when it is sealed.
+ *
  * Why a CAS and not a plain owner flag: an idle thread's pending objects must be sealed and freed
  * by someone else, and the only way for another thread to take them without a handshake the
  * owner cannot perform while idle is mutual exclusion. The lock word is on the owner's own
@@ -96,22 +100,39 @@ final class RcuLocal extends RcuLocalPadAfter {
         return (long) OPENED_AT.getOpaque(this);
     }
 
-    /** Adds one object to the chain. Lock held. */
+    /**
+     * Adds one object as the new head of the XOR-linked chain (RcuLink notes): its field names the
+     * old head as its only neighbour, and the old head gains it as its second. Lock held.
+     */
     void addLinked(long address, long linkOffset, long size, long now) {
         long node = RcuLink.pack(address, linkOffset);
-        RcuLink.setNext(node, chainHead, linkKey);
+        long head = chainHead;
+        RcuLink.setNeighbours(node, head, linkKey);
+        if (head != 0) {
+            RcuLink.addNeighbour(head, node);
+        } else {
+            chainTail = node;
+        }
         chainHead = node;
         chainCount++;
         added(size, now);
     }
 
     /**
-     * Splices a chain of {@code n} objects totalling {@code chainBytes} that ends at {@code tail}
-     * (taken from the deferred list and validated) in front of the chain; the tail's link is
-     * rewritten, so a bad link that ended the walk is gone. Lock held.
+     * Splices a chain of {@code n} objects totalling {@code chainBytes}, from {@code head} to
+     * {@code tail} (taken from the deferred list, validated and already in XOR form except for the
+     * tail, whose other neighbour is {@code tailPrev}, 0 when n is 1), in front of the chain: the
+     * tail's field is rewritten to name tailPrev and the old head, so a bad link that ended the
+     * walk is gone. Lock held.
      */
-    void addChain(long head, long tail, int n, long chainBytes, long now) {
-        RcuLink.setNext(tail, chainHead, linkKey);
+    void addChain(long head, long tail, long tailPrev, int n, long chainBytes, long now) {
+        long oldHead = chainHead;
+        RcuLink.setNeighbours(tail, tailPrev ^ oldHead, linkKey);
+        if (oldHead != 0) {
+            RcuLink.addNeighbour(oldHead, tail);
+        } else {
+            chainTail = tail;
+        }
         chainHead = head;
         chainCount += n;
         deferredCount += n;
@@ -182,6 +203,7 @@ final class RcuLocal extends RcuLocalPadAfter {
     /** Moves the open batch into {@code b} and leaves this one empty (a partly filled array moves too). Lock held. */
     void moveTo(RcuBatch b) {
         b.chainHead = chainHead;
+        b.chainTail = chainTail;
         b.chainCount = chainCount;
         b.deferredCount = deferredCount;
         for (int i = 0; i < arrayCount; i++) {
@@ -193,6 +215,7 @@ final class RcuLocal extends RcuLocalPadAfter {
         b.objects = objects;
         b.bytes = bytes;
         chainHead = 0;
+        chainTail = 0;
         chainCount = 0;
         deferredCount = 0;
         arrayCount = 0;
@@ -222,7 +245,9 @@ abstract class RcuLocalFields extends RcuLocalPadBefore {
     final long linkKey;
 
     int lock;
+    /** Ends of the XOR-linked chain (RcuLink notes), packed: newest and oldest object, 0 when empty. */
     long chainHead;
+    long chainTail;
     int chainCount;
     int deferredCount;
     long[][] arrays;
