@@ -2,6 +2,7 @@ package dev.sheaf.allocator;
 
 import dev.sheaf.rcu.Rcu;
 import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.AgentTerminationException;
 
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -92,6 +93,10 @@ final class RcuDrainer implements Agent {
 
     @Override
     public int doWork() {
+        if (engine.isTerminated()) {
+            // A user's AgentRunner stops the agent cleanly once the allocator has closed.
+            throw new AgentTerminationException("free-after-grace-period engine is closed");
+        }
         long now = System.nanoTime();
         engine.tick(now);
         int work = engine.sealDue(now);

@@ -870,6 +870,11 @@ final class RcuFree implements AutoCloseable {
         return lastFreeError;
     }
 
+    /** True once close() has finished: the drainer's agent ends (AgentTerminationException). */
+    boolean isTerminated() {
+        return terminated;
+    }
+
     /** Waits like {@link #rcuBarrier()}, then stops the worker. Later freeRcu* calls throw IllegalStateException. */
     @Override
     public void close() {
@@ -1065,7 +1070,7 @@ final class RcuFree implements AutoCloseable {
         }
         if (walkedBytes + Long.BYTES > budget
                 || !target.isPending(RcuLink.address(next), RcuLink.linkOffset(next))) {
-            corruptLink(link, next, -1);
+            corruptLink(link, next);
             return 0;
         }
         return next;
@@ -1397,25 +1402,16 @@ final class RcuFree implements AutoCloseable {
     /**
      * The link read from the pending object {@code link} designates, on the singly linked deferred
      * list, decoded to {@code decoded}, which the engine will not follow (RcuLink's validation rule).
-     * {@code lost}: objects of the chain behind it, -1 when unknown (the deferred list keeps no
-     * count). Reports an IllegalStateException.
+     * Reports an IllegalStateException; what is behind it is unknown (the list keeps no count).
      */
-    void corruptLink(long link, long decoded, long lost) {
+    void corruptLink(long link, long decoded) {
         corruptLinks.incrementAndGet();
-        if (lost > 0) {
-            lostObjects.addAndGet(lost);
-        }
-        String what = lost == 0 ? "where the chain must end"
-                : decoded == 0 ? "the end of the chain, " + lost + " object(s) early"
-                : "object 0x" + Long.toHexString(RcuLink.address(decoded)) + " with its link at offset "
-                        + RcuLink.linkOffset(decoded) + ", which is not a pending object";
-        String behind = lost == 0 ? "no object is lost"
-                : lost < 0 ? "the objects behind it, if any, are lost (they stay pending, untouched)"
-                : lost + " object(s) behind it are lost (they stay pending, untouched)";
-        freeFailed(new IllegalStateException("corrupt link in pending object 0x"
+        freeFailed(new IllegalStateException("corrupt deferred-list link in pending object 0x"
                 + Long.toHexString(RcuLink.address(link)) + " (link field at offset " + RcuLink.linkOffset(link)
-                + "): it decodes to 0x" + Long.toHexString(decoded) + " (" + what + "); not followed, " + behind
-                + ". Something wrote to the object after it was passed to freeRcu."));
+                + "): it decodes to 0x" + Long.toHexString(decoded) + " (object 0x"
+                + Long.toHexString(RcuLink.address(decoded)) + " with its link at offset " + RcuLink.linkOffset(decoded)
+                + ", which is not a pending object); not followed, the objects behind it, if any, are lost (they"
+                + " stay pending, untouched). Something wrote to the object after it was passed to freeRcu."));
     }
 
     /**
@@ -1477,6 +1473,8 @@ final class RcuFree implements AutoCloseable {
             int work;
             try {
                 work = drainer.doWork();
+            } catch (org.agrona.concurrent.AgentTerminationException e) {
+                break; // closed under us: close() ends the loop too
             } catch (RuntimeException e) {
                 freeFailed(e);
                 work = 0;

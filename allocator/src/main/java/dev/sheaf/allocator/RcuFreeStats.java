@@ -21,8 +21,9 @@ package dev.sheaf.allocator;
  *                              threw while the engine freed objects, and corrupt links
  * @param corruptLinks          in-object links (chain or deferred-list) that a user store had changed:
  *                              reported and never followed
- * @param lostObjects           chain objects behind a corrupt link, which could not be reached; they stay
- *                              pending (untouched, never freed). Exact for sealed batches; objects behind
+ * @param lostObjects           batch-chain objects strictly between two corrupt links, which neither the
+ *                              walk from the head nor the one from the tail could reach (one corrupt link
+ *                              loses nothing); they stay pending (untouched, never freed). Objects behind
  *                              a corrupt link of the deferred list are not counted here (the lock-free
  *                              list keeps no exact count), but its byte count keeps charging them to the
  *                              pending bound

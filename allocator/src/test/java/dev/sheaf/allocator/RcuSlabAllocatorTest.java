@@ -19,6 +19,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.AtomicReference;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -194,6 +195,29 @@ class RcuSlabAllocatorTest {
             assertTrue(s.peakPendingBytes() <= limit + slack, s::toString);
             a.rcuBarrier();
         }
+    }
+
+    /** close() ends a user's AgentRunner of the drainer (and of the RCU domain) instead of leaving it idling. */
+    @Test
+    void closeStopsTheUsersAgentRunners() throws Exception {
+        Rcu rcu = Rcu.builder().name("user-run").ownWorkerThread(false).build();
+        SlabAllocator a = SlabAllocator.builder().rcu(rcu).rcuFreeWorkerThread(false).build();
+        org.agrona.concurrent.AgentRunner drainer = new org.agrona.concurrent.AgentRunner(
+                new org.agrona.concurrent.BackoffIdleStrategy(), e -> { }, null, a.rcuFreeAgent());
+        org.agrona.concurrent.AgentRunner gracePeriods = new org.agrona.concurrent.AgentRunner(
+                new org.agrona.concurrent.BackoffIdleStrategy(), e -> { }, null, rcu.agent());
+        Thread d = org.agrona.concurrent.AgentRunner.startOnThread(drainer);
+        Thread g = org.agrona.concurrent.AgentRunner.startOnThread(gracePeriods);
+        for (int i = 0; i < 1000; i++) {
+            a.freeRcu(a.malloc(64), 0);
+        }
+        a.close(); // waits for the 1000 frees, driven by the user's runners
+        d.join(java.time.Duration.ofSeconds(30));
+        assertFalse(d.isAlive(), "the drainer's runner ends once the allocator is closed");
+        rcu.close();
+        g.join(java.time.Duration.ofSeconds(30));
+        assertFalse(g.isAlive(), "the domain's runner ends once the domain is closed");
+        assertTrue(drainer.isClosed() && gracePeriods.isClosed());
     }
 
     /** No Sheaf thread at all: the user's own loop runs both duty cycles as Agrona agents. */
