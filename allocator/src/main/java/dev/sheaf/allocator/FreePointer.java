@@ -40,4 +40,10 @@ final class FreePointer {
     static long load(long fieldAddress, long key) {
         return NativeMemory.EVERYTHING.get(ValueLayout.JAVA_LONG, fieldAddress) ^ key ^ Long.reverseBytes(fieldAddress);
     }
+
+    /** XORs {@code bits} into the stored word: the decoded value changes by {@code bits}, no decoding needed. */
+    static void xorInto(long fieldAddress, long bits) {
+        NativeMemory.EVERYTHING.set(ValueLayout.JAVA_LONG, fieldAddress,
+                NativeMemory.EVERYTHING.get(ValueLayout.JAVA_LONG, fieldAddress) ^ bits);
+    }
 }

@@ -219,7 +219,24 @@ final class RcuFree implements AutoCloseable {
          *
          * @return the number of objects freed
          */
-        int freeNowBulk(long[] addresses, int count);
+        default int freeNowBulk(long[] addresses, int count) {
+            int freed = 0;
+            RuntimeException first = null;
+            for (int i = 0; i < count; i++) {
+                try {
+                    freeNow(addresses[i]);
+                    freed++;
+                } catch (RuntimeException e) {
+                    if (first == null) {
+                        first = e;
+                    }
+                }
+            }
+            if (first != null) {
+                throw first;
+            }
+            return freed;
+        }
 
         /**
          * A sealed rcu sheaf whose grace period has passed, handed back with its first
@@ -377,7 +394,7 @@ final class RcuFree implements AutoCloseable {
     private volatile RcuLocal[] registry;
 
     /** Key of the hardened in-object links (RcuLink notes), drawn once per engine. */
-    private final long linkKey = RcuLink.newKey();
+    private final long linkKey = FreePointer.newKey();
     private final RcuDeferredList deferred = new RcuDeferredList(linkKey);
     private final ReentrantLock deferredMoveLock = new ReentrantLock();
     private final RcuBulkArrayPool arrayPool;

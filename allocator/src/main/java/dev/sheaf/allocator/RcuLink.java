@@ -1,8 +1,5 @@
 package dev.sheaf.allocator;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.security.SecureRandom;
 
 /*
  * Implementation notes: the 8-byte in-object link (the RFC's rcu_ptr).
@@ -25,7 +22,8 @@ import java.security.SecureRandom;
  *
  *     stored = link ^ key ^ Long.reverseBytes(fieldAddress)
  *
- * with a random per-engine key (SecureRandom, drawn once) and the address of the field itself.
+ * with a random per-engine key and the address of the field itself (FreePointer, shared with the
+ * allocator's own free links).
  * The end of a chain (link 0) is encoded the same way, so a field a user zeroed does not read
  * as a clean end either. A value the user wrote decodes to noise; a value copied from another
  * field decodes to noise too (the field address differs); a value that names a real object
@@ -63,9 +61,6 @@ import java.security.SecureRandom;
 /** Encoding and raw access of the 8-byte in-object link used by the free-after-grace-period chains. */
 final class RcuLink {
 
-    /** The whole address space; accesses are checked only against Long.MAX_VALUE. */
-    private static final MemorySegment ALL = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
-
     static final int ADDRESS_BITS = 48;
     static final long ADDRESS_MASK = (1L << ADDRESS_BITS) - 1;
     /** Largest link offset the packed form can carry. */
@@ -91,15 +86,6 @@ final class RcuLink {
         }
     }
 
-    /** A fresh per-engine key for the hardened field; never 0. */
-    static long newKey() {
-        long k;
-        do {
-            k = new SecureRandom().nextLong();
-        } while (k == 0);
-        return k;
-    }
-
     static long pack(long address, long linkOffset) {
         return address | (linkOffset >>> 3) << ADDRESS_BITS;
     }
@@ -123,14 +109,12 @@ final class RcuLink {
      * checked the same way.
      */
     static long next(long link, long key) {
-        long field = field(link);
-        return ALL.get(ValueLayout.JAVA_LONG, field) ^ key ^ Long.reverseBytes(field);
+        return FreePointer.load(field(link), key);
     }
 
     /** Encodes {@code next} (0: end of chain, encoded too) into the link field of the object {@code link} designates. */
     static void setNext(long link, long next, long key) {
-        long field = field(link);
-        ALL.set(ValueLayout.JAVA_LONG, field, next ^ key ^ Long.reverseBytes(field));
+        FreePointer.store(field(link), next, key);
     }
 
     /**
@@ -138,8 +122,7 @@ final class RcuLink {
      * designates: packed(prev) ^ packed(next). Same trust rule as {@link #next}.
      */
     static long neighbours(long link, long key) {
-        long field = field(link);
-        return ALL.get(ValueLayout.JAVA_LONG, field) ^ key ^ Long.reverseBytes(field);
+        return FreePointer.load(field(link), key);
     }
 
     /**
@@ -147,8 +130,7 @@ final class RcuLink {
      * the link field of the object {@code link} designates.
      */
     static void setNeighbours(long link, long prevXorNext, long key) {
-        long field = field(link);
-        ALL.set(ValueLayout.JAVA_LONG, field, prevXorNext ^ key ^ Long.reverseBytes(field));
+        FreePointer.store(field(link), prevXorNext, key);
     }
 
     /**
@@ -157,7 +139,6 @@ final class RcuLink {
      * terms stay as they are, so this is one load, one xor and one store.
      */
     static void addNeighbour(long link, long neighbour) {
-        long field = field(link);
-        ALL.set(ValueLayout.JAVA_LONG, field, ALL.get(ValueLayout.JAVA_LONG, field) ^ neighbour);
+        FreePointer.xorInto(field(link), neighbour);
     }
 }

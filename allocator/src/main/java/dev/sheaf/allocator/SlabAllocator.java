@@ -940,26 +940,6 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         }
 
         @Override
-        public int freeNowBulk(long[] addresses, int count) {
-            int freed = 0;
-            RuntimeException first = null;
-            for (int i = 0; i < count; i++) {
-                try {
-                    freeNow(addresses[i]);
-                    freed++;
-                } catch (RuntimeException e) {
-                    if (first == null) {
-                        first = e;
-                    }
-                }
-            }
-            if (first != null) {
-                throw first;
-            }
-            return freed;
-        }
-
-        @Override
         public void rcuSheafReady(Object cache, Sheaf sheaf) {
             ((SlabCache) cache).rcuSheafReady(sheaf);
         }

@@ -15,7 +15,7 @@ public final class RcuChainHandoffProbe {
     private static final long[] OFFSETS = {8, 48, 112};
     private static final long SIZE = 128;
 
-    private final long key = RcuLink.newKey();
+    private final long key = FreePointer.newKey();
     private final RcuLocal local = new RcuLocal(null, 0, key);
     /** Keeps the auto arena's memory reachable: only raw addresses are used below. */
     private final MemorySegment memory;

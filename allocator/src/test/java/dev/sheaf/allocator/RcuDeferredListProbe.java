@@ -13,7 +13,7 @@ public final class RcuDeferredListProbe {
     private static final long OFFSET_A = 8;
     private static final long OFFSET_B = 48;
 
-    private final RcuDeferredList list = new RcuDeferredList(RcuLink.newKey());
+    private final RcuDeferredList list = new RcuDeferredList(FreePointer.newKey());
     /** Keeps the auto arena's memory reachable: only raw addresses are used below. */
     private final MemorySegment memory;
     private final long a;
