@@ -1073,8 +1073,13 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
 
     /**
      * Frees everything: waits for pending freeRcu objects and TYPESAFE_BY_RCU slabs, lets hooks
-     * report (a leak tracker lists objects still allocated), then unmaps the memory. Later calls
-     * throw IllegalStateException; a second close() is a no-op.
+     * report (a leak tracker lists objects still allocated), then gives every page back to the OS
+     * (madvise). Later calls throw IllegalStateException; a second close() is a no-op. A user-run
+     * {@link #rcuFreeAgent()} ends (AgentTerminationException), so its AgentRunner stops.
+     *
+     * <p>The address range stays reserved (address space, not memory) until this allocator and its
+     * caches are unreachable, when a Cleaner unmaps it: a call on another thread that raced
+     * close() past its check then writes into mapped zero pages instead of crashing the JVM.
      */
     @Override
     public void close() {
