@@ -84,7 +84,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * Lock order and what each lock protects (the only nestings; tryLock may nest in any order since
  * it never waits):
  *
- *   agedLock     (the aged rcu-sheaf flush and its scratch array; tryLock only)
+ *   agedLock     (rcu sheaves taken out of their slots until submitted: aged flush by tryLock,
+ *                 barrier flush by lock; the aged flush's scratch array)
  *     -> registryLock, then, released, the engine's locks (submitting the sheaves it took)
  *   registryLock (writes of the copy-on-write magazine registry, carrier magazine count)
  *     -> released before any sheaf of a reclaimed magazine is flushed; nothing nests under it
@@ -1863,7 +1864,11 @@ public final class SlabCache {
         }
     }
 
-    /** One aged flush at a time (tryLock: a second caller skips the pass); guards agedScratch. */
+    /**
+     * Held across a pass that takes rcu sheaves out of their slots until they are submitted: by the
+     * aged flush (tryLock: a second pass skips) and by the barrier's flush (lock: it must not miss
+     * sheaves in the aged pass's hands). Guards agedScratch.
+     */
     private final ReentrantLock agedLock = new ReentrantLock();
     /** The aged flush's sheaves between its registry pass and their submission. */
     private Sheaf[] agedScratch = new Sheaf[4];
@@ -1929,13 +1934,20 @@ public final class SlabCache {
 
     /** Hands every magazine's partly filled rcu sheaf to the engine (for rcuBarrier/close). */
     void flushRcuSheaves() {
-        for (Magazine m : magazines) {
-            Sheaf r = m.takeRcuSheafForFlush(); // waits out an owner in the middle of a freeRcu
-            if (r != null && r.size > 0) {
-                submitRcuSheaf(r);
-            } else if (r != null && !m.putRcuSheafIfAbsent(r)) {
-                barn.putEmpty(r); // the owner started another; keep ours as a spare empty
+        // An aged pass may have taken sheaves out of their slots and not yet submitted them: wait
+        // for it, or this barrier would find those slots empty and return before they are freed.
+        agedLock.lock();
+        try {
+            for (Magazine m : magazines) {
+                Sheaf r = m.takeRcuSheafForFlush(); // waits out an owner in the middle of a freeRcu
+                if (r != null && r.size > 0) {
+                    submitRcuSheaf(r);
+                } else if (r != null && !m.putRcuSheafIfAbsent(r)) {
+                    barn.putEmpty(r); // the owner started another; keep ours as a spare empty
+                }
             }
+        } finally {
+            agedLock.unlock();
         }
     }
 
