@@ -1872,6 +1872,13 @@ public final class SlabCache {
     private final ReentrantLock agedLock = new ReentrantLock();
     /** The aged flush's sheaves between its registry pass and their submission. */
     private Sheaf[] agedScratch = new Sheaf[4];
+    /** Test hook: runs in an aged pass between taking sheaves and submitting them (null: none). */
+    volatile Runnable agedPassHook;
+
+    /** Test hook: whether {@code t} waits for an aged pass to finish (a barrier's flush). */
+    boolean waitsForAgedPass(Thread t) {
+        return agedLock.hasQueuedThread(t);
+    }
 
     /**
      * Submits every rcu sheaf that held objects at the previous call too, with no submission by
@@ -1915,6 +1922,10 @@ public final class SlabCache {
             }
         } finally {
             registryLock.unlock();
+        }
+        Runnable hook = agedPassHook;
+        if (hook != null && n > 0) {
+            hook.run();
         }
         for (int i = 0; i < n; i++) { // the engine is called with no allocator lock held
             Sheaf r = agedScratch[i];

@@ -65,6 +65,57 @@ class SheafRcuPathTest {
         }
     }
 
+    /**
+     * Regression (found by the long fuzz run): a barrier that runs while an aged pass holds sheaves
+     * it took but has not submitted must wait for them, not return with their objects unfreed.
+     */
+    @Test
+    void aBarrierWaitsForAnAgedPassThatHoldsSheaves() throws Exception {
+        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).build()) {
+            SlabCache c = a.createCache("rcu-aged-race", 64);
+            long[] objs = new long[3];
+            c.allocBulk(objs, objs.length);
+            for (long p : objs) {
+                c.freeRcu(p);
+            }
+            CountDownLatch inPass = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            c.agedPassHook = () -> {
+                inPass.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            };
+            try {
+                c.flushAgedRcuSheaves(); // first sighting (the drainer may also be doing this: either takes it)
+                Thread pass = Thread.ofPlatform().start(c::flushAgedRcuSheaves);
+                assertTrue(inPass.await(30, java.util.concurrent.TimeUnit.SECONDS), "no aged pass took the sheaf");
+                Thread barrier = Thread.ofPlatform().start(a::rcuBarrier);
+                long deadline = System.nanoTime() + 30_000_000_000L;
+                while (!c.waitsForAgedPass(barrier) && barrier.isAlive()) {
+                    assertTrue(System.nanoTime() < deadline, "the barrier neither waited for the pass nor ended");
+                    Thread.onSpinWait();
+                }
+                assertTrue(barrier.isAlive(), "the barrier returned while an aged pass still held a sheaf");
+                c.agedPassHook = null;
+                release.countDown();
+                barrier.join(java.time.Duration.ofSeconds(30));
+                pass.join(java.time.Duration.ofSeconds(30));
+                assertFalse(barrier.isAlive());
+                for (long p : objs) {
+                    assertFalse(c.isPending(p), "pending after the barrier returned: 0x" + Long.toHexString(p));
+                }
+            } finally {
+                c.agedPassHook = null;
+                release.countDown(); // never leave a pass (the drainer's, maybe) parked in the hook
+            }
+            assertEquals(0, c.stats().activeObjects());
+            c.destroy();
+        }
+    }
+
     @Test
     void barrierFlushesPartlyFilledRcuSheavesOfOtherLiveThreads() throws Exception {
         try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).build()) {
