@@ -2,7 +2,6 @@ package dev.sheaf.allocator;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.ref.Cleaner;
 import java.util.ArrayDeque;
 import java.util.BitSet;
 import java.util.concurrent.locks.ReentrantLock;
@@ -43,8 +42,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * Lifetime: close() gives every page back (madvise) and refuses further acquires, but does not
  * unmap. A caller on another thread that passed its closed check a moment before may still
  * write a link or a state byte; that write lands in mapped (zero) memory instead of crashing the
- * JVM. The range and the map are unmapped by a Cleaner once this object is unreachable, which
- * is when no SlabAllocator, SlabCache or engine that could reach an address in it is left.
+ * JVM. The range and the map are unmapped by the cleanup of an automatic Arena (`lifetime`) once
+ * it is unreachable: this object holds it, and so does every segment the allocator hands out (a
+ * slice of `heap`), so the range stays mapped while any SlabAllocator, SlabCache, engine or
+ * user's segment could still reach an address in it.
  *
  * Capacity default (SlabAllocator.Builder): a quarter of physical memory clamped to 1..16 GiB.
  * It is address space, not memory: untouched pages cost nothing. Under strict overcommit
@@ -71,7 +72,10 @@ final class PageSource implements AutoCloseable {
     private final boolean mapped;
     private final long mapBase;
     private final long mapBytes;
-    private final Cleaner.Cleanable unmapper;
+    /** Keeps the range mapped while reachable; its cleanup unmaps (see the notes). */
+    private final Arena lifetime;
+    /** The whole range, scoped to `lifetime`: user segments are slices of it. */
+    final MemorySegment heap;
     private final ReentrantLock lock = new ReentrantLock();
     private final BitSet used;
     private final int blockCount;
@@ -137,12 +141,12 @@ final class PageSource implements AutoCloseable {
         }
         this.stateBias = mapBase - (base >>> ObjectStates.GRANULE_SHIFT);
         this.linkKey = FreePointer.newKey();
-        this.unmapper = CLEANER.register(this, new Unmap(mapped, base, cap, mapBase, mapBytes, arena));
+        this.lifetime = Arena.ofAuto();
+        Unmap unmap = new Unmap(mapped, base, cap, mapBase, mapBytes, arena);
+        this.heap = MemorySegment.ofAddress(base).reinterpret(cap, lifetime, s -> unmap.run());
     }
 
-    private static final Cleaner CLEANER = Cleaner.create();
-
-    /** The Cleaner's action: holds no reference to the PageSource, only what to unmap. */
+    /** The lifetime's cleanup: holds no reference to the PageSource or a segment, only what to unmap. */
     private record Unmap(boolean mapped, long base, long capacity, long mapBase, long mapBytes, Arena arena)
             implements Runnable {
         @Override
@@ -154,6 +158,11 @@ final class PageSource implements AutoCloseable {
                 arena.close();
             }
         }
+    }
+
+    /** A segment of {@code bytes} at {@code address} in the range that keeps the range mapped while reachable. */
+    MemorySegment slice(long address, long bytes) {
+        return heap.asSlice(address - base, bytes);
     }
 
     /** The owner of the block holding {@code address}, or null if it is free or outside. */
@@ -170,10 +179,6 @@ final class PageSource implements AutoCloseable {
         return address >= base && address < end;
     }
 
-    /** Whole segment view of a part of the range. */
-    MemorySegment segment(long address, long bytes) {
-        return NativeMemory.EVERYTHING.asSlice(address, bytes);
-    }
 
     /**
      * Takes a run of {@code blocks} blocks; {@code touchBytes} is how much of it the caller
@@ -396,8 +401,4 @@ final class PageSource implements AutoCloseable {
         }
     }
 
-    /** Test hook: unmaps now, as the Cleaner would once nothing can reach this heap. */
-    void unmapNow() {
-        unmapper.clean();
-    }
 }

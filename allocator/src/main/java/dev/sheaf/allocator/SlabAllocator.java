@@ -552,16 +552,21 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         }
     }
 
-    /** A bounds-checked segment over the usable size of an allocated object (same checks as usableSize). */
+    /**
+     * A bounds-checked segment over the usable size of an allocated object (same checks as
+     * usableSize). Using it after the object is freed is a use after free, but never a crash: the
+     * segment keeps the allocator's address range mapped while it is reachable, even past close().
+     */
     public MemorySegment segment(long address) {
         long size = usableSize(address);
-        return NativeMemory.EVERYTHING.asSlice(address, size);
+        return pages.slice(address, size); // keeps the range mapped while the user holds it
     }
 
     /**
      * {@link SegmentAllocator}: zero-filled memory of {@code byteSize} bytes aligned to {@code
      * byteAlignment} (a power of two up to 65536). Free it with {@link #free(MemorySegment)}.
-     * The segment is not tied to an arena: using it after it is freed is a use after free.
+     * Using the segment after it is freed is a use after free; it keeps the allocator's address
+     * range mapped while reachable (see {@link #segment}), so it never crashes the JVM.
      */
     @Override
     public MemorySegment allocate(long byteSize, long byteAlignment) {
@@ -595,7 +600,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         if (address == 0) {
             address = mallocLarge(Math.max(size, SizeClasses.MAX_CLASS_SIZE + 1), false);
         }
-        MemorySegment seg = NativeMemory.EVERYTHING.asSlice(address, byteSize);
+        MemorySegment seg = pages.slice(address, byteSize);
         seg.fill((byte) 0);
         return seg;
     }

@@ -123,4 +123,10 @@ class MisuseCrashTest {
     void nDestroyWithLiveObjects() {
         scenario("n");
     }
+
+    @Test
+    @DisplayName("o: segments used after their allocator is closed and unreachable: no crash")
+    void oSegmentOutlivesItsAllocator() {
+        scenario("o");
+    }
 }

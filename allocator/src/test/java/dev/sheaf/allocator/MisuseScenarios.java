@@ -61,6 +61,7 @@ final class MisuseScenarios {
             case "l" -> lUsableSizeAndSegmentOfFreedObject();
             case "m" -> mHeadlessFreeRcuInReadSection();
             case "n" -> nDestroyWithLiveObjects();
+            case "o" -> oSegmentOutlivesItsAllocator();
             default -> throw new IllegalArgumentException("no scenario " + name);
         }
     }
@@ -660,6 +661,32 @@ final class MisuseScenarios {
     }
 
     /** Runs {@code body} for each value, reporting every failing value. */
+    // -------------------------------------------------------------------------------------------
+    // o. a segment from segment()/allocate() used after its allocator is closed and dropped
+
+    static void oSegmentOutlivesItsAllocator() throws Throwable {
+        java.util.List<MemorySegment> kept = new java.util.ArrayList<>();
+        for (int round = 0; round < 20; round++) {
+            SlabAllocator heap = heap(true);
+            long p = heap.malloc(64);
+            kept.add(heap.segment(p));
+            kept.add(heap.allocate(100_000, 8));
+            kept.add(heap.allocate(64, 64));
+            heap.close();
+        }
+        // Nothing references the allocators any more; only their segments are left. Collecting
+        // must not unmap what a reachable segment covers.
+        for (int i = 0; i < 5; i++) {
+            System.gc();
+        }
+        long sum = 0;
+        for (MemorySegment s : kept) {
+            s.set(ValueLayout.JAVA_LONG, 0, 42); // a use after close: lands in mapped memory
+            sum += s.get(ValueLayout.JAVA_LONG, 0);
+        }
+        assertEquals(42L * kept.size(), sum, "every kept segment is still mapped");
+    }
+
     static void each(String name, boolean[] values, BoolBody body) {
         List<Executable> checks = new ArrayList<>();
         for (boolean v : values) {
