@@ -20,6 +20,14 @@ class ObjectStateTest {
         return SlabAllocator.builder().capacity(64L << 20).build();
     }
 
+    /**
+     * No background drainer (its agent is never run): an object stays pending until rcuBarrier(),
+     * so a test may assert "pending" without racing the engine's own frees.
+     */
+    private static SlabAllocator.Builder quiet() {
+        return SlabAllocator.builder().capacity(64L << 20).rcuFreeWorkerThread(false);
+    }
+
     private static void assertNotAllocated(Executable call, String state) {
         IllegalStateException e = assertThrows(IllegalStateException.class, call::run);
         assertTrue(e.getMessage().contains("not allocated") && e.getMessage().contains(state), e.getMessage());
@@ -55,7 +63,7 @@ class ObjectStateTest {
 
     @Test
     void everyFreeAfterFreeRcuIsRefusedAndTheObjectIsFreedOnce() {
-        try (SlabAllocator a = small()) {
+        try (SlabAllocator a = quiet().build()) {
             for (int kind = 0; kind < 4; kind++) {
                 long p = a.malloc(64);
                 switch (kind) {
@@ -80,7 +88,7 @@ class ObjectStateTest {
 
     @Test
     void aSecondFreeRcuKeepsTheChainWhole() {
-        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).rcuSheaves(false).build()) {
+        try (SlabAllocator a = quiet().rcuSheaves(false).build()) {
             long q = a.malloc(64);
             long p = a.malloc(64);
             a.freeRcu(q, 8);
@@ -249,7 +257,7 @@ class ObjectStateTest {
 
     @Test
     void cheapFreeChecksStillRefusePendingAndSlabFreeObjects() {
-        try (SlabAllocator a = small()) {
+        try (SlabAllocator a = quiet().build()) {
             SlabCache c = a.createCache(CacheSpec.of("cheap", 64).withFlags(SlabFlag.CHEAP_FREE_CHECKS));
             long p = c.alloc();
             c.freeRcu(p);

@@ -39,7 +39,8 @@ class SheafRcuPathTest {
 
     @Test
     void anIdleThreadsPartlyFilledRcuSheafIsCountedAndFlushedAfterTwoAgedPasses() {
-        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).build()) {
+        // No background drainer: only this test's calls run aged passes.
+        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).rcuFreeWorkerThread(false).build()) {
             SlabCache c = a.createCache("rcu-aged", 64);
             long[] objs = new long[5];
             c.allocBulk(objs, objs.length);
@@ -71,7 +72,7 @@ class SheafRcuPathTest {
      */
     @Test
     void aBarrierWaitsForAnAgedPassThatHoldsSheaves() throws Exception {
-        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).build()) {
+        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).rcuFreeWorkerThread(false).build()) {
             SlabCache c = a.createCache("rcu-aged-race", 64);
             long[] objs = new long[3];
             c.allocBulk(objs, objs.length);
@@ -89,7 +90,7 @@ class SheafRcuPathTest {
                 }
             };
             try {
-                c.flushAgedRcuSheaves(); // first sighting (the drainer may also be doing this: either takes it)
+                c.flushAgedRcuSheaves(); // first sighting
                 Thread pass = Thread.ofPlatform().start(c::flushAgedRcuSheaves);
                 assertTrue(inPass.await(30, java.util.concurrent.TimeUnit.SECONDS), "no aged pass took the sheaf");
                 Thread barrier = Thread.ofPlatform().start(a::rcuBarrier);
