@@ -1,6 +1,5 @@
 package dev.sheaf.allocator;
 
-import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
@@ -1534,12 +1533,6 @@ public final class SlabCache {
         Slab s = pages.ownerOf(x);
         return s != null && s.cache == this && isObjectStart(x, s)
                 && ObjectStates.get(stateBias, x) == ObjectStates.CACHED;
-    }
-
-    void freeBulkValidated(long[] objects, int count) {
-        for (int i = 0; i < count; i++) {
-            freeValidated(objects[i]);
-        }
     }
 
     // ---------------------------------------------------------------------------------------
