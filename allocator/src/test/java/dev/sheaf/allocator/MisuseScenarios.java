@@ -82,8 +82,7 @@ final class MisuseScenarios {
                 checkTag(bystander, 64);
                 heap.free(bystander);
                 churn(heap, 64, 2000, Set.of());
-                assertEquals(0, heap.stats().liveBytes(), "live bytes after everything was freed");
-                assertEquals(0, heap.rcuStats().freeErrors(), "rcuStats().freeErrors");
+                assertNothingLeft(heap, "live bytes after everything was freed", "rcuStats().freeErrors");
             }
         });
     }
@@ -101,8 +100,7 @@ final class MisuseScenarios {
                 checkTag(bystander, 64);
                 churn(heap, 64, 2000, Set.of(bystander));
                 heap.free(bystander);
-                assertEquals(0, heap.stats().liveBytes(), "live bytes after everything was freed");
-                assertEquals(0, heap.rcuStats().freeErrors(), "rcuStats().freeErrors");
+                assertNothingLeft(heap, "live bytes after everything was freed", "rcuStats().freeErrors");
             }
         });
     }
@@ -129,8 +127,7 @@ final class MisuseScenarios {
                 barrier(heap);
                 ise("free(p) after the barrier", () -> heap.free(p));
                 churn(heap, 64, 1000, Set.of());
-                assertEquals(0, heap.stats().liveBytes(), "live bytes");
-                assertEquals(0, heap.rcuStats().freeErrors(), "rcuStats().freeErrors");
+                assertNothingLeft(heap, "live bytes", "rcuStats().freeErrors");
             }
         });
     }
@@ -403,8 +400,7 @@ final class MisuseScenarios {
             assertEquals(heap.usableSize(p), heap.usableSize(p), what + ": p still allocated");
             barrier(heap);
             heap.free(p); // p stayed allocated: an ordinary free succeeds
-            assertEquals(0, heap.stats().liveBytes(), what + ": live bytes");
-            assertEquals(0, heap.rcuStats().freeErrors(), what + ": rcuStats().freeErrors");
+            assertNothingLeft(heap, what + ": live bytes", what + ": rcuStats().freeErrors");
         }
     }
 
@@ -717,6 +713,12 @@ final class MisuseScenarios {
     }
 
     /** rcuBarrier on another thread, bounded: a barrier that never returns fails the scenario as a hang. */
+    /** Everything was freed (live bytes 0) and the engine reported no free error. */
+    static void assertNothingLeft(SlabAllocator heap, String liveWhat, String errorsWhat) {
+        assertEquals(0, heap.stats().liveBytes(), liveWhat);
+        assertEquals(0, heap.rcuStats().freeErrors(), errorsWhat);
+    }
+
     static void barrier(SlabAllocator heap) {
         onFreshThread("rcuBarrier()", heap::rcuBarrier);
     }
