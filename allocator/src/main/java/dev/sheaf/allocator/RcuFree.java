@@ -1,6 +1,7 @@
 package dev.sheaf.allocator;
 
 import dev.sheaf.rcu.Rcu;
+import dev.sheaf.rcu.internal.PerThreadTable;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;

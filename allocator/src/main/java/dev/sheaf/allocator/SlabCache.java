@@ -1,5 +1,7 @@
 package dev.sheaf.allocator;
 
+import dev.sheaf.rcu.internal.PerThreadTable;
+
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.ArrayList;

@@ -1,4 +1,4 @@
-package dev.sheaf.allocator;
+package dev.sheaf.rcu.internal;
 
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;

@@ -1,4 +1,4 @@
-package dev.sheaf.allocator;
+package dev.sheaf.rcu.internal;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -6,7 +6,8 @@ import java.lang.invoke.VarHandle;
 /*
  * Implementation notes.
  *
- * Finds the calling platform thread's own object (its magazine of a cache, its open rcu batch)
+ * Finds the calling platform thread's own object (its reader slot, its magazine of a cache, its open
+ * rcu batch)
  * - the Java stand-in for the kernel's this_cpu_ptr(). ThreadLocal.get() costs about 4.5 ns per
  * lookup on the development machine (thread -> map -> table -> entry -> referent check -> value,
  * plus a checkcast), which was two thirds of an alloc+free pair; this table costs one array load
@@ -27,14 +28,14 @@ import java.lang.invoke.VarHandle;
  * owner ever sees its slot vanish under it.
  */
 /** Per-platform-thread objects found with one array load; a ThreadLocal behind for collisions. */
-final class PerThreadTable<T extends PerThreadTable.Entry> {
+public final class PerThreadTable<T extends PerThreadTable.Entry> {
 
     /** What the table holds: an object that knows the id of the platform thread owning it. */
-    abstract static class Entry {
+    public abstract static class Entry {
         /** The owning platform thread's id; 0 for objects no platform thread owns (never in a slot). */
-        final long ownerTid;
+        public final long ownerTid;
 
-        Entry(long ownerTid) {
+        protected Entry(long ownerTid) {
             this.ownerTid = ownerTid;
         }
     }
@@ -46,7 +47,7 @@ final class PerThreadTable<T extends PerThreadTable.Entry> {
     private final ThreadLocal<T> overflow = new ThreadLocal<>();
 
     /** The calling platform thread's object, or null if it has none. */
-    T get() {
+    public T get() {
         T e = peek();
         return e != null ? e : overflow.get();
     }
@@ -56,7 +57,7 @@ final class PerThreadTable<T extends PerThreadTable.Entry> {
      * fast path's probe. A hit can only be a platform thread's, since only platform threads put.
      */
     @SuppressWarnings("unchecked")
-    T peek() {
+    public T peek() {
         long tid = Thread.currentThread().threadId();
         Entry[] s = slots;
         Entry e = s[(int) tid & (s.length - 1)];
@@ -64,7 +65,7 @@ final class PerThreadTable<T extends PerThreadTable.Entry> {
     }
 
     /** Installs {@code value}, owned by the calling thread, as its object (it has none yet). */
-    void put(T value) {
+    public void put(T value) {
         long tid = Thread.currentThread().threadId();
         if (value.ownerTid != tid) {
             throw new IllegalArgumentException("entry of thread " + value.ownerTid + " put by thread " + tid);
@@ -78,7 +79,7 @@ final class PerThreadTable<T extends PerThreadTable.Entry> {
      * Frees the slot of {@code value}'s owner if it holds {@code value}; call only once that
      * thread is dead (an overflow entry dies with its thread's ThreadLocal map).
      */
-    void remove(T value) {
+    public void remove(T value) {
         SLOT.compareAndSet(slots, (int) value.ownerTid & (SLOTS - 1), (Entry) value, (Entry) null);
     }
 }
