@@ -1,5 +1,7 @@
 package dev.sheaf.allocator;
 
+import dev.sheaf.allocator.memory.FreePointer;
+
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 

@@ -1,5 +1,7 @@
 package dev.sheaf.allocator;
 
+import dev.sheaf.allocator.memory.NativeMemory;
+
 import java.lang.foreign.ValueLayout;
 
 /*

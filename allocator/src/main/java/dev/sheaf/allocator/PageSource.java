@@ -1,5 +1,8 @@
 package dev.sheaf.allocator;
 
+import dev.sheaf.allocator.memory.FreePointer;
+import dev.sheaf.allocator.memory.NativeMemory;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;

@@ -1,5 +1,11 @@
 package dev.sheaf.allocator;
 
+import dev.sheaf.allocator.rcufree.ChainLink;
+import dev.sheaf.allocator.rcufree.RcuFreeEngine;
+import dev.sheaf.allocator.rcufree.RcuFreeSettings;
+import dev.sheaf.allocator.rcufree.RcuFreeTarget;
+import dev.sheaf.allocator.rcufree.RcuSheaf;
+
 import dev.sheaf.rcu.Rcu;
 
 import java.lang.foreign.MemorySegment;
@@ -21,7 +27,7 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * The allocator owns one PageSource (the address range), the caches, the hooks, and - created
  * lazily, because most users never free after a grace period - the RCU domain (unless the user
- * supplied one) and the RcuFree engine. RcuFree reaches back through RcuTarget, a private
+ * supplied one) and the RcuFreeEngine engine. RcuFreeEngine reaches back through RcuTarget, a private
  * adapter so the engine's callbacks do not become public methods.
  *
  * Spans freed on the no-lock path cannot be returned (that may madvise), so they wait on a
@@ -62,7 +68,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
     private final boolean hasHooks;
     private final boolean rcuSheaves;
     private final int carrierSlots;
-    private final RcuFree.Settings rcuSettings;
+    private final RcuFreeSettings rcuSettings;
     private final ReentrantLock cachesLock = new ReentrantLock();
     /** Every live cache, size classes first; copy-on-write under cachesLock, read without it. */
     private volatile SlabCache[] caches = new SlabCache[0];
@@ -73,7 +79,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
     private final RcuTarget target = new RcuTarget();
     private final Rcu givenRcu;
     private volatile Rcu rcu;
-    private volatile RcuFree engine;
+    private volatile RcuFreeEngine engine;
     private volatile boolean closed;
     /** Set by the first close(); guarded by cachesLock. */
     private boolean closing;
@@ -87,7 +93,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         this.rcuSheaves = b.rcuSheaves;
         this.givenRcu = b.rcu;
         this.rcu = b.rcu;
-        RcuFree.Settings settings = RcuFree.Settings.DEFAULT.withDrainDelayNanos(b.rcuDrainDelayNanos)
+        RcuFreeSettings settings = RcuFreeSettings.DEFAULT.withDrainDelayNanos(b.rcuDrainDelayNanos)
                 .withPendingLimitBytes(b.rcuPendingLimitBytes).withOwnWorker(b.rcuFreeWorkerThread);
         this.rcuSettings = b.rcuFreeIdleStrategy == null ? settings : settings.withIdleStrategy(b.rcuFreeIdleStrategy);
         int cpus = Runtime.getRuntime().availableProcessors();
@@ -122,8 +128,8 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         private boolean rcuSheaves = true;
         private int sheafCapacity = -1;
         private boolean cheapFreeChecks;
-        private long rcuDrainDelayNanos = RcuFree.Settings.DEFAULT.drainDelayNanos();
-        private long rcuPendingLimitBytes = RcuFree.Settings.DEFAULT.pendingLimitBytes();
+        private long rcuDrainDelayNanos = RcuFreeSettings.DEFAULT.drainDelayNanos();
+        private long rcuPendingLimitBytes = RcuFreeSettings.DEFAULT.pendingLimitBytes();
         private boolean forceArena;
         private boolean rcuFreeWorkerThread = true;
         private org.agrona.concurrent.IdleStrategy rcuFreeIdleStrategy;
@@ -454,7 +460,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
             var lookup = java.lang.invoke.MethodHandles.lookup();
             SPAN_STATE = lookup.findVarHandle(Slab.class, "state", int.class);
             CLOSED = lookup.findVarHandle(SlabAllocator.class, "closed", boolean.class);
-            ENGINE = lookup.findVarHandle(SlabAllocator.class, "engine", RcuFree.class);
+            ENGINE = lookup.findVarHandle(SlabAllocator.class, "engine", RcuFreeEngine.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -708,11 +714,11 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         return engine().agent();
     }
 
-    RcuFree engine() {
+    RcuFreeEngine engine() {
         // Plain read on the per-call path (a volatile read is a compiler barrier per freeRcu).
-        // Safe through a race: every field of RcuFree is final or volatile, so a thread that
+        // Safe through a race: every field of RcuFreeEngine is final or volatile, so a thread that
         // sees the reference sees an initialised engine (JLS 17.5); null falls to the lock.
-        RcuFree e = (RcuFree) ENGINE.get(this);
+        RcuFreeEngine e = (RcuFreeEngine) ENGINE.get(this);
         if (e == null) {
             cachesLock.lock();
             try {
@@ -721,7 +727,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
                 }
                 e = engine;
                 if (e == null) {
-                    e = new RcuFree(rcu(), target, rcuSettings);
+                    e = new RcuFreeEngine(rcu(), target, rcuSettings);
                     engine = e;
                 }
             } finally {
@@ -800,7 +806,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         if (closed) {
             throw closedError();
         }
-        RcuFree e = engine;
+        RcuFreeEngine e = engine;
         if (e == null && anyRcuSheafUsed()) {
             e = engine(); // partly filled rcu sheaves exist but none was submitted yet
         }
@@ -820,7 +826,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
 
     /** Counters of the free-after-grace-period engine. */
     public RcuFreeStats rcuStats() {
-        RcuFree e = engine;
+        RcuFreeEngine e = engine;
         return e != null ? e.stats() : engine().stats();
     }
 
@@ -856,7 +862,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         });
     }
 
-    private final class RcuTarget implements RcuFree.Target {
+    private final class RcuTarget implements RcuFreeTarget {
         @Override
         public long claim(long address, long linkOffset) {
             if (closedFast()) {
@@ -879,7 +885,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
                 size = c.objectSize();
             }
             if (linkOffset >= 0) {
-                RcuLink.checkLinkField(address, linkOffset, size);
+                ChainLink.checkLinkField(address, linkOffset, size);
             }
             if (c == null) {
                 if (!SPAN_STATE.compareAndSet(s, Slab.LIVE, SPAN_PENDING)) {
@@ -945,8 +951,8 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         }
 
         @Override
-        public void rcuSheafReady(Object cache, Sheaf sheaf) {
-            ((SlabCache) cache).rcuSheafReady(sheaf);
+        public void rcuSheafReady(Object cache, RcuSheaf sheaf) {
+            ((SlabCache) cache).rcuSheafReady((Sheaf) sheaf);
         }
 
         @Override
@@ -1097,7 +1103,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         } finally {
             cachesLock.unlock();
         }
-        RcuFree e = engine;
+        RcuFreeEngine e = engine;
         if (e == null && anyRcuSheafUsed()) {
             e = engine();
         }

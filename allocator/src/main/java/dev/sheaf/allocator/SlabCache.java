@@ -1,5 +1,9 @@
 package dev.sheaf.allocator;
 
+import dev.sheaf.allocator.memory.FreePointer;
+import dev.sheaf.allocator.memory.NativeMemory;
+import dev.sheaf.allocator.rcufree.RcuFreeEngine;
+
 import dev.sheaf.rcu.internal.PerThreadTable;
 
 import java.lang.invoke.MethodHandles;
@@ -20,7 +24,7 @@ import java.util.concurrent.locks.ReentrantLock;
  *   magazine (per platform thread, or per carrier slot for virtual threads)
  *     main sheaf  - alloc pops, free pushes; a plain array access on the owner's thread
  *     spare sheaf - swapped with main when main runs empty/full
- *     rcu sheaf   - collects freeRcu() objects; a full one goes to the RcuFree engine, comes back
+ *     rcu sheaf   - collects freeRcu() objects; a full one goes to the RcuFreeEngine engine, comes back
  *                   after a grace period and enters the barn as a full sheaf
  *   barn          - bounded stacks of full and empty sheaves, exchanged whole
  *   slabs         - partial list under the node lock; objects linked through in-object links
@@ -1844,7 +1848,7 @@ public final class SlabCache {
 
     private void submitRcuSheaf(Sheaf r) {
         counters.incrementAndGet(C_RCU_SHEAF);
-        RcuFree engine = allocator.engine();
+        RcuFreeEngine engine = allocator.engine();
         int f = rcuInFlight.incrementAndGet();
         if (f > rcuPeakInFlight) {
             // Every sheaf in flight comes back; keep room to recycle them all as empties (Barn notes).

@@ -1,5 +1,7 @@
 package dev.sheaf.allocator;
 
+import dev.sheaf.allocator.testing.HeldOnAnotherThread;
+
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;

@@ -1,5 +1,7 @@
 package dev.sheaf.allocator;
 
+import dev.sheaf.allocator.testing.HeldOnAnotherThread;
+
 import dev.sheaf.rcu.Rcu;
 import org.junit.jupiter.api.function.Executable;
 

@@ -1,5 +1,7 @@
 package dev.sheaf.allocator;
 
+import static dev.sheaf.allocator.testing.StressThreads.*;
+
 import dev.sheaf.rcu.Rcu;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -41,7 +43,7 @@ class RcuSlabAllocatorTest {
     @ParameterizedTest(name = "{0} virtual={1} rcuSheaves={2}")
     @CsvSource({"EBR, false, true", "EBR, true, false", "QSBR, false, false", "QSBR, true, true"})
     void readersNeverSeeTheirObjectChange(Rcu.Flavor flavor, boolean virtual, boolean rcuSheaves) throws Exception {
-        long millis = Math.min(RcuFreeTest.STRESS_MILLIS, 2000);
+        long millis = Math.min(STRESS_MILLIS, 2000);
         try (Rcu rcu = Rcu.builder().flavor(flavor).build();
              SlabAllocator a = SlabAllocator.builder().rcu(rcu).rcuSheaves(rcuSheaves)
                      .rcuDrainDelay(java.time.Duration.ofNanos(200_000)).rcuPendingLimit(4L << 20).build()) {
@@ -60,11 +62,11 @@ class RcuSlabAllocatorTest {
             CountDownLatch writersWarm = new CountDownLatch(2);
             List<Thread> threads = new ArrayList<>();
             for (int r = 0; r < 2; r++) {
-                threads.add(start(virtual, () -> RcuFreeTest.readSections(rcu, flavor, virtual, stop, failure, rnd -> {
+                threads.add(start(virtual, () -> readSections(rcu, flavor, virtual, stop, failure, rnd -> {
                     long o = published.get(rnd.nextInt(slots));
                     long s1 = ALL.get(ValueLayout.JAVA_LONG, o + STAMP);
                     long t1 = ALL.get(ValueLayout.JAVA_LONG, o + STAMP2);
-                    RcuFreeTest.dwell(rnd);
+                    dwell(rnd);
                     long s2 = ALL.get(ValueLayout.JAVA_LONG, o + STAMP);
                     long t2 = ALL.get(ValueLayout.JAVA_LONG, o + STAMP2);
                     if (s1 != s2 || t1 != t2 || s1 != t1) {
@@ -100,7 +102,7 @@ class RcuSlabAllocatorTest {
                     }
                 }, failure));
             }
-            RcuFreeTest.runStress(millis, writersWarm, failure, stop, threads);
+            runStress(millis, writersWarm, failure, stop, threads);
             if (failure.get() != null) {
                 throw new AssertionError(failure.get());
             }
@@ -182,7 +184,7 @@ class RcuSlabAllocatorTest {
                 };
                 workers.add(virtual ? Thread.ofVirtual().start(r) : Thread.ofPlatform().start(r));
             }
-            Thread.sleep(Math.min(RcuFreeTest.STRESS_MILLIS, 1500)); // duration of the run
+            Thread.sleep(Math.min(STRESS_MILLIS, 1500)); // duration of the run
             stop.set(true);
             for (Thread w : workers) {
                 w.join();
@@ -251,14 +253,4 @@ class RcuSlabAllocatorTest {
         return o;
     }
 
-    private static Thread start(boolean virtual, Runnable body, AtomicReference<Throwable> failure) {
-        Runnable r = () -> {
-            try {
-                body.run();
-            } catch (Throwable e) {
-                failure.compareAndSet(null, e);
-            }
-        };
-        return virtual ? Thread.ofVirtual().start(r) : Thread.ofPlatform().start(r);
-    }
 }

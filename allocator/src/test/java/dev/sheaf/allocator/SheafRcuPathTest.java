@@ -1,5 +1,7 @@
 package dev.sheaf.allocator;
 
+import dev.sheaf.allocator.rcufree.OpenBatch;
+
 import org.junit.jupiter.api.Test;
 
 import java.util.HashSet;
@@ -181,7 +183,7 @@ class SheafRcuPathTest {
     void chainFreeRcuWhoseBatchIsHeldGoesThroughTheDeferredList() {
         try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).rcuSheaves(false).build()) {
             a.freeRcu(a.malloc(64), 8); // registers this thread's open batch
-            RcuLocal[] held = a.engine().lockLocals();
+            OpenBatch[] held = a.engine().lockLocals();
             try {
                 a.freeRcu(a.malloc(64), 8);
             } finally {

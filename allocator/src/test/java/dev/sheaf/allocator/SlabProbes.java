@@ -1,5 +1,7 @@
 package dev.sheaf.allocator;
 
+import dev.sheaf.allocator.memory.FreePointer;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.IdentityHashMap;

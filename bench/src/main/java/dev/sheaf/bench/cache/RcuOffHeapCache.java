@@ -1,5 +1,7 @@
 package dev.sheaf.bench.cache;
 
+import dev.sheaf.allocator.RcuFreeStats;
+
 import dev.sheaf.allocator.SlabAllocator;
 import dev.sheaf.rcu.Rcu;
 import java.util.concurrent.locks.ReentrantLock;

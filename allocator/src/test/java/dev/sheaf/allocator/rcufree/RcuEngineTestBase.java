@@ -1,4 +1,4 @@
-package dev.sheaf.allocator;
+package dev.sheaf.allocator.rcufree;
 
 import dev.sheaf.rcu.Rcu;
 import org.junit.jupiter.api.AfterEach;
@@ -6,13 +6,13 @@ import org.junit.jupiter.api.AfterEach;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Tests of the RcuFree engine on its own, over an RcuArenaHeap: the domain, heap and engine a test
+ * Tests of the RcuFreeEngine engine on its own, over an RcuArenaHeap: the domain, heap and engine a test
  * builds are closed after it, engine first, and the heap must have seen no bad free.
  */
 abstract class RcuEngineTestBase {
     Rcu rcu;
     RcuArenaHeap heap;
-    RcuFree engine;
+    RcuFreeEngine engine;
 
     @AfterEach
     void closeEngine() {

@@ -1,4 +1,4 @@
-package dev.sheaf.allocator;
+package dev.sheaf.allocator.rcufree;
 
 import dev.sheaf.rcu.Rcu;
 import org.agrona.concurrent.Agent;
@@ -10,16 +10,16 @@ import java.util.concurrent.locks.ReentrantLock;
  * Implementation notes: the drainer (the kernel's kfree_rcu_monitor + kfree_rcu_work).
  *
  * One duty cycle (doWork) never blocks:
- *   1. seal every open RcuLocal batch older than the drain delay (and any batch of a dead owner),
- *      each under a try-lock of its RcuLocal;
+ *   1. seal every open OpenBatch batch older than the drain delay (and any batch of a dead owner),
+ *      each under a try-lock of its OpenBatch;
  *   2. move the no-lock deferred list into a sealed batch, and request a grace period for the
- *      batches sealed since the last one if RcuFree's request rule allows it (none outstanding,
+ *      batches sealed since the last one if RcuFreeEngine's request rule allows it (none outstanding,
  *      and the drain delay has passed or, past half the pending bound, enough memory was sealed);
  *   3. under a try-lock of the drain lock, adopt the sealed stack into the in-flight FIFO and free
  *      every in-flight batch whose cookie has completed (pollState: one volatile read each);
- *   4. about once per drain delay (on the coarse clock, without any engine lock), ask the Target
+ *   4. about once per drain delay (on the coarse clock, without any engine lock), ask the target
  *      to submit the rcu sheaves that have held objects for a drain delay
- *      (Target.flushAgedRcuSheaves), so a thread that went idle cannot pin its partly filled one.
+ *      (RcuFreeTarget.flushAgedRcuSheaves), so a thread that went idle cannot pin its partly filled one.
  * It runs on the engine's own worker thread by default, or on the user's thread as an Agrona
  * Agent. Callers also run step 3 when they seal a full batch, and callers past the pending bound
  * run it with a blocking lock between grace-period waits, so progress does not depend on the worker.
@@ -29,9 +29,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * another thread is half-way through freeing a batch it must wait for. Nobody waits for a grace
  * period while holding the drain lock.
  *
- * Freeing never trusts memory a user could have written. A batch chain is XOR-linked (RcuLink
+ * Freeing never trusts memory a user could have written. A batch chain is XOR-linked (ChainLink
  * notes) and both its ends are engine-held. It is walked from the head; each field is decoded
- * (RcuLink hardening) and the neighbour it names is followed only if Target.isPending says it
+ * (ChainLink hardening) and the neighbour it names is followed only if RcuFreeTarget.isPending says it
  * designates a pending object, and the last object's field must name the end. At the first bad
  * field, in object k, the walk stops; what it collected before k is freed, and a second walk
  * starts from the tail, with the same checks, until the field of k's other neighbour names k.
@@ -47,29 +47,29 @@ import java.util.concurrent.locks.ReentrantLock;
  * the count leaves without k: then k stays untouched (its own batch frees it) and the
  * predecessor's field is the one reported. This is why the tail walk may read one field more than
  * the count leaves behind k, unless k is the head (engine-held, so certainly in the chain). Every
- * bad field is reported through RcuFree.corruptChainLink (an IllegalStateException naming the
+ * bad field is reported through RcuFreeEngine.corruptChainLink (an IllegalStateException naming the
  * object, the value its field decodes to and what became of the rest, on lastFreeError and the
  * System.Logger), and every other batch is freed as usual. The deferred list's walks
- * (RcuFree.spliceDeferred/moveDeferred) are singly linked: there a bad link ends the walk and the
+ * (RcuFreeEngine.spliceDeferred/moveDeferred) are singly linked: there a bad link ends the walk and the
  * objects behind it are lost.
  * A Target failure (freeNow/freeNowBulk/rcuSheafReady throwing) is reported the same way and the
  * batch goes on; the freed counters take freeNowBulk's return value, never the number of objects
  * attempted.
  */
 /** Seals due batches and frees the ones whose grace period has passed. */
-final class RcuDrainer implements Agent {
+final class BatchDrainer implements Agent {
 
-    private final RcuFree engine;
+    private final RcuFreeEngine engine;
     private final Rcu rcu;
-    private final RcuFree.Target target;
-    private final RcuBulkArrayPool arrayPool;
-    private final RcuBatchPool batchPool;
+    private final RcuFreeTarget target;
+    private final BulkArrayPool arrayPool;
+    private final SealedBatchPool batchPool;
     final ReentrantLock drainLock = new ReentrantLock();
 
     /** In-flight FIFO (oldest first); guarded by drainLock. */
-    private volatile RcuBatch head;
-    private RcuBatch tail;
-    /** Number given to the last adopted batch (RcuBatch.sequence); guarded by drainLock. */
+    private volatile SealedBatch head;
+    private SealedBatch tail;
+    /** Number given to the last adopted batch (SealedBatch.sequence); guarded by drainLock. */
     private long adopted;
     /** Chain objects collected for one bulk free; guarded by drainLock. */
     private final long[] scratch = new long[256];
@@ -79,7 +79,7 @@ final class RcuDrainer implements Agent {
     /** Coarse-clock time of the last step 4; the agent's thread only (doWork is single-threaded). */
     private long lastAgedFlush;
 
-    RcuDrainer(RcuFree engine, Rcu rcu, RcuFree.Target target, RcuBulkArrayPool arrayPool, RcuBatchPool batchPool,
+    BatchDrainer(RcuFreeEngine engine, Rcu rcu, RcuFreeTarget target, BulkArrayPool arrayPool, SealedBatchPool batchPool,
                long linkKey, long drainDelayNanos) {
         this.engine = engine;
         this.rcu = rcu;
@@ -140,10 +140,10 @@ final class RcuDrainer implements Agent {
     int drainReady() {
         adoptSealed();
         int freed = 0;
-        RcuBatch prev = null;
-        RcuBatch b = head;
+        SealedBatch prev = null;
+        SealedBatch b = head;
         while (b != null) {
-            RcuBatch next = b.next;
+            SealedBatch next = b.next;
             if (b.ready || rcu.pollState(b.cookie)) {
                 if (prev == null) {
                     head = next;
@@ -168,8 +168,8 @@ final class RcuDrainer implements Agent {
      * The oldest in-flight batch published at or before {@code maxSequence} that still waits for
      * its grace period, or null. Drain lock held; read its cookie before releasing the lock.
      */
-    RcuBatch oldestWaiting(long maxSequence) {
-        for (RcuBatch b = head; b != null; b = b.next) {
+    SealedBatch oldestWaiting(long maxSequence) {
+        for (SealedBatch b = head; b != null; b = b.next) {
             if (!b.ready && b.sequence <= maxSequence) {
                 return b;
             }
@@ -178,8 +178,8 @@ final class RcuDrainer implements Agent {
     }
 
     /** The oldest in-flight batch holding bulk arrays, or null. Drain lock held. */
-    RcuBatch oldestWaitingWithArrays() {
-        for (RcuBatch b = head; b != null; b = b.next) {
+    SealedBatch oldestWaitingWithArrays() {
+        for (SealedBatch b = head; b != null; b = b.next) {
             if (b.arrayCount > 0) {
                 return b;
             }
@@ -202,20 +202,20 @@ final class RcuDrainer implements Agent {
     }
 
     private void adoptSealed() {
-        RcuBatch s = engine.takeSealed();
+        SealedBatch s = engine.takeSealed();
         if (s == null) {
             return;
         }
         // The stack is newest first: reverse it so the in-flight list stays oldest first.
-        RcuBatch reversed = null;
-        RcuBatch last = s;
+        SealedBatch reversed = null;
+        SealedBatch last = s;
         while (s != null) {
-            RcuBatch next = s.next;
+            SealedBatch next = s.next;
             s.next = reversed;
             reversed = s;
             s = next;
         }
-        for (RcuBatch b = reversed; b != null; b = b.next) {
+        for (SealedBatch b = reversed; b != null; b = b.next) {
             b.sequence = ++adopted; // oldest first, under the drain lock: rcuBarrier's horizon
         }
         if (tail == null) {
@@ -226,7 +226,7 @@ final class RcuDrainer implements Agent {
         tail = last;
     }
 
-    private void free(RcuBatch b) {
+    private void free(SealedBatch b) {
         if (b.sheaf != null) {
             freeSheaf(b);
             return;
@@ -253,9 +253,9 @@ final class RcuDrainer implements Agent {
      * Target may give the sheaf to another thread that submits it again at once, reusing the
      * batch, so nothing here touches the batch after rcuSheafReady.
      */
-    private void freeSheaf(RcuBatch b) {
+    private void freeSheaf(SealedBatch b) {
         Object cache = b.sheafCache;
-        Sheaf sheaf = b.sheaf;
+        RcuSheaf sheaf = b.sheaf;
         long count = b.sheafCount;
         long bytes = b.bytes;
         long objects = b.objects;
@@ -264,7 +264,7 @@ final class RcuDrainer implements Agent {
         try {
             target.rcuSheafReady(cache, sheaf);
         } catch (RuntimeException e) {
-            // What the Target did with the sheaf is unknown: count none of it as freed.
+            // What the target did with the sheaf is unknown: count none of it as freed.
             engine.freeFailed(e);
             engine.freeAttemptFailed(count);
             freed = 0;
@@ -275,7 +275,7 @@ final class RcuDrainer implements Agent {
     /**
      * Frees the XOR-linked chain of {@code count} objects from {@code head} to {@code tail} (both
      * engine-held) and returns how many were freed. The walk from the head follows a decoded
-     * neighbour only once Target.isPending accepts it; at the first bad field (object k) it stops,
+     * neighbour only once RcuFreeTarget.isPending accepts it; at the first bad field (object k) it stops,
      * and a walk from the tail collects the objects behind k up to k's other neighbour. Together
      * the walks take at most {@code count} objects, so a cycle or a corrupt chain can neither loop
      * nor reach beyond the batch. See the notes for which objects are freed and which are lost.
@@ -290,20 +290,20 @@ final class RcuDrainer implements Agent {
         long next;
         int reached = 0;
         while (true) {
-            raw = RcuLink.neighbours(cur, linkKey); // read before the object is freed and reused
+            raw = ChainLink.neighbours(cur, linkKey); // read before the object is freed and reused
             next = raw ^ before;
             if (++reached == count) {
                 if (next != 0) { // the last object's field no longer names the end
                     engine.corruptChainLink(cur, raw, before, next, "where it must name the end of the chain",
                             "no object is lost");
                 }
-                scratch[n++] = RcuLink.address(cur);
+                scratch[n++] = ChainLink.address(cur);
                 return freed + freeBulk(scratch, n);
             }
-            if (next == 0 || !target.isPending(RcuLink.address(next), RcuLink.linkOffset(next))) {
+            if (next == 0 || !target.isPending(ChainLink.address(next), ChainLink.linkOffset(next))) {
                 break;
             }
-            scratch[n++] = RcuLink.address(cur);
+            scratch[n++] = ChainLink.address(cur);
             if (n == scratch.length) {
                 freed += freeBulk(scratch, n);
                 n = 0;
@@ -336,9 +336,9 @@ final class RcuDrainer implements Agent {
         boolean contradicted = kFrom != 0 && t == kFrom;
         boolean broken = false;
         while (!contradicted && t != k) {
-            tRaw = RcuLink.neighbours(t, linkKey);
+            tRaw = ChainLink.neighbours(t, linkKey);
             tToward = tRaw ^ after;
-            scratch[n++] = RcuLink.address(t);
+            scratch[n++] = ChainLink.address(t);
             if (n == scratch.length) {
                 freed += freeBulk(scratch, n);
                 n = 0;
@@ -352,7 +352,7 @@ final class RcuDrainer implements Agent {
                 break;
             }
             if (back == limit || tToward == 0
-                    || !target.isPending(RcuLink.address(tToward), RcuLink.linkOffset(tToward))) {
+                    || !target.isPending(ChainLink.address(tToward), ChainLink.linkOffset(tToward))) {
                 broken = true;
                 break;
             }
@@ -361,7 +361,7 @@ final class RcuDrainer implements Agent {
         }
         if (kFrom == 0 || (!contradicted && back <= budget)) {
             // k is a chain object: its field is the bad one.
-            scratch[n++] = RcuLink.address(k);
+            scratch[n++] = ChainLink.address(k);
             int lost = budget - back;
             engine.chainObjectsLost(lost);
             engine.corruptChainLink(k, kRaw, kFrom, kToward, null, broken ? lostOutcome(lost, t)
@@ -392,13 +392,13 @@ final class RcuDrainer implements Agent {
                     : lost + " object(s) of the batch that neither walk reached are lost"
                             + " (they stay pending, untouched)";
         }
-        String between = " between it and the corrupt link of object 0x" + Long.toHexString(RcuLink.address(otherBad));
+        String between = " between it and the corrupt link of object 0x" + Long.toHexString(ChainLink.address(otherBad));
         return lost == 0 ? "no object lies" + between + ": none is lost"
                 : lost + " object(s)" + between + " are lost (they stay pending, untouched)";
     }
 
     /**
-     * Target.freeNowBulk that never throws: a failure is reported and the objects it did not free
+     * RcuFreeTarget.freeNowBulk that never throws: a failure is reported and the objects it did not free
      * are counted. Its return value is the count; when it throws there is none, so the entries no
      * longer pending afterwards are counted, each address once (exact unless an object it freed
      * was allocated and claimed again meanwhile: then it counts low, never high).

@@ -1,37 +1,37 @@
-package dev.sheaf.allocator;
+package dev.sheaf.allocator.rcufree;
 
 import java.util.concurrent.locks.ReentrantLock;
 
 /*
- * Implementation notes: recycling of RcuBatch objects so that sealing and freeing batches
+ * Implementation notes: recycling of SealedBatch objects so that sealing and freeing batches
  * allocates nothing in steady state.
  *
  * take() is called by sealers, some of which must not block (freeRcuNoLock never seals; the
  * rcu-sheaf submit and the owner of a full batch must not park), so it only try-locks: a
- * contended or empty pool yields a fresh RcuBatch (garbage only under contention or growth).
+ * contended or empty pool yields a fresh SealedBatch (garbage only under contention or growth).
  * give() is called by the drainer under the drain lock and may wait for the pool lock briefly.
  * The pool keeps at most `capacity` idle batches; surplus ones go to the garbage collector.
  * The lock protects `idle` and `idleCount` and never nests another lock.
  */
-/** Small bounded pool of idle {@link RcuBatch} objects. */
-final class RcuBatchPool {
+/** Small bounded pool of idle {@link SealedBatch} objects. */
+final class SealedBatchPool {
 
     private final ReentrantLock lock = new ReentrantLock();
-    private final RcuBatch[] idle;
+    private final SealedBatch[] idle;
     private final int maxArrays;
     private int idleCount;
 
-    RcuBatchPool(int capacity, int maxArrays) {
-        this.idle = new RcuBatch[capacity];
+    SealedBatchPool(int capacity, int maxArrays) {
+        this.idle = new SealedBatch[capacity];
         this.maxArrays = maxArrays;
     }
 
     /** An empty batch; never blocks. */
-    RcuBatch take() {
+    SealedBatch take() {
         if (lock.tryLock()) {
             try {
                 if (idleCount > 0) {
-                    RcuBatch b = idle[--idleCount];
+                    SealedBatch b = idle[--idleCount];
                     idle[idleCount] = null;
                     return b;
                 }
@@ -39,10 +39,10 @@ final class RcuBatchPool {
                 lock.unlock();
             }
         }
-        return new RcuBatch(maxArrays);
+        return new SealedBatch(maxArrays);
     }
 
-    void give(RcuBatch batch) {
+    void give(SealedBatch batch) {
         batch.clear();
         lock.lock();
         try {

@@ -1,6 +1,6 @@
-package dev.sheaf.allocator.jcstress;
+package dev.sheaf.allocator.rcufree.jcstress;
 
-import dev.sheaf.allocator.RcuDeferredListProbe;
+import dev.sheaf.allocator.rcufree.RcuDeferredListProbe;
 import org.openjdk.jcstress.annotations.Actor;
 import org.openjdk.jcstress.annotations.Arbiter;
 import org.openjdk.jcstress.annotations.Expect;
@@ -10,7 +10,7 @@ import org.openjdk.jcstress.annotations.State;
 import org.openjdk.jcstress.infra.results.IIII_Result;
 
 /**
- * The no-lock deferred list of freeRcuNoLock (RcuDeferredList): one producer pushes while
+ * The no-lock deferred list of freeRcuNoLock (NoLockDeferredList): one producer pushes while
  * another pushes and then takes the whole list (CAS push vs push, and push vs take); the arbiter
  * takes the rest. Every object must be taken exactly once, with its own link offset decoded
  * intact (hardened links), and the list's byte count must settle at 0, whatever the interleaving.

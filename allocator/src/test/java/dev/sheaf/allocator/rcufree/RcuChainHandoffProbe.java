@@ -1,10 +1,12 @@
-package dev.sheaf.allocator;
+package dev.sheaf.allocator.rcufree;
+
+import dev.sheaf.allocator.memory.FreePointer;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * Test access to an open batch (RcuLocal) for the jcstress test of the chain hand-over: an owner
+ * Test access to an open batch (OpenBatch) for the jcstress test of the chain hand-over: an owner
  * adds three off-heap objects with different link offsets, one lock hold per object as freeRcu
  * does (each add writes the new head's field and XORs into the old head's), while a drainer seals
  * the batch under the same lock. Each sealed batch is walked from both ends as the drainer does,
@@ -16,7 +18,7 @@ public final class RcuChainHandoffProbe {
     private static final long SIZE = 128;
 
     private final long key = FreePointer.newKey();
-    private final RcuLocal local = new RcuLocal(null, 0, key);
+    private final OpenBatch local = new OpenBatch(null, 0, key);
     /** Keeps the auto arena's memory reachable: only raw addresses are used below. */
     private final MemorySegment memory;
     private final long[] nodes = new long[OFFSETS.length];
@@ -28,7 +30,7 @@ public final class RcuChainHandoffProbe {
     public RcuChainHandoffProbe() {
         memory = Arena.ofAuto().allocate(SIZE * OFFSETS.length, 64);
         for (int i = 0; i < nodes.length; i++) {
-            nodes[i] = RcuLink.pack(memory.address() + i * SIZE, OFFSETS[i]);
+            nodes[i] = ChainLink.pack(memory.address() + i * SIZE, OFFSETS[i]);
         }
     }
 
@@ -37,7 +39,7 @@ public final class RcuChainHandoffProbe {
         for (long node : nodes) {
             local.lock();
             try {
-                local.addLinked(RcuLink.address(node), RcuLink.linkOffset(node), SIZE, 0L);
+                local.addLinked(ChainLink.address(node), ChainLink.linkOffset(node), SIZE, 0L);
             } finally {
                 local.unlock();
             }
@@ -55,7 +57,7 @@ public final class RcuChainHandoffProbe {
     }
 
     private int sealAndWalk() {
-        RcuBatch b = new RcuBatch(0);
+        SealedBatch b = new SealedBatch(0);
         local.lock();
         try {
             if (local.objects() == 0) {
@@ -69,8 +71,8 @@ public final class RcuChainHandoffProbe {
         return b.chainCount;
     }
 
-    /** Both walks of RcuDrainer.freeChain, every field checked: each must cover the chain exactly. */
-    private void walk(RcuBatch b) {
+    /** Both walks of BatchDrainer.freeChain, every field checked: each must cover the chain exactly. */
+    private void walk(SealedBatch b) {
         int count = b.chainCount;
         long before = 0;
         long cur = b.chainHead;
@@ -78,7 +80,7 @@ public final class RcuChainHandoffProbe {
             if (!see(cur, true)) {
                 return;
             }
-            long next = RcuLink.neighbours(cur, key) ^ before;
+            long next = ChainLink.neighbours(cur, key) ^ before;
             if (i == count) {
                 if (next != 0 || cur != b.chainTail) {
                     corrupt++;
@@ -94,7 +96,7 @@ public final class RcuChainHandoffProbe {
             if (!see(cur, false)) {
                 return;
             }
-            long prev = RcuLink.neighbours(cur, key) ^ after;
+            long prev = ChainLink.neighbours(cur, key) ^ after;
             if (i == count) {
                 if (prev != 0 || cur != b.chainHead) {
                     corrupt++;

@@ -1,4 +1,8 @@
-package dev.sheaf.allocator;
+package dev.sheaf.allocator.rcufree;
+
+import static dev.sheaf.allocator.testing.StressThreads.*;
+
+import dev.sheaf.allocator.RcuFreeStats;
 
 import dev.sheaf.rcu.Rcu;
 import org.junit.jupiter.api.Timeout;
@@ -32,10 +36,10 @@ class RcuFreeSafetyTest {
     @ParameterizedTest(name = "{0} virtual={1}")
     @CsvSource({"EBR, false", "EBR, true", "QSBR, false", "QSBR, true"})
     void readersNeverSeeTheirObjectChange(Rcu.Flavor flavor, boolean virtual) throws Exception {
-        long millis = Math.min(RcuFreeTest.STRESS_MILLIS, 2000);
+        long millis = Math.min(STRESS_MILLIS, 2000);
         try (Rcu rcu = Rcu.builder().flavor(flavor).build();
              RcuArenaHeap heap = new RcuArenaHeap(64, 1 << 16)) {
-            RcuFree engine = new RcuFree(rcu, heap, RcuFree.Settings.DEFAULT.withDrainDelayNanos(100_000L)
+            RcuFreeEngine engine = new RcuFreeEngine(rcu, heap, RcuFreeSettings.DEFAULT.withDrainDelayNanos(100_000L)
                     .withBatchObjects(256).withPendingLimitBytes(1 << 20));
             int slots = 64;
             AtomicLongArray published = new AtomicLongArray(slots);
@@ -50,10 +54,10 @@ class RcuFreeSafetyTest {
             AtomicLong sections = new AtomicLong();
             List<Thread> threads = new ArrayList<>();
             for (int r = 0; r < 2; r++) {
-                threads.add(start(virtual, () -> RcuFreeTest.readSections(rcu, flavor, virtual, stop, failure, rnd -> {
+                threads.add(start(virtual, () -> readSections(rcu, flavor, virtual, stop, failure, rnd -> {
                     long a = published.get(rnd.nextInt(slots));
                     long s1 = heap.getLong(a, STAMP);
-                    RcuFreeTest.dwell(rnd); // a virtual reader may even unmount inside its section
+                    dwell(rnd); // a virtual reader may even unmount inside its section
                     long s2 = heap.getLong(a, STAMP);
                     if (s1 != s2 || s1 == RcuArenaHeap.POISON) {
                         throw new AssertionError("object 0x" + Long.toHexString(a) + " changed under a reader: "
@@ -90,7 +94,7 @@ class RcuFreeSafetyTest {
                             default -> {
                                 sheaf[inSheaf++] = heap.claimAll(old)[0]; // claimed, as by the allocator's rcu sheaf path
                                 if (inSheaf == sheaf.length) {
-                                    engine.submitRcuSheaf(cache, new Sheaf(sheaf, inSheaf));
+                                    engine.submitRcuSheaf(cache, new TestSheaf(sheaf, inSheaf));
                                     sheaf = new long[32];
                                     inSheaf = 0;
                                 }
@@ -98,11 +102,11 @@ class RcuFreeSafetyTest {
                         }
                     }
                     if (inSheaf > 0) {
-                        engine.submitRcuSheaf(cache, new Sheaf(sheaf, inSheaf));
+                        engine.submitRcuSheaf(cache, new TestSheaf(sheaf, inSheaf));
                     }
                 }, failure));
             }
-            RcuFreeTest.runStress(millis, writersWarm, failure, stop, threads);
+            runStress(millis, writersWarm, failure, stop, threads);
             if (failure.get() != null) {
                 throw new AssertionError(failure.get());
             }
@@ -117,14 +121,4 @@ class RcuFreeSafetyTest {
         }
     }
 
-    private static Thread start(boolean virtual, Runnable body, AtomicReference<Throwable> failure) {
-        Runnable r = () -> {
-            try {
-                body.run();
-            } catch (Throwable e) {
-                failure.compareAndSet(null, e);
-            }
-        };
-        return virtual ? Thread.ofVirtual().start(r) : Thread.ofPlatform().start(r);
-    }
 }

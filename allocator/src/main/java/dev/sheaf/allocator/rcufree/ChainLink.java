@@ -1,4 +1,6 @@
-package dev.sheaf.allocator;
+package dev.sheaf.allocator.rcufree;
+
+import dev.sheaf.allocator.memory.FreePointer;
 
 
 /*
@@ -32,7 +34,7 @@ package dev.sheaf.allocator;
  * Two chain shapes use the field:
  *   - the deferred list of freeRcuNoLock (a lock-free Treiber stack) is singly linked: the field
  *     holds the link to the next object ({@link #next}/{@link #setNext});
- *   - a batch chain (an open RcuLocal batch, a sealed RcuBatch) is XOR-linked: the field holds
+ *   - a batch chain (an open OpenBatch batch, a sealed SealedBatch) is XOR-linked: the field holds
  *     packed(prev) ^ packed(next) ({@link #neighbours}/{@link #setNeighbours}), where 0 stands for
  *     "no neighbour", and the engine holds both ends (head = newest, tail = oldest, packed). From
  *     the head, next = neighbours(cur) ^ prev; from the tail, prev = neighbours(cur) ^ next. So the
@@ -44,8 +46,8 @@ package dev.sheaf.allocator;
  * rewritten into the XOR form as it is walked (each object's successor is known and validated
  * before its field is rewritten); the stack itself stays singly linked.
  *
- * Validation rule (callers of next()/neighbours(), see RcuFree's and RcuDrainer's notes): a
- * decoded link is never dereferenced before RcuFree.Target#isPending(address, linkOffset) says it
+ * Validation rule (callers of next()/neighbours(), see RcuFreeEngine's and BatchDrainer's notes): a
+ * decoded link is never dereferenced before RcuFreeTarget#isPending(address, linkOffset) says it
  * designates a pending object with room for the field, and every walk is bounded by the count (or
  * bytes) its owner knows independently of the links. A link that fails either check is reported,
  * never followed. On the deferred list the objects behind it are lost (they stay pending,
@@ -59,14 +61,14 @@ package dev.sheaf.allocator;
  * same lock as the write of the new head, so neither needs a locked instruction.
  */
 /** Encoding and raw access of the 8-byte in-object link used by the free-after-grace-period chains. */
-final class RcuLink {
+public final class ChainLink {
 
     static final int ADDRESS_BITS = 48;
     static final long ADDRESS_MASK = (1L << ADDRESS_BITS) - 1;
     /** Largest link offset the packed form can carry. */
     static final long MAX_LINK_OFFSET = ((1L << (64 - ADDRESS_BITS)) - 1) << 3;
 
-    private RcuLink() {
+    private ChainLink() {
     }
 
     /**
@@ -77,7 +79,7 @@ final class RcuLink {
      *                                  is not 8-byte aligned (the packed form drops the offset's low
      *                                  3 bits), or it lies beyond {@link #MAX_LINK_OFFSET}
      */
-    static void checkLinkField(long address, long linkOffset, long size) {
+    public static void checkLinkField(long address, long linkOffset, long size) {
         if (linkOffset < 0 || linkOffset > MAX_LINK_OFFSET || linkOffset > size - Long.BYTES
                 || ((address | linkOffset) & (Long.BYTES - 1)) != 0 || (address & ~ADDRESS_MASK) != 0) {
             throw new IllegalArgumentException("link field at offset " + linkOffset + " of object 0x"

@@ -1,4 +1,6 @@
-package dev.sheaf.allocator;
+package dev.sheaf.allocator.rcufree;
+
+import dev.sheaf.allocator.RcuFreeStats;
 
 import dev.sheaf.rcu.Rcu;
 import org.junit.jupiter.api.Test;
@@ -12,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Batch chains are XOR-linked (RcuLink notes), so a corrupt link field costs nothing but the
+ * Batch chains are XOR-linked (ChainLink notes), so a corrupt link field costs nothing but the
  * objects between two corrupt fields: the drainer walks from the head to the first bad field and
  * from the tail back to it. Every test writes into pending objects' link fields of a chain whose
  * shape it knows (objects freed in order o0..o(n-1): head o(n-1), tail o0), then checks exactly
@@ -33,7 +35,7 @@ class RcuFreeChainRecoveryTest extends RcuEngineTestBase {
     private void start(int capacity) {
         rcu = Rcu.create();
         heap = new RcuArenaHeap(64, capacity);
-        engine = new RcuFree(rcu, heap, RcuFree.Settings.DEFAULT.withOwnWorker(false));
+        engine = new RcuFreeEngine(rcu, heap, RcuFreeSettings.DEFAULT.withOwnWorker(false));
     }
 
     private long[] allocate(int n) {
@@ -189,7 +191,7 @@ class RcuFreeChainRecoveryTest extends RcuEngineTestBase {
         start();
         long[] o = allocate(6); // the final chain: o5 (head) - o4 - o3 - o2 - o1 - o0 (tail)
         engine.freeRcu(o[0], LINK); // opens the batch (registers this thread)
-        RcuLocal[] held = engine.lockLocals();
+        OpenBatch[] held = engine.lockLocals();
         try {
             for (int i = 1; i <= 3; i++) {
                 engine.freeRcuNoLock(o[i], LINK); // the deferred list: o3 -> o2 -> o1
@@ -257,7 +259,7 @@ class RcuFreeChainRecoveryTest extends RcuEngineTestBase {
         long x = heap.alloc();
         engine.freeRcu(x); // pending in a bulk array of the same batch
         long[] o = chain(5);
-        long forged = RcuLink.pack(o[4], LINK) ^ RcuLink.pack(x, LINK); // o3's neighbours o4 and x
+        long forged = ChainLink.pack(o[4], LINK) ^ ChainLink.pack(x, LINK); // o3's neighbours o4 and x
         heap.setLong(o[3], LINK, forged ^ engine.linkKeyForTest() ^ Long.reverseBytes(o[3] + LINK));
 
         engine.rcuBarrier();
@@ -282,7 +284,7 @@ class RcuFreeChainRecoveryTest extends RcuEngineTestBase {
         long[] o = allocate(300);
         for (int i = 0; i < o.length; i++) {
             if (i % 7 == 3) {
-                RcuLocal[] held = engine.lockLocals();
+                OpenBatch[] held = engine.lockLocals();
                 try {
                     engine.freeRcuNoLock(o[i], LINK);
                 } finally {

@@ -1,4 +1,4 @@
-package dev.sheaf.allocator;
+package dev.sheaf.allocator.memory;
 
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -20,7 +20,7 @@ import java.util.Optional;
  * transition. The constants are the Linux values (identical on x86_64 and aarch64); on other
  * systems AVAILABLE is false and PageSource falls back to Arena memory.
  */
-final class NativeMemory {
+public final class NativeMemory {
 
     static final int PROT_READ = 0x1;
     static final int PROT_WRITE = 0x2;
@@ -30,9 +30,9 @@ final class NativeMemory {
     static final int MADV_DONTNEED = 4;
 
     /** Every address, for loads and stores of in-object links after validation. */
-    static final MemorySegment EVERYTHING = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
+    public static final MemorySegment EVERYTHING = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
 
-    static final boolean AVAILABLE;
+    public static final boolean AVAILABLE;
     private static final MethodHandle MMAP;
     private static final MethodHandle MUNMAP;
     private static final MethodHandle MADVISE;
@@ -72,7 +72,7 @@ final class NativeMemory {
     private NativeMemory() { }
 
     /** Reserves {@code bytes} of private anonymous memory without swap reservation; 0 on failure. */
-    static long mmapReserve(long bytes) {
+    public static long mmapReserve(long bytes) {
         try {
             MemorySegment r = (MemorySegment) MMAP.invokeExact(MemorySegment.NULL, bytes,
                     PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0L);
@@ -83,7 +83,7 @@ final class NativeMemory {
         }
     }
 
-    static void munmap(long address, long bytes) {
+    public static void munmap(long address, long bytes) {
         try {
             int rc = (int) MUNMAP.invokeExact(MemorySegment.ofAddress(address), bytes);
             if (rc != 0) {
@@ -97,7 +97,7 @@ final class NativeMemory {
     }
 
     /** Gives the pages of the range back to the OS; the range stays mapped and reads as zero. */
-    static void madviseDontNeed(long address, long bytes) {
+    public static void madviseDontNeed(long address, long bytes) {
         try {
             int rc = (int) MADVISE.invokeExact(MemorySegment.ofAddress(address), bytes, MADV_DONTNEED);
             if (rc != 0) {
@@ -110,12 +110,12 @@ final class NativeMemory {
         }
     }
 
-    static boolean hasCpuId() {
+    public static boolean hasCpuId() {
         return SCHED_GETCPU != null;
     }
 
     /** The CPU the calling (carrier) thread runs on now; -1 if unknown. */
-    static int currentCpu() {
+    public static int currentCpu() {
         try {
             return (int) SCHED_GETCPU.invokeExact();
         } catch (Throwable t) {

@@ -1,4 +1,6 @@
-package dev.sheaf.allocator;
+package dev.sheaf.allocator.rcufree;
+
+import dev.sheaf.allocator.RcuFreeStats;
 
 import dev.sheaf.rcu.Rcu;
 import org.agrona.concurrent.BackoffIdleStrategy;
@@ -14,7 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The grace-period request rule under a flood past half the pending bound (RcuFree notes,
+ * The grace-period request rule under a flood past half the pending bound (RcuFreeEngine notes,
  * "Batching"): grace periods follow memory, not calls, and pending memory stays bounded.
  * Small seals (8-object rcu sheaves, 16-object chain batches) make the difference visible: the
  * old rule asked for a grace period per seal past half the bound and ran them back to back.
@@ -37,7 +39,7 @@ class RcuGracePeriodRateTest extends RcuEngineTestBase {
         heap = new RcuArenaHeap(64, 1 << 18);
         // The idle strategy keeps the drainer polling while batches wait (the default one backs off
         // up to a quarter of the long drain delay).
-        engine = new RcuFree(rcu, heap, RcuFree.Settings.DEFAULT.withPendingLimitBytes(LIMIT)
+        engine = new RcuFreeEngine(rcu, heap, RcuFreeSettings.DEFAULT.withPendingLimitBytes(LIMIT)
                 .withDrainDelayNanos(DRAIN_DELAY).withBatchObjects(16)
                 .withIdleStrategy(new BackoffIdleStrategy(16, 16, 1_000, 100_000)));
         long gp0 = rcu.stats().gracePeriods();
@@ -65,7 +67,7 @@ class RcuGracePeriodRateTest extends RcuEngineTestBase {
                         if (n == 1) {
                             engine.freeRcu(objects[0], LINK);
                         } else {
-                            engine.submitRcuSheaf(token, new Sheaf(heap.claimAll(objects), n));
+                            engine.submitRcuSheaf(token, new TestSheaf(heap.claimAll(objects), n));
                             engine.meetPendingBound();
                         }
                         done += n;

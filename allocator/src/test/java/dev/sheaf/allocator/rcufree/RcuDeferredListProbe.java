@@ -1,10 +1,12 @@
-package dev.sheaf.allocator;
+package dev.sheaf.allocator.rcufree;
+
+import dev.sheaf.allocator.memory.FreePointer;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * Test access to the package-private {@link RcuDeferredList} for the jcstress test: two off-heap
+ * Test access to the package-private {@link NoLockDeferredList} for the jcstress test: two off-heap
  * objects with different link offsets (hardened links under a fresh key), and counts of how often
  * each was taken.
  */
@@ -13,7 +15,7 @@ public final class RcuDeferredListProbe {
     private static final long OFFSET_A = 8;
     private static final long OFFSET_B = 48;
 
-    private final RcuDeferredList list = new RcuDeferredList(FreePointer.newKey());
+    private final NoLockDeferredList list = new NoLockDeferredList(FreePointer.newKey());
     /** Keeps the auto arena's memory reachable: only raw addresses are used below. */
     private final MemorySegment memory;
     private final long a;
@@ -40,9 +42,9 @@ public final class RcuDeferredListProbe {
     public void takeAll() {
         int guard = 0;
         long walked = 0;
-        for (long l = list.takeAll(); l != 0 && guard < 4; l = RcuLink.next(l, list.key), guard++) {
-            long addr = RcuLink.address(l);
-            long off = RcuLink.linkOffset(l);
+        for (long l = list.takeAll(); l != 0 && guard < 4; l = ChainLink.next(l, list.key), guard++) {
+            long addr = ChainLink.address(l);
+            long off = ChainLink.linkOffset(l);
             if (addr == a && off == OFFSET_A) {
                 seenA++;
             } else if (addr == b && off == OFFSET_B) {

@@ -1,6 +1,6 @@
-package dev.sheaf.allocator.jcstress;
+package dev.sheaf.allocator.rcufree.jcstress;
 
-import dev.sheaf.allocator.RcuChainHandoffProbe;
+import dev.sheaf.allocator.rcufree.RcuChainHandoffProbe;
 import org.openjdk.jcstress.annotations.Actor;
 import org.openjdk.jcstress.annotations.Arbiter;
 import org.openjdk.jcstress.annotations.Expect;
@@ -10,7 +10,7 @@ import org.openjdk.jcstress.annotations.State;
 import org.openjdk.jcstress.infra.results.IIII_Result;
 
 /**
- * The hand-over of an XOR-linked batch chain from its owner to the drainer (RcuLocal): the owner
+ * The hand-over of an XOR-linked batch chain from its owner to the drainer (OpenBatch): the owner
  * adds three objects, each add writing the new head's field and XOR-ing into the old head's under
  * the batch lock, while the drainer seals the batch under the same lock; the arbiter seals the
  * rest. Whatever the interleaving, the drainer takes a prefix of the adds, and each sealed chain

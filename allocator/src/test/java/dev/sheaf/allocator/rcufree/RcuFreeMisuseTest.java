@@ -1,4 +1,6 @@
-package dev.sheaf.allocator;
+package dev.sheaf.allocator.rcufree;
+
+import dev.sheaf.allocator.RcuFreeStats;
 
 import dev.sheaf.rcu.Rcu;
 import org.junit.jupiter.api.Test;
@@ -33,14 +35,14 @@ class RcuFreeMisuseTest extends RcuEngineTestBase {
     private static final long LIMIT = 1024;
     private static final long HARD_CAP = 2 * LIMIT;
 
-    private void start(RcuFree.Settings settings, int capacity) {
+    private void start(RcuFreeSettings settings, int capacity) {
         rcu = Rcu.create();
         heap = new RcuArenaHeap(64, capacity);
-        engine = new RcuFree(rcu, heap, settings);
+        engine = new RcuFreeEngine(rcu, heap, settings);
     }
 
     private void startQuiet(long pendingLimitBytes) {
-        start(RcuFree.Settings.DEFAULT.withOwnWorker(false).withPendingLimitBytes(pendingLimitBytes), 1024);
+        start(RcuFreeSettings.DEFAULT.withOwnWorker(false).withPendingLimitBytes(pendingLimitBytes), 1024);
     }
 
     /** What the engine decodes from {@code stored} in the link field at {@code object + LINK}. */
@@ -64,7 +66,7 @@ class RcuFreeMisuseTest extends RcuEngineTestBase {
         for (long o : new long[] {a, b, c, d}) {
             engine.freeRcu(o, LINK); // the chain runs d (head) - c - b - a (tail)
         }
-        long written = RcuLink.pack(x, LINK); // what an unhardened link to x would look like
+        long written = ChainLink.pack(x, LINK); // what an unhardened link to x would look like
         heap.setLong(c, LINK, written);
 
         engine.rcuBarrier();
@@ -121,7 +123,7 @@ class RcuFreeMisuseTest extends RcuEngineTestBase {
         long a = heap.alloc();
         long b = heap.alloc();
         long c = heap.alloc();
-        RcuLocal[] held = engine.lockLocals();
+        OpenBatch[] held = engine.lockLocals();
         try {
             engine.freeRcuNoLock(a, LINK); // every batch held: the deferred list c -> b -> a -> end
             engine.freeRcuNoLock(b, LINK);
@@ -318,7 +320,7 @@ class RcuFreeMisuseTest extends RcuEngineTestBase {
 
     @Test
     void aCallerThatMayWaitWaitsPastTheBoundAndIsNeverRefused() {
-        start(RcuFree.Settings.DEFAULT.withPendingLimitBytes(LIMIT), 1024);
+        start(RcuFreeSettings.DEFAULT.withPendingLimitBytes(LIMIT), 1024);
         int n = (int) (HARD_CAP / 64) + 30; // more than the hard cap holds: waiting, not refusal, bounds it
         for (int i = 0; i < n; i++) {
             engine.freeRcu(heap.alloc(), LINK);
@@ -337,22 +339,22 @@ class RcuFreeMisuseTest extends RcuEngineTestBase {
         AtomicLong maxAge = new AtomicLong(-1);
         AtomicBoolean submitted = new AtomicBoolean();
         CountDownLatch called = new CountDownLatch(1);
-        AtomicReference<RcuFree> built = new AtomicReference<>(); // the worker may call before the constructor returns
+        AtomicReference<RcuFreeEngine> built = new AtomicReference<>(); // the worker may call before the constructor returns
         // An idle thread's partly filled rcu sheaf: only the aged flush can submit it.
         heap.openRcuSheafBytes = 2 * 64;
         heap.flushAgedRcuSheaves = (now, age) -> {
-            RcuFree e = built.get();
+            RcuFreeEngine e = built.get();
             if (e == null) {
                 return;
             }
             maxAge.set(age);
             if (submitted.compareAndSet(false, true)) {
-                e.submitRcuSheaf("cache", new Sheaf(partial, 2));
+                e.submitRcuSheaf("cache", new TestSheaf(partial, 2));
                 heap.openRcuSheafBytes = 0;
             }
             called.countDown();
         };
-        engine = new RcuFree(rcu, heap, RcuFree.Settings.DEFAULT.withDrainDelayNanos(delay));
+        engine = new RcuFreeEngine(rcu, heap, RcuFreeSettings.DEFAULT.withDrainDelayNanos(delay));
         built.set(engine);
         assertTrue(called.await(30, TimeUnit.SECONDS), "the drainer never called flushAgedRcuSheaves");
         assertEquals(delay, maxAge.get());

@@ -1,4 +1,7 @@
-package dev.sheaf.allocator;
+package dev.sheaf.allocator.rcufree;
+
+import dev.sheaf.allocator.RcuFreeStats;
+import dev.sheaf.allocator.memory.FreePointer;
 
 import dev.sheaf.rcu.Rcu;
 import dev.sheaf.rcu.internal.PerThreadTable;
@@ -19,29 +22,29 @@ import java.util.concurrent.locks.ReentrantLock;
  * mm/slab_common.c, with the RFC's 8-byte rcu_ptr and kfree_rcu_nolock).
  *
  * Entry points and where an object waits:
- *   freeRcu(a, off)      -> chained through its own 8-byte field into the caller's RcuLocal
- *   freeRcu(a)           -> stored in a bulk array (long[], pooled) of the caller's RcuLocal;
+ *   freeRcu(a, off)      -> chained through its own 8-byte field into the caller's OpenBatch
+ *   freeRcu(a)           -> stored in a bulk array (long[], pooled) of the caller's OpenBatch;
  *                           every array out -> wait for the oldest in-flight batch holding
  *                           arrays (no new grace period) and retry once; no array in flight at
  *                           all (bulkArrayCache = 0) -> synchronize() and free inline
- *   freeRcuNoLock(a,off) -> like freeRcu(a, off) if the RcuLocal try-lock succeeds and the open
- *                           batch has room, else pushed on the lock-free RcuDeferredList
+ *   freeRcuNoLock(a,off) -> like freeRcu(a, off) if the OpenBatch try-lock succeeds and the open
+ *                           batch has room, else pushed on the lock-free NoLockDeferredList
  *   submitRcuSheaf       -> a full rcu sheaf from SlabCache.freeRcu becomes its own batch
  * Every entry point runs every check that may throw (open, the hard cap, read sections) before
  * target.claim, which moves the object allocated -> pending; after the claim nothing throws, so a
- * claimed object is never dropped. freeRcu(a, off) and freeRcuNoLock take their RcuLocal lock
+ * claimed object is never dropped. freeRcu(a, off) and freeRcuNoLock take their OpenBatch lock
  * first and claim under it (a claim that throws releases it), so the decision "open batch with
  * room" and the cap check that must precede the claim see the same batch.
- * A platform thread owns one RcuLocal (PerThreadTable lookup, registered once). Virtual threads
+ * A platform thread owns one OpenBatch (PerThreadTable lookup, registered once). Virtual threads
  * share a fixed power-of-two set of stripes picked from the thread id and probed with try-locks,
- * so 100 000 virtual threads own no state. An RcuLocal outlives its thread in the registry; the
+ * so 100 000 virtual threads own no state. An OpenBatch outlives its thread in the registry; the
  * drainer seals a dead owner's batch and unregisters it once empty, so nothing a thread queued is
  * lost when it dies.
  *
  * Batching: an open batch is sealed when it reaches batchObjects objects or pendingLimit/16
  * bytes (by its owner, at once), when it is older than drainDelay (by the drainer), or by
  * rcuBarrier. Sealing takes a cookie: if rcu.pollState(snapshot) is already true (snapshot =
- * rcu.getState() taken by the drainer after the last object entered, see RcuLocal) the batch is
+ * rcu.getState() taken by the drainer after the last object entered, see OpenBatch) the batch is
  * freed without a new grace period; otherwise cookie = rcu.getState() and the batch waits for a
  * requested grace period (rcu.startPoll, the kernel's queue_rcu_work), which covers every batch
  * sealed before it. The request rule ties grace periods to time and memory, never to calls:
@@ -60,7 +63,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * pending: thousands of objects.
  *
  * Pending bound: pending memory = `pendingBytes` (sealed, not yet freed) + the deferred list's
- * bytes + Target.openRcuSheafBytes() (partly filled rcu sheaves, a racy sum the Target computes,
+ * bytes + RcuFreeTarget.openRcuSheafBytes() (partly filled rcu sheaves, a racy sum the RcuFreeTarget computes,
  * so it is asked on slow paths only: opening or sealing a batch, a deferred push, a submitted rcu
  * sheaf; never per call on freeRcu's inlined path). Who waits is decided in one place,
  * callerMayWait() (today: not inside a read section; with QSBR an online thread may not wait
@@ -77,10 +80,10 @@ import java.util.concurrent.locks.ReentrantLock;
  *     allocated and nothing is half-done. freeRcuNoLock follows the same cap but never wakes (a
  *     wake may be a system call); headless freeRcu(a) rejects such callers outright (it may have
  *     to wait for an array or an inline grace period); submitRcuSheaf never waits or throws for
- *     the cap (the Target bounds a sheaf; its caller meets the bound through meetPendingBound, and the
+ *     the cap (the RcuFreeTarget bounds a sheaf; its caller meets the bound through meetPendingBound, and the
  *     cap through checkHardCapForRcuSheaf before it claims an object that opens a sheaf).
  *   - The cap check reads pendingBytes and the deferred list's byte counter, which push() keeps
- *     anyway (added before its CAS): no locked instruction beyond the push's own; the Target's
+ *     anyway (added before its CAS): no locked instruction beyond the push's own; the target's
  *     open sheaves are added only once that sum is past the bound. The aged flush (drainer) keeps
  *     any one open sheaf from holding objects for much longer than a drain delay.
  * Overshoot: what the checks do not see is bounded per thread or stripe T, not per call:
@@ -90,57 +93,57 @@ import java.util.concurrent.locks.ReentrantLock;
  *   - one batch being sealed, below batchBytes plus two objects (the sealing call adds one), which
  *     enters pendingBytes only after the check that admitted it;
  *   - one object per caller between its check and its add (the check is not atomic with the add);
- *   - for the rcu sheaf path, what the Target keeps open (one sheaf per thread and cache, counted
+ *   - for the rcu sheaf path, what the RcuFreeTarget keeps open (one sheaf per thread and cache, counted
  *     once it is past the bound, and submitted by the aged flush within about a drain delay).
  * So callers that may wait keep pending memory within pendingLimitBytes + T * (2 * batchBytes +
  * 4 objects) (their waits drive it back), and callers that may not wait within the same with the
  * hard cap in place of pendingLimitBytes; at 16 threads or stripes the batch term is 2 * pendingLimit.
  *
- * Hardened links (RcuLink notes): every link the engine stores inside an object - chain links of
+ * Hardened links (ChainLink notes): every link the engine stores inside an object - chain links of
  * freeRcu(a, off) and freeRcuNoLock, deferred-list nodes, end markers included - is
  * link ^ linkKey ^ reverseBytes(fieldAddress), linkKey drawn once per engine from SecureRandom.
- * Batch chains (RcuLocal, RcuBatch) are XOR-linked: each field holds packed(prev) ^ packed(next)
+ * Batch chains (OpenBatch, SealedBatch) are XOR-linked: each field holds packed(prev) ^ packed(next)
  * and the engine holds both ends (chainHead = newest, chainTail = oldest). The deferred list is a
  * singly linked Treiber stack; a chain taken from it is rewritten into the XOR form while it is
  * walked, by spliceDeferred (into an open batch, in front of its head) or moveDeferred (into a
- * batch of its own). Sealing (RcuLocal.moveTo) and hand-over to a barrier move both ends with the
+ * batch of its own). Sealing (OpenBatch.moveTo) and hand-over to a barrier move both ends with the
  * count; the headless bulk arrays hold no links.
  * Validation: a walk starts from an engine-held end (a batch's chainHead or chainTail, the deferred
  * list head), follows a decoded link only after target.isPending(address, linkOffset) accepts it,
  * and is bounded by what its owner counted independently of the links (a batch's chainCount, the
  * deferred list's byte count): a cycle or a corrupt chain can neither loop nor hang, and a batch
  * chain's last field must name the end. A bad link is never dereferenced. In a batch chain the
- * drainer then walks from the tail back to the bad field (RcuDrainer notes): every object reached
+ * drainer then walks from the tail back to the bad field (BatchDrainer notes): every object reached
  * from either end is freed, the bad one included, and only the objects between two bad fields are
  * lost. On the deferred list the objects behind a bad link are lost. Each bad field is reported as
  * an IllegalStateException naming the object whose field was bad and the value it decodes to
  * (corruptChainLink, corruptLink), through freeFailed (lastFreeError, freeErrors, a System.Logger
  * ERROR record), and counted in corruptLinks; lostObjects counts the objects of sealed batches no
  * walk reached, which stay pending and untouched. The rest of the batch and every other batch are
- * still freed. Target failures are caught per call, counted (failedObjects) and reported the same
+ * still freed. RcuFreeTarget failures are caught per call, counted (failedObjects) and reported the same
  * way, and the batch goes on; the freed counters count what freeNowBulk says it freed, not what
  * was attempted.
  *
  * Lock order (what each protects):
- *   RcuLocal.lock      - its open batch; may be held while taking RcuBulkArrayPool.lock or
- *                        RcuBatchPool.lock (try-lock only), never while waiting for a grace period.
- *                        Held across the Target's lock-free calls (claim, isPending, usableSize,
+ *   OpenBatch.lock      - its open batch; may be held while taking BulkArrayPool.lock or
+ *                        SealedBatchPool.lock (try-lock only), never while waiting for a grace period.
+ *                        Held across the target's lock-free calls (claim, isPending, usableSize,
  *                        openRcuSheafBytes) and, on a corrupt deferred link, the error logger.
  *   deferredMoveLock   - the hand-off deferred list -> sealed batch (so rcuBarrier cannot miss
  *                        objects the drainer has taken but not yet published); leaf-level except
- *                        for the pools, the Target's lock-free calls and the error logger.
- *   RcuDrainer.drainLock - the in-flight list and the act of freeing; may take the pool locks and
- *                        calls into the Target (allocator locks). Never held together with an
- *                        RcuLocal lock, and never held while waiting for a grace period.
- *   registryLock       - copy-on-write registry of RcuLocals; leaf.
+ *                        for the pools, the target's lock-free calls and the error logger.
+ *   BatchDrainer.drainLock - the in-flight list and the act of freeing; may take the pool locks and
+ *                        calls into the RcuFreeTarget (allocator locks). Never held together with an
+ *                        OpenBatch lock, and never held while waiting for a grace period.
+ *   registryLock       - copy-on-write registry of OpenBatches; leaf.
  * Nothing here holds a lock while calling rcu.synchronize/condSynchronize.
  *
  * Dormancy of the own worker (runWorker): parking max(drainDelay, 100 µs) whenever nothing is
  * pending still woke an idle process ~500 times a second. Once nothingPending() has held for about
  * 10 ms of consecutive cycles the worker dozes: opaque store workerDormant = true, full fence,
  * re-check nothingPending(), and if still nothing is pending park up to the dormant bound
- * (Settings.dormantParkNanos, 100 ms, or the drain delay if longer), then clear the flag.
- * nothingPending() also asks the Target for open rcu sheaf bytes: a worker stays awake while a
+ * (RcuFreeSettings.dormantParkNanos, 100 ms, or the drain delay if longer), then clear the flag.
+ * nothingPending() also asks the RcuFreeTarget for open rcu sheaf bytes: a worker stays awake while a
  * partly filled rcu sheaf exists, so the aged flush submits it within about a drain delay. The
  * producers that can turn an idle engine busy wake it: the first object of an open batch in
  * freeRcu(a, off) (freeRcuSlow, also when it splices deferred objects or seals) and in headless
@@ -156,10 +159,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * freeRcu(a, off) into a batch opened by freeRcuNoLock does not wake either (not the first object)
  * and shares that bound. The user-run agent (ownWorker = false) has no dormancy.
  *
- * Memory ordering: an object's link is written (plain) under its RcuLocal lock, before the CAS
+ * Memory ordering: an object's link is written (plain) under its OpenBatch lock, before the CAS
  * of the deferred list, or, when a taken deferred chain is rewritten into the XOR form, by the
- * taker under the RcuLocal lock or deferredMoveLock before it publishes; sealing happens under the
- * RcuLocal lock and publishes the batch with the volatile CAS of the sealed stack; the drainer's
+ * taker under the OpenBatch lock or deferredMoveLock before it publishes; sealing happens under the
+ * OpenBatch lock and publishes the batch with the volatile CAS of the sealed stack; the drainer's
  * getAndSet of the stack therefore sees every link and array slot. Counters are AtomicLongs
  * updated once per batch, never per object.
  */
@@ -167,197 +170,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * Free after a grace period. The methods of this class are the contract between
  * {@link SlabAllocator} and the engine; see the notes above for the algorithm.
  */
-final class RcuFree implements AutoCloseable {
+public final class RcuFreeEngine implements AutoCloseable {
 
-    /**
-     * What the engine needs from its allocator; implemented by {@link SlabAllocator}.
-     *
-     * <p>Object states: the Target knows, for every object start, whether it is allocated (in a
-     * user's hands), pending (claimed by the engine) or free. The engine moves an object from
-     * allocated to pending with {@link #claim} and from pending to free with {@link #freeNow},
-     * {@link #freeNowBulk} or {@link #rcuSheafReady}; nothing else may touch a pending object.
-     */
-    interface Target {
-        /**
-         * Takes an object for a free after a grace period: checks, on the caller's thread and at
-         * the call, that {@code address} is the start of an allocated object of this allocator
-         * and, when {@code linkOffset >= 0}, that an 8-byte link fits at that offset
-         * ({@link RcuLink#checkLinkField}); only then marks it pending, so that a later free,
-         * claim or usable-size query of it throws. Lock-free and allocation-free. The engine
-         * calls it after every check of its own that may throw, so a claimed object is never
-         * dropped.
-         *
-         * @param linkOffset the offset of the object's 8-byte link, or -1 for a headless free
-         * @return the object's usable size, for the pending-memory bound
-         * @throws IllegalArgumentException not an object start of this allocator, or a bad link field
-         * @throws IllegalStateException    the object is not allocated (free or already pending),
-         *                                  or the allocator is closed
-         */
-        long claim(long address, long linkOffset);
 
-        /**
-         * Whether {@code address} is, right now, the start of a pending object whose usable size
-         * holds an 8-byte field at {@code linkOffset} (-1: headless). The engine asks before it
-         * follows a link it read from memory a user could have written. Lock-free, never throws,
-         * never reads the object's memory.
-         */
-        boolean isPending(long address, long linkOffset);
 
-        /** Usable size of a pending object; no state check (the engine holds it). */
-        long usableSize(long address);
-
-        /**
-         * Frees one pending object now (free hooks run), without the public entry points' checks.
-         *
-         * @throws IllegalStateException the object is not pending (the engine's own bug or a
-         *                               corrupted link); nothing is freed then
-         */
-        void freeNow(long address);
-
-        /**
-         * Frees {@code count} pending objects now. One object that cannot be freed does not stop
-         * the rest: every other one is freed, then the first failure is thrown.
-         *
-         * @return the number of objects freed
-         */
-        default int freeNowBulk(long[] addresses, int count) {
-            int freed = 0;
-            RuntimeException first = null;
-            for (int i = 0; i < count; i++) {
-                try {
-                    freeNow(addresses[i]);
-                    freed++;
-                } catch (RuntimeException e) {
-                    if (first == null) {
-                        first = e;
-                    }
-                }
-            }
-            if (first != null) {
-                throw first;
-            }
-            return freed;
-        }
-
-        /**
-         * A sealed rcu sheaf whose grace period has passed, handed back with its first
-         * {@code sheaf.size} objects as submitted: give it to its cache's barn as a full sheaf
-         * ready for allocation, or free its objects and keep the empty sheaf for reuse.
-         * {@code cache} is the opaque token passed to {@link #submitRcuSheaf}. From this call on
-         * the sheaf is the Target's again (the engine has let go of it and of its batch).
-         */
-        void rcuSheafReady(Object cache, Sheaf sheaf);
-
-        /**
-         * Submits every partly filled rcu sheaf of every thread and carrier through
-         * {@link RcuFree#submitRcuSheaf} and returns when all have been submitted. Called by
-         * {@link RcuFree#rcuBarrier()} first, without any engine lock held.
-         */
-        default void flushRcuSheaves() {
-        }
-
-        /**
-         * Submits the partly filled rcu sheaves that have held objects for at least
-         * {@code maxAgeNanos} (measured on the engine's coarse clock {@code nowNanos}); the
-         * drainer calls it once per drain delay so that an idle thread cannot pin its sheaf.
-         * Never waits for an owner in the middle of a call: a sheaf in use is skipped.
-         */
-        default void flushAgedRcuSheaves(long nowNanos, long maxAgeNanos) {
-        }
-
-        /**
-         * Bytes in partly filled rcu sheaves now (racy sum), counted towards the pending bound.
-         * Called on the engine's slow paths, including freeRcuNoLock's and with an engine lock
-         * held, and by the idle worker: lock-free, allocation-free, never blocks.
-         */
-        default long openRcuSheafBytes() {
-            return 0;
-        }
-    }
-
-    /**
-     * Tunables; {@link #DEFAULT} fits most users.
-     *
-     * @param drainDelayNanos   an open batch older than this is sealed by the drainer
-     * @param pendingLimitBytes callers that seal past this many pending bytes help drain and wait;
-     *                          callers that may not wait are refused past twice this (the hard cap)
-     * @param bulkArrayLength   addresses per headless bulk array (the kernel's bnode)
-     * @param bulkArrayCache    most bulk arrays in existence at once; 0 forces the inline fallback
-     * @param batchObjects      objects after which an open batch is sealed by its owner
-     * @param ownWorker         run the drainer on a daemon thread of the engine; false: the user
-     *                          runs {@link RcuFree#agent()} (e.g. in an Agrona AgentRunner)
-     * @param idleStrategy      idle strategy of the own worker; null picks a backoff up to drainDelay/4
-     * @param dormantParkNanos  longest park of the own worker once dormant (idle for ~10 ms); it bounds
-     *                          how late freeRcuNoLock's objects on an idle engine are seen
-     */
-    record Settings(long drainDelayNanos, long pendingLimitBytes, int bulkArrayLength, int bulkArrayCache,
-                    int batchObjects, boolean ownWorker, IdleStrategy idleStrategy, long dormantParkNanos) {
-        static final Settings DEFAULT = new Settings(2_000_000L, 64L << 20, 512, 256, 4096, true, null,
-                DORMANT_PARK_NANOS);
-
-        Settings {
-            if (drainDelayNanos < 0) {
-                throw new IllegalArgumentException("drainDelayNanos must not be negative: " + drainDelayNanos);
-            }
-            if (pendingLimitBytes < 1) {
-                throw new IllegalArgumentException("pendingLimitBytes must be positive: " + pendingLimitBytes);
-            }
-            if (bulkArrayLength < 1 || bulkArrayCache < 0) {
-                throw new IllegalArgumentException("bulkArrayLength must be positive and bulkArrayCache not negative: "
-                        + bulkArrayLength + ", " + bulkArrayCache);
-            }
-            if (batchObjects < 1) {
-                throw new IllegalArgumentException("batchObjects must be positive: " + batchObjects);
-            }
-            if (dormantParkNanos < 1) {
-                throw new IllegalArgumentException("dormantParkNanos must be positive: " + dormantParkNanos);
-            }
-        }
-
-        Settings(long drainDelayNanos, long pendingLimitBytes, int bulkArrayLength, int bulkArrayCache) {
-            this(drainDelayNanos, pendingLimitBytes, bulkArrayLength, bulkArrayCache,
-                    DEFAULT_BATCH_OBJECTS, true, null, DORMANT_PARK_NANOS);
-        }
-
-        Settings withDrainDelayNanos(long v) {
-            return new Settings(v, pendingLimitBytes, bulkArrayLength, bulkArrayCache, batchObjects,
-                    ownWorker, idleStrategy, dormantParkNanos);
-        }
-
-        Settings withPendingLimitBytes(long v) {
-            return new Settings(drainDelayNanos, v, bulkArrayLength, bulkArrayCache, batchObjects, ownWorker,
-                    idleStrategy, dormantParkNanos);
-        }
-
-        Settings withBulkArrayCache(int v) {
-            return new Settings(drainDelayNanos, pendingLimitBytes, bulkArrayLength, v, batchObjects,
-                    ownWorker, idleStrategy, dormantParkNanos);
-        }
-
-        Settings withBatchObjects(int v) {
-            return new Settings(drainDelayNanos, pendingLimitBytes, bulkArrayLength, bulkArrayCache, v,
-                    ownWorker, idleStrategy, dormantParkNanos);
-        }
-
-        Settings withOwnWorker(boolean v) {
-            return new Settings(drainDelayNanos, pendingLimitBytes, bulkArrayLength, bulkArrayCache,
-                    batchObjects, v, idleStrategy, dormantParkNanos);
-        }
-
-        Settings withIdleStrategy(IdleStrategy v) {
-            return new Settings(drainDelayNanos, pendingLimitBytes, bulkArrayLength, bulkArrayCache,
-                    batchObjects, ownWorker, v, dormantParkNanos);
-        }
-
-        /** Test hook: a test sets an hour so that only a wake-up can get a dormant engine going. */
-        Settings withDormantParkNanos(long v) {
-            return new Settings(drainDelayNanos, pendingLimitBytes, bulkArrayLength, bulkArrayCache,
-                    batchObjects, ownWorker, idleStrategy, v);
-        }
-    }
-
-    private static final int DEFAULT_BATCH_OBJECTS = 4096;
-    /** Default dormant park bound (Settings.dormantParkNanos). */
+    static final int DEFAULT_BATCH_OBJECTS = 4096;
+    /** Default dormant park bound (RcuFreeSettings.dormantParkNanos). */
     static final long DORMANT_PARK_NANOS = 100_000_000L;
     /** How long nothingPending() must have held, in consecutive worker cycles, before the worker dozes. */
     private static final long QUIET_NANOS_BEFORE_DORMANT = 10_000_000L;
@@ -367,15 +185,15 @@ final class RcuFree implements AutoCloseable {
     private static final VarHandle COARSE_NOW;
     private static final VarHandle WORKER_DORMANT;
     private static final VarHandle WORKER_CYCLES;
-    private static final System.Logger LOG = System.getLogger(RcuFree.class.getName());
+    private static final System.Logger LOG = System.getLogger(RcuFreeEngine.class.getName());
 
     static {
         try {
             MethodHandles.Lookup lookup = MethodHandles.lookup();
-            CLOSED = lookup.findVarHandle(RcuFree.class, "closed", boolean.class);
-            COARSE_NOW = lookup.findVarHandle(RcuFree.class, "coarseNow", long.class);
-            WORKER_DORMANT = lookup.findVarHandle(RcuFree.class, "workerDormant", boolean.class);
-            WORKER_CYCLES = lookup.findVarHandle(RcuFree.class, "workerCycles", long.class);
+            CLOSED = lookup.findVarHandle(RcuFreeEngine.class, "closed", boolean.class);
+            COARSE_NOW = lookup.findVarHandle(RcuFreeEngine.class, "coarseNow", long.class);
+            WORKER_DORMANT = lookup.findVarHandle(RcuFreeEngine.class, "workerDormant", boolean.class);
+            WORKER_CYCLES = lookup.findVarHandle(RcuFreeEngine.class, "workerCycles", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -384,24 +202,24 @@ final class RcuFree implements AutoCloseable {
     // Every field is final or volatile: SlabAllocator.engine() reads the reference to this engine
     // plain, which is safe only while that holds (JLS 17.5).
     private final Rcu rcu;
-    private final Target target;
-    private final Settings settings;
+    private final RcuFreeTarget target;
+    private final RcuFreeSettings settings;
     private final long batchBytes;
 
-    private final PerThreadTable<RcuLocal> locals = new PerThreadTable<>();
-    private final RcuLocal[] stripes;
+    private final PerThreadTable<OpenBatch> locals = new PerThreadTable<>();
+    private final OpenBatch[] stripes;
     private final int stripeMask;
     private final ReentrantLock registryLock = new ReentrantLock();
-    private volatile RcuLocal[] registry;
+    private volatile OpenBatch[] registry;
 
-    /** Key of the hardened in-object links (RcuLink notes), drawn once per engine. */
+    /** Key of the hardened in-object links (ChainLink notes), drawn once per engine. */
     private final long linkKey = FreePointer.newKey();
-    private final RcuDeferredList deferred = new RcuDeferredList(linkKey);
+    private final NoLockDeferredList deferred = new NoLockDeferredList(linkKey);
     private final ReentrantLock deferredMoveLock = new ReentrantLock();
-    private final RcuBulkArrayPool arrayPool;
-    private final RcuBatchPool batchPool;
-    private final AtomicReference<RcuBatch> sealed = new AtomicReference<>();
-    private final RcuDrainer drainer;
+    private final BulkArrayPool arrayPool;
+    private final SealedBatchPool batchPool;
+    private final AtomicReference<SealedBatch> sealed = new AtomicReference<>();
+    private final BatchDrainer drainer;
     /** Coarse clock kept by the drainer, so the fast paths never read the time. */
     private volatile long coarseNow = System.nanoTime();
 
@@ -447,23 +265,23 @@ final class RcuFree implements AutoCloseable {
     /** Worker loop iterations, written opaque by the worker only; a test hook. */
     private volatile long workerCycles;
 
-    RcuFree(Rcu rcu, Target target, Settings settings) {
+    public RcuFreeEngine(Rcu rcu, RcuFreeTarget target, RcuFreeSettings settings) {
         this.rcu = java.util.Objects.requireNonNull(rcu, "rcu");
         this.target = java.util.Objects.requireNonNull(target, "target");
-        this.settings = settings == null ? Settings.DEFAULT : settings;
+        this.settings = settings == null ? RcuFreeSettings.DEFAULT : settings;
         this.batchBytes = Math.max(1L, this.settings.pendingLimitBytes() / 16);
         long limit = this.settings.pendingLimitBytes();
         this.hardCapBytes = limit > Long.MAX_VALUE / 2 ? Long.MAX_VALUE : 2 * limit;
         int n = Integer.highestOneBit(Math.max(4, Runtime.getRuntime().availableProcessors() * 4) * 2 - 1);
-        this.stripes = new RcuLocal[n];
+        this.stripes = new OpenBatch[n];
         for (int i = 0; i < n; i++) {
-            stripes[i] = new RcuLocal(null, MAX_ARRAYS_PER_BATCH, linkKey);
+            stripes[i] = new OpenBatch(null, MAX_ARRAYS_PER_BATCH, linkKey);
         }
         this.stripeMask = n - 1;
         this.registry = stripes.clone();
-        this.arrayPool = new RcuBulkArrayPool(this.settings.bulkArrayLength(), this.settings.bulkArrayCache());
-        this.batchPool = new RcuBatchPool(256, MAX_ARRAYS_PER_BATCH);
-        this.drainer = new RcuDrainer(this, rcu, target, arrayPool, batchPool, linkKey,
+        this.arrayPool = new BulkArrayPool(this.settings.bulkArrayLength(), this.settings.bulkArrayCache());
+        this.batchPool = new SealedBatchPool(256, MAX_ARRAYS_PER_BATCH);
+        this.drainer = new BatchDrainer(this, rcu, target, arrayPool, batchPool, linkKey,
                 this.settings.drainDelayNanos());
         if (this.settings.ownWorker()) {
             IdleStrategy idle = this.settings.idleStrategy() != null ? this.settings.idleStrategy()
@@ -484,7 +302,7 @@ final class RcuFree implements AutoCloseable {
      * not inspect it, and nobody may write it until the object is freed). Allocates nothing and
      * needs no array.
      *
-     * <p>Waiting rule: while pending memory is under {@link Settings#pendingLimitBytes} it never
+     * <p>Waiting rule: while pending memory is under {@link RcuFreeSettings#pendingLimitBytes} it never
      * blocks. Past it, a caller that may wait for a grace period (outside a read section) and
      * opens or seals a batch helps drain and waits for a grace period. A caller that may not wait
      * (inside a read section) never waits: it helps without blocking and wakes the worker, and once
@@ -498,9 +316,9 @@ final class RcuFree implements AutoCloseable {
      * @throws IllegalStateException    already free or pending, the allocator/engine is closed, or a
      *                                  caller that may not wait past the hard cap (see above)
      */
-    void freeRcu(long address, long linkOffset) {
+    public void freeRcu(long address, long linkOffset) {
         checkOpen();
-        RcuLocal local = tryAcquireLocal();
+        OpenBatch local = tryAcquireLocal();
         // The common case in a few instructions, so that the JIT inlines this method into its
         // callers; everything else (a held batch, deferred splice, first object, sealing, the
         // pending bound and the hard cap) is out of line. Measured: with all of it inline the
@@ -519,7 +337,7 @@ final class RcuFree implements AutoCloseable {
     }
 
     /** claimLinked with {@code local} locked; releases the lock if it throws (nothing was taken). */
-    private long claimLocked(RcuLocal local, long address, long linkOffset) {
+    private long claimLocked(OpenBatch local, long address, long linkOffset) {
         try {
             return claimLinked(address, linkOffset);
         } catch (Throwable e) {
@@ -530,7 +348,7 @@ final class RcuFree implements AutoCloseable {
 
     /**
      * target.claim for the two-argument forms: a negative offset would read as headless (-1) to
-     * the Target, so the engine rejects it itself, before the claim.
+     * the RcuFreeTarget, so the engine rejects it itself, before the claim.
      */
     private long claimLinked(long address, long linkOffset) {
         if (linkOffset < 0) {
@@ -545,7 +363,7 @@ final class RcuFree implements AutoCloseable {
      * or deferred frees wait: the hard cap for callers that may not wait, then the claim, then
      * the batch work. The open batch stays locked from the check to the add.
      */
-    private void freeRcuSlow(RcuLocal local, long address, long linkOffset) {
+    private void freeRcuSlow(OpenBatch local, long address, long linkOffset) {
         boolean mayWait = callerMayWait();
         if (local == null) {
             // The drainer or a barrier holds our batch for a few instructions; never park for it.
@@ -601,7 +419,7 @@ final class RcuFree implements AutoCloseable {
      *                                  read section: waiting there would deadlock), already free or
      *                                  pending, or closed
      */
-    void freeRcu(long address) {
+    public void freeRcu(long address) {
         checkOpen();
         if (!callerMayWait()) {
             throw new IllegalStateException("headless freeRcu(0x" + Long.toHexString(address)
@@ -611,7 +429,7 @@ final class RcuFree implements AutoCloseable {
         }
         long size = target.claim(address, -1);
         for (int attempt = 0; ; attempt++) {
-            RcuLocal local = acquireLocal();
+            OpenBatch local = acquireLocal();
             boolean sealedOne = false;
             boolean noArray = false;
             boolean fresh;
@@ -680,7 +498,7 @@ final class RcuFree implements AutoCloseable {
             if (drainer.drainReady() > 0) {
                 return true;
             }
-            RcuBatch oldest = drainer.oldestWaitingWithArrays();
+            SealedBatch oldest = drainer.oldestWaitingWithArrays();
             if (oldest == null) {
                 return false;
             }
@@ -704,23 +522,23 @@ final class RcuFree implements AutoCloseable {
      * on a lock-free list linked through the same field, which the drainer or the next ordinary
      * freeRcu* moves into the normal batches. Never wakes the engine's worker either (that would
      * be a system call): on an idle engine whose worker has gone dormant, the object is picked up
-     * when the dormant park ends - within {@link Settings#dormantParkNanos} (100 ms by default) -
+     * when the dormant park ends - within {@link RcuFreeSettings#dormantParkNanos} (100 ms by default) -
      * or earlier by the next freeRcu*, rcu sheaf or rcuBarrier; it is never lost, only freed later.
      *
      * <p>Waiting rule: it never waits, whatever the pending memory. Adding to its open batch is
      * bounded by that batch; a call that would open a batch or push on the deferred list while
-     * pending memory is past the hard cap of 2 &times; {@link Settings#pendingLimitBytes} throws
+     * pending memory is past the hard cap of 2 &times; {@link RcuFreeSettings#pendingLimitBytes} throws
      * IllegalStateException before the object is taken (it stays allocated, nothing is queued;
      * free it later). The check reads counters only: no locked instruction.
      *
      * @throws IllegalArgumentException as {@link #freeRcu(long, long)}
      * @throws IllegalStateException    already free or pending, closed, or past the hard cap (see above)
      */
-    void freeRcuNoLock(long address, long linkOffset) {
+    public void freeRcuNoLock(long address, long linkOffset) {
         checkOpen();
         Thread t = Thread.currentThread();
         // Only look up, never register: registering takes the registry lock.
-        RcuLocal local = t.isVirtual() ? tryAcquireStripe(t) : tryLockOwn(locals.get());
+        OpenBatch local = t.isVirtual() ? tryAcquireStripe(t) : tryLockOwn(locals.get());
         if (local == null) {
             checkHardCap(address);
             pushDeferred(address, linkOffset, claimLinked(address, linkOffset));
@@ -749,23 +567,23 @@ final class RcuFree implements AutoCloseable {
      * Seals an rcu sheaf (its first {@code sheaf.size} objects) with a grace-period cookie; never
      * blocks and, after a sheaf's first trip, allocates nothing: the batch record lives in the
      * sheaf. The caller gives the sheaf up until the drainer hands it back through
-     * {@link Target#rcuSheafReady} after the grace period. Call it without holding allocator
-     * locks the Target needs in rcuSheafReady.
+     * {@link RcuFreeTarget#rcuSheafReady} after the grace period. Call it without holding allocator
+     * locks the RcuFreeTarget needs in rcuSheafReady.
      */
-    void submitRcuSheaf(Object cache, Sheaf sheaf) {
+    public void submitRcuSheaf(Object cache, RcuSheaf sheaf) {
         // Accepted while closing: close() asks the allocator to flush its rcu sheaves.
         if (terminated) {
             throw new IllegalStateException("free-after-grace-period engine is closed");
         }
-        long[] objects = sheaf.objects;
-        int count = sheaf.size;
+        long[] objects = sheaf.addresses();
+        int count = sheaf.count();
         if (count < 0 || count > objects.length) {
             throw new IllegalArgumentException("sheaf count " + count + " outside 0.." + objects.length);
         }
-        RcuBatch b = sheaf.rcuBatch;
+        SealedBatch b = sheaf.batch;
         if (b == null) {
-            b = new RcuBatch(0);
-            sheaf.rcuBatch = b;
+            b = new SealedBatch(0);
+            sheaf.batch = b;
         }
         b.sheafCache = cache;
         b.sheaf = sheaf;
@@ -784,15 +602,15 @@ final class RcuFree implements AutoCloseable {
      *
      * @throws IllegalStateException inside an RCU read section (it would wait for itself)
      */
-    void rcuBarrier() {
+    public void rcuBarrier() {
         if (rcu.inReadSection()) {
             throw new IllegalStateException("rcuBarrier inside an RCU read section would deadlock");
         }
         target.flushRcuSheaves();
         // Deferred list first: an object taken from it by a splicer is then already inside an
-        // RcuLocal that the pass below seals (the splicer holds that lock across the take).
+        // OpenBatch that the pass below seals (the splicer holds that lock across the take).
         moveDeferred(true);
-        for (RcuLocal l : registry) {
+        for (OpenBatch l : registry) {
             l.lock();
             try {
                 sealLocked(l);
@@ -809,7 +627,7 @@ final class RcuFree implements AutoCloseable {
             long last = drainer.adoptAndNumber();
             while (true) {
                 drainer.drainReady();
-                RcuBatch waiting = drainer.oldestWaiting(last);
+                SealedBatch waiting = drainer.oldestWaiting(last);
                 if (waiting == null) {
                     return;
                 }
@@ -827,36 +645,36 @@ final class RcuFree implements AutoCloseable {
     }
 
     /**
-     * Takes the lock of every registered RcuLocal, as the drainer or a barrier does, and returns
+     * Takes the lock of every registered OpenBatch, as the drainer or a barrier does, and returns
      * them; for tests that force the no-lock fallback. Release with {@link #unlockLocals}.
      */
-    RcuLocal[] lockLocals() {
-        RcuLocal[] r = registry;
-        for (RcuLocal l : r) {
+    public OpenBatch[] lockLocals() {
+        OpenBatch[] r = registry;
+        for (OpenBatch l : r) {
             l.lock();
         }
         return r;
     }
 
-    void unlockLocals(RcuLocal[] held) {
-        for (RcuLocal l : held) {
+    public void unlockLocals(OpenBatch[] held) {
+        for (OpenBatch l : held) {
             l.unlock();
         }
     }
 
     /** The drainer as an Agrona Agent, for running it on the user's thread ({@code ownWorker = false}). */
-    Agent agent() {
+    public Agent agent() {
         return drainer;
     }
 
-    RcuFreeStats stats() {
+    public RcuFreeStats stats() {
         long openObjects = 0;
         long openBytes = 0;
-        for (RcuLocal l : registry) {
+        for (OpenBatch l : registry) {
             openObjects += l.objectsOpaque();
         }
         // Open bytes are read racily; they are owner-private plain fields, so this is an estimate.
-        for (RcuLocal l : registry) {
+        for (OpenBatch l : registry) {
             openBytes += l.bytes();
         }
         long inDeferred = Math.max(0L, deferredPushes.get() - deferredTaken.get());
@@ -881,7 +699,7 @@ final class RcuFree implements AutoCloseable {
     }
 
     /**
-     * The most recent error of freeing, or null: an exception the Target threw while the engine
+     * The most recent error of freeing, or null: an exception the RcuFreeTarget threw while the engine
      * freed objects, or an IllegalStateException for a corrupt link (see {@link RcuFreeStats#corruptLinks}).
      */
     RuntimeException lastFreeError() {
@@ -922,8 +740,8 @@ final class RcuFree implements AutoCloseable {
 
     // ------------------------------------------------------------------ per-thread state
 
-    private RcuLocal tryAcquireLocal() {
-        RcuLocal l = locals.peek(); // a hit is the calling platform thread's own batch
+    private OpenBatch tryAcquireLocal() {
+        OpenBatch l = locals.peek(); // a hit is the calling platform thread's own batch
         if (l != null && l.tryLock()) {
             return l;
         }
@@ -931,11 +749,11 @@ final class RcuFree implements AutoCloseable {
     }
 
     /** tryAcquireLocal() for virtual threads, a first call, or a batch held by the drainer or a barrier. */
-    private RcuLocal tryAcquireLocalSlow(Thread t) {
+    private OpenBatch tryAcquireLocalSlow(Thread t) {
         if (t.isVirtual()) {
             return tryAcquireStripe(t);
         }
-        RcuLocal l = locals.get();
+        OpenBatch l = locals.get();
         if (l == null) {
             l = register(t);
         }
@@ -953,34 +771,34 @@ final class RcuFree implements AutoCloseable {
         return null;
     }
 
-    private static RcuLocal tryLockOwn(RcuLocal l) {
+    private static OpenBatch tryLockOwn(OpenBatch l) {
         return l != null && l.tryLock() ? l : null;
     }
 
     /** Blocking variant for the headless path. */
-    private RcuLocal acquireLocal() {
+    private OpenBatch acquireLocal() {
         Thread t = Thread.currentThread();
         if (!t.isVirtual()) {
-            RcuLocal l = locals.get();
+            OpenBatch l = locals.get();
             if (l == null) {
                 l = register(t);
             }
             l.lock();
             return l;
         }
-        RcuLocal l;
+        OpenBatch l;
         while ((l = tryAcquireStripe(t)) == null) {
             Thread.yield();
         }
         return l;
     }
 
-    private RcuLocal tryAcquireStripe(Thread t) {
+    private OpenBatch tryAcquireStripe(Thread t) {
         long id = t.threadId();
         int h = (int) (id ^ (id >>> 17)) * 0x9E3779B9;
         int start = h >>> 16;
         for (int i = 0; i <= stripeMask; i++) {
-            RcuLocal l = stripes[(start + i) & stripeMask];
+            OpenBatch l = stripes[(start + i) & stripeMask];
             if (l.tryLock()) {
                 return l;
             }
@@ -988,12 +806,12 @@ final class RcuFree implements AutoCloseable {
         return null;
     }
 
-    private RcuLocal register(Thread t) {
-        RcuLocal l = new RcuLocal(t, MAX_ARRAYS_PER_BATCH, linkKey);
+    private OpenBatch register(Thread t) {
+        OpenBatch l = new OpenBatch(t, MAX_ARRAYS_PER_BATCH, linkKey);
         registryLock.lock();
         try {
-            RcuLocal[] r = registry;
-            RcuLocal[] n = Arrays.copyOf(r, r.length + 1);
+            OpenBatch[] r = registry;
+            OpenBatch[] n = Arrays.copyOf(r, r.length + 1);
             n[r.length] = l;
             registry = n;
         } finally {
@@ -1003,14 +821,14 @@ final class RcuFree implements AutoCloseable {
         return l;
     }
 
-    private void unregister(RcuLocal dead) {
+    private void unregister(OpenBatch dead) {
         locals.remove(dead);
         registryLock.lock();
         try {
-            RcuLocal[] r = registry;
+            OpenBatch[] r = registry;
             for (int i = 0; i < r.length; i++) {
                 if (r[i] == dead) {
-                    RcuLocal[] n = new RcuLocal[r.length - 1];
+                    OpenBatch[] n = new OpenBatch[r.length - 1];
                     System.arraycopy(r, 0, n, 0, i);
                     System.arraycopy(r, i + 1, n, i, r.length - i - 1);
                     registry = n;
@@ -1043,13 +861,13 @@ final class RcuFree implements AutoCloseable {
     }
 
     /**
-     * Moves the deferred list into the caller's open batch. RcuLocal lock held. The walk starts at
+     * Moves the deferred list into the caller's open batch. OpenBatch lock held. The walk starts at
      * the list head (an engine-held value) and follows validated links only (nextDeferred); a bad
      * link ends it. Each object's field is rewritten into the batch chain's XOR form once its
      * successor is known, and addChain writes the last one's, so the chain that enters the batch
      * is exactly the objects counted.
      */
-    private void spliceDeferred(RcuLocal local) {
+    private void spliceDeferred(OpenBatch local) {
         long chain = deferred.takeAll();
         if (chain == 0) {
             return;
@@ -1061,12 +879,12 @@ final class RcuFree implements AutoCloseable {
         long cur = chain;
         while (true) {
             n++;
-            bytes += target.usableSize(RcuLink.address(cur));
+            bytes += target.usableSize(ChainLink.address(cur));
             long next = nextDeferred(cur, bytes, budget);
             if (next == 0) {
                 break;
             }
-            RcuLink.setNeighbours(cur, prev ^ next, linkKey); // after nextDeferred read the old link
+            ChainLink.setNeighbours(cur, prev ^ next, linkKey); // after nextDeferred read the old link
             prev = cur;
             cur = next;
         }
@@ -1082,12 +900,12 @@ final class RcuFree implements AutoCloseable {
      * be reached and stay pending.
      */
     private long nextDeferred(long link, long walkedBytes, long budget) {
-        long next = RcuLink.next(link, linkKey);
+        long next = ChainLink.next(link, linkKey);
         if (next == 0) {
             return 0;
         }
         if (walkedBytes + Long.BYTES > budget
-                || !target.isPending(RcuLink.address(next), RcuLink.linkOffset(next))) {
+                || !target.isPending(ChainLink.address(next), ChainLink.linkOffset(next))) {
             corruptLink(link, next);
             return 0;
         }
@@ -1119,9 +937,9 @@ final class RcuFree implements AutoCloseable {
             long cur = chain;
             while (true) { // as spliceDeferred: into the XOR form, the walk's last object ends it
                 n++;
-                bytes += target.usableSize(RcuLink.address(cur));
+                bytes += target.usableSize(ChainLink.address(cur));
                 long next = nextDeferred(cur, bytes, budget);
-                RcuLink.setNeighbours(cur, prev ^ next, linkKey);
+                ChainLink.setNeighbours(cur, prev ^ next, linkKey);
                 if (next == 0) {
                     break;
                 }
@@ -1130,7 +948,7 @@ final class RcuFree implements AutoCloseable {
             }
             deferred.taken(bytes);
             deferredTaken.addAndGet(n);
-            RcuBatch b = batchPool.take();
+            SealedBatch b = batchPool.take();
             b.chainHead = chain;
             b.chainTail = cur;
             b.chainCount = n;
@@ -1144,12 +962,12 @@ final class RcuFree implements AutoCloseable {
         }
     }
 
-    /** Seals the open batch of {@code l} if it has objects. RcuLocal lock held. */
-    private boolean sealLocked(RcuLocal l) {
+    /** Seals the open batch of {@code l} if it has objects. OpenBatch lock held. */
+    private boolean sealLocked(OpenBatch l) {
         if (l.objects() == 0) {
             return false;
         }
-        RcuBatch b = batchPool.take();
+        SealedBatch b = batchPool.take();
         boolean current = l.snapshotCurrent();
         long snapshot = l.snapshot();
         l.moveTo(b);
@@ -1157,7 +975,7 @@ final class RcuFree implements AutoCloseable {
         return true;
     }
 
-    private void publish(RcuBatch b, boolean hasSnapshot, long snapshot) {
+    private void publish(SealedBatch b, boolean hasSnapshot, long snapshot) {
         if (hasSnapshot && rcu.pollState(snapshot)) {
             b.cookie = snapshot;
             b.ready = true;
@@ -1177,7 +995,7 @@ final class RcuFree implements AutoCloseable {
         }
         batches.incrementAndGet();
         // No sequence number here: the drainer numbers batches when it adopts them (drain lock held).
-        RcuBatch head;
+        SealedBatch head;
         do {
             head = sealed.get();
             b.next = head;
@@ -1246,7 +1064,7 @@ final class RcuFree implements AutoCloseable {
      * and wakes the worker: it never waits and never goes offline here. Also called by the rcu
      * sheaf path after submitRcuSheaf, which already asked for the grace period.
      */
-    void meetPendingBound() {
+    public void meetPendingBound() {
         long limit = settings.pendingLimitBytes();
         if (pendingMemory() <= limit) {
             return;
@@ -1294,7 +1112,7 @@ final class RcuFree implements AutoCloseable {
 
     /**
      * Pending memory for the bound: sealed and unfreed, on the deferred list, and in partly filled
-     * rcu sheaves (a Target call: slow paths only). Open per-thread batches are not counted; the
+     * rcu sheaves (a RcuFreeTarget call: slow paths only). Open per-thread batches are not counted; the
      * notes bound them.
      */
     private long pendingMemory() {
@@ -1309,7 +1127,7 @@ final class RcuFree implements AutoCloseable {
      *
      * @throws IllegalStateException the caller may not wait and pending memory is past the hard cap
      */
-    void checkHardCapForRcuSheaf(long address) {
+    public void checkHardCapForRcuSheaf(long address) {
         if (!callerMayWait()) {
             checkHardCap(address);
         }
@@ -1318,7 +1136,7 @@ final class RcuFree implements AutoCloseable {
     /**
      * The hard cap for callers that may not wait, checked before target.claim so that a rejected
      * call leaves the object allocated and queues nothing. Reads counters only (no locked
-     * instruction); the Target's open rcu sheaves are added only once the engine's own count is
+     * instruction); the target's open rcu sheaves are added only once the engine's own count is
      * past the bound.
      */
     private void checkHardCap(long address) {
@@ -1337,7 +1155,7 @@ final class RcuFree implements AutoCloseable {
 
     // ------------------------------------------------------------------ drainer support
 
-    RcuBatch takeSealed() {
+    SealedBatch takeSealed() {
         return sealed.get() == null ? null : sealed.getAndSet(null);
     }
 
@@ -1349,7 +1167,7 @@ final class RcuFree implements AutoCloseable {
     int sealDue(long now) {
         int work = 0;
         long delay = settings.drainDelayNanos();
-        for (RcuLocal l : registry) {
+        for (OpenBatch l : registry) {
             boolean dead = l.ownerDead();
             if (l.objectsOpaque() == 0) {
                 if (dead && l.tryLock()) {
@@ -1405,36 +1223,36 @@ final class RcuFree implements AutoCloseable {
         }
     }
 
-    /** Reports an error of freeing (a Target failure or a corrupt link): lastFreeError, the counter, the log. */
+    /** Reports an error of freeing (a RcuFreeTarget failure or a corrupt link): lastFreeError, the counter, the log. */
     void freeFailed(RuntimeException e) {
         freeErrors.incrementAndGet();
         lastFreeError = e;
         LOG.log(System.Logger.Level.ERROR, "free after a grace period: " + e.getMessage(), e);
     }
 
-    /** {@code n} objects handed to the Target were not freed by it (already reported). */
+    /** {@code n} objects handed to the RcuFreeTarget were not freed by it (already reported). */
     void freeAttemptFailed(long n) {
         failedObjects.addAndGet(n);
     }
 
     /**
      * The link read from the pending object {@code link} designates, on the singly linked deferred
-     * list, decoded to {@code decoded}, which the engine will not follow (RcuLink's validation rule).
+     * list, decoded to {@code decoded}, which the engine will not follow (ChainLink's validation rule).
      * Reports an IllegalStateException; what is behind it is unknown (the list keeps no count).
      */
     void corruptLink(long link, long decoded) {
         corruptLinks.incrementAndGet();
         freeFailed(new IllegalStateException("corrupt deferred-list link in pending object 0x"
-                + Long.toHexString(RcuLink.address(link)) + " (link field at offset " + RcuLink.linkOffset(link)
+                + Long.toHexString(ChainLink.address(link)) + " (link field at offset " + ChainLink.linkOffset(link)
                 + "): it decodes to 0x" + Long.toHexString(decoded) + " (object 0x"
-                + Long.toHexString(RcuLink.address(decoded)) + " with its link at offset " + RcuLink.linkOffset(decoded)
+                + Long.toHexString(ChainLink.address(decoded)) + " with its link at offset " + ChainLink.linkOffset(decoded)
                 + ", which is not a pending object); not followed, the objects behind it, if any, are lost (they"
                 + " stay pending, untouched). Something wrote to the object after it was passed to freeRcu."));
     }
 
     /**
      * A batch chain's field in the pending object {@code link} designates decoded to {@code raw}
-     * (packed(prev) ^ packed(next), RcuLink notes); beside {@code from}, the neighbour the walk came
+     * (packed(prev) ^ packed(next), ChainLink notes); beside {@code from}, the neighbour the walk came
      * from (0 at an end), it names {@code toward}, which the engine does not follow.
      * {@code expected}: what the walk needed there, when that is not simply a pending object (null);
      * {@code outcome}: what became of the objects behind it. Reports an IllegalStateException and
@@ -1443,15 +1261,15 @@ final class RcuFree implements AutoCloseable {
     void corruptChainLink(long link, long raw, long from, long toward, String expected, String outcome) {
         corruptLinks.incrementAndGet();
         String named = toward == 0 ? "the end of the chain"
-                : "object 0x" + Long.toHexString(RcuLink.address(toward)) + " with its link at offset "
-                        + RcuLink.linkOffset(toward);
+                : "object 0x" + Long.toHexString(ChainLink.address(toward)) + " with its link at offset "
+                        + ChainLink.linkOffset(toward);
         String what = expected != null ? named + ", " + expected
                 : toward == 0 ? named + " before the walk reached the batch's other end"
                 : named + ", which is not a pending object";
         String beside = from == 0 ? "at its end of the chain"
-                : "beside object 0x" + Long.toHexString(RcuLink.address(from));
+                : "beside object 0x" + Long.toHexString(ChainLink.address(from));
         freeFailed(new IllegalStateException("corrupt link in pending object 0x"
-                + Long.toHexString(RcuLink.address(link)) + " (link field at offset " + RcuLink.linkOffset(link)
+                + Long.toHexString(ChainLink.address(link)) + " (link field at offset " + ChainLink.linkOffset(link)
                 + "): it decodes to 0x" + Long.toHexString(raw) + ", which " + beside + " names " + what
                 + "; not followed, " + outcome + ". Something wrote to the object after it was passed to freeRcu."));
     }
@@ -1463,7 +1281,7 @@ final class RcuFree implements AutoCloseable {
         }
     }
 
-    /** Drainer step 4: the Target submits rcu sheaves that have held objects for a drain delay. */
+    /** Drainer step 4: the RcuFreeTarget submits rcu sheaves that have held objects for a drain delay. */
     void flushAgedRcuSheaves(long now) {
         target.flushAgedRcuSheaves(now, settings.drainDelayNanos());
     }
@@ -1472,7 +1290,7 @@ final class RcuFree implements AutoCloseable {
         if (sealed.get() != null || !deferred.isEmpty() || !drainer.idleOpaque()) {
             return false;
         }
-        for (RcuLocal l : registry) {
+        for (OpenBatch l : registry) {
             if (l.objectsOpaque() != 0) {
                 return false;
             }
@@ -1518,7 +1336,7 @@ final class RcuFree implements AutoCloseable {
     /** The worker's dormant park (see the notes): flag, fence, re-check, park; the flag is cleared after. */
     private void doze(long parkNanos) {
         WORKER_DORMANT.setOpaque(this, true);
-        VarHandle.fullFence(); // the Dekker fence: orders the re-check's peeks (RcuLocal.objects) after the flag
+        VarHandle.fullFence(); // the Dekker fence: orders the re-check's peeks (OpenBatch.objects) after the flag
         try {
             if (workerRunning && nothingPending()) {
                 LockSupport.parkNanos(this, parkNanos);

@@ -1,4 +1,10 @@
-package dev.sheaf.allocator;
+package dev.sheaf.allocator.rcufree;
+
+import static dev.sheaf.allocator.testing.StressThreads.STRESS_MILLIS;
+
+import dev.sheaf.allocator.testing.HeldOnAnotherThread;
+
+import dev.sheaf.allocator.RcuFreeStats;
 
 import dev.sheaf.rcu.Rcu;
 import org.junit.jupiter.api.Test;
@@ -24,94 +30,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The free-after-grace-period engine over a real off-heap test heap and the real RCU domain. */
 class RcuFreeTest extends RcuEngineTestBase {
 
-    static final long STRESS_MILLIS = Long.getLong("sheaf.stress.millis", 2000L);
-
-    /**
-     * Lets a stress run last {@code millis}, and longer until every writer is warm (has reached
-     * every entry point however loaded the machine is; the test's @Timeout bounds a hang), then
-     * stops and joins every thread - also when interrupted by that timeout, so that no reader
-     * outlives the memory it reads.
-     */
-    /** The body of one read section; it runs inside the section and throws when its object changed. */
-    interface ReadSection {
-        void read(ThreadLocalRandom rnd);
-    }
-
-    /**
-     * A reader thread of the safety tests: read sections of {@code flavor} (EBR lock/unlock, or
-     * QSBR online with a quiescent state after each) until {@code stop} or a failure. A virtual
-     * reader parks between sections: with two carriers and two spinning readers Thread.yield()
-     * tends to re-mount the same reader and starve the writers.
-     */
-    static void readSections(Rcu rcu, Rcu.Flavor flavor, boolean virtual, AtomicBoolean stop,
-                             AtomicReference<Throwable> failure, ReadSection section) {
-        if (flavor == Rcu.Flavor.QSBR) {
-            rcu.threadOnline();
-        }
-        try {
-            ThreadLocalRandom rnd = ThreadLocalRandom.current();
-            while (!stop.get() && failure.get() == null) {
-                if (flavor == Rcu.Flavor.EBR) {
-                    rcu.readLock();
-                }
-                try {
-                    section.read(rnd);
-                } finally {
-                    if (flavor == Rcu.Flavor.EBR) {
-                        rcu.readUnlock();
-                    } else {
-                        rcu.quiescentState();
-                    }
-                }
-                if (virtual) {
-                    LockSupport.parkNanos(20_000);
-                }
-            }
-        } finally {
-            if (flavor == Rcu.Flavor.QSBR) {
-                rcu.threadOffline();
-            }
-        }
-    }
-
-    /** Stays inside a read section for a random while, sometimes giving up the CPU. */
-    static void dwell(ThreadLocalRandom rnd) {
-        for (int k = rnd.nextInt(200); k > 0; k--) {
-            Thread.onSpinWait();
-        }
-        if ((rnd.nextInt() & 63) == 0) {
-            Thread.yield();
-        }
-    }
-
-    static void runStress(long millis, CountDownLatch writersWarm,
-                          AtomicReference<Throwable> failure,
-                          AtomicBoolean stop, List<Thread> threads)
-            throws InterruptedException {
-        try {
-            Thread.sleep(millis); // duration of the run, not synchronization
-            while (!writersWarm.await(100, TimeUnit.MILLISECONDS) && failure.get() == null) {
-                // a starved writer still has to reach every entry point
-            }
-        } finally {
-            stop.set(true);
-            for (Thread t : threads) {
-                t.join();
-            }
-        }
-    }
     static final long LINK = 56; // last 8 bytes of a 64-byte object; offset 0 holds the stamp
 
 
-    private void start(RcuFree.Settings settings, int capacity) {
+    private void start(RcuFreeSettings settings, int capacity) {
         rcu = Rcu.create();
         heap = new RcuArenaHeap(64, capacity);
-        engine = new RcuFree(rcu, heap, settings);
+        engine = new RcuFreeEngine(rcu, heap, settings);
     }
 
     @Test
     void chainedObjectIsFreedByBarrier() {
-        start(RcuFree.Settings.DEFAULT, 1024);
+        start(RcuFreeSettings.DEFAULT, 1024);
         long a = heap.alloc();
         engine.freeRcu(a, LINK);
         engine.rcuBarrier();
@@ -124,7 +54,7 @@ class RcuFreeTest extends RcuEngineTestBase {
 
     @Test
     void idleBatchIsFreedByTheWorkerAfterTheDrainDelay() throws InterruptedException {
-        start(RcuFree.Settings.DEFAULT.withDrainDelayNanos(1_000_000L), 1024);
+        start(RcuFreeSettings.DEFAULT.withDrainDelayNanos(1_000_000L), 1024);
         long a = heap.alloc();
         long b = heap.alloc();
         engine.freeRcu(a, LINK);
@@ -139,7 +69,7 @@ class RcuFreeTest extends RcuEngineTestBase {
 
     @Test
     void objectHeldByAReaderIsNotFreedUntilTheReaderLeaves() throws Exception {
-        start(RcuFree.Settings.DEFAULT.withDrainDelayNanos(0), 1024);
+        start(RcuFreeSettings.DEFAULT.withDrainDelayNanos(0), 1024);
         long a = heap.alloc();
         HeldOnAnotherThread reader = HeldOnAnotherThread.readSection(rcu);
         engine.freeRcu(a, LINK);
@@ -162,7 +92,7 @@ class RcuFreeTest extends RcuEngineTestBase {
 
     @Test
     void headlessObjectsGoThroughBulkArrays() {
-        start(RcuFree.Settings.DEFAULT, 4096);
+        start(RcuFreeSettings.DEFAULT, 4096);
         for (int i = 0; i < 3000; i++) {
             engine.freeRcu(heap.alloc());
         }
@@ -176,7 +106,7 @@ class RcuFreeTest extends RcuEngineTestBase {
 
     @Test
     void headlessFallsBackToAnInlineGracePeriodWhenNoArrayCanBeHad() {
-        start(RcuFree.Settings.DEFAULT.withBulkArrayCache(0), 64);
+        start(RcuFreeSettings.DEFAULT.withBulkArrayCache(0), 64);
         for (int i = 0; i < 5; i++) {
             long a = heap.alloc();
             engine.freeRcu(a);
@@ -189,7 +119,7 @@ class RcuFreeTest extends RcuEngineTestBase {
     @Test
     void headlessFallbackStartsWhenTheArrayPoolRunsDry() {
         // Two arrays of 4 slots: the ninth object cannot get an array while the first eight wait.
-        start(new RcuFree.Settings(60_000_000_000L, 64L << 20, 4, 2), 64);
+        start(new RcuFreeSettings(60_000_000_000L, 64L << 20, 4, 2), 64);
         long[] objects = new long[9];
         for (int i = 0; i < objects.length; i++) {
             objects[i] = heap.alloc();
@@ -205,7 +135,7 @@ class RcuFreeTest extends RcuEngineTestBase {
 
     @Test
     void headlessInsideAReadSectionThrowsAndLosesNothing() {
-        start(RcuFree.Settings.DEFAULT, 64);
+        start(RcuFreeSettings.DEFAULT, 64);
         long a = heap.alloc();
         rcu.readLock();
         try {
@@ -221,7 +151,7 @@ class RcuFreeTest extends RcuEngineTestBase {
 
     @Test
     void twoArgumentFormsMayBeCalledInsideAReadSection() {
-        start(RcuFree.Settings.DEFAULT, 64);
+        start(RcuFreeSettings.DEFAULT, 64);
         long a = heap.alloc();
         long b = heap.alloc();
         rcu.readLock();
@@ -239,7 +169,7 @@ class RcuFreeTest extends RcuEngineTestBase {
 
     @Test
     void badAddressesAndLinkFieldsAreRejectedAtTheCall() {
-        start(RcuFree.Settings.DEFAULT, 64);
+        start(RcuFreeSettings.DEFAULT, 64);
         long a = heap.alloc();
         long outside = heap.base + 64L * 64 + 64;
         assertThrows(IllegalArgumentException.class, () -> engine.freeRcu(a + 8, LINK));
@@ -266,7 +196,7 @@ class RcuFreeTest extends RcuEngineTestBase {
 
     @Test
     void closedEngineRejectsCalls() {
-        start(RcuFree.Settings.DEFAULT, 64);
+        start(RcuFreeSettings.DEFAULT, 64);
         long a = heap.alloc();
         engine.freeRcu(a, LINK);
         engine.close();
@@ -280,14 +210,14 @@ class RcuFreeTest extends RcuEngineTestBase {
 
     @Test
     void rcuSheafReturnsAfterTheGracePeriod() {
-        start(RcuFree.Settings.DEFAULT, 64);
+        start(RcuFreeSettings.DEFAULT, 64);
         long[] sheaf = new long[8];
         for (int i = 0; i < sheaf.length; i++) {
             sheaf[i] = heap.alloc();
         }
         heap.claimAll(sheaf); // the allocator claims what it puts in an rcu sheaf
         Object token = new Object();
-        engine.submitRcuSheaf(token, new Sheaf(sheaf, 8));
+        engine.submitRcuSheaf(token, new TestSheaf(sheaf, 8));
         engine.rcuBarrier();
         assertEquals(1, heap.sheavesReady.get());
         assertEquals(0, heap.liveCount());
@@ -296,12 +226,12 @@ class RcuFreeTest extends RcuEngineTestBase {
 
     @Test
     void barrierFlushesTheAllocatorsRcuSheavesFirst() {
-        start(RcuFree.Settings.DEFAULT, 64);
+        start(RcuFreeSettings.DEFAULT, 64);
         long[] partial = heap.claimAll(heap.alloc(), heap.alloc());
         AtomicBoolean flushed = new AtomicBoolean();
         heap.flushRcuSheaves = () -> {
             if (flushed.compareAndSet(false, true)) {
-                engine.submitRcuSheaf("cache", new Sheaf(partial, 2));
+                engine.submitRcuSheaf("cache", new TestSheaf(partial, 2));
             }
         };
         engine.rcuBarrier();
@@ -310,11 +240,11 @@ class RcuFreeTest extends RcuEngineTestBase {
 
     @Test
     void noLockFallsBackToTheDeferredListWhileItsBatchIsLockedAndLosesNothing() throws Exception {
-        start(RcuFree.Settings.DEFAULT, 4096);
+        start(RcuFreeSettings.DEFAULT, 4096);
         // Register this thread and a virtual-thread stripe user, then hold every batch lock.
         long warm = heap.alloc();
         engine.freeRcu(warm, LINK);
-        RcuLocal[] held = engine.lockLocals();
+        OpenBatch[] held = engine.lockLocals();
         List<Long> objects = new ArrayList<>();
         try {
             for (int i = 0; i < 100; i++) {
@@ -349,13 +279,13 @@ class RcuFreeTest extends RcuEngineTestBase {
 
     @Test
     void noLockUnderContentionWithLockHoldersLosesNothing() throws Exception {
-        start(RcuFree.Settings.DEFAULT.withBatchObjects(64), 1 << 15);
+        start(RcuFreeSettings.DEFAULT.withBatchObjects(64), 1 << 15);
         AtomicBoolean stop = new AtomicBoolean();
         AtomicLong submitted = new AtomicLong();
         AtomicReference<Throwable> failure = new AtomicReference<>();
         Thread locker = Thread.ofPlatform().start(() -> {
             while (!stop.get()) {
-                RcuLocal[] held = engine.lockLocals();
+                OpenBatch[] held = engine.lockLocals();
                 Thread.onSpinWait();
                 engine.unlockLocals(held);
             }
@@ -400,7 +330,7 @@ class RcuFreeTest extends RcuEngineTestBase {
     void pendingMemoryStaysBoundedUnderAFlood(boolean virtual) throws Exception {
         int threads = 4;
         long limit = 256 << 10;
-        start(RcuFree.Settings.DEFAULT.withPendingLimitBytes(limit).withDrainDelayNanos(50_000_000L), 1 << 15);
+        start(RcuFreeSettings.DEFAULT.withPendingLimitBytes(limit).withDrainDelayNanos(50_000_000L), 1 << 15);
         long batchBytes = limit / 16;
         AtomicLong submittedBytes = new AtomicLong();
         AtomicLong peak = new AtomicLong();
@@ -453,7 +383,7 @@ class RcuFreeTest extends RcuEngineTestBase {
 
     @Test
     void barrierCoversEverythingSubmittedBeforeItUnderConcurrentFrees() throws Exception {
-        start(RcuFree.Settings.DEFAULT.withDrainDelayNanos(20_000_000L), 1 << 14);
+        start(RcuFreeSettings.DEFAULT.withDrainDelayNanos(20_000_000L), 1 << 14);
         int threads = 3;
         int logSize = 1 << 20;
         AtomicLongArray[] logAddr = new AtomicLongArray[threads];
@@ -520,7 +450,7 @@ class RcuFreeTest extends RcuEngineTestBase {
 
     @Test
     void deadThreadsPendingObjectsAreFreed() throws Exception {
-        start(RcuFree.Settings.DEFAULT.withDrainDelayNanos(1_000_000L), 1024);
+        start(RcuFreeSettings.DEFAULT.withDrainDelayNanos(1_000_000L), 1024);
         long[] objects = new long[10];
         Thread t = Thread.ofPlatform().start(() -> {
             for (int i = 0; i < objects.length; i++) {
@@ -540,7 +470,7 @@ class RcuFreeTest extends RcuEngineTestBase {
     void agentModeRunsOnTheCallersThread() throws Exception {
         rcu = Rcu.create();
         heap = new RcuArenaHeap(64, 64);
-        engine = new RcuFree(rcu, heap, RcuFree.Settings.DEFAULT.withOwnWorker(false).withDrainDelayNanos(0));
+        engine = new RcuFreeEngine(rcu, heap, RcuFreeSettings.DEFAULT.withOwnWorker(false).withDrainDelayNanos(0));
         long a = heap.alloc();
         engine.freeRcu(a, LINK);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
@@ -553,7 +483,7 @@ class RcuFreeTest extends RcuEngineTestBase {
 
     @Test
     void oneGracePeriodServesManyObjects() {
-        start(RcuFree.Settings.DEFAULT, 1 << 14);
+        start(RcuFreeSettings.DEFAULT, 1 << 14);
         for (int i = 0; i < 10_000; i++) {
             engine.freeRcu(heap.alloc(), LINK);
         }
@@ -565,9 +495,9 @@ class RcuFreeTest extends RcuEngineTestBase {
 
     @Test
     void settingsRejectNonsense() {
-        assertThrows(IllegalArgumentException.class, () -> RcuFree.Settings.DEFAULT.withPendingLimitBytes(0));
-        assertThrows(IllegalArgumentException.class, () -> RcuFree.Settings.DEFAULT.withBulkArrayCache(-1));
-        assertThrows(IllegalArgumentException.class, () -> RcuFree.Settings.DEFAULT.withBatchObjects(0));
-        assertThrows(IllegalArgumentException.class, () -> RcuFree.Settings.DEFAULT.withDrainDelayNanos(-1));
+        assertThrows(IllegalArgumentException.class, () -> RcuFreeSettings.DEFAULT.withPendingLimitBytes(0));
+        assertThrows(IllegalArgumentException.class, () -> RcuFreeSettings.DEFAULT.withBulkArrayCache(-1));
+        assertThrows(IllegalArgumentException.class, () -> RcuFreeSettings.DEFAULT.withBatchObjects(0));
+        assertThrows(IllegalArgumentException.class, () -> RcuFreeSettings.DEFAULT.withDrainDelayNanos(-1));
     }
 }

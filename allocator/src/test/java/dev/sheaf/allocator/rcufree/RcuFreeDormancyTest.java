@@ -1,4 +1,4 @@
-package dev.sheaf.allocator;
+package dev.sheaf.allocator.rcufree;
 
 import dev.sheaf.rcu.Rcu;
 import org.junit.jupiter.api.Test;
@@ -29,7 +29,7 @@ class RcuFreeDormancyTest extends RcuEngineTestBase {
     private void start(long dormantParkNanos) {
         rcu = Rcu.create();
         heap = new RcuArenaHeap(64, 1024);
-        engine = new RcuFree(rcu, heap, RcuFree.Settings.DEFAULT.withDormantParkNanos(dormantParkNanos));
+        engine = new RcuFreeEngine(rcu, heap, RcuFreeSettings.DEFAULT.withDormantParkNanos(dormantParkNanos));
     }
 
     /**
@@ -70,7 +70,7 @@ class RcuFreeDormancyTest extends RcuEngineTestBase {
         long a = heap.alloc();
         engine.freeRcu(a, LINK);
         awaitFreed(a, "freeRcu(a, off) on a dormant engine (park bound 1 h)");
-        // The counters follow the frees (batchFreed after the Target's free).
+        // The counters follow the frees (batchFreed after the target's free).
         await(() -> engine.stats().freedByChain() == 1, "freedByChain did not reach 1");
     }
 
@@ -89,7 +89,7 @@ class RcuFreeDormancyTest extends RcuEngineTestBase {
         start(HOUR_NANOS);
         awaitDormantPark();
         long[] objects = heap.claimAll(heap.alloc(), heap.alloc(), heap.alloc());
-        engine.submitRcuSheaf("cache", new Sheaf(objects, objects.length));
+        engine.submitRcuSheaf("cache", new TestSheaf(objects, objects.length));
         for (long a : objects) {
             awaitFreed(a, "an object of an rcu sheaf submitted to a dormant engine (park bound 1 h)");
         }
@@ -131,7 +131,7 @@ class RcuFreeDormancyTest extends RcuEngineTestBase {
         long a = heap.alloc();
         long b = heap.alloc();
         engine.freeRcuNoLock(a, LINK); // first object of the open batch
-        RcuLocal[] held = engine.lockLocals();
+        OpenBatch[] held = engine.lockLocals();
         try {
             engine.freeRcuNoLock(b, LINK); // batch held: the deferred list
         } finally {
@@ -153,7 +153,7 @@ class RcuFreeDormancyTest extends RcuEngineTestBase {
         long a = heap.alloc();
         long b = heap.alloc();
         engine.freeRcuNoLock(a, LINK);
-        RcuLocal[] held = engine.lockLocals();
+        OpenBatch[] held = engine.lockLocals();
         try {
             engine.freeRcuNoLock(b, LINK);
         } finally {
@@ -168,7 +168,7 @@ class RcuFreeDormancyTest extends RcuEngineTestBase {
     void userRunAgentHasNoWorkerToWake() throws Exception {
         rcu = Rcu.create();
         heap = new RcuArenaHeap(64, 64);
-        engine = new RcuFree(rcu, heap, RcuFree.Settings.DEFAULT.withOwnWorker(false).withDrainDelayNanos(0)
+        engine = new RcuFreeEngine(rcu, heap, RcuFreeSettings.DEFAULT.withOwnWorker(false).withDrainDelayNanos(0)
                 .withDormantParkNanos(HOUR_NANOS));
         long a = heap.alloc();
         engine.freeRcu(a, LINK);

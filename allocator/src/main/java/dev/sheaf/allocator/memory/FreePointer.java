@@ -1,4 +1,4 @@
-package dev.sheaf.allocator;
+package dev.sheaf.allocator.memory;
 
 import java.lang.foreign.ValueLayout;
 import java.security.SecureRandom;
@@ -19,13 +19,13 @@ import java.security.SecureRandom;
  * object is not an end of list either.
  */
 /** Encoding of the allocator's links stored in free objects. */
-final class FreePointer {
+public final class FreePointer {
 
     private FreePointer() {
     }
 
     /** A fresh per-heap key; never 0. */
-    static long newKey() {
+    public static long newKey() {
         long k;
         do {
             k = new SecureRandom().nextLong();
@@ -33,16 +33,16 @@ final class FreePointer {
         return k;
     }
 
-    static void store(long fieldAddress, long value, long key) {
+    public static void store(long fieldAddress, long value, long key) {
         NativeMemory.EVERYTHING.set(ValueLayout.JAVA_LONG, fieldAddress, value ^ key ^ Long.reverseBytes(fieldAddress));
     }
 
-    static long load(long fieldAddress, long key) {
+    public static long load(long fieldAddress, long key) {
         return NativeMemory.EVERYTHING.get(ValueLayout.JAVA_LONG, fieldAddress) ^ key ^ Long.reverseBytes(fieldAddress);
     }
 
     /** XORs {@code bits} into the stored word: the decoded value changes by {@code bits}, no decoding needed. */
-    static void xorInto(long fieldAddress, long bits) {
+    public static void xorInto(long fieldAddress, long bits) {
         NativeMemory.EVERYTHING.set(ValueLayout.JAVA_LONG, fieldAddress,
                 NativeMemory.EVERYTHING.get(ValueLayout.JAVA_LONG, fieldAddress) ^ bits);
     }

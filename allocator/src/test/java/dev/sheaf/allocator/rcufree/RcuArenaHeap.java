@@ -1,4 +1,4 @@
-package dev.sheaf.allocator;
+package dev.sheaf.allocator.rcufree;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -8,11 +8,11 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A small real allocator for testing {@link RcuFree} on its own: fixed-size objects carved from
+ * A small real allocator for testing {@link RcuFreeEngine} on its own: fixed-size objects carved from
  * one shared Arena segment, a live-set that detects invalid and double frees, a poison on free,
  * and per-object free counts so tests can prove that a given freeRcu was honoured.
  */
-final class RcuArenaHeap implements RcuFree.Target, AutoCloseable {
+final class RcuArenaHeap implements RcuFreeTarget, AutoCloseable {
 
     static final long POISON = 0x6b6b6b6b6b6b6b6bL;
 
@@ -100,7 +100,7 @@ final class RcuArenaHeap implements RcuFree.Target, AutoCloseable {
     public long claim(long address, long linkOffset) {
         checkObject(address);
         if (linkOffset >= 0) {
-            RcuLink.checkLinkField(address, linkOffset, objectSize);
+            ChainLink.checkLinkField(address, linkOffset, objectSize);
         }
         if (!live.compareAndSet(index(address), 1, 2)) {
             throw new IllegalStateException("0x" + Long.toHexString(address) + " is not allocated");
@@ -142,9 +142,9 @@ final class RcuArenaHeap implements RcuFree.Target, AutoCloseable {
     }
 
     @Override
-    public void rcuSheafReady(Object cache, Sheaf sheaf) {
+    public void rcuSheafReady(Object cache, RcuSheaf sheaf) {
         sheavesReady.incrementAndGet();
-        freeNowBulk(sheaf.objects, sheaf.size);
+        freeNowBulk(sheaf.addresses(), sheaf.count());
     }
 
     @Override

@@ -1,4 +1,4 @@
-package dev.sheaf.allocator;
+package dev.sheaf.allocator.testing;
 
 import dev.sheaf.rcu.Rcu;
 import java.util.concurrent.CountDownLatch;
@@ -9,7 +9,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * until {@link #close()}: for tests that must run against a holder (the no-lock path's fallbacks,
  * a reader that keeps a grace period open).
  */
-final class HeldOnAnotherThread implements AutoCloseable {
+public final class HeldOnAnotherThread implements AutoCloseable {
     private final CountDownLatch release = new CountDownLatch(1);
     private final Thread holder;
 
@@ -30,12 +30,12 @@ final class HeldOnAnotherThread implements AutoCloseable {
     }
 
     /** {@code lock} held by another thread until close. */
-    static HeldOnAnotherThread lock(ReentrantLock lock) throws InterruptedException {
+    public static HeldOnAnotherThread lock(ReentrantLock lock) throws InterruptedException {
         return new HeldOnAnotherThread(lock::lock, lock::unlock);
     }
 
     /** Another thread inside a read section of {@code rcu} until close. */
-    static HeldOnAnotherThread readSection(Rcu rcu) throws InterruptedException {
+    public static HeldOnAnotherThread readSection(Rcu rcu) throws InterruptedException {
         return new HeldOnAnotherThread(rcu::readLock, rcu::readUnlock);
     }
 

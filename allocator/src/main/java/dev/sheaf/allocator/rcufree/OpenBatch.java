@@ -1,4 +1,4 @@
-package dev.sheaf.allocator;
+package dev.sheaf.allocator.rcufree;
 
 import dev.sheaf.rcu.internal.PerThreadTable;
 
@@ -14,11 +14,11 @@ import java.lang.ref.WeakReference;
  * raw spinlock. The owner thread takes it with one uncontended CAS per freeRcu call; the drainer
  * (sealing a batch older than the drain delay, or a dead owner's batch) and rcuBarrier take it
  * rarely. Nobody parks holding it except a headless caller fetching a bulk array from
- * RcuBulkArrayPool. freeRcuNoLock only ever try-locks it. Every field below `lock` is guarded by
+ * BulkArrayPool. freeRcuNoLock only ever try-locks it. Every field below `lock` is guarded by
  * it, except that the drainer peeks at `objects` and `openedAt` with opaque reads to decide
  * whether a batch is due before trying the lock (a stale value only delays the decision).
  *
- * The chain is XOR-linked (RcuLink notes): adding an object writes its own field and XORs it into
+ * The chain is XOR-linked (ChainLink notes): adding an object writes its own field and XORs it into
  * the previous head's, two plain stores under the lock (one load, one xor, one store for the old
  * head); chainHead and chainTail are its engine-held ends, moved to the batch when it is sealed.
  *
@@ -36,7 +36,7 @@ import java.lang.ref.WeakReference;
  * users of the domain run during its drain delay.
  */
 /** Open per-thread (or per-stripe) batch under a try-lock word. */
-final class RcuLocal extends RcuLocalPadAfter {
+public final class OpenBatch extends OpenBatchPadAfter {
 
     private static final VarHandle LOCK;
     private static final VarHandle OBJECTS;
@@ -45,9 +45,9 @@ final class RcuLocal extends RcuLocalPadAfter {
     static {
         try {
             MethodHandles.Lookup lookup = MethodHandles.lookup();
-            LOCK = lookup.findVarHandle(RcuLocalFields.class, "lock", int.class);
-            OBJECTS = lookup.findVarHandle(RcuLocalFields.class, "objects", int.class);
-            OPENED_AT = lookup.findVarHandle(RcuLocalFields.class, "openedAt", long.class);
+            LOCK = lookup.findVarHandle(OpenBatchFields.class, "lock", int.class);
+            OBJECTS = lookup.findVarHandle(OpenBatchFields.class, "objects", int.class);
+            OPENED_AT = lookup.findVarHandle(OpenBatchFields.class, "openedAt", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -59,7 +59,7 @@ final class RcuLocal extends RcuLocalPadAfter {
     /** The owning platform thread, or null for a virtual-thread stripe. */
     final WeakReference<Thread> owner;
 
-    RcuLocal(Thread owner, int maxArrays, long linkKey) {
+    OpenBatch(Thread owner, int maxArrays, long linkKey) {
         super(owner == null ? 0 : owner.threadId(), linkKey); // ownerTid: the PerThreadTable key, 0 for a stripe
         this.owner = owner == null ? null : new WeakReference<>(owner);
         this.arrays = new long[maxArrays][];
@@ -103,15 +103,15 @@ final class RcuLocal extends RcuLocalPadAfter {
     }
 
     /**
-     * Adds one object as the new head of the XOR-linked chain (RcuLink notes): its field names the
+     * Adds one object as the new head of the XOR-linked chain (ChainLink notes): its field names the
      * old head as its only neighbour, and the old head gains it as its second. Lock held.
      */
     void addLinked(long address, long linkOffset, long size, long now) {
-        long node = RcuLink.pack(address, linkOffset);
+        long node = ChainLink.pack(address, linkOffset);
         long head = chainHead;
-        RcuLink.setNeighbours(node, head, linkKey);
+        ChainLink.setNeighbours(node, head, linkKey);
         if (head != 0) {
-            RcuLink.addNeighbour(head, node);
+            ChainLink.addNeighbour(head, node);
         } else {
             chainTail = node;
         }
@@ -129,9 +129,9 @@ final class RcuLocal extends RcuLocalPadAfter {
      */
     void addChain(long head, long tail, long tailPrev, int n, long chainBytes, long now) {
         long oldHead = chainHead;
-        RcuLink.setNeighbours(tail, tailPrev ^ oldHead, linkKey);
+        ChainLink.setNeighbours(tail, tailPrev ^ oldHead, linkKey);
         if (oldHead != 0) {
-            RcuLink.addNeighbour(oldHead, tail);
+            ChainLink.addNeighbour(oldHead, tail);
         } else {
             chainTail = tail;
         }
@@ -203,7 +203,7 @@ final class RcuLocal extends RcuLocalPadAfter {
     }
 
     /** Moves the open batch into {@code b} and leaves this one empty (a partly filled array moves too). Lock held. */
-    void moveTo(RcuBatch b) {
+    void moveTo(SealedBatch b) {
         b.chainHead = chainHead;
         b.chainTail = chainTail;
         b.chainCount = chainCount;
@@ -228,26 +228,26 @@ final class RcuLocal extends RcuLocalPadAfter {
 }
 
 /** Padding so the owner's writes do not share a cache line with a neighbour object. */
-abstract class RcuLocalPadBefore extends PerThreadTable.Entry {
+abstract class OpenBatchPadBefore extends PerThreadTable.Entry {
     long p00, p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12, p13, p14, p15;
 
-    RcuLocalPadBefore(long ownerTid) {
+    OpenBatchPadBefore(long ownerTid) {
         super(ownerTid);
     }
 }
 
 /** The fields written on every call by the owner. */
-abstract class RcuLocalFields extends RcuLocalPadBefore {
-    RcuLocalFields(long ownerTid, long linkKey) {
+abstract class OpenBatchFields extends OpenBatchPadBefore {
+    OpenBatchFields(long ownerTid, long linkKey) {
         super(ownerTid);
         this.linkKey = linkKey;
     }
 
-    /** The engine's link key (RcuLink hardening), read with the chain head on every add. */
+    /** The engine's link key (ChainLink hardening), read with the chain head on every add. */
     final long linkKey;
 
     int lock;
-    /** Ends of the XOR-linked chain (RcuLink notes), packed: newest and oldest object, 0 when empty. */
+    /** Ends of the XOR-linked chain (ChainLink notes), packed: newest and oldest object, 0 when empty. */
     long chainHead;
     long chainTail;
     int chainCount;
@@ -265,10 +265,10 @@ abstract class RcuLocalFields extends RcuLocalPadBefore {
 }
 
 /** Padding after the hot fields. */
-abstract class RcuLocalPadAfter extends RcuLocalFields {
+abstract class OpenBatchPadAfter extends OpenBatchFields {
     long q00, q01, q02, q03, q04, q05, q06, q07, q08, q09, q10, q11, q12, q13, q14, q15;
 
-    RcuLocalPadAfter(long ownerTid, long linkKey) {
+    OpenBatchPadAfter(long ownerTid, long linkKey) {
         super(ownerTid, linkKey);
     }
 }

@@ -1,4 +1,4 @@
-package dev.sheaf.allocator;
+package dev.sheaf.allocator.rcufree;
 
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -14,10 +14,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * kernel does when it cannot get a page. limit = 0 therefore forces the inline fallback.
  *
  * The lock is taken once per array (hundreds of objects), never per object. Lock order: it may
- * be taken while holding an RcuLocal lock or the drain lock, and never takes another lock itself.
+ * be taken while holding an OpenBatch lock or the drain lock, and never takes another lock itself.
  */
 /** Bounded, recycling cache of {@code long[]} bulk arrays for headless freeRcu. */
-final class RcuBulkArrayPool {
+final class BulkArrayPool {
 
     private final ReentrantLock lock = new ReentrantLock();
     private final long[][] idle;
@@ -27,7 +27,7 @@ final class RcuBulkArrayPool {
     /** Arrays in existence (idle + out); guarded by lock. */
     private int created;
 
-    RcuBulkArrayPool(int arrayLength, int limit) {
+    BulkArrayPool(int arrayLength, int limit) {
         if (arrayLength < 1) {
             throw new IllegalArgumentException("bulkArrayLength must be positive: " + arrayLength);
         }

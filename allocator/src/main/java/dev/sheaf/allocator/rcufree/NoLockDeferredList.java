@@ -1,4 +1,4 @@
-package dev.sheaf.allocator;
+package dev.sheaf.allocator.rcufree;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -7,7 +7,7 @@ import java.lang.invoke.VarHandle;
  * Implementation notes: the deferred list of freeRcuNoLock (the kernel's per-CPU lock-free
  * llist fed from NMI context and emptied by irq_work).
  *
- * A multi-producer stack of objects linked through their own 8-byte link field (RcuLink format,
+ * A multi-producer stack of objects linked through their own 8-byte link field (ChainLink format,
  * hardened: every stored link, the end included, is encoded with the engine's key and the
  * field's address). push() is a CAS loop on the head; takeAll() swaps the head with 0 and
  * returns the whole chain. Because nodes are only ever pushed one at a time and removed all at
@@ -31,7 +31,7 @@ import java.lang.invoke.VarHandle;
  * visible to the taker.
  */
 /** Lock-free multi-producer list of objects waiting to enter the normal free-after-grace-period batches. */
-final class RcuDeferredList extends RcuDeferredListHead {
+final class NoLockDeferredList extends RcuDeferredListHead {
 
     private static final VarHandle HEAD;
     private static final VarHandle BYTES;
@@ -46,10 +46,10 @@ final class RcuDeferredList extends RcuDeferredListHead {
         }
     }
 
-    /** The engine's link key (RcuLink hardening). */
+    /** The engine's link key (ChainLink hardening). */
     final long key;
 
-    RcuDeferredList(long key) {
+    NoLockDeferredList(long key) {
         this.key = key;
     }
 
@@ -59,11 +59,11 @@ final class RcuDeferredList extends RcuDeferredListHead {
      */
     void push(long address, long linkOffset, long size) {
         BYTES.getAndAdd(this, size); // before the CAS: bytes never runs behind the list
-        long node = RcuLink.pack(address, linkOffset);
+        long node = ChainLink.pack(address, linkOffset);
         long head;
         do {
             head = (long) HEAD.getVolatile(this);
-            RcuLink.setNext(node, head, key);
+            ChainLink.setNext(node, head, key);
         } while (!HEAD.compareAndSet(this, head, node));
     }
 

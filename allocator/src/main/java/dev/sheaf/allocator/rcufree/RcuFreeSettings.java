@@ -1,0 +1,84 @@
+package dev.sheaf.allocator.rcufree;
+
+import org.agrona.concurrent.IdleStrategy;
+
+/**
+ * Tunables; {@link #DEFAULT} fits most users.
+ *
+ * @param drainDelayNanos   an open batch older than this is sealed by the drainer
+ * @param pendingLimitBytes callers that seal past this many pending bytes help drain and wait;
+ *                          callers that may not wait are refused past twice this (the hard cap)
+ * @param bulkArrayLength   addresses per headless bulk array (the kernel's bnode)
+ * @param bulkArrayCache    most bulk arrays in existence at once; 0 forces the inline fallback
+ * @param batchObjects      objects after which an open batch is sealed by its owner
+ * @param ownWorker         run the drainer on a daemon thread of the engine; false: the user
+ *                          runs {@link RcuFreeEngine#agent()} (e.g. in an Agrona AgentRunner)
+ * @param idleStrategy      idle strategy of the own worker; null picks a backoff up to drainDelay/4
+ * @param dormantParkNanos  longest park of the own worker once dormant (idle for ~10 ms); it bounds
+ *                          how late freeRcuNoLock's objects on an idle engine are seen
+ */
+public record RcuFreeSettings(long drainDelayNanos, long pendingLimitBytes, int bulkArrayLength, int bulkArrayCache,
+                int batchObjects, boolean ownWorker, IdleStrategy idleStrategy, long dormantParkNanos) {
+    public static final RcuFreeSettings DEFAULT = new RcuFreeSettings(2_000_000L, 64L << 20, 512, 256, 4096, true, null,
+            RcuFreeEngine.DORMANT_PARK_NANOS);
+
+    public RcuFreeSettings {
+        if (drainDelayNanos < 0) {
+            throw new IllegalArgumentException("drainDelayNanos must not be negative: " + drainDelayNanos);
+        }
+        if (pendingLimitBytes < 1) {
+            throw new IllegalArgumentException("pendingLimitBytes must be positive: " + pendingLimitBytes);
+        }
+        if (bulkArrayLength < 1 || bulkArrayCache < 0) {
+            throw new IllegalArgumentException("bulkArrayLength must be positive and bulkArrayCache not negative: "
+                    + bulkArrayLength + ", " + bulkArrayCache);
+        }
+        if (batchObjects < 1) {
+            throw new IllegalArgumentException("batchObjects must be positive: " + batchObjects);
+        }
+        if (dormantParkNanos < 1) {
+            throw new IllegalArgumentException("dormantParkNanos must be positive: " + dormantParkNanos);
+        }
+    }
+
+    public RcuFreeSettings(long drainDelayNanos, long pendingLimitBytes, int bulkArrayLength, int bulkArrayCache) {
+        this(drainDelayNanos, pendingLimitBytes, bulkArrayLength, bulkArrayCache,
+                RcuFreeEngine.DEFAULT_BATCH_OBJECTS, true, null, RcuFreeEngine.DORMANT_PARK_NANOS);
+    }
+
+    public RcuFreeSettings withDrainDelayNanos(long v) {
+        return new RcuFreeSettings(v, pendingLimitBytes, bulkArrayLength, bulkArrayCache, batchObjects,
+                ownWorker, idleStrategy, dormantParkNanos);
+    }
+
+    public RcuFreeSettings withPendingLimitBytes(long v) {
+        return new RcuFreeSettings(drainDelayNanos, v, bulkArrayLength, bulkArrayCache, batchObjects, ownWorker,
+                idleStrategy, dormantParkNanos);
+    }
+
+    public RcuFreeSettings withBulkArrayCache(int v) {
+        return new RcuFreeSettings(drainDelayNanos, pendingLimitBytes, bulkArrayLength, v, batchObjects,
+                ownWorker, idleStrategy, dormantParkNanos);
+    }
+
+    public RcuFreeSettings withBatchObjects(int v) {
+        return new RcuFreeSettings(drainDelayNanos, pendingLimitBytes, bulkArrayLength, bulkArrayCache, v,
+                ownWorker, idleStrategy, dormantParkNanos);
+    }
+
+    public RcuFreeSettings withOwnWorker(boolean v) {
+        return new RcuFreeSettings(drainDelayNanos, pendingLimitBytes, bulkArrayLength, bulkArrayCache,
+                batchObjects, v, idleStrategy, dormantParkNanos);
+    }
+
+    public RcuFreeSettings withIdleStrategy(IdleStrategy v) {
+        return new RcuFreeSettings(drainDelayNanos, pendingLimitBytes, bulkArrayLength, bulkArrayCache,
+                batchObjects, ownWorker, v, dormantParkNanos);
+    }
+
+    /** Test hook: a test sets an hour so that only a wake-up can get a dormant engine going. */
+    public RcuFreeSettings withDormantParkNanos(long v) {
+        return new RcuFreeSettings(drainDelayNanos, pendingLimitBytes, bulkArrayLength, bulkArrayCache,
+                batchObjects, ownWorker, idleStrategy, v);
+    }
+}
