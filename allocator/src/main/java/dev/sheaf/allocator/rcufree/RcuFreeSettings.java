@@ -19,8 +19,14 @@ import org.agrona.concurrent.IdleStrategy;
  */
 public record RcuFreeSettings(long drainDelayNanos, long pendingLimitBytes, int bulkArrayLength, int bulkArrayCache,
                 int batchObjects, boolean ownWorker, IdleStrategy idleStrategy, long dormantParkNanos) {
-    public static final RcuFreeSettings DEFAULT = new RcuFreeSettings(2_000_000L, 64L << 20, 512, 256, 4096, true, null,
-            RcuFreeEngine.DORMANT_PARK_NANOS);
+    /** Default batchObjects. */
+    static final int DEFAULT_BATCH_OBJECTS = 4096;
+    /** Default dormantParkNanos. */
+    static final long DEFAULT_DORMANT_PARK_NANOS = 100_000_000L;
+
+    /** The defaults: 2 ms drain delay, 64 MiB pending limit, 512-address arrays, 256 of them, own worker. */
+    public static final RcuFreeSettings DEFAULT = new RcuFreeSettings(2_000_000L, 64L << 20, 512, 256,
+            DEFAULT_BATCH_OBJECTS, true, null, DEFAULT_DORMANT_PARK_NANOS);
 
     public RcuFreeSettings {
         if (drainDelayNanos < 0) {
@@ -43,7 +49,7 @@ public record RcuFreeSettings(long drainDelayNanos, long pendingLimitBytes, int 
 
     public RcuFreeSettings(long drainDelayNanos, long pendingLimitBytes, int bulkArrayLength, int bulkArrayCache) {
         this(drainDelayNanos, pendingLimitBytes, bulkArrayLength, bulkArrayCache,
-                RcuFreeEngine.DEFAULT_BATCH_OBJECTS, true, null, RcuFreeEngine.DORMANT_PARK_NANOS);
+                DEFAULT_BATCH_OBJECTS, true, null, DEFAULT_DORMANT_PARK_NANOS);
     }
 
     public RcuFreeSettings withDrainDelayNanos(long v) {
