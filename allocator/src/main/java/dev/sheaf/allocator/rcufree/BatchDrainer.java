@@ -298,7 +298,7 @@ final class BatchDrainer implements Agent {
 
     /**
      * An rcu sheaf's batch belongs to the sheaf: read it, clear it, then hand the sheaf back. The
-     * Target may give the sheaf to another thread that submits it again at once, reusing the
+     * target may give the sheaf to another thread that submits it again at once, reusing the
      * batch, so nothing here touches the batch after rcuSheafReady.
      */
     private void freeSheaf(SealedBatch b) {
