@@ -11,18 +11,21 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * One duty cycle (doWork) never blocks:
  *   1. seal every open OpenBatch batch older than the drain delay (and any batch of a dead owner),
- *      each under a try-lock of its OpenBatch;
- *   2. move the no-lock deferred list into a sealed batch, and request a grace period for the
- *      batches sealed since the last one if RcuFreeEngine's request rule allows it (none outstanding,
- *      and the drain delay has passed or, past half the pending bound, enough memory was sealed);
+ *      each under a try-lock of its OpenBatch (RcuFreeEngine.sealDue);
+ *   2. move the no-lock deferred list into a sealed batch (DeferredHandOff), and request a grace
+ *      period for the batches sealed since the last one if the rule of GracePeriodRequests allows
+ *      it (none outstanding, and the drain delay has passed or, past half the pending bound,
+ *      enough memory was sealed);
  *   3. under a try-lock of the drain lock, adopt the sealed stack into the in-flight FIFO and free
  *      every in-flight batch whose cookie has completed (pollState: one volatile read each);
  *   4. about once per drain delay (on the coarse clock, without any engine lock), ask the target
  *      to submit the rcu sheaves that have held objects for a drain delay
  *      (RcuFreeTarget.flushAgedRcuSheaves), so a thread that went idle cannot pin its partly filled one.
- * It runs on the engine's own worker thread by default, or on the user's thread as an Agrona
- * Agent. Callers also run step 3 when they seal a full batch, and callers past the pending bound
- * run it with a blocking lock between grace-period waits, so progress does not depend on the worker.
+ * It runs on the engine's own worker thread (EngineWorker) by default, or on the user's thread as
+ * an Agrona Agent. Callers past the pending bound run step 3 (PendingBound.meet: with a blocking
+ * lock between grace-period waits when they may wait, by try-lock when not), and a headless caller
+ * short of bulk arrays waits for the oldest batch holding arrays (awaitInFlightArrays), so progress
+ * does not depend on the worker.
  *
  * The drain lock guards the in-flight list, the scratch array and the act of freeing: a batch is
  * freed only while the lock is held, so rcuBarrier, which takes the lock, cannot return while
@@ -47,23 +50,35 @@ import java.util.concurrent.locks.ReentrantLock;
  * the count leaves without k: then k stays untouched (its own batch frees it) and the
  * predecessor's field is the one reported. This is why the tail walk may read one field more than
  * the count leaves behind k, unless k is the head (engine-held, so certainly in the chain). Every
- * bad field is reported through RcuFreeEngine.corruptChainLink (an IllegalStateException naming the
+ * bad field is reported through FreeFailures.corruptChainLink (an IllegalStateException naming the
  * object, the value its field decodes to and what became of the rest, on lastFreeError and the
- * System.Logger), and every other batch is freed as usual. The deferred list's walks
- * (RcuFreeEngine.spliceDeferred/moveDeferred) are singly linked: there a bad link ends the walk and the
- * objects behind it are lost.
- * A Target failure (freeNow/freeNowBulk/rcuSheafReady throwing) is reported the same way and the
+ * System.Logger), and every other batch is freed as usual. The deferred list's walk
+ * (DeferredHandOff.takeChain) is singly linked: there a bad link ends the walk and the objects
+ * behind it are lost.
+ * A target failure (freeNow/freeNowBulk/rcuSheafReady throwing) is reported the same way and the
  * batch goes on; the freed counters take freeNowBulk's return value, never the number of objects
  * attempted.
+ *
+ * Map: doWork (the duty cycle) -> tryDrainReady / drainReady / awaitInFlightArrays -> oldestWaiting
+ * and adoptAndNumber (for waiters and rcuBarrier) -> adoptSealed -> free / freeSheaf / freeChain
+ * (the two walks) -> freeBulk.
  */
 /** Seals due batches and frees the ones whose grace period has passed. */
 final class BatchDrainer implements Agent {
+
+    /** Shortest period of step 4. */
+    private static final long MIN_AGED_FLUSH_PERIOD_NANOS = 100_000L;
 
     private final RcuFreeEngine engine;
     private final Rcu rcu;
     private final RcuFreeTarget target;
     private final BulkArrayPool arrayPool;
     private final SealedBatchPool batchPool;
+    private final SealedStack sealed;
+    private final DeferredHandOff handOff;
+    private final GracePeriodRequests gracePeriods;
+    private final EngineCounters counters;
+    private final FreeFailures failures;
     final ReentrantLock drainLock = new ReentrantLock();
 
     /** In-flight FIFO (oldest first); guarded by drainLock. */
@@ -74,20 +89,28 @@ final class BatchDrainer implements Agent {
     /** Chain objects collected for one bulk free; guarded by drainLock. */
     private final long[] scratch = new long[256];
     private final long linkKey;
-    /** Period of step 4: the drain delay, but not more often than every 100 µs. */
+    private final long drainDelayNanos;
+    /** Period of step 4: the drain delay, but at least MIN_AGED_FLUSH_PERIOD_NANOS. */
     private final long agedFlushPeriod;
     /** Coarse-clock time of the last step 4; the agent's thread only (doWork is single-threaded). */
     private long lastAgedFlush;
 
-    BatchDrainer(RcuFreeEngine engine, Rcu rcu, RcuFreeTarget target, BulkArrayPool arrayPool, SealedBatchPool batchPool,
-               long linkKey, long drainDelayNanos) {
+    BatchDrainer(RcuFreeEngine engine, Rcu rcu, RcuFreeTarget target, BulkArrayPool arrayPool,
+            SealedBatchPool batchPool, SealedStack sealed, DeferredHandOff handOff, GracePeriodRequests gracePeriods,
+            EngineCounters counters, FreeFailures failures, long linkKey, long drainDelayNanos) {
         this.engine = engine;
         this.rcu = rcu;
         this.target = target;
         this.arrayPool = arrayPool;
         this.batchPool = batchPool;
+        this.sealed = sealed;
+        this.handOff = handOff;
+        this.gracePeriods = gracePeriods;
+        this.counters = counters;
+        this.failures = failures;
         this.linkKey = linkKey;
-        this.agedFlushPeriod = Math.max(drainDelayNanos, 100_000L);
+        this.drainDelayNanos = drainDelayNanos;
+        this.agedFlushPeriod = Math.max(drainDelayNanos, MIN_AGED_FLUSH_PERIOD_NANOS);
         this.lastAgedFlush = System.nanoTime();
     }
 
@@ -100,21 +123,15 @@ final class BatchDrainer implements Agent {
         long now = System.nanoTime();
         engine.tick(now);
         int work = engine.sealDue(now);
-        work += engine.moveDeferred(false);
-        engine.maybeRequestGracePeriod(now);
-        if (drainLock.tryLock()) {
-            try {
-                work += drainReady();
-            } finally {
-                drainLock.unlock();
-            }
-        }
+        work += handOff.moveToOwnBatch(false);
+        gracePeriods.maybeRequest(now);
+        work += tryDrainReady();
         if (now - lastAgedFlush >= agedFlushPeriod) {
             lastAgedFlush = now;
             try {
-                engine.flushAgedRcuSheaves(now);
+                target.flushAgedRcuSheaves(now, drainDelayNanos);
             } catch (RuntimeException e) {
-                engine.freeFailed(e);
+                failures.freeFailed(e);
             }
         }
         return work;
@@ -125,15 +142,16 @@ final class BatchDrainer implements Agent {
         return "sheaf-rcu-free";
     }
 
-    /** Frees ready batches if nobody else is doing it; never blocks. */
-    void tryDrainReady() {
+    /** Frees ready batches if nobody else is doing it and returns how many; never blocks. */
+    int tryDrainReady() {
         if (drainLock.tryLock()) {
             try {
-                drainReady();
+                return drainReady();
             } finally {
                 drainLock.unlock();
             }
         }
+        return 0;
     }
 
     /** Adopts the sealed stack and frees every batch whose cookie has completed. Drain lock held. */
@@ -165,6 +183,36 @@ final class BatchDrainer implements Agent {
     }
 
     /**
+     * For a headless caller that found every bulk array out: frees ready batches, else waits for
+     * the oldest in-flight cookie holding arrays (no new grace period) and frees again; false if
+     * no batch holding arrays is in flight. Waits with the drain lock released.
+     */
+    boolean awaitInFlightArrays() {
+        long cookie;
+        drainLock.lock();
+        try {
+            if (drainReady() > 0) {
+                return true;
+            }
+            SealedBatch oldest = oldestWaitingWithArrays();
+            if (oldest == null) {
+                return false;
+            }
+            cookie = oldest.cookie;
+        } finally {
+            drainLock.unlock();
+        }
+        rcu.condSynchronize(cookie);
+        drainLock.lock();
+        try {
+            drainReady();
+        } finally {
+            drainLock.unlock();
+        }
+        return true;
+    }
+
+    /**
      * The oldest in-flight batch published at or before {@code maxSequence} that still waits for
      * its grace period, or null. Drain lock held; read its cookie before releasing the lock.
      */
@@ -178,7 +226,7 @@ final class BatchDrainer implements Agent {
     }
 
     /** The oldest in-flight batch holding bulk arrays, or null. Drain lock held. */
-    SealedBatch oldestWaitingWithArrays() {
+    private SealedBatch oldestWaitingWithArrays() {
         for (SealedBatch b = head; b != null; b = b.next) {
             if (b.arrayCount > 0) {
                 return b;
@@ -202,7 +250,7 @@ final class BatchDrainer implements Agent {
     }
 
     private void adoptSealed() {
-        SealedBatch s = engine.takeSealed();
+        SealedBatch s = sealed.takeAll();
         if (s == null) {
             return;
         }
@@ -244,13 +292,13 @@ final class BatchDrainer implements Agent {
         // Which chain objects came through the deferred list is not recorded per object: a shortfall
         // is charged to the deferred share last (exact whenever nothing failed).
         long viaDeferred = Math.min(b.deferredCount, chainFreed);
-        engine.batchFreed(b.bytes, b.objects, chainFreed - viaDeferred, viaDeferred, bulkFreed, 0);
+        counters.batchFreed(b.bytes, b.objects, chainFreed - viaDeferred, viaDeferred, bulkFreed, 0);
         batchPool.give(b);
     }
 
     /**
      * An rcu sheaf's batch belongs to the sheaf: read it, clear it, then hand the sheaf back. The
-     * Target may give the sheaf to another thread that submits it again at once, reusing the
+     * target may give the sheaf to another thread that submits it again at once, reusing the
      * batch, so nothing here touches the batch after rcuSheafReady.
      */
     private void freeSheaf(SealedBatch b) {
@@ -265,11 +313,11 @@ final class BatchDrainer implements Agent {
             target.rcuSheafReady(cache, sheaf);
         } catch (RuntimeException e) {
             // What the target did with the sheaf is unknown: count none of it as freed.
-            engine.freeFailed(e);
-            engine.freeAttemptFailed(count);
+            failures.freeFailed(e);
+            failures.freeAttemptFailed(count);
             freed = 0;
         }
-        engine.batchFreed(bytes, objects, 0, 0, 0, freed);
+        counters.batchFreed(bytes, objects, 0, 0, 0, freed);
     }
 
     /**
@@ -294,7 +342,7 @@ final class BatchDrainer implements Agent {
             next = raw ^ before;
             if (++reached == count) {
                 if (next != 0) { // the last object's field no longer names the end
-                    engine.corruptChainLink(cur, raw, before, next, "where it must name the end of the chain",
+                    failures.corruptChainLink(cur, raw, before, next, "where it must name the end of the chain",
                             "no object is lost");
                 }
                 scratch[n++] = ChainLink.address(cur);
@@ -363,24 +411,24 @@ final class BatchDrainer implements Agent {
             // k is a chain object: its field is the bad one.
             scratch[n++] = ChainLink.address(k);
             int lost = budget - back;
-            engine.chainObjectsLost(lost);
-            engine.corruptChainLink(k, kRaw, kFrom, kToward, null, broken ? lostOutcome(lost, t)
+            failures.chainObjectsLost(lost);
+            failures.corruptChainLink(k, kRaw, kFrom, kToward, null, broken ? lostOutcome(lost, t)
                     : lost == 0 ? "the walk from the tail of the chain reached every object behind it: none is lost"
                     : lostOutcome(lost, 0));
             if (broken) {
-                engine.corruptChainLink(t, tRaw, after, tToward, null, lostOutcome(lost, k));
+                failures.corruptChainLink(t, tRaw, after, tToward, null, lostOutcome(lost, k));
             }
         } else {
             // The walk from the tail closed the chain, or collected the whole count, without k: the
             // bad field is k's predecessor's, forged to name a pending object outside the batch,
             // which stays untouched. The predecessor itself was freed by the head walk.
             int lost = budget + 1 - back;
-            engine.chainObjectsLost(lost);
-            engine.corruptChainLink(kFrom, beforeRaw, beforeRaw ^ k, k,
+            failures.chainObjectsLost(lost);
+            failures.corruptChainLink(kFrom, beforeRaw, beforeRaw ^ k, k,
                     "which the walk from the tail of the chain does not reach (it is no object of this batch)",
                     broken ? lostOutcome(lost, t) : lostOutcome(lost, 0));
             if (broken) {
-                engine.corruptChainLink(t, tRaw, after, tToward, null, lostOutcome(lost, kFrom));
+                failures.corruptChainLink(t, tRaw, after, tToward, null, lostOutcome(lost, kFrom));
             }
         }
         return freed + (n > 0 ? freeBulk(scratch, n) : 0);
@@ -392,7 +440,8 @@ final class BatchDrainer implements Agent {
                     : lost + " object(s) of the batch that neither walk reached are lost"
                             + " (they stay pending, untouched)";
         }
-        String between = " between it and the corrupt link of object 0x" + Long.toHexString(ChainLink.address(otherBad));
+        String between = " between it and the corrupt link of object 0x"
+                + Long.toHexString(ChainLink.address(otherBad));
         return lost == 0 ? "no object lies" + between + ": none is lost"
                 : lost + " object(s)" + between + " are lost (they stay pending, untouched)";
     }
@@ -408,7 +457,7 @@ final class BatchDrainer implements Agent {
         try {
             freed = target.freeNowBulk(addresses, count);
         } catch (RuntimeException e) {
-            engine.freeFailed(e);
+            failures.freeFailed(e);
             freed = 0;
             for (int i = 0; i < count; i++) {
                 long a = addresses[i];
@@ -418,7 +467,7 @@ final class BatchDrainer implements Agent {
             }
         }
         if (freed != count) {
-            engine.freeAttemptFailed(count - freed);
+            failures.freeAttemptFailed(count - freed);
         }
         return freed;
     }

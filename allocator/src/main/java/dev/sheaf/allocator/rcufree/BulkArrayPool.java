@@ -15,6 +15,8 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * The lock is taken once per array (hundreds of objects), never per object. Lock order: it may
  * be taken while holding an OpenBatch lock or the drain lock, and never takes another lock itself.
+ *
+ * Map: take (null when every array is out) -> give -> inUse.
  */
 /** Bounded, recycling cache of {@code long[]} bulk arrays for headless freeRcu. */
 final class BulkArrayPool {

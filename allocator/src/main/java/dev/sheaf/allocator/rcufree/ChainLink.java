@@ -59,6 +59,9 @@ import dev.sheaf.allocator.memory.FreePointer;
  * or a CAS publish of the chain head), never concurrently by the engine (a racing user store
  * is misuse, caught by the validation rule). The XOR into the previous head happens under the
  * same lock as the write of the new head, so neither needs a locked instruction.
+ *
+ * Map: checkLinkField (the allocator's check at claim) -> pack / address / linkOffset -> the singly
+ * linked form (next, setNext) -> the XOR form (neighbours, setNeighbours, addNeighbour).
  */
 /** Encoding and raw access of the 8-byte in-object link used by the free-after-grace-period chains. */
 public final class ChainLink {
@@ -75,6 +78,9 @@ public final class ChainLink {
      * Checks that an object of {@code size} usable bytes at {@code address} can carry a link at
      * {@code linkOffset}.
      *
+     * @param address    the object's start
+     * @param linkOffset the offset of its link field
+     * @param size       its usable size in bytes
      * @throws IllegalArgumentException the field does not fit in the object, the object or the offset
      *                                  is not 8-byte aligned (the packed form drops the offset's low
      *                                  3 bits), or it lies beyond {@link #MAX_LINK_OFFSET}

@@ -29,9 +29,15 @@ import java.lang.invoke.VarHandle;
  * Memory ordering: the producer's plain store of the object's link happens before its volatile CAS
  * of the head; the taker's volatile getAndSet reads that head, so every link of the taken chain is
  * visible to the taker.
+ *
+ * Layout: the superclass chain NoLockDeferredListPad0 -> NoLockDeferredListFields ->
+ * NoLockDeferredListPad1 -> NoLockDeferredList (JCTools/Agrona style, as OpenBatch), 16 longs each
+ * side of head and bytes.
+ *
+ * Map: push -> isEmpty / isEmptyRelaxed -> takeAll / taken -> bytes -> the padded superclass chain.
  */
 /** Lock-free multi-producer list of objects waiting to enter the normal free-after-grace-period batches. */
-final class NoLockDeferredList extends RcuDeferredListHead {
+final class NoLockDeferredList extends NoLockDeferredListPad1 {
 
     private static final VarHandle HEAD;
     private static final VarHandle BYTES;
@@ -39,8 +45,8 @@ final class NoLockDeferredList extends RcuDeferredListHead {
     static {
         try {
             MethodHandles.Lookup lookup = MethodHandles.lookup();
-            HEAD = lookup.findVarHandle(RcuDeferredListFields.class, "head", long.class);
-            BYTES = lookup.findVarHandle(RcuDeferredListFields.class, "bytes", long.class);
+            HEAD = lookup.findVarHandle(NoLockDeferredListFields.class, "head", long.class);
+            BYTES = lookup.findVarHandle(NoLockDeferredListFields.class, "bytes", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -103,17 +109,17 @@ final class NoLockDeferredList extends RcuDeferredListHead {
 }
 
 /** Padding before the hot head. */
-abstract class RcuDeferredListPadBefore {
+abstract class NoLockDeferredListPad0 {
     long p00, p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12, p13, p14, p15;
 }
 
 /** The contended fields. */
-abstract class RcuDeferredListFields extends RcuDeferredListPadBefore {
+abstract class NoLockDeferredListFields extends NoLockDeferredListPad0 {
     volatile long head;
     volatile long bytes;
 }
 
 /** Padding after the hot head. */
-abstract class RcuDeferredListHead extends RcuDeferredListFields {
+abstract class NoLockDeferredListPad1 extends NoLockDeferredListFields {
     long q00, q01, q02, q03, q04, q05, q06, q07, q08, q09, q10, q11, q12, q13, q14, q15;
 }

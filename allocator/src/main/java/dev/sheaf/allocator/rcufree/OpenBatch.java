@@ -34,9 +34,18 @@ import java.lang.ref.WeakReference;
  * here the drainer takes the snapshot once per quiet batch on its duty cycle, so the fast path
  * stays fence-free and a batch that stopped growing still benefits from grace periods that other
  * users of the domain run during its drain delay.
+ *
+ * Layout: the superclass chain OpenBatchPad0 -> OpenBatchFields -> OpenBatchPad1 -> OpenBatch, the
+ * style of JCTools and Agrona: HotSpot places a superclass's fields before its subclass's but
+ * promises no order within one class, so the pads live in classes of their own, 16 longs each
+ * side of the fields the owner writes on every call.
+ *
+ * Map: lock word (tryLock, lock, unlock) -> drainer peeks (ownerDead, objectsOpaque,
+ * openedAtOpaque) -> adding (addLinked, addChain, bulk arrays, added) -> snapshot -> moveTo
+ * (sealing) -> the padded superclass chain.
  */
 /** Open per-thread (or per-stripe) batch under a try-lock word. */
-public final class OpenBatch extends OpenBatchPadAfter {
+public final class OpenBatch extends OpenBatchPad1 {
 
     private static final VarHandle LOCK;
     private static final VarHandle OBJECTS;
@@ -227,17 +236,17 @@ public final class OpenBatch extends OpenBatchPadAfter {
     }
 }
 
-/** Padding so the owner's writes do not share a cache line with a neighbour object. */
-abstract class OpenBatchPadBefore extends PerThreadTable.Entry {
+/** Padding before the hot fields, so the owner's writes share no cache line with a neighbour object. */
+abstract class OpenBatchPad0 extends PerThreadTable.Entry {
     long p00, p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12, p13, p14, p15;
 
-    OpenBatchPadBefore(long ownerTid) {
+    OpenBatchPad0(long ownerTid) {
         super(ownerTid);
     }
 }
 
 /** The fields written on every call by the owner. */
-abstract class OpenBatchFields extends OpenBatchPadBefore {
+abstract class OpenBatchFields extends OpenBatchPad0 {
     OpenBatchFields(long ownerTid, long linkKey) {
         super(ownerTid);
         this.linkKey = linkKey;
@@ -265,10 +274,10 @@ abstract class OpenBatchFields extends OpenBatchPadBefore {
 }
 
 /** Padding after the hot fields. */
-abstract class OpenBatchPadAfter extends OpenBatchFields {
+abstract class OpenBatchPad1 extends OpenBatchFields {
     long q00, q01, q02, q03, q04, q05, q06, q07, q08, q09, q10, q11, q12, q13, q14, q15;
 
-    OpenBatchPadAfter(long ownerTid, long linkKey) {
+    OpenBatchPad1(long ownerTid, long linkKey) {
         super(ownerTid, linkKey);
     }
 }

@@ -19,9 +19,22 @@ import org.agrona.concurrent.IdleStrategy;
  */
 public record RcuFreeSettings(long drainDelayNanos, long pendingLimitBytes, int bulkArrayLength, int bulkArrayCache,
                 int batchObjects, boolean ownWorker, IdleStrategy idleStrategy, long dormantParkNanos) {
-    public static final RcuFreeSettings DEFAULT = new RcuFreeSettings(2_000_000L, 64L << 20, 512, 256, 4096, true, null,
-            RcuFreeEngine.DORMANT_PARK_NANOS);
+    /** Default batchObjects. */
+    static final int DEFAULT_BATCH_OBJECTS = 4096;
+    /** Default dormantParkNanos. */
+    static final long DEFAULT_DORMANT_PARK_NANOS = 100_000_000L;
 
+    /** The defaults: 2 ms drain delay, 64 MiB pending limit, 512-address arrays, 256 of them, own worker. */
+    public static final RcuFreeSettings DEFAULT = new RcuFreeSettings(2_000_000L, 64L << 20, 512, 256,
+            DEFAULT_BATCH_OBJECTS, true, null, DEFAULT_DORMANT_PARK_NANOS);
+
+    /**
+     * Validates the settings.
+     *
+     * @throws IllegalArgumentException a negative drain delay, a non-positive pending limit, bulk
+     *                                  array length, batchObjects or dormant park, or a negative
+     *                                  bulk array cache
+     */
     public RcuFreeSettings {
         if (drainDelayNanos < 0) {
             throw new IllegalArgumentException("drainDelayNanos must not be negative: " + drainDelayNanos);
@@ -41,42 +54,91 @@ public record RcuFreeSettings(long drainDelayNanos, long pendingLimitBytes, int 
         }
     }
 
+    /**
+     * Settings with the default batchObjects, own worker, idle strategy and dormant park.
+     *
+     * @param drainDelayNanos   an open batch older than this is sealed by the drainer
+     * @param pendingLimitBytes the pending bound (twice it: the hard cap)
+     * @param bulkArrayLength   addresses per headless bulk array
+     * @param bulkArrayCache    most bulk arrays in existence at once
+     */
     public RcuFreeSettings(long drainDelayNanos, long pendingLimitBytes, int bulkArrayLength, int bulkArrayCache) {
         this(drainDelayNanos, pendingLimitBytes, bulkArrayLength, bulkArrayCache,
-                RcuFreeEngine.DEFAULT_BATCH_OBJECTS, true, null, RcuFreeEngine.DORMANT_PARK_NANOS);
+                DEFAULT_BATCH_OBJECTS, true, null, DEFAULT_DORMANT_PARK_NANOS);
     }
 
+    /**
+     * These settings with another drainDelayNanos.
+     *
+     * @param v the new drainDelayNanos
+     * @return a copy with drainDelayNanos = v
+     */
     public RcuFreeSettings withDrainDelayNanos(long v) {
         return new RcuFreeSettings(v, pendingLimitBytes, bulkArrayLength, bulkArrayCache, batchObjects,
                 ownWorker, idleStrategy, dormantParkNanos);
     }
 
+    /**
+     * These settings with another pendingLimitBytes.
+     *
+     * @param v the new pendingLimitBytes
+     * @return a copy with pendingLimitBytes = v
+     */
     public RcuFreeSettings withPendingLimitBytes(long v) {
         return new RcuFreeSettings(drainDelayNanos, v, bulkArrayLength, bulkArrayCache, batchObjects, ownWorker,
                 idleStrategy, dormantParkNanos);
     }
 
+    /**
+     * These settings with another bulkArrayCache.
+     *
+     * @param v the new bulkArrayCache
+     * @return a copy with bulkArrayCache = v
+     */
     public RcuFreeSettings withBulkArrayCache(int v) {
         return new RcuFreeSettings(drainDelayNanos, pendingLimitBytes, bulkArrayLength, v, batchObjects,
                 ownWorker, idleStrategy, dormantParkNanos);
     }
 
+    /**
+     * These settings with another batchObjects.
+     *
+     * @param v the new batchObjects
+     * @return a copy with batchObjects = v
+     */
     public RcuFreeSettings withBatchObjects(int v) {
         return new RcuFreeSettings(drainDelayNanos, pendingLimitBytes, bulkArrayLength, bulkArrayCache, v,
                 ownWorker, idleStrategy, dormantParkNanos);
     }
 
+    /**
+     * These settings with another ownWorker.
+     *
+     * @param v the new ownWorker
+     * @return a copy with ownWorker = v
+     */
     public RcuFreeSettings withOwnWorker(boolean v) {
         return new RcuFreeSettings(drainDelayNanos, pendingLimitBytes, bulkArrayLength, bulkArrayCache,
                 batchObjects, v, idleStrategy, dormantParkNanos);
     }
 
+    /**
+     * These settings with another idleStrategy.
+     *
+     * @param v the new idleStrategy
+     * @return a copy with idleStrategy = v
+     */
     public RcuFreeSettings withIdleStrategy(IdleStrategy v) {
         return new RcuFreeSettings(drainDelayNanos, pendingLimitBytes, bulkArrayLength, bulkArrayCache,
                 batchObjects, ownWorker, v, dormantParkNanos);
     }
 
-    /** Test hook: a test sets an hour so that only a wake-up can get a dormant engine going. */
+    /**
+     * Test hook: a test sets an hour so that only a wake-up can get a dormant engine going.
+     *
+     * @param v the new dormantParkNanos
+     * @return a copy with dormantParkNanos = v
+     */
     public RcuFreeSettings withDormantParkNanos(long v) {
         return new RcuFreeSettings(drainDelayNanos, pendingLimitBytes, bulkArrayLength, bulkArrayCache,
                 batchObjects, ownWorker, idleStrategy, v);

@@ -18,9 +18,17 @@ public abstract class RcuSheaf {
     protected RcuSheaf() {
     }
 
-    /** The array holding the sheaf's objects, the first {@link #count()} of them valid. */
+    /**
+     * The array holding the sheaf's objects.
+     *
+     * @return the objects, the first {@link #count()} of them valid
+     */
     protected abstract long[] addresses();
 
-    /** How many objects the sheaf holds. */
+    /**
+     * How many objects the sheaf holds.
+     *
+     * @return the number of valid entries of {@link #addresses()}
+     */
     protected abstract int count();
 }

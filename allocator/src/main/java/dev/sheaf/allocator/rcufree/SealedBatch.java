@@ -16,10 +16,12 @@ package dev.sheaf.allocator.rcufree;
  *     again at once by another thread, reusing this very object).
  * `ready` is set when the cookie had already completed at sealing time: the batch is freed at once.
  *
- * Ownership: an SealedBatch is mutated by exactly one thread at a time. It is filled by its sealer,
+ * Ownership: a SealedBatch is mutated by exactly one thread at a time. It is filled by its sealer,
  * published through the Treiber push of RcuFreeEngine's sealed stack (a volatile CAS: everything written
  * before is visible to the drainer after its getAndSet), then owned by whoever holds the drain
  * lock until it is recycled into SealedBatchPool. No field needs to be volatile.
+ *
+ * Map: the chain, array and sheaf fields -> cookie, ready, sequence, next -> bulkObjects -> clear.
  */
 /** One sealed batch of objects waiting for a grace-period cookie. */
 final class SealedBatch {

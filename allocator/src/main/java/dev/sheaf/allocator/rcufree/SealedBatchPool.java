@@ -12,6 +12,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * give() is called by the drainer under the drain lock and may wait for the pool lock briefly.
  * The pool keeps at most `capacity` idle batches; surplus ones go to the garbage collector.
  * The lock protects `idle` and `idleCount` and never nests another lock.
+ *
+ * Map: take (never blocks) -> give.
  */
 /** Small bounded pool of idle {@link SealedBatch} objects. */
 final class SealedBatchPool {

@@ -22,12 +22,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The RCU safety property for the engine on its own: readers hold published objects inside read
+ * Engine tests: drive RcuFreeEngine alone through a test RcuFreeTarget (ArenaTarget).
+ *
+ * <p>The RCU safety property for the engine on its own: readers hold published objects inside read
  * sections and re-check a stamp; writers unpublish, freeRcu through all four entry points and
- * immediately reallocate and restamp whatever the heap gives back. An early free shows up as a
+ * immediately reallocate and restamp whatever the target gives back. An early free shows up as a
  * changed or poisoned stamp inside a section.
  */
-class RcuFreeSafetyTest {
+class RcuFreeEngineSafetyTest {
 
     static final long STAMP = 0;
     static final long LINK = 56;
@@ -38,15 +40,15 @@ class RcuFreeSafetyTest {
     void readersNeverSeeTheirObjectChange(Rcu.Flavor flavor, boolean virtual) throws Exception {
         long millis = Math.min(STRESS_MILLIS, 2000);
         try (Rcu rcu = Rcu.builder().flavor(flavor).build();
-             RcuArenaHeap heap = new RcuArenaHeap(64, 1 << 16)) {
-            RcuFreeEngine engine = new RcuFreeEngine(rcu, heap, RcuFreeSettings.DEFAULT.withDrainDelayNanos(100_000L)
+             ArenaTarget target = new ArenaTarget(64, 1 << 16)) {
+            RcuFreeEngine engine = new RcuFreeEngine(rcu, target, RcuFreeSettings.DEFAULT.withDrainDelayNanos(100_000L)
                     .withBatchObjects(256).withPendingLimitBytes(1 << 20));
             int slots = 64;
             AtomicLongArray published = new AtomicLongArray(slots);
             AtomicLong stamps = new AtomicLong(1);
             for (int i = 0; i < slots; i++) {
-                long a = heap.alloc();
-                heap.setLong(a, STAMP, stamps.getAndIncrement());
+                long a = target.alloc();
+                target.setLong(a, STAMP, stamps.getAndIncrement());
                 published.set(i, a);
             }
             AtomicBoolean stop = new AtomicBoolean();
@@ -56,10 +58,10 @@ class RcuFreeSafetyTest {
             for (int r = 0; r < 2; r++) {
                 threads.add(start(virtual, () -> readSections(rcu, flavor, virtual, stop, failure, rnd -> {
                     long a = published.get(rnd.nextInt(slots));
-                    long s1 = heap.getLong(a, STAMP);
+                    long s1 = target.getLong(a, STAMP);
                     dwell(rnd); // a virtual reader may even unmount inside its section
-                    long s2 = heap.getLong(a, STAMP);
-                    if (s1 != s2 || s1 == RcuArenaHeap.POISON) {
+                    long s2 = target.getLong(a, STAMP);
+                    if (s1 != s2 || s1 == ArenaTarget.POISON) {
                         throw new AssertionError("object 0x" + Long.toHexString(a) + " changed under a reader: "
                                 + Long.toHexString(s1) + " -> " + Long.toHexString(s2));
                     }
@@ -77,12 +79,12 @@ class RcuFreeSafetyTest {
                     int inSheaf = 0;
                     long n = 0;
                     while (!stop.get() && failure.get() == null) {
-                        long fresh = heap.alloc();
+                        long fresh = target.alloc();
                         if (fresh == 0) {
                             Thread.yield();
                             continue;
                         }
-                        heap.setLong(fresh, STAMP, stamps.getAndIncrement());
+                        target.setLong(fresh, STAMP, stamps.getAndIncrement());
                         long old = published.getAndSet(rnd.nextInt(slots), fresh);
                         if (n == 256) {
                             writersWarm.countDown();
@@ -92,7 +94,8 @@ class RcuFreeSafetyTest {
                             case 1 -> engine.freeRcu(old);
                             case 2 -> engine.freeRcuNoLock(old, LINK);
                             default -> {
-                                sheaf[inSheaf++] = heap.claimAll(old)[0]; // claimed, as by the allocator's rcu sheaf path
+                                // Claimed, as by the allocator's rcu sheaf path.
+                                sheaf[inSheaf++] = target.claimAll(old)[0];
                                 if (inSheaf == sheaf.length) {
                                     engine.submitRcuSheaf(cache, new TestSheaf(sheaf, inSheaf));
                                     sheaf = new long[32];
@@ -111,8 +114,8 @@ class RcuFreeSafetyTest {
                 throw new AssertionError(failure.get());
             }
             engine.close();
-            assertTrue(heap.errors.isEmpty(), () -> heap.errors.toString());
-            assertEquals(slots, heap.liveCount(), "only the published objects stay live");
+            assertTrue(target.errors.isEmpty(), () -> target.errors.toString());
+            assertEquals(slots, target.liveCount(), "only the published objects stay live");
             RcuFreeStats s = engine.stats();
             assertTrue(sections.get() > 0);
             assertTrue(s.freedByChain() > 0 && s.freedByBulkArray() + s.freedInline() > 0

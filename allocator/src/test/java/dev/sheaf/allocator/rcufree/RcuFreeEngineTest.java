@@ -3,6 +3,7 @@ package dev.sheaf.allocator.rcufree;
 import static dev.sheaf.allocator.testing.StressThreads.STRESS_MILLIS;
 
 import dev.sheaf.allocator.testing.HeldOnAnotherThread;
+import dev.sheaf.allocator.testing.StressThreads;
 
 import dev.sheaf.allocator.RcuFreeStats;
 
@@ -27,25 +28,30 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The free-after-grace-period engine over a real off-heap test heap and the real RCU domain. */
-class RcuFreeTest extends RcuEngineTestBase {
+/**
+ * Engine tests: drive RcuFreeEngine alone through a test RcuFreeTarget (ArenaTarget).
+ *
+ * <p>The entry points, batching, barrier, bound and stats of the free-after-grace-period engine,
+ * over real off-heap memory and the real RCU domain.
+ */
+class RcuFreeEngineTest extends RcuFreeEngineTestBase {
 
     static final long LINK = 56; // last 8 bytes of a 64-byte object; offset 0 holds the stamp
 
 
     private void start(RcuFreeSettings settings, int capacity) {
         rcu = Rcu.create();
-        heap = new RcuArenaHeap(64, capacity);
-        engine = new RcuFreeEngine(rcu, heap, settings);
+        target = new ArenaTarget(64, capacity);
+        engine = new RcuFreeEngine(rcu, target, settings);
     }
 
     @Test
     void chainedObjectIsFreedByBarrier() {
         start(RcuFreeSettings.DEFAULT, 1024);
-        long a = heap.alloc();
+        long a = target.alloc();
         engine.freeRcu(a, LINK);
         engine.rcuBarrier();
-        assertFalse(heap.isLive(a));
+        assertFalse(target.isLive(a));
         RcuFreeStats s = engine.stats();
         assertEquals(1, s.freedByChain());
         assertEquals(0, s.pendingObjects());
@@ -55,22 +61,22 @@ class RcuFreeTest extends RcuEngineTestBase {
     @Test
     void idleBatchIsFreedByTheWorkerAfterTheDrainDelay() throws InterruptedException {
         start(RcuFreeSettings.DEFAULT.withDrainDelayNanos(1_000_000L), 1024);
-        long a = heap.alloc();
-        long b = heap.alloc();
+        long a = target.alloc();
+        long b = target.alloc();
         engine.freeRcu(a, LINK);
         engine.freeRcu(b);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while ((heap.isLive(a) || heap.isLive(b)) && System.nanoTime() < deadline) {
+        while ((target.isLive(a) || target.isLive(b)) && System.nanoTime() < deadline) {
             Thread.sleep(1); // polling an outcome, not synchronizing
         }
-        assertFalse(heap.isLive(a));
-        assertFalse(heap.isLive(b));
+        assertFalse(target.isLive(a));
+        assertFalse(target.isLive(b));
     }
 
     @Test
     void objectHeldByAReaderIsNotFreedUntilTheReaderLeaves() throws Exception {
         start(RcuFreeSettings.DEFAULT.withDrainDelayNanos(0), 1024);
-        long a = heap.alloc();
+        long a = target.alloc();
         HeldOnAnotherThread reader = HeldOnAnotherThread.readSection(rcu);
         engine.freeRcu(a, LINK);
         AtomicBoolean barrierDone = new AtomicBoolean();
@@ -81,23 +87,23 @@ class RcuFreeTest extends RcuEngineTestBase {
         // Observe for a while: the worker drains with no delay, so an early free would show.
         long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(200);
         while (System.nanoTime() < until) {
-            assertTrue(heap.isLive(a), "freed while a reader could hold it");
+            assertTrue(target.isLive(a), "freed while a reader could hold it");
             assertFalse(barrierDone.get(), "barrier returned while a reader could hold the object");
             Thread.onSpinWait();
         }
         reader.close();
         barrier.join();
-        assertFalse(heap.isLive(a));
+        assertFalse(target.isLive(a));
     }
 
     @Test
     void headlessObjectsGoThroughBulkArrays() {
         start(RcuFreeSettings.DEFAULT, 4096);
         for (int i = 0; i < 3000; i++) {
-            engine.freeRcu(heap.alloc());
+            engine.freeRcu(target.alloc());
         }
         engine.rcuBarrier();
-        assertEquals(0, heap.liveCount());
+        assertEquals(0, target.liveCount());
         RcuFreeStats s = engine.stats();
         assertEquals(3000, s.freedByBulkArray());
         assertEquals(0, s.freedInline());
@@ -108,9 +114,9 @@ class RcuFreeTest extends RcuEngineTestBase {
     void headlessFallsBackToAnInlineGracePeriodWhenNoArrayCanBeHad() {
         start(RcuFreeSettings.DEFAULT.withBulkArrayCache(0), 64);
         for (int i = 0; i < 5; i++) {
-            long a = heap.alloc();
+            long a = target.alloc();
             engine.freeRcu(a);
-            assertFalse(heap.isLive(a), "the inline fallback frees before returning");
+            assertFalse(target.isLive(a), "the inline fallback frees before returning");
         }
         assertEquals(5, engine.stats().freedInline());
         assertEquals(0, engine.stats().freedByBulkArray());
@@ -122,12 +128,12 @@ class RcuFreeTest extends RcuEngineTestBase {
         start(new RcuFreeSettings(60_000_000_000L, 64L << 20, 4, 2), 64);
         long[] objects = new long[9];
         for (int i = 0; i < objects.length; i++) {
-            objects[i] = heap.alloc();
+            objects[i] = target.alloc();
             engine.freeRcu(objects[i]);
         }
-        assertFalse(heap.isLive(objects[8]));
+        assertFalse(target.isLive(objects[8]));
         engine.rcuBarrier();
-        assertEquals(0, heap.liveCount());
+        assertEquals(0, target.liveCount());
         RcuFreeStats s = engine.stats();
         assertTrue(s.freedInline() >= 1, s::toString);
         assertEquals(9, s.freedInline() + s.freedByBulkArray());
@@ -136,24 +142,24 @@ class RcuFreeTest extends RcuEngineTestBase {
     @Test
     void headlessInsideAReadSectionThrowsAndLosesNothing() {
         start(RcuFreeSettings.DEFAULT, 64);
-        long a = heap.alloc();
+        long a = target.alloc();
         rcu.readLock();
         try {
             assertThrows(IllegalStateException.class, () -> engine.freeRcu(a));
         } finally {
             rcu.readUnlock();
         }
-        assertTrue(heap.isLive(a));
+        assertTrue(target.isLive(a));
         engine.freeRcu(a);
         engine.rcuBarrier();
-        assertFalse(heap.isLive(a));
+        assertFalse(target.isLive(a));
     }
 
     @Test
     void twoArgumentFormsMayBeCalledInsideAReadSection() {
         start(RcuFreeSettings.DEFAULT, 64);
-        long a = heap.alloc();
-        long b = heap.alloc();
+        long a = target.alloc();
+        long b = target.alloc();
         rcu.readLock();
         try {
             engine.freeRcu(a, LINK);
@@ -163,15 +169,15 @@ class RcuFreeTest extends RcuEngineTestBase {
             rcu.readUnlock();
         }
         engine.rcuBarrier();
-        assertFalse(heap.isLive(a));
-        assertFalse(heap.isLive(b));
+        assertFalse(target.isLive(a));
+        assertFalse(target.isLive(b));
     }
 
     @Test
     void badAddressesAndLinkFieldsAreRejectedAtTheCall() {
         start(RcuFreeSettings.DEFAULT, 64);
-        long a = heap.alloc();
-        long outside = heap.base + 64L * 64 + 64;
+        long a = target.alloc();
+        long outside = target.base + 64L * 64 + 64;
         assertThrows(IllegalArgumentException.class, () -> engine.freeRcu(a + 8, LINK));
         assertThrows(IllegalArgumentException.class, () -> engine.freeRcu(outside, LINK));
         assertThrows(IllegalArgumentException.class, () -> engine.freeRcu(a + 8));
@@ -181,31 +187,31 @@ class RcuFreeTest extends RcuEngineTestBase {
         assertThrows(IllegalArgumentException.class, () -> engine.freeRcu(a, 12)); // not 8-byte aligned
         assertThrows(IllegalArgumentException.class, () -> engine.freeRcu(a, -8));
         assertThrows(IllegalArgumentException.class, () -> engine.freeRcuNoLock(a, 64));
-        long free = heap.alloc();
-        heap.free(free);
+        long free = target.alloc();
+        target.free(free);
         assertThrows(IllegalStateException.class, () -> engine.freeRcu(free, LINK));
         assertThrows(IllegalStateException.class, () -> engine.freeRcu(free));
         // Nothing was queued by the rejected calls: a is still live and can be freed normally.
         engine.rcuBarrier();
-        assertTrue(heap.isLive(a));
+        assertTrue(target.isLive(a));
         assertEquals(0, engine.stats().pendingObjects());
         engine.freeRcu(a, LINK);
         engine.rcuBarrier();
-        assertFalse(heap.isLive(a));
+        assertFalse(target.isLive(a));
     }
 
     @Test
     void closedEngineRejectsCalls() {
         start(RcuFreeSettings.DEFAULT, 64);
-        long a = heap.alloc();
+        long a = target.alloc();
         engine.freeRcu(a, LINK);
         engine.close();
-        assertFalse(heap.isLive(a), "close frees what was pending");
-        long b = heap.alloc();
+        assertFalse(target.isLive(a), "close frees what was pending");
+        long b = target.alloc();
         assertThrows(IllegalStateException.class, () -> engine.freeRcu(b, LINK));
         assertThrows(IllegalStateException.class, () -> engine.freeRcu(b));
         assertThrows(IllegalStateException.class, () -> engine.freeRcuNoLock(b, LINK));
-        heap.free(b);
+        target.free(b);
     }
 
     @Test
@@ -213,48 +219,48 @@ class RcuFreeTest extends RcuEngineTestBase {
         start(RcuFreeSettings.DEFAULT, 64);
         long[] sheaf = new long[8];
         for (int i = 0; i < sheaf.length; i++) {
-            sheaf[i] = heap.alloc();
+            sheaf[i] = target.alloc();
         }
-        heap.claimAll(sheaf); // the allocator claims what it puts in an rcu sheaf
+        target.claimAll(sheaf); // the allocator claims what it puts in an rcu sheaf
         Object token = new Object();
         engine.submitRcuSheaf(token, new TestSheaf(sheaf, 8));
         engine.rcuBarrier();
-        assertEquals(1, heap.sheavesReady.get());
-        assertEquals(0, heap.liveCount());
+        assertEquals(1, target.sheavesReady.get());
+        assertEquals(0, target.liveCount());
         assertEquals(8, engine.stats().freedByRcuSheaf());
     }
 
     @Test
     void barrierFlushesTheAllocatorsRcuSheavesFirst() {
         start(RcuFreeSettings.DEFAULT, 64);
-        long[] partial = heap.claimAll(heap.alloc(), heap.alloc());
+        long[] partial = target.claimAll(target.alloc(), target.alloc());
         AtomicBoolean flushed = new AtomicBoolean();
-        heap.flushRcuSheaves = () -> {
+        target.flushRcuSheaves = () -> {
             if (flushed.compareAndSet(false, true)) {
                 engine.submitRcuSheaf("cache", new TestSheaf(partial, 2));
             }
         };
         engine.rcuBarrier();
-        assertEquals(0, heap.liveCount());
+        assertEquals(0, target.liveCount());
     }
 
     @Test
     void noLockFallsBackToTheDeferredListWhileItsBatchIsLockedAndLosesNothing() throws Exception {
         start(RcuFreeSettings.DEFAULT, 4096);
         // Register this thread and a virtual-thread stripe user, then hold every batch lock.
-        long warm = heap.alloc();
+        long warm = target.alloc();
         engine.freeRcu(warm, LINK);
         OpenBatch[] held = engine.lockLocals();
         List<Long> objects = new ArrayList<>();
         try {
             for (int i = 0; i < 100; i++) {
-                long a = heap.alloc();
+                long a = target.alloc();
                 objects.add(a);
                 engine.freeRcuNoLock(a, LINK); // must return without waiting for the held lock
             }
             Thread vt = Thread.ofVirtual().start(() -> {
                 for (int i = 0; i < 100; i++) {
-                    long a = heap.alloc();
+                    long a = target.alloc();
                     synchronized (objects) {
                         objects.add(a);
                     }
@@ -267,13 +273,13 @@ class RcuFreeTest extends RcuEngineTestBase {
             engine.unlockLocals(held);
         }
         // The next ordinary call moves the deferred list into its own batch.
-        long next = heap.alloc();
+        long next = target.alloc();
         engine.freeRcu(next, LINK);
         engine.rcuBarrier();
         for (long a : objects) {
-            assertFalse(heap.isLive(a));
+            assertFalse(target.isLive(a));
         }
-        assertFalse(heap.isLive(next));
+        assertFalse(target.isLive(next));
         assertEquals(200, engine.stats().freedByDeferredList());
     }
 
@@ -293,22 +299,17 @@ class RcuFreeTest extends RcuEngineTestBase {
         List<Thread> producers = new ArrayList<>();
         for (int t = 0; t < 4; t++) {
             boolean virtual = (t & 1) == 1;
-            Runnable r = () -> {
-                try {
-                    while (!stop.get()) {
-                        long a = heap.alloc();
-                        if (a == 0) {
-                            Thread.yield();
-                            continue;
-                        }
-                        engine.freeRcuNoLock(a, LINK);
-                        submitted.incrementAndGet();
+            producers.add(StressThreads.start(virtual, () -> {
+                while (!stop.get()) {
+                    long a = target.alloc();
+                    if (a == 0) {
+                        Thread.yield();
+                        continue;
                     }
-                } catch (Throwable e) {
-                    failure.compareAndSet(null, e);
+                    engine.freeRcuNoLock(a, LINK);
+                    submitted.incrementAndGet();
                 }
-            };
-            producers.add(virtual ? Thread.ofVirtual().start(r) : Thread.ofPlatform().start(r));
+            }, failure));
         }
         Thread.sleep(Math.min(STRESS_MILLIS, 2000)); // duration of the run, not synchronization
         stop.set(true);
@@ -318,8 +319,8 @@ class RcuFreeTest extends RcuEngineTestBase {
         locker.join();
         assertEquals(null, failure.get());
         engine.rcuBarrier();
-        assertEquals(0, heap.liveCount());
-        assertEquals(submitted.get(), heap.freedObjects.get());
+        assertEquals(0, target.liveCount());
+        assertEquals(submitted.get(), target.freedObjects.get());
         RcuFreeStats s = engine.stats();
         assertEquals(submitted.get(), s.freed());
         assertTrue(s.deferredPushes() > 0, s::toString);
@@ -339,29 +340,24 @@ class RcuFreeTest extends RcuEngineTestBase {
         List<Thread> workers = new ArrayList<>();
         for (int t = 0; t < threads; t++) {
             int id = t;
-            Runnable r = () -> {
-                try {
-                    long i = 0;
-                    while (!stop.get()) {
-                        long a = heap.alloc();
-                        if (a == 0) {
-                            failure.compareAndSet(null, new AssertionError("heap exhausted: pending memory grew"));
-                            return;
-                        }
-                        long s = submittedBytes.addAndGet(64);
-                        if (((i++ + id) & 1) == 0) {
-                            engine.freeRcu(a, LINK);
-                        } else {
-                            engine.freeRcu(a);
-                        }
-                        long pending = s - heap.freedBytes.get();
-                        peak.accumulateAndGet(pending, Math::max);
+            workers.add(StressThreads.start(virtual, () -> {
+                long i = 0;
+                while (!stop.get()) {
+                    long a = target.alloc();
+                    if (a == 0) {
+                        failure.compareAndSet(null, new AssertionError("target exhausted: pending memory grew"));
+                        return;
                     }
-                } catch (Throwable e) {
-                    failure.compareAndSet(null, e);
+                    long s = submittedBytes.addAndGet(64);
+                    if (((i++ + id) & 1) == 0) {
+                        engine.freeRcu(a, LINK);
+                    } else {
+                        engine.freeRcu(a);
+                    }
+                    long pending = s - target.freedBytes.get();
+                    peak.accumulateAndGet(pending, Math::max);
                 }
-            };
-            workers.add(virtual ? Thread.ofVirtual().start(r) : Thread.ofPlatform().start(r));
+            }, failure));
         }
         Thread.sleep(Math.min(STRESS_MILLIS, 2000)); // duration of the run, not synchronization
         stop.set(true);
@@ -378,7 +374,7 @@ class RcuFreeTest extends RcuEngineTestBase {
         assertTrue(s.peakPendingBytes() <= limit + slack, s::toString);
         assertTrue(s.freed() > 10 * (limit / 64), "the flood made progress: " + s);
         engine.rcuBarrier();
-        assertEquals(0, heap.liveCount());
+        assertEquals(0, target.liveCount());
     }
 
     @Test
@@ -397,29 +393,24 @@ class RcuFreeTest extends RcuEngineTestBase {
             logAddr[t] = new AtomicLongArray(logSize);
             logGen[t] = new AtomicLongArray(logSize);
             logged[t] = new AtomicLong();
-            Runnable r = () -> {
-                try {
-                    int n = 0;
-                    while (!stop.get() && n < logSize) {
-                        long a = heap.alloc();
-                        if (a == 0) {
-                            Thread.yield();
-                            continue;
-                        }
-                        logAddr[id].set(n, a);
-                        logGen[id].set(n, heap.frees.get(heap.index(a)));
-                        switch (n % 3) {
-                            case 0 -> engine.freeRcu(a, LINK);
-                            case 1 -> engine.freeRcu(a);
-                            default -> engine.freeRcuNoLock(a, LINK);
-                        }
-                        logged[id].set(++n); // published after the call returned
+            workers.add(StressThreads.start(id == 1, () -> {
+                int n = 0;
+                while (!stop.get() && n < logSize) {
+                    long a = target.alloc();
+                    if (a == 0) {
+                        Thread.yield();
+                        continue;
                     }
-                } catch (Throwable e) {
-                    failure.compareAndSet(null, e);
+                    logAddr[id].set(n, a);
+                    logGen[id].set(n, target.frees.get(target.index(a)));
+                    switch (n % 3) {
+                        case 0 -> engine.freeRcu(a, LINK);
+                        case 1 -> engine.freeRcu(a);
+                        default -> engine.freeRcuNoLock(a, LINK);
+                    }
+                    logged[id].set(++n); // published after the call returned
                 }
-            };
-            workers.add(id == 1 ? Thread.ofVirtual().start(r) : Thread.ofPlatform().start(r));
+            }, failure));
         }
         long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.min(STRESS_MILLIS, 2000));
         int barriers = 0;
@@ -433,7 +424,7 @@ class RcuFreeTest extends RcuEngineTestBase {
             for (int t = 0; t < threads; t++) {
                 for (int i = 0; i < before[t]; i++) {
                     long a = logAddr[t].get(i);
-                    assertTrue(heap.frees.get(heap.index(a)) > logGen[t].get(i),
+                    assertTrue(target.frees.get(target.index(a)) > logGen[t].get(i),
                             "object passed to freeRcu before the barrier was not free after it");
                 }
             }
@@ -454,38 +445,38 @@ class RcuFreeTest extends RcuEngineTestBase {
         long[] objects = new long[10];
         Thread t = Thread.ofPlatform().start(() -> {
             for (int i = 0; i < objects.length; i++) {
-                objects[i] = heap.alloc();
+                objects[i] = target.alloc();
                 engine.freeRcu(objects[i], LINK);
             }
         });
         t.join();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (heap.liveCount() != 0 && System.nanoTime() < deadline) {
+        while (target.liveCount() != 0 && System.nanoTime() < deadline) {
             Thread.sleep(1); // polling an outcome
         }
-        assertEquals(0, heap.liveCount(), "the drainer collects a dead thread's batch without a barrier");
+        assertEquals(0, target.liveCount(), "the drainer collects a dead thread's batch without a barrier");
     }
 
     @Test
     void agentModeRunsOnTheCallersThread() throws Exception {
         rcu = Rcu.create();
-        heap = new RcuArenaHeap(64, 64);
-        engine = new RcuFreeEngine(rcu, heap, RcuFreeSettings.DEFAULT.withOwnWorker(false).withDrainDelayNanos(0));
-        long a = heap.alloc();
+        target = new ArenaTarget(64, 64);
+        engine = new RcuFreeEngine(rcu, target, RcuFreeSettings.DEFAULT.withOwnWorker(false).withDrainDelayNanos(0));
+        long a = target.alloc();
         engine.freeRcu(a, LINK);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (heap.isLive(a) && System.nanoTime() < deadline) {
+        while (target.isLive(a) && System.nanoTime() < deadline) {
             engine.agent().doWork();
             Thread.onSpinWait();
         }
-        assertFalse(heap.isLive(a));
+        assertFalse(target.isLive(a));
     }
 
     @Test
     void oneGracePeriodServesManyObjects() {
         start(RcuFreeSettings.DEFAULT, 1 << 14);
         for (int i = 0; i < 10_000; i++) {
-            engine.freeRcu(heap.alloc(), LINK);
+            engine.freeRcu(target.alloc(), LINK);
         }
         engine.rcuBarrier();
         RcuFreeStats s = engine.stats();

@@ -14,22 +14,24 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * Dormancy of the engine's own worker: with the dormant park bound set to an hour, objects freed
+ * Engine tests: drive RcuFreeEngine alone through a test RcuFreeTarget (ArenaTarget).
+ *
+ * <p>Dormancy of the engine's own worker: with the dormant park bound set to an hour, objects freed
  * on a dormant engine are freed only if the producer woke the worker; an idle worker runs (almost)
  * no cycles; freeRcuNoLock does not wake it. No test calls rcuBarrier() before its assertion: the
  * barrier frees everything itself and would hide a lost wake-up.
  */
 @Timeout(120)
-class RcuFreeDormancyTest extends RcuEngineTestBase {
+class RcuFreeEngineDormancyTest extends RcuFreeEngineTestBase {
 
     private static final long HOUR_NANOS = TimeUnit.HOURS.toNanos(1);
     private static final long DEADLINE_NANOS = TimeUnit.SECONDS.toNanos(30);
-    private static final long LINK = RcuFreeTest.LINK;
+    private static final long LINK = RcuFreeEngineTest.LINK;
 
     private void start(long dormantParkNanos) {
         rcu = Rcu.create();
-        heap = new RcuArenaHeap(64, 1024);
-        engine = new RcuFreeEngine(rcu, heap, RcuFreeSettings.DEFAULT.withDormantParkNanos(dormantParkNanos));
+        target = new ArenaTarget(64, 1024);
+        engine = new RcuFreeEngine(rcu, target, RcuFreeSettings.DEFAULT.withDormantParkNanos(dormantParkNanos));
     }
 
     /**
@@ -49,7 +51,7 @@ class RcuFreeDormancyTest extends RcuEngineTestBase {
     }
 
     private void awaitFreed(long address, String what) {
-        await(() -> !heap.isLive(address), what + " was not freed within 30 s (no rcuBarrier)");
+        await(() -> !target.isLive(address), what + " was not freed within 30 s (no rcuBarrier)");
     }
 
     /** Polls {@code condition} until it holds; fails with {@code message} after 30 s. */
@@ -67,7 +69,7 @@ class RcuFreeDormancyTest extends RcuEngineTestBase {
     void chainedFreeWakesDormantWorker() {
         start(HOUR_NANOS);
         awaitDormantPark();
-        long a = heap.alloc();
+        long a = target.alloc();
         engine.freeRcu(a, LINK);
         awaitFreed(a, "freeRcu(a, off) on a dormant engine (park bound 1 h)");
         // The counters follow the frees (batchFreed after the target's free).
@@ -78,7 +80,7 @@ class RcuFreeDormancyTest extends RcuEngineTestBase {
     void headlessFreeWakesDormantWorker() {
         start(HOUR_NANOS);
         awaitDormantPark();
-        long a = heap.alloc();
+        long a = target.alloc();
         engine.freeRcu(a);
         awaitFreed(a, "headless freeRcu(a) on a dormant engine (park bound 1 h)");
         await(() -> engine.stats().freedByBulkArray() == 1, "freedByBulkArray did not reach 1");
@@ -88,12 +90,12 @@ class RcuFreeDormancyTest extends RcuEngineTestBase {
     void rcuSheafWakesDormantWorker() {
         start(HOUR_NANOS);
         awaitDormantPark();
-        long[] objects = heap.claimAll(heap.alloc(), heap.alloc(), heap.alloc());
+        long[] objects = target.claimAll(target.alloc(), target.alloc(), target.alloc());
         engine.submitRcuSheaf("cache", new TestSheaf(objects, objects.length));
         for (long a : objects) {
             awaitFreed(a, "an object of an rcu sheaf submitted to a dormant engine (park bound 1 h)");
         }
-        assertEquals(1, heap.sheavesReady.get());
+        assertEquals(1, target.sheavesReady.get());
     }
 
     @Test
@@ -101,7 +103,7 @@ class RcuFreeDormancyTest extends RcuEngineTestBase {
         start(HOUR_NANOS);
         for (int round = 0; round < 3; round++) {
             awaitDormantPark();
-            long a = heap.alloc();
+            long a = target.alloc();
             engine.freeRcu(a, LINK);
             awaitFreed(a, "round " + round + ": freeRcu(a, off) on a dormant engine");
         }
@@ -124,12 +126,12 @@ class RcuFreeDormancyTest extends RcuEngineTestBase {
     @Test
     void freeRcuNoLockDoesNotWakeDormantWorker() {
         start(HOUR_NANOS);
-        engine.freeRcu(heap.alloc(), LINK); // registers this thread's batch: freeRcuNoLock then adds to it
+        engine.freeRcu(target.alloc(), LINK); // registers this thread's batch: freeRcuNoLock then adds to it
         engine.rcuBarrier();
         awaitDormantPark();
         long cycles = engine.workerCycles();
-        long a = heap.alloc();
-        long b = heap.alloc();
+        long a = target.alloc();
+        long b = target.alloc();
         engine.freeRcuNoLock(a, LINK); // first object of the open batch
         OpenBatch[] held = engine.lockLocals();
         try {
@@ -140,18 +142,18 @@ class RcuFreeDormancyTest extends RcuEngineTestBase {
         // A wake would have cleared the flag on this thread, synchronously; nothing else wakes the worker.
         assertTrue(engine.isWorkerDormant(), "freeRcuNoLock woke the dormant worker");
         assertEquals(cycles, engine.workerCycles(), "freeRcuNoLock woke the dormant worker");
-        assertTrue(heap.isLive(a) && heap.isLive(b));
+        assertTrue(target.isLive(a) && target.isLive(b));
         // close() (after the test) frees them through its barrier and stops the worker at once.
     }
 
     @Test
     void freeRcuNoLockObjectsOnDormantEngineAreFreedAfterThePark() {
         start(TimeUnit.MILLISECONDS.toNanos(200));
-        engine.freeRcu(heap.alloc(), LINK);
+        engine.freeRcu(target.alloc(), LINK);
         engine.rcuBarrier();
         awaitDormantPark();
-        long a = heap.alloc();
-        long b = heap.alloc();
+        long a = target.alloc();
+        long b = target.alloc();
         engine.freeRcuNoLock(a, LINK);
         OpenBatch[] held = engine.lockLocals();
         try {
@@ -167,13 +169,13 @@ class RcuFreeDormancyTest extends RcuEngineTestBase {
     @Test
     void userRunAgentHasNoWorkerToWake() throws Exception {
         rcu = Rcu.create();
-        heap = new RcuArenaHeap(64, 64);
-        engine = new RcuFreeEngine(rcu, heap, RcuFreeSettings.DEFAULT.withOwnWorker(false).withDrainDelayNanos(0)
+        target = new ArenaTarget(64, 64);
+        engine = new RcuFreeEngine(rcu, target, RcuFreeSettings.DEFAULT.withOwnWorker(false).withDrainDelayNanos(0)
                 .withDormantParkNanos(HOUR_NANOS));
-        long a = heap.alloc();
+        long a = target.alloc();
         engine.freeRcu(a, LINK);
         long deadline = System.nanoTime() + DEADLINE_NANOS;
-        while (heap.isLive(a)) {
+        while (target.isLive(a)) {
             if (System.nanoTime() - deadline > 0) {
                 fail("user-run agent did not free the object within 30 s");
             }

@@ -10,7 +10,7 @@ import java.lang.foreign.MemorySegment;
  * objects with different link offsets (hardened links under a fresh key), and counts of how often
  * each was taken.
  */
-public final class RcuDeferredListProbe {
+public final class NoLockDeferredListProbe {
 
     private static final long OFFSET_A = 8;
     private static final long OFFSET_B = 48;
@@ -24,7 +24,7 @@ public final class RcuDeferredListProbe {
     private int seenB;
     private int corrupt;
 
-    public RcuDeferredListProbe() {
+    public NoLockDeferredListProbe() {
         memory = Arena.ofAuto().allocate(128, 64);
         a = memory.address();
         b = memory.address() + 64;

@@ -8,11 +8,12 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A small real allocator for testing {@link RcuFreeEngine} on its own: fixed-size objects carved from
+ * The test RcuFreeTarget of the engine tests, a small real allocator for testing
+ * {@link RcuFreeEngine} on its own: fixed-size objects carved from
  * one shared Arena segment, a live-set that detects invalid and double frees, a poison on free,
  * and per-object free counts so tests can prove that a given freeRcu was honoured.
  */
-final class RcuArenaHeap implements RcuFreeTarget, AutoCloseable {
+final class ArenaTarget implements RcuFreeTarget, AutoCloseable {
 
     static final long POISON = 0x6b6b6b6b6b6b6b6bL;
 
@@ -40,7 +41,7 @@ final class RcuArenaHeap implements RcuFreeTarget, AutoCloseable {
         void flush(long nowNanos, long maxAgeNanos);
     }
 
-    RcuArenaHeap(int objectSize, int capacity) {
+    ArenaTarget(int objectSize, int capacity) {
         this.objectSize = objectSize;
         this.capacity = capacity;
         this.memory = arena.allocate((long) objectSize * capacity, 64);
@@ -52,7 +53,7 @@ final class RcuArenaHeap implements RcuFreeTarget, AutoCloseable {
         }
     }
 
-    /** An object start, or 0 when the heap is exhausted. */
+    /** An object start, or 0 when the target is exhausted. */
     long alloc() {
         Integer i = freeSlots.poll();
         if (i == null) {
@@ -91,7 +92,7 @@ final class RcuArenaHeap implements RcuFreeTarget, AutoCloseable {
 
     private void checkObject(long address) {
         if (address < base || address >= base + (long) objectSize * capacity || (address - base) % objectSize != 0) {
-            throw new IllegalArgumentException("0x" + Long.toHexString(address) + " is not an object of this heap");
+            throw new IllegalArgumentException("0x" + Long.toHexString(address) + " is not an object of this target");
         }
     }
 

@@ -14,7 +14,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Batch chains are XOR-linked (ChainLink notes), so a corrupt link field costs nothing but the
+ * Engine tests: drive RcuFreeEngine alone through a test RcuFreeTarget (ArenaTarget).
+ *
+ * <p>Batch chains are XOR-linked (ChainLink notes), so a corrupt link field costs nothing but the
  * objects between two corrupt fields: the drainer walks from the head to the first bad field and
  * from the tail back to it. Every test writes into pending objects' link fields of a chain whose
  * shape it knows (objects freed in order o0..o(n-1): head o(n-1), tail o0), then checks exactly
@@ -22,9 +24,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * drainer runs as an agent nobody calls: only rcuBarrier (or moveDeferred) acts.
  */
 @Timeout(120)
-class RcuFreeChainRecoveryTest extends RcuEngineTestBase {
+class RcuFreeEngineChainRecoveryTest extends RcuFreeEngineTestBase {
 
-    private static final long LINK = RcuFreeTest.LINK;
+    private static final long LINK = RcuFreeEngineTest.LINK;
     /** A value a stray user store might leave in a link field. */
     private static final long GARBAGE = 0x4141414141414141L;
 
@@ -34,15 +36,15 @@ class RcuFreeChainRecoveryTest extends RcuEngineTestBase {
 
     private void start(int capacity) {
         rcu = Rcu.create();
-        heap = new RcuArenaHeap(64, capacity);
-        engine = new RcuFreeEngine(rcu, heap, RcuFreeSettings.DEFAULT.withOwnWorker(false));
+        target = new ArenaTarget(64, capacity);
+        engine = new RcuFreeEngine(rcu, target, RcuFreeSettings.DEFAULT.withOwnWorker(false));
     }
 
     private long[] allocate(int n) {
         long[] o = new long[n];
         for (int i = 0; i < n; i++) {
-            o[i] = heap.alloc();
-            heap.setLong(o[i], 0, i + 1); // a payload a lost object must keep (freed ones are poisoned)
+            o[i] = target.alloc();
+            target.setLong(o[i], 0, i + 1); // a payload a lost object must keep (freed ones are poisoned)
         }
         return o;
     }
@@ -57,7 +59,7 @@ class RcuFreeChainRecoveryTest extends RcuEngineTestBase {
     }
 
     private void corrupt(long object) {
-        heap.setLong(object, LINK, GARBAGE);
+        target.setLong(object, LINK, GARBAGE);
     }
 
     private static String hex(long v) {
@@ -68,13 +70,13 @@ class RcuFreeChainRecoveryTest extends RcuEngineTestBase {
     private void assertFreedExcept(long[] o, Set<Integer> lost) {
         for (int i = 0; i < o.length; i++) {
             if (lost.contains(i)) {
-                assertTrue(heap.isPending(o[i]), "lost object o" + i + " stays pending");
-                assertEquals(i + 1, heap.getLong(o[i], 0), "lost object o" + i + " is never touched");
+                assertTrue(target.isPending(o[i]), "lost object o" + i + " stays pending");
+                assertEquals(i + 1, target.getLong(o[i], 0), "lost object o" + i + " is never touched");
             } else {
-                assertEquals(1, heap.frees.get(heap.index(o[i])), "o" + i + " is freed exactly once");
+                assertEquals(1, target.frees.get(target.index(o[i])), "o" + i + " is freed exactly once");
             }
         }
-        assertTrue(heap.errors.isEmpty(), heap.errors::toString);
+        assertTrue(target.errors.isEmpty(), target.errors::toString);
     }
 
     /** {@code freed}: chain objects freed, those that came through the deferred list included. */
@@ -256,15 +258,15 @@ class RcuFreeChainRecoveryTest extends RcuEngineTestBase {
     @Test
     void aForgedLinkToAPendingObjectOutsideTheChainIsExposedByTheWalkFromTheTail() {
         start();
-        long x = heap.alloc();
+        long x = target.alloc();
         engine.freeRcu(x); // pending in a bulk array of the same batch
         long[] o = chain(5);
         long forged = ChainLink.pack(o[4], LINK) ^ ChainLink.pack(x, LINK); // o3's neighbours o4 and x
-        heap.setLong(o[3], LINK, forged ^ engine.linkKeyForTest() ^ Long.reverseBytes(o[3] + LINK));
+        target.setLong(o[3], LINK, forged ^ engine.linkKeyForTest() ^ Long.reverseBytes(o[3] + LINK));
 
         engine.rcuBarrier();
 
-        assertEquals(1, heap.frees.get(heap.index(x)), "x was freed by its own batch, once");
+        assertEquals(1, target.frees.get(target.index(x)), "x was freed by its own batch, once");
         assertFreedExcept(o, Set.of());
         RcuFreeStats s = engine.stats();
         assertEquals(5, s.freedByChain(), s::toString);

@@ -1,6 +1,6 @@
 package dev.sheaf.allocator.rcufree.jcstress;
 
-import dev.sheaf.allocator.rcufree.RcuChainHandoffProbe;
+import dev.sheaf.allocator.rcufree.OpenBatchHandOffProbe;
 import org.openjdk.jcstress.annotations.Actor;
 import org.openjdk.jcstress.annotations.Arbiter;
 import org.openjdk.jcstress.annotations.Expect;
@@ -22,9 +22,9 @@ import org.openjdk.jcstress.infra.results.IIII_Result;
         desc = "the drainer sealed the first objects, the arbiter the rest; both chains intact both ways")
 @Outcome(expect = Expect.FORBIDDEN, desc = "an object lost or duplicated, or a field that does not walk both ways")
 @State
-public class RcuChainHandoffStress {
+public class OpenBatchHandOffStress {
 
-    private final RcuChainHandoffProbe probe = new RcuChainHandoffProbe();
+    private final OpenBatchHandOffProbe probe = new OpenBatchHandOffProbe();
 
     @Actor
     public void owner() {

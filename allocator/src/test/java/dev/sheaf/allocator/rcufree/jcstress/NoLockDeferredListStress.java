@@ -1,6 +1,6 @@
 package dev.sheaf.allocator.rcufree.jcstress;
 
-import dev.sheaf.allocator.rcufree.RcuDeferredListProbe;
+import dev.sheaf.allocator.rcufree.NoLockDeferredListProbe;
 import org.openjdk.jcstress.annotations.Actor;
 import org.openjdk.jcstress.annotations.Arbiter;
 import org.openjdk.jcstress.annotations.Expect;
@@ -19,9 +19,9 @@ import org.openjdk.jcstress.infra.results.IIII_Result;
 @Outcome(id = "1, 1, 0, 0", expect = Expect.ACCEPTABLE, desc = "both objects taken exactly once, byte count settled")
 @Outcome(expect = Expect.FORBIDDEN, desc = "an object lost, duplicated, its link corrupted, or the byte count off")
 @State
-public class RcuDeferredListStress {
+public class NoLockDeferredListStress {
 
-    private final RcuDeferredListProbe probe = new RcuDeferredListProbe();
+    private final NoLockDeferredListProbe probe = new NoLockDeferredListProbe();
 
     @Actor
     public void producer() {

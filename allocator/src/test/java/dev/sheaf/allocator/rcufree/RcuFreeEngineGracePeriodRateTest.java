@@ -16,12 +16,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The grace-period request rule under a flood past half the pending bound (RcuFreeEngine notes,
- * "Batching"): grace periods follow memory, not calls, and pending memory stays bounded.
- * Small seals (8-object rcu sheaves, 16-object chain batches) make the difference visible: the
- * old rule asked for a grace period per seal past half the bound and ran them back to back.
+ * Engine tests: drive RcuFreeEngine alone through a test RcuFreeTarget (ArenaTarget).
+ *
+ * <p>The grace-period request rule under a flood past half the pending bound (GracePeriodRequests
+ * notes): grace periods follow memory, not calls, and pending memory stays bounded.
+ * Small seals (8-object rcu sheaves, 16-object chain batches) make a per-seal request visible: it
+ * would run grace periods back to back.
  */
-class RcuGracePeriodRateTest extends RcuEngineTestBase {
+class RcuFreeEngineGracePeriodRateTest extends RcuFreeEngineTestBase {
 
     private static final int THREADS = 2;
     private static final int OBJECTS_PER_THREAD = 200_000;
@@ -36,10 +38,10 @@ class RcuGracePeriodRateTest extends RcuEngineTestBase {
     @ValueSource(strings = {"rcu sheaf", "chain"})
     void floodPastHalfTheBoundCostsGracePeriodsPerMemoryNotPerCall(String path) throws Exception {
         rcu = Rcu.create();
-        heap = new RcuArenaHeap(64, 1 << 18);
+        target = new ArenaTarget(64, 1 << 18);
         // The idle strategy keeps the drainer polling while batches wait (the default one backs off
         // up to a quarter of the long drain delay).
-        engine = new RcuFreeEngine(rcu, heap, RcuFreeSettings.DEFAULT.withPendingLimitBytes(LIMIT)
+        engine = new RcuFreeEngine(rcu, target, RcuFreeSettings.DEFAULT.withPendingLimitBytes(LIMIT)
                 .withDrainDelayNanos(DRAIN_DELAY).withBatchObjects(16)
                 .withIdleStrategy(new BackoffIdleStrategy(16, 16, 1_000, 100_000)));
         long gp0 = rcu.stats().gracePeriods();
@@ -57,9 +59,10 @@ class RcuGracePeriodRateTest extends RcuEngineTestBase {
                         int n = path.equals("chain") ? 1 : 8;
                         long[] objects = new long[n];
                         for (int i = 0; i < n; i++) {
-                            objects[i] = heap.alloc();
+                            objects[i] = target.alloc();
                             if (objects[i] == 0) {
-                                failure.compareAndSet(null, new AssertionError("heap exhausted: pending memory grew"));
+                                failure.compareAndSet(null,
+                                        new AssertionError("target exhausted: pending memory grew"));
                                 return;
                             }
                         }
@@ -67,11 +70,11 @@ class RcuGracePeriodRateTest extends RcuEngineTestBase {
                         if (n == 1) {
                             engine.freeRcu(objects[0], LINK);
                         } else {
-                            engine.submitRcuSheaf(token, new TestSheaf(heap.claimAll(objects), n));
+                            engine.submitRcuSheaf(token, new TestSheaf(target.claimAll(objects), n));
                             engine.meetPendingBound();
                         }
                         done += n;
-                        peak.accumulateAndGet(s - heap.freedBytes.get(), Math::max);
+                        peak.accumulateAndGet(s - target.freedBytes.get(), Math::max);
                     }
                 } catch (Throwable e) {
                     failure.compareAndSet(null, e);
@@ -106,7 +109,7 @@ class RcuGracePeriodRateTest extends RcuEngineTestBase {
         assertTrue(s.peakPendingBytes() <= LIMIT + slack, s::toString);
         assertTrue(s.peakPendingBytes() > LIMIT / 2, "the flood got past half the bound: " + s);
         engine.rcuBarrier();
-        assertEquals(0, heap.liveCount());
+        assertEquals(0, target.liveCount());
         assertEquals(THREADS * OBJECTS_PER_THREAD, engine.stats().freed());
     }
 }

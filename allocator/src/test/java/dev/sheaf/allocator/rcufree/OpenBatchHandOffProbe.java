@@ -12,7 +12,7 @@ import java.lang.foreign.MemorySegment;
  * the batch under the same lock. Each sealed batch is walked from both ends as the drainer does,
  * checking every XOR-linked field (hardened links under a fresh key).
  */
-public final class RcuChainHandoffProbe {
+public final class OpenBatchHandOffProbe {
 
     private static final long[] OFFSETS = {8, 48, 112};
     private static final long SIZE = 128;
@@ -27,7 +27,7 @@ public final class RcuChainHandoffProbe {
     private int sealedByDrainer;
     private int sealedByArbiter;
 
-    public RcuChainHandoffProbe() {
+    public OpenBatchHandOffProbe() {
         memory = Arena.ofAuto().allocate(SIZE * OFFSETS.length, 64);
         for (int i = 0; i < nodes.length; i++) {
             nodes[i] = ChainLink.pack(memory.address() + i * SIZE, OFFSETS[i]);
