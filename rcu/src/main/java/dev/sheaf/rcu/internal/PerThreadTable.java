@@ -6,12 +6,10 @@ import java.lang.invoke.VarHandle;
 /*
  * Implementation notes.
  *
- * Finds the calling platform thread's own object (its reader slot, its magazine of a cache, its open
- * rcu batch)
- * - the Java stand-in for the kernel's this_cpu_ptr(). ThreadLocal.get() costs about 4.5 ns per
- * lookup on the development machine (thread -> map -> table -> entry -> referent check -> value,
- * plus a checkcast), which was two thirds of an alloc+free pair; this table costs one array load
- * and a compare.
+ * Finds the calling platform thread's own object (its reader slot, its callback queue, its magazine
+ * of a cache, its open rcu batch) - the Java stand-in for the kernel's this_cpu_ptr().
+ * ThreadLocal.get() walks thread -> map -> table -> entry -> referent check -> value, plus a
+ * checkcast; this table costs one array load and a compare.
  *
  * Slot i = threadId & (slots.length - 1). Thread ids are positive, unique for the JVM's lifetime
  * and never reused, and handed out in sequence, so the live threads of a pool fall on distinct
@@ -25,7 +23,15 @@ import java.lang.invoke.VarHandle;
  * ordering: a plain load. Another thread may read a foreign entry racily; ownerTid is final, so it
  * reads the true id (JLS 17.5), finds it is not its own and ignores the entry. A slot is released
  * (CAS from the entry to null) only after its owner died or when the whole table is dropped, so no
- * owner ever sees its slot vanish under it.
+ * owner ever sees its slot vanish under it. remove() needs only the entry, never its thread, so a
+ * sweep of dead owners can call it.
+ *
+ * Hottest callers: peek() loads this table's array field before the slot. A caller whose every
+ * load counts (the rcu read-side lock) keeps the array from probeArray() in a final field of its
+ * own and probes it with the static peek(Entry[], long): the same probe, one dependent load less.
+ * The array is written only by put() and remove().
+ *
+ * Map: Entry; fields; lookup (get, peek, static peek, probeArray); install (put); release (remove).
  */
 /** Per-platform-thread objects found with one array load; a ThreadLocal behind for collisions. */
 public final class PerThreadTable<T extends PerThreadTable.Entry> {
@@ -35,6 +41,11 @@ public final class PerThreadTable<T extends PerThreadTable.Entry> {
         /** The owning platform thread's id; 0 for objects no platform thread owns (never in a slot). */
         public final long ownerTid;
 
+        /**
+         * Creates an entry.
+         *
+         * @param ownerTid the owning platform thread's id, or 0 if no platform thread owns it
+         */
         protected Entry(long ownerTid) {
             this.ownerTid = ownerTid;
         }
@@ -46,7 +57,15 @@ public final class PerThreadTable<T extends PerThreadTable.Entry> {
     private final Entry[] slots = new Entry[SLOTS];
     private final ThreadLocal<T> overflow = new ThreadLocal<>();
 
-    /** The calling platform thread's object, or null if it has none. */
+    /** Creates an empty table. */
+    public PerThreadTable() {
+    }
+
+    /**
+     * The calling platform thread's object, or null if it has none.
+     *
+     * @return the caller's object, from its slot or the overflow ThreadLocal, or null
+     */
     public T get() {
         T e = peek();
         return e != null ? e : overflow.get();
@@ -55,16 +74,45 @@ public final class PerThreadTable<T extends PerThreadTable.Entry> {
     /**
      * The calling thread's object if it sits in its own slot, else null (no overflow lookup): the
      * fast path's probe. A hit can only be a platform thread's, since only platform threads put.
+     *
+     * @return the caller's object if it sits in its slot, else null
+     */
+    public T peek() {
+        return peek(slots, Thread.currentThread().threadId());
+    }
+
+    /**
+     * {@link #peek()} on an array from {@link #probeArray()}, for a caller that keeps the array in
+     * a final field of its own. {@code tid} must be the calling thread's id: only an owner may use
+     * the entry it finds (see the notes), and {@code T} must be the table's entry type.
+     *
+     * @param slots the table's array, from {@link #probeArray()}
+     * @param tid   the calling thread's id
+     * @param <T>   the table's entry type
+     * @return the caller's object if it sits in its slot, else null
      */
     @SuppressWarnings("unchecked")
-    public T peek() {
-        long tid = Thread.currentThread().threadId();
-        Entry[] s = slots;
-        Entry e = s[(int) tid & (s.length - 1)];
+    public static <T extends Entry> T peek(Entry[] slots, long tid) {
+        Entry e = slots[(int) tid & (slots.length - 1)];
         return e != null && e.ownerTid == tid ? (T) e : null;
     }
 
-    /** Installs {@code value}, owned by the calling thread, as its object (it has none yet). */
+    /**
+     * The table's slot array, for {@link #peek(Entry[], long)} on a path where the load of this
+     * table's field counts. Read it only through that method; only the table writes it.
+     *
+     * @return the slot array (the same array for the table's whole life)
+     */
+    public Entry[] probeArray() {
+        return slots;
+    }
+
+    /**
+     * Installs {@code value}, owned by the calling thread, as its object (it has none yet).
+     *
+     * @param value the caller's object
+     * @throws IllegalArgumentException if {@code value} is owned by another thread
+     */
     public void put(T value) {
         long tid = Thread.currentThread().threadId();
         if (value.ownerTid != tid) {
@@ -77,7 +125,10 @@ public final class PerThreadTable<T extends PerThreadTable.Entry> {
 
     /**
      * Frees the slot of {@code value}'s owner if it holds {@code value}; call only once that
-     * thread is dead (an overflow entry dies with its thread's ThreadLocal map).
+     * thread is dead (an overflow entry dies with its thread's ThreadLocal map). Works from any
+     * thread: it needs the entry's owner id, not the owner.
+     *
+     * @param value an object put by a thread that has died
      */
     public void remove(T value) {
         SLOT.compareAndSet(slots, (int) value.ownerTid & (SLOTS - 1), (Entry) value, (Entry) null);

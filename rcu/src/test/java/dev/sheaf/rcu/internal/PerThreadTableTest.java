@@ -90,4 +90,21 @@ class PerThreadTableTest {
         assertThrows(IllegalArgumentException.class, () -> table.put(other.get()));
         assertNull(table.get());
     }
+
+    /** The static probe on probeArray() answers exactly as peek(). */
+    @Test
+    void probeArrayPeekMatchesPeek() throws Exception {
+        PerThreadTable<Mine> table = new PerThreadTable<>();
+        long tid = Thread.currentThread().threadId();
+        assertNull(PerThreadTable.<Mine>peek(table.probeArray(), tid));
+        Mine mine = new Mine();
+        table.put(mine);
+        assertSame(mine, table.peek());
+        assertSame(mine, PerThreadTable.<Mine>peek(table.probeArray(), tid));
+        AtomicReference<Mine> seen = new AtomicReference<>(mine);
+        Thread t = Thread.ofPlatform().start(() -> seen.set(PerThreadTable.peek(table.probeArray(),
+                Thread.currentThread().threadId())));
+        t.join();
+        assertNull(seen.get(), "another thread never finds a foreign entry");
+    }
 }
