@@ -3,13 +3,14 @@ package dev.sheaf.rcu;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
+import dev.sheaf.rcu.internal.PerThreadTable;
 
 /*
  * Implementation notes: one producer's callback queue, a single-producer single-consumer chain of
  * CallbackChunks.
  *
- * Producer: the owning platform thread (dedicated queue, found through CallbackWorker's thread ->
- *   queue cache or a ThreadLocal), or whichever virtual thread has claimed the queue from the
+ * Producer: the owning platform thread (dedicated queue, found through CallbackWorker's PerThreadTable
+ *   of dedicated queues), or whichever virtual thread has claimed the queue from the
  *   pool (claim CAS = acquire, release store on give back, so successive holders' plain producer
  *   fields are ordered). add() is an array store, a release store of the chunk count and, once per
  *   CAPACITY calls, a chunk link. No allocation in steady state: chunks come from a recycle pool.
@@ -26,7 +27,7 @@ import java.lang.invoke.VarHandle;
  *   reads consumed on every add; the worker writes it a few times per cycle, so that line moves
  *   rarely.
  */
-final class CallbackQueue {
+final class CallbackQueue extends PerThreadTable.Entry {
     private static final VarHandle CLAIMED;
     private static final VarHandle PRODUCED;
     private static final VarHandle CONSUMED;
@@ -56,11 +57,12 @@ final class CallbackQueue {
     private long consumed;
 
     final boolean pooled;
-    /** Dedicated queues: the owning platform thread (compared by identity in the lookup cache). */
+    /** Dedicated queues: the owning platform thread (the sweep checks its liveness); null if pooled. */
     final Thread owner;
     private int claimed;
 
     CallbackQueue(Thread owner) {
+        super(owner == null ? 0L : owner.threadId());
         this.pooled = owner == null;
         this.owner = owner;
         CallbackChunk c = new CallbackChunk();

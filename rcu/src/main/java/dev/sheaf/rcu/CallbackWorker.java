@@ -6,13 +6,13 @@ import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
+
+import dev.sheaf.rcu.internal.Dormancy;
+import dev.sheaf.rcu.internal.PerThreadTable;
 
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentTerminationException;
-import org.agrona.concurrent.BackoffIdleStrategy;
-import org.agrona.concurrent.IdleStrategy;
 
 /*
  * Implementation notes: the domain's duty cycle - callbacks, requested grace periods, barriers.
@@ -49,31 +49,24 @@ import org.agrona.concurrent.IdleStrategy;
  *
  * Dormancy (own worker thread with the default idle strategy only, see DormantBackoff): an idle
  * worker backing off at 1 ms would still wake ~1000 times a second. After IDLE_CYCLES_BEFORE_DORMANT
- * consecutive empty cycles (the backoff has ramped up to 1 ms and stayed there ~10 ms) doze():
- *   1. volatile store dormant = true;
- *   2. re-check under dutyLock.tryLock: no queue holds entries past the consumer position, no
- *      requested grace period is open, no barrier ticket is outstanding, the domain is open;
- *   3. if still idle, park up to the dormant bound (DORMANT_PARK_NANOS, 100 ms), then clear the flag.
- * Wakers: call() publishes its callback (release store of the chunk count), then reads `dormant`
- * opaque - a load and a branch, no fence - and if it is set the producer that wins the CAS
- * true -> false unparks the worker. requestGracePeriod() and barrierTicket() publish their request
- * with an atomic RMW and then unpark unconditionally (clearing the flag too): park permits make
- * that race-free, an unpark before the park makes the park return at once. close() needs nothing
- * more: it turns the domain CLOSING before its barrier ticket, and step 2 declines to park then.
- * The race left, on purpose: call()'s flag load may be satisfied before its own count store is
- * visible (store->load reordering, the store buffer; x86 allows it). If the worker stores the
- * flag and re-checks inside that window, the worker reads the old count and the producer reads
- * false: neither wakes the other. The callback is not lost - it is in the queue - it only waits
- * until the dormant park times out (<= DORMANT_PARK_NANOS) for its grace period to start, or
- * until any other call(), startPoll() or barrier() wakes the worker. Closing the window would cost
- * a full fence per call(); a stray unpark (flag read true just before the worker cleared it) costs
- * one empty cycle. The flag sits on its own padded line: every call() reads it, and the fields the
- * worker writes per cycle (dutyThread, cycles) must not keep invalidating it.
+ * consecutive empty cycles (the backoff has ramped up to 1 ms and stayed there ~10 ms) doze()
+ * follows Dormancy's worker protocol (flag and fence, re-check, bounded park, clear); the
+ * re-check, under dutyLock.tryLock, is: no queue holds entries past the consumer position, no
+ * requested grace period is open, no barrier ticket is outstanding, the domain is open. The park
+ * bound is DORMANT_PARK_NANOS (100 ms) unless a test sets another.
+ * Wakers: call() publishes its callback (release store of the chunk count), then
+ * Dormancy.wakeIfDormant() - an opaque load and a branch, no fence. requestGracePeriod() and
+ * barrierTicket() publish their request with an atomic RMW and then Dormancy.wakeAlways(). close()
+ * needs nothing more: it turns the domain CLOSING before its barrier ticket, and the re-check
+ * declines to park then. The race left on purpose is the one Dormancy's notes describe for
+ * wakeIfDormant(): a callback racing with the worker going dormant waits until the park bound
+ * ends (<= DORMANT_PARK_NANOS) for its grace period to start, or until any other call(),
+ * startPoll() or barrier() wakes the worker; it is never lost. Closing the window would cost a
+ * full fence per call().
  */
 final class CallbackWorker extends CallbackWorkerPadAfter implements Agent {
     private static final CallbackQueue[] NONE = new CallbackQueue[0];
     private static final int SWEEP_INTERVAL = 1024;
-    private static final int CACHE_SIZE = 256;
     /** Default dormant park bound: how long a missed wake-up (see the notes) can delay a grace period. */
     static final long DORMANT_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
     /**
@@ -81,14 +74,12 @@ final class CallbackWorker extends CallbackWorkerPadAfter implements Agent {
      * default backoff to its 1 ms park, then about 10 ms of those.
      */
     static final int IDLE_CYCLES_BEFORE_DORMANT = 64 + 16 + 10 + 10;
-    private static final VarHandle DORMANT;
     private static final VarHandle CYCLES;
     private static final VarHandle SHARE;
 
     static {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
-            DORMANT = l.findVarHandle(CallbackWorkerFlag.class, "dormant", boolean.class);
             CYCLES = l.findVarHandle(CallbackWorker.class, "cycles", long.class);
             SHARE = l.findVarHandle(CallbackWorkerFlag.class, "share", long.class);
         } catch (ReflectiveOperationException e) {
@@ -100,9 +91,11 @@ final class CallbackWorker extends CallbackWorkerPadAfter implements Agent {
     private final GracePeriods gp;
     private final Thread.UncaughtExceptionHandler handler;
     final ChunkPool recycled = new ChunkPool();
+    /** The own worker thread's dormancy (see the notes and Dormancy). */
+    final Dormancy dormancy = new Dormancy(IDLE_CYCLES_BEFORE_DORMANT);
 
-    /** Direct-mapped thread -> dedicated queue cache, same scheme as ReaderRegistry.cached(). */
-    private final CallbackQueue[] cache = new CallbackQueue[CACHE_SIZE];
+    /** Dedicated queues of platform threads; a dead owner's entry leaves it when the sweep drops the queue. */
+    private final PerThreadTable<CallbackQueue> threadQueues = new PerThreadTable<>();
     private final ReentrantLock queueLock = new ReentrantLock();
     private volatile CallbackQueue[] queues = NONE;
     private volatile CallbackQueue[] pool = NONE;
@@ -115,7 +108,6 @@ final class CallbackWorker extends CallbackWorkerPadAfter implements Agent {
     private volatile long barrierCompleted;
     private final ReentrantLock barrierLock = new ReentrantLock();
     private final Condition barrierDone = barrierLock.newCondition();
-    private volatile Thread wakeTarget;
 
     private final CallbackQueue.CallbackRunner runner = this::runOne;
     private volatile long invoked;
@@ -141,21 +133,27 @@ final class CallbackWorker extends CallbackWorkerPadAfter implements Agent {
 
     @Override
     public void onStart() {
-        wakeTarget = Thread.currentThread();
+        dormancy.bindWorker(Thread.currentThread());
     }
 
     // ---------------------------------------------------------------- queues
 
-    CallbackQueue cached(Thread t) {
-        CallbackQueue q = cache[(int) t.threadId() & (CACHE_SIZE - 1)];
-        return q != null && q.owner == t ? q : null;
+    /** The table of dedicated queues; call() probes its array (see PerThreadTable). */
+    PerThreadTable<CallbackQueue> threadQueues() {
+        return threadQueues;
     }
 
-    void cache(Thread t, CallbackQueue q) {
-        cache[(int) t.threadId() & (CACHE_SIZE - 1)] = q;
+    /** The calling platform thread's dedicated queue, registered and installed on its first call(). */
+    CallbackQueue dedicatedQueue(Thread t) {
+        CallbackQueue q = threadQueues.get();
+        if (q == null) {
+            q = registerDedicated(t);
+            threadQueues.put(q);
+        }
+        return q;
     }
 
-    CallbackQueue registerDedicated(Thread owner) {
+    private CallbackQueue registerDedicated(Thread owner) {
         CallbackQueue q = new CallbackQueue(owner);
         queueLock.lock();
         try {
@@ -289,18 +287,9 @@ final class CallbackWorker extends CallbackWorkerPadAfter implements Agent {
         return dutyThread == t;
     }
 
-    /**
-     * Unconditional wake for requests published by an atomic RMW before it (grace period, barrier):
-     * the park permit makes it race-free. Clears the dormant flag so later call()s skip the CAS.
-     */
+    /** Wake for requests published by an atomic RMW before it (grace period, barrier, backlog). */
     private void wake() {
-        if ((boolean) DORMANT.getOpaque(this)) {
-            DORMANT.compareAndSet(this, true, false);
-        }
-        Thread t = wakeTarget;
-        if (t != null) {
-            LockSupport.unpark(t);
-        }
+        dormancy.wakeAlways();
     }
 
     /**
@@ -308,18 +297,7 @@ final class CallbackWorker extends CallbackWorkerPadAfter implements Agent {
      * (see the notes for the reordering this allows and what it costs).
      */
     void wakeIfDormant() {
-        if ((boolean) DORMANT.getOpaque(this)) {
-            wakeDormant();
-        }
-    }
-
-    private void wakeDormant() {
-        if (DORMANT.compareAndSet(this, true, false)) { // one unpark however many producers saw the flag
-            Thread t = wakeTarget;
-            if (t != null) {
-                LockSupport.unpark(t);
-            }
-        }
+        dormancy.wakeIfDormant();
     }
 
     /**
@@ -327,16 +305,15 @@ final class CallbackWorker extends CallbackWorkerPadAfter implements Agent {
      * parking if there is work (or the domain is closing), so the caller backs off normally.
      */
     boolean doze(long parkNanos) {
-        // SC store; the tryLock CAS of the re-check is a full fence too, so its loads follow the flag.
-        DORMANT.setVolatile(this, true);
+        dormancy.prepareToDoze(); // the tryLock CAS of the re-check is a full fence too
         try {
             if (!idleForDormancy()) {
                 return false;
             }
-            LockSupport.parkNanos(this, parkNanos);
+            dormancy.doze(parkNanos);
             return true;
         } finally {
-            DORMANT.setOpaque(this, false); // late or duplicate: at worst one waker's extra unpark
+            dormancy.endDoze(); // late or duplicate: at worst one waker's extra unpark
         }
     }
 
@@ -366,7 +343,7 @@ final class CallbackWorker extends CallbackWorkerPadAfter implements Agent {
 
     /** Test hook: the worker has published dormancy (it is parked or about to park). */
     boolean isDormant() {
-        return (boolean) DORMANT.getVolatile(this);
+        return dormancy.isDormant();
     }
 
     /** Test hook: duty cycles run so far. */
@@ -496,10 +473,7 @@ final class CallbackWorker extends CallbackWorkerPadAfter implements Agent {
                 if (!(q.ownerDead() && q.drained())) {
                     next[n++] = q;
                 } else {
-                    int i = (int) q.owner.threadId() & (CACHE_SIZE - 1);
-                    if (cache[i] == q) {
-                        cache[i] = null;
-                    }
+                    threadQueues.remove(q); // its owner is dead
                 }
             }
             queues = Arrays.copyOf(next, n);
@@ -525,54 +499,6 @@ final class CallbackWorker extends CallbackWorkerPadAfter implements Agent {
 
     long failures() {
         return failures;
-    }
-
-    /**
-     * The default idle strategy of the domain's own worker thread: Agrona's
-     * BackoffIdleStrategy(64, 16, 1 µs, 1 ms), and after IDLE_CYCLES_BEFORE_DORMANT consecutive
-     * empty cycles a dormant park per empty cycle (doze) until a cycle finds work. Not used with a
-     * user-supplied workerIdleStrategy or a user-run agent.
-     */
-    static final class DormantBackoff implements IdleStrategy {
-        private final CallbackWorker worker;
-        private final long dormantParkNanos;
-        private final BackoffIdleStrategy backoff = new BackoffIdleStrategy(64, 16,
-                TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MILLISECONDS.toNanos(1));
-        private int idleCycles;
-
-        DormantBackoff(CallbackWorker worker, long dormantParkNanos) {
-            this.worker = worker;
-            this.dormantParkNanos = dormantParkNanos;
-        }
-
-        @Override
-        public void idle(int workCount) {
-            if (workCount > 0) {
-                idleCycles = 0;
-                backoff.reset();
-            } else if (idleCycles < IDLE_CYCLES_BEFORE_DORMANT) {
-                idleCycles++;
-                backoff.idle();
-            } else if (!worker.doze(dormantParkNanos)) {
-                backoff.idle(); // work appeared or closing: the next cycle finds out, no busy loop
-            }
-        }
-
-        @Override
-        public void idle() {
-            backoff.idle();
-        }
-
-        @Override
-        public void reset() {
-            idleCycles = 0;
-            backoff.reset();
-        }
-
-        @Override
-        public String alias() {
-            return "dormant-backoff";
-        }
     }
 }
 

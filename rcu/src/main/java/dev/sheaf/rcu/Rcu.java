@@ -9,6 +9,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
+import dev.sheaf.rcu.internal.PerThreadTable;
+
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.BackoffIdleStrategy;
@@ -554,14 +556,14 @@ public final class Rcu implements AutoCloseable {
     private final Flavor flavor;
     private final boolean qsbr;
     private final ReaderRegistry readers;
-    /** readers.cacheArray(), held here so the implicit API's lookup starts one load closer. */
-    private final ReaderSlot[] slotCache;
+    /** The probe array of readers.threadSlots(), held here so the read side's lookup starts one load closer. */
+    private final PerThreadTable.Entry[] slotProbe;
     private final ReaderReports reports;
     private final GracePeriods gracePeriods;
     private final CallbackWorker worker;
     private final AgentRunner runner;
-    private final ThreadLocal<ReaderSlot> threadSlot = new ThreadLocal<>();
-    private final ThreadLocal<CallbackQueue> threadQueue = new ThreadLocal<>();
+    /** The probe array of worker.threadQueues(), for call()'s lookup. */
+    private final PerThreadTable.Entry[] queueProbe;
     private final ReentrantLock handleLock = new ReentrantLock();
     private volatile ReaderSlot[] handles = new ReaderSlot[0];
     private volatile int state;
@@ -571,7 +573,7 @@ public final class Rcu implements AutoCloseable {
         this.flavor = b.flavor;
         this.qsbr = b.flavor == Flavor.QSBR;
         this.readers = new ReaderRegistry(qsbr);
-        this.slotCache = readers.cacheArray();
+        this.slotProbe = readers.threadSlots().probeArray();
         this.reports = new ReaderReports(name, LOGGER, b.readerReportListener);
         IdleStrategy readerWait = b.readerWaitIdle != null ? b.readerWaitIdle
                 : new BackoffIdleStrategy(16, 16, TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MILLISECONDS.toNanos(1));
@@ -579,10 +581,11 @@ public final class Rcu implements AutoCloseable {
         Thread.UncaughtExceptionHandler h = b.handler != null ? b.handler
                 : (t, e) -> LOGGER.log(System.Logger.Level.ERROR, "RCU callback failed in domain '" + name + "'", e);
         this.worker = new CallbackWorker(this, gracePeriods, h, b.callbackLimit);
+        this.queueProbe = worker.threadQueues().probeArray();
         if (b.ownWorkerThread) {
             // Dormancy only with the default: a user's strategy (say busy-spinning) is kept as given.
             IdleStrategy idle = b.workerIdle != null ? b.workerIdle
-                    : new CallbackWorker.DormantBackoff(worker, b.dormantParkNanos);
+                    : new DormantBackoff(worker, b.dormantParkNanos);
             this.runner = new AgentRunner(idle,
                     e -> LOGGER.log(System.Logger.Level.ERROR, "RCU worker error in domain '" + name + "'", e),
                     null, worker);
@@ -629,7 +632,7 @@ public final class Rcu implements AutoCloseable {
      */
     public void readLock() {
         Thread t = Thread.currentThread();
-        ReaderSlot s = ReaderRegistry.cached(slotCache, t);
+        ReaderSlot s = PerThreadTable.peek(slotProbe, t.threadId());
         if (s == null) {
             if (t.isVirtual()) {
                 virtualLock(t);
@@ -650,7 +653,7 @@ public final class Rcu implements AutoCloseable {
     /** Leaves a read section; throws {@link IllegalStateException} without a matching readLock(). */
     public void readUnlock() {
         Thread t = Thread.currentThread();
-        ReaderSlot s = ReaderRegistry.cached(slotCache, t);
+        ReaderSlot s = PerThreadTable.peek(slotProbe, t.threadId());
         if (s == null) {
             if (t.isVirtual()) {
                 virtualUnlock(t);
@@ -674,7 +677,7 @@ public final class Rcu implements AutoCloseable {
      */
     public ReadSection read() {
         Thread t = Thread.currentThread();
-        ReaderSlot s = ReaderRegistry.cached(slotCache, t);
+        ReaderSlot s = PerThreadTable.peek(slotProbe, t.threadId());
         if (s == null) {
             if (t.isVirtual()) {
                 return virtualLock(t);
@@ -693,18 +696,14 @@ public final class Rcu implements AutoCloseable {
     }
 
     /**
-     * Slow path of the implicit API on a platform thread: the ThreadLocal, registering a slot if
-     * {@code create}; refreshes the thread -> slot cache. Null if the thread has no slot.
+     * Slow path of the implicit API on a platform thread: the table's overflow, registering a slot
+     * if {@code create}. Null if the thread has no slot.
      */
     private ReaderSlot platformSlot(Thread t, boolean create) {
-        ReaderSlot s = threadSlot.get();
-        if (s == null) {
-            if (!create) {
-                return null;
-            }
+        ReaderSlot s = readers.implicitSlot();
+        if (s == null && create) {
             s = registerPlatform(t);
         }
-        readers.cache(t, s);
         return s;
     }
 
@@ -860,15 +859,13 @@ public final class Rcu implements AutoCloseable {
 
     private ReaderSlot registerPlatform(Thread t) {
         checkOpen();
-        ReaderSlot s = readers.registerDedicated(t, reports.deadReporter);
-        threadSlot.set(s);
-        return s;
+        return readers.registerImplicit(t, reports.deadReporter);
     }
 
     /** The calling thread's implicit slot (pooled for a virtual thread), or null; never registers. */
     private ReaderSlot currentSlotOrNull() {
         Thread t = Thread.currentThread();
-        ReaderSlot s = ReaderRegistry.cached(slotCache, t);
+        ReaderSlot s = PerThreadTable.peek(slotProbe, t.threadId());
         if (s != null) {
             return s;
         }
@@ -1058,18 +1055,13 @@ public final class Rcu implements AutoCloseable {
         if (state != OPEN && !(state == CLOSING && worker.isDutyThread(t))) {
             throw closedException(); // callbacks may still queue callbacks while close() drains
         }
-        CallbackQueue q = worker.cached(t);
+        CallbackQueue q = PerThreadTable.peek(queueProbe, t.threadId());
         if (q == null) {
             if (t.isVirtual()) {
                 callVirtual(t, callback);
                 return;
             }
-            q = threadQueue.get();
-            if (q == null) {
-                q = worker.registerDedicated(t);
-                threadQueue.set(q);
-            }
-            worker.cache(t, q);
+            q = worker.dedicatedQueue(t);
         }
         if (q.pendingOwn() >= worker.share()) {
             admit(t); // the sum over every queue, and waiting or refusing past the limit

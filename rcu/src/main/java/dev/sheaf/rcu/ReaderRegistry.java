@@ -6,6 +6,8 @@ import java.util.Arrays;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
+import dev.sheaf.rcu.internal.PerThreadTable;
+
 /*
  * Implementation notes: the global reader epoch and the set of reader slots.
  *
@@ -72,11 +74,9 @@ final class ReaderRegistry extends EpochRightPad {
         }
     }
 
-    /** Direct-mapped thread -> dedicated slot cache for the implicit API (see cached()). */
-    private static final int CACHE_SIZE = 256;
-
     final boolean qsbr;
-    private final ReaderSlot[] cache = new ReaderSlot[CACHE_SIZE];
+    /** Implicit slots of platform threads; a dead owner's entry leaves it when the sweep reaps the slot. */
+    private final PerThreadTable<ReaderSlot> threadSlots = new PerThreadTable<>();
     private final ReentrantLock registrationLock = new ReentrantLock();
     private volatile ReaderSlot[] slots = NONE;
     private volatile ReaderSlot[] pool = NONE;
@@ -146,42 +146,23 @@ final class ReaderRegistry extends EpochRightPad {
         return -1;
     }
 
-    // ---------------------------------------------------------------- thread -> slot cache
+    // ---------------------------------------------------------------- thread -> implicit slot
 
-    /**
-     * The calling platform thread's implicit slot if the cache has it, else null. The cache is a
-     * direct-mapped array indexed by thread id: entries are written racily (plain stores of whole
-     * references) by the owners on their slow path, and a hit is confirmed by the slot's final owner
-     * field, so a stale or foreign entry is only a miss. Virtual threads never match (pooled slots
-     * have no owner). This replaces a ThreadLocal lookup (a hash probe in the thread's map) with two
-     * dependent loads and a compare.
-     */
-    ReaderSlot cached(Thread t) {
-        return cached(cache, t);
+    /** The implicit API's thread -> dedicated slot table (see PerThreadTable). */
+    PerThreadTable<ReaderSlot> threadSlots() {
+        return threadSlots;
     }
 
-    /** The same lookup on a cache array the caller keeps in a final field (one load less). */
-    static ReaderSlot cached(ReaderSlot[] cache, Thread t) {
-        ReaderSlot s = cache[(int) t.threadId() & (CACHE_SIZE - 1)];
-        return s != null && s.owner == t ? s : null;
+    /** The calling platform thread's implicit slot (its table slot or the overflow), or null. */
+    ReaderSlot implicitSlot() {
+        return threadSlots.get();
     }
 
-    ReaderSlot[] cacheArray() {
-        return cache;
-    }
-
-    void cache(Thread t, ReaderSlot s) {
-        cache[(int) t.threadId() & (CACHE_SIZE - 1)] = s;
-    }
-
-    private void uncache(ReaderSlot s) {
-        Thread t = s.owner;
-        if (t != null) {
-            int i = (int) t.threadId() & (CACHE_SIZE - 1);
-            if (cache[i] == s) {
-                cache[i] = null;
-            }
-        }
+    /** Registers the calling platform thread's implicit slot and installs it in the table. */
+    ReaderSlot registerImplicit(Thread owner, Consumer<ReaderSlot> deadReport) {
+        ReaderSlot s = registerDedicated(owner, deadReport);
+        threadSlots.put(s);
+        return s;
     }
 
     // ---------------------------------------------------------------- dedicated slots
@@ -215,8 +196,7 @@ final class ReaderRegistry extends EpochRightPad {
             return;
         }
         s.retired = true;
-        s.removed = true;
-        uncache(s);
+        s.removed = true; // a Reader's slot, never in threadSlots
         ReaderSlot[] old = slots;
         int n = 0;
         ReaderSlot[] next = new ReaderSlot[old.length - 1];
@@ -297,7 +277,7 @@ final class ReaderRegistry extends EpochRightPad {
         }
         s.clearDead();
         s.removed = true;
-        uncache(s);
+        threadSlots.remove(s); // the owner is dead; a no-op for a Reader's slot
         return true;
     }
 
