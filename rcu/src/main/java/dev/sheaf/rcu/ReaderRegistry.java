@@ -35,7 +35,7 @@ import dev.sheaf.rcu.internal.PerThreadTable;
  * Lock order: GracePeriods.gpLock may be held while taking registrationLock, never the reverse.
  * registrationLock protects only the replacement of the slots/pool arrays.
  */
-abstract class EpochLeftPad {
+abstract class ReaderRegistryPad0 {
     byte p000, p001, p002, p003, p004, p005, p006, p007, p010, p011, p012, p013, p014, p015, p016, p017;
     byte p020, p021, p022, p023, p024, p025, p026, p027, p030, p031, p032, p033, p034, p035, p036, p037;
     byte p040, p041, p042, p043, p044, p045, p046, p047, p050, p051, p052, p053, p054, p055, p056, p057;
@@ -46,11 +46,11 @@ abstract class EpochLeftPad {
     byte p160, p161, p162, p163, p164, p165, p166, p167, p170, p171, p172, p173, p174, p175, p176, p177;
 }
 
-abstract class EpochField extends EpochLeftPad {
+abstract class ReaderRegistryFields extends ReaderRegistryPad0 {
     volatile long epoch = 1;
 }
 
-abstract class EpochRightPad extends EpochField {
+abstract class ReaderRegistryPad1 extends ReaderRegistryFields {
     byte q000, q001, q002, q003, q004, q005, q006, q007, q010, q011, q012, q013, q014, q015, q016, q017;
     byte q020, q021, q022, q023, q024, q025, q026, q027, q030, q031, q032, q033, q034, q035, q036, q037;
     byte q040, q041, q042, q043, q044, q045, q046, q047, q050, q051, q052, q053, q054, q055, q056, q057;
@@ -61,14 +61,14 @@ abstract class EpochRightPad extends EpochField {
     byte q160, q161, q162, q163, q164, q165, q166, q167, q170, q171, q172, q173, q174, q175, q176, q177;
 }
 
-final class ReaderRegistry extends EpochRightPad {
+final class ReaderRegistry extends ReaderRegistryPad1 {
     static final long CLOSED = Long.MIN_VALUE;
     private static final ReaderSlot[] NONE = new ReaderSlot[0];
     private static final VarHandle EPOCH;
 
     static {
         try {
-            EPOCH = MethodHandles.lookup().findVarHandle(EpochField.class, "epoch", long.class);
+            EPOCH = MethodHandles.lookup().findVarHandle(ReaderRegistryFields.class, "epoch", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }

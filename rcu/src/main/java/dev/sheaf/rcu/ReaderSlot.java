@@ -63,8 +63,8 @@ import dev.sheaf.rcu.internal.PerThreadTable;
  * entering a section dirties only its own line and the scan's loads do not false-share with other
  * readers. The cold fields after the right pad are written on claim/release and by the scan.
  */
-abstract class ReaderSlotLeftPad extends PerThreadTable.Entry {
-    ReaderSlotLeftPad(long ownerTid) {
+abstract class ReaderSlotPad0 extends PerThreadTable.Entry {
+    ReaderSlotPad0(long ownerTid) {
         super(ownerTid);
     }
 
@@ -78,8 +78,8 @@ abstract class ReaderSlotLeftPad extends PerThreadTable.Entry {
     byte p160, p161, p162, p163, p164, p165, p166, p167, p170, p171, p172, p173, p174, p175, p176, p177;
 }
 
-abstract class ReaderSlotHot extends ReaderSlotLeftPad {
-    ReaderSlotHot(long ownerTid) {
+abstract class ReaderSlotFields extends ReaderSlotPad0 {
+    ReaderSlotFields(long ownerTid) {
         super(ownerTid);
     }
 
@@ -89,8 +89,8 @@ abstract class ReaderSlotHot extends ReaderSlotLeftPad {
     int nesting;
 }
 
-abstract class ReaderSlotRightPad extends ReaderSlotHot {
-    ReaderSlotRightPad(long ownerTid) {
+abstract class ReaderSlotPad1 extends ReaderSlotFields {
+    ReaderSlotPad1(long ownerTid) {
         super(ownerTid);
     }
 
@@ -104,7 +104,7 @@ abstract class ReaderSlotRightPad extends ReaderSlotHot {
     byte q160, q161, q162, q163, q164, q165, q166, q167, q170, q171, q172, q173, q174, q175, q176, q177;
 }
 
-final class ReaderSlot extends ReaderSlotRightPad implements Rcu.ReadSection {
+final class ReaderSlot extends ReaderSlotPad1 implements Rcu.ReadSection {
     static final VarHandle EPOCH;
     private static final VarHandle CLAIMED;
     private static final VarHandle BORROWER;
@@ -112,7 +112,7 @@ final class ReaderSlot extends ReaderSlotRightPad implements Rcu.ReadSection {
     static {
         try {
             MethodHandles.Lookup lookup = MethodHandles.lookup();
-            EPOCH = lookup.findVarHandle(ReaderSlotHot.class, "epoch", long.class);
+            EPOCH = lookup.findVarHandle(ReaderSlotFields.class, "epoch", long.class);
             CLAIMED = lookup.findVarHandle(ReaderSlot.class, "claimed", int.class);
             BORROWER = lookup.findVarHandle(ReaderSlot.class, "borrower", Thread.class);
         } catch (ReflectiveOperationException e) {
