@@ -3,10 +3,8 @@ package dev.sheaf.rcu;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
 import dev.sheaf.rcu.internal.PerThreadTable;
@@ -19,51 +17,35 @@ import org.agrona.concurrent.IdleStrategy;
 /*
  * Implementation notes: the domain and how its parts fit.
  *
- *   Rcu (this class)   public API, flavor dispatch, thread -> slot lookup, error checks, close.
- *   ReaderSlot         one reader's published epoch + nesting (padded); the read-side memory ordering.
- *   ReaderRegistry     the global epoch, the copy-on-write slot array the scan reads, the pool of
- *                      slots lent to virtual threads, the thread -> slot cache, dead-slot sweeping.
- *   GracePeriods       rcu_seq-style sequence numbers and cookies, the grace-period driver (epoch
- *                      advance + scan + waiting for readers), stall and dead-reader detection.
- *   ReaderReports      System.Logger / listener reporting of stalls and dead readers.
+ *   Rcu (this class)    public API, flavor dispatch, the read side's fast paths, state and close.
+ *   ImplicitReaders     the implicit API's thread -> slot lookup past the fast path's table probe.
+ *   ReaderHandles       the explicit Rcu.Reader handles: registration, borrowing, per-thread queries.
+ *   BlockingWaits       blocking calls refused inside a section; the caller quiescent while it waits.
+ *   ReaderSlot          one reader's published epoch + nesting (padded); the read-side memory ordering.
+ *   ReaderRegistry      the global epoch, the copy-on-write slot array the scan reads, the pool of
+ *                       slots lent to virtual threads, the PerThreadTable of implicit slots, sweeping.
+ *   GracePeriods        rcu_seq-style sequence numbers and cookies, the grace-period driver (epoch
+ *                       advance + scan + waiting for readers), stall and dead-reader detection.
+ *   ReaderReports       System.Logger / listener reporting of stalls and dead readers.
+ *   CallbackProducers   call(): the caller's queue, the callback limit, waking the worker.
  *   CallbackQueue/Chunk/ChunkPool  per-producer SPSC chunk chains of callbacks, recycled chunks.
- *   CallbackWorker     the Agrona Agent duty cycle: snapshot queues, one grace period, run; barrier
- *                      tickets; grace periods requested by startPoll(); dormancy of an idle own
- *                      worker (parks up to 100 ms, woken by call() / startPoll() / barrier()).
+ *   CallbackWorker      the Agrona Agent duty cycle: snapshot queues, one grace period, run; barrier
+ *                       tickets; grace periods requested by startPoll(); dormancy of the own worker.
+ *   DormantBackoff      the own worker's default idle strategy: back off, then doze.
+ *   internal.PerThreadTable, internal.Dormancy  shared with the allocator: per-thread lookup, dozing.
  *
  * Read side (EBR): outermost entry = load global epoch, opaque store into the own slot, full fence;
  * exit = release store of 0. QSBR: entry/exit touch only the own slot's nesting; quiescentState()
  * is a release store of the current epoch plus a full fence when the epoch moved (at most once per
- * grace period); online = the EBR entry publication. Why this is enough is
- * argued in ReaderSlot (store buffering) and GracePeriods (cookies, hand-off to waiters).
+ * grace period); online = the EBR entry publication. Why this is enough is argued in ReaderSlot
+ * (store buffering) and GracePeriods (cookies, hand-off to waiters).
  *
- * Thread lookup for the implicit API: platform threads find their dedicated slot through a
- * direct-mapped cache indexed by thread id (hit confirmed by the slot's owner field), falling back
- * to a ThreadLocal; virtual threads never get a ThreadLocal entry or a dedicated slot, they claim a
- * pooled slot for the outermost section (QSBR: while online) and find it again by probing the pool.
- *
- * Reader handles: the owner's lock()/unlock() add one compare with the current thread and one
- * acquire load of the slot's borrower to the section; any other thread borrows the slot by CAS for
- * its outermost section and first checks the owner is alive and the slot not retired. A dead owner
- * ends the handle for good; a live borrower's section is never reaped. ReaderSlot's notes give the
- * handshake with the sweep.
- *
- * call() after queueing reads the worker's dormant flag (opaque: a load and a branch, no fence) and
- * unparks a dormant worker; CallbackWorker's notes give the one race this leaves (a callback may
- * wait up to the dormant bound for its grace period to start) and why call() pays no fence for it.
- * Before queueing, call() compares its own queue's pending count (its own produced count minus the
- * worker's opaque consumed count) with the per-queue share of the callback limit, which sits on the
- * dormant flag's line; only past it does it sum every queue (loads only) and then wait, proceed or
- * refuse (see call()'s Javadoc and CallbackWorker's notes). No locked instruction is added to the
- * fast path. A caller waits only if it may wait for a grace period (mayWaitForGracePeriod()), is not
- * running a callback (it would wait for its own duty cycle) and the domain has its own worker (a
- * user-run agent may be run by the very thread that would wait); it waits on a barrier ticket,
- * holding no lock of the domain. Refusal happens before anything is queued.
- *
- * mayWaitForGracePeriod() is the single answer to "may this thread block for a grace period": not
- * in a section of this domain (implicit or handle, own or borrowed), and for QSBR not online. The
- * waiting methods keep their documented rule (they take an online QSBR caller offline for the wait);
- * the query exists for callers that must not make that choice for their own callers.
+ * Fast paths: readLock()/readUnlock()/read() take Thread.currentThread(), probe the registry's
+ * PerThreadTable array held in a final field here (an array load and an owner-id compare) and then
+ * touch only the slot; no ThreadLocal on a hit. A miss (virtual thread, table overflow, first
+ * section) goes to ImplicitReaders. A Reader's owner pays one compare with the current thread and
+ * one acquire load of the slot's borrower; every other case goes to ReaderHandles. call() probes
+ * the worker's PerThreadTable array the same way (CallbackProducers).
  *
  * Locks (none on any read-side or call() fast path), in the order they may be taken:
  *   1. CallbackWorker.dutyLock       one duty cycle at a time (own thread, user agent, close drain)
@@ -71,10 +53,13 @@ import org.agrona.concurrent.IdleStrategy;
  *                                    state, driver statistics; waiters park on it and share results
  *   3. ReaderRegistry.registrationLock  replacement of the slot / pool arrays (register, sweep)
  *   leaves, never held while taking another lock:
- *      Rcu.handleLock (handle array), CallbackWorker.queueLock (queue / pool arrays),
+ *      ReaderHandles.handleLock (handle array), CallbackWorker.queueLock (queue / pool arrays),
  *      CallbackWorker.barrierLock (barrier waiters' condition; also call() waiting past the limit)
  * A callback runs under dutyLock only; it may call synchronize() (takes gpLock, order 1 -> 2) but not
  * barrier() or close(), which would wait for the duty cycle it is part of (checked, throws).
+ *
+ * Map: public nested types (Flavor, ReadSection, Stats, ReaderReport, Reader, Builder); constants,
+ * fields, construction and state; read side; grace periods; callbacks; stats, test hooks, close.
  */
 /**
  * A user-space RCU (read-copy-update) domain.
@@ -128,8 +113,8 @@ import org.agrona.concurrent.IdleStrategy;
  * may wait waits for the worker, one that may not is refused past twice the limit (see
  * {@link #call(Runnable)}). {@link #barrier()} returns once every callback queued before it, from
  * any thread, has run. A callback that throws goes to the domain's
- * {@link Thread.UncaughtExceptionHandler} and the others still run. The worker's duty cycle runs on the domain's own thread, or - with
- * {@link Builder#ownWorkerThread(boolean) ownWorkerThread(false)} - as the Agrona {@link Agent}
+ * {@link Thread.UncaughtExceptionHandler} and the others still run. The worker's duty cycle runs on
+ * the domain's own thread, or - with {@link Builder#ownWorkerThread(boolean) ownWorkerThread(false)} - as the Agrona {@link Agent}
  * returned by {@link #agent()} on a thread of the caller's choosing (an {@link AgentRunner} or an
  * {@code AgentInvoker}); {@code barrier()} and {@code startPoll()} then make progress only while that
  * agent runs. The own worker thread with the default idle strategy goes dormant after about 10 ms
@@ -145,8 +130,8 @@ import org.agrona.concurrent.IdleStrategy;
  * throws, as does {@code Reader.lock()} on a Reader that is closed, whose registering thread has
  * died, or that another thread is reading through. {@code call()} past twice the callback limit
  * on a thread that may not wait throws and queues nothing. After {@link #close()} every method
- * that reads, waits, queues or registers throws {@link IllegalStateException}; a section entered before close may still be left, {@code close()}
- * itself is idempotent, and the queries {@code stats()}, {@code name()}, {@code flavor()},
+ * that reads, waits, queues or registers throws {@link IllegalStateException}; a section entered
+ * before close may still be left, {@code close()} itself is idempotent, and the queries {@code stats()}, {@code name()}, {@code flavor()},
  * {@code inReadSection()} and {@code agent()} keep answering. A {@code call()} racing with
  * {@code close()} on another thread may throw, or queue a callback that close() runs, or - if it
  * lands after close()'s final drain - be dropped: stop producers before closing. A domain that is
@@ -235,15 +220,36 @@ public final class Rcu implements AutoCloseable {
      * and dead Readers too. {@link #unlock()} throws on a thread without a section on this handle.
      * Register a new Reader on the thread that reads instead of reviving a dead one.
      */
+    /**
+     * An explicit reader: a slot held by the caller, so {@link #lock()}/{@link #unlock()} need no
+     * thread lookup. In QSBR it starts online. Not garbage: obtain one per thread and keep it.
+     * {@link #close()} unregisters it.
+     *
+     * <p>A Reader belongs to the thread that registered it (its owner) and lives as long as that
+     * thread: once the owner has died its slot is reclaimed (a section the owner left open is
+     * reported and no longer holds grace periods back) and the handle is dead. While the owner is
+     * alive the handle may be handed to another thread and used there, one thread at a time (the
+     * hand-off must order the threads' accesses, as any hand-off of a non-thread-safe object); a
+     * section entered on another thread stays protected until it is left, even if the owner dies
+     * meanwhile, and a thread that dies inside one is reported like a dead owner.
+     *
+     * <p>{@link #lock()} throws {@link IllegalStateException} and changes nothing if the Reader was
+     * closed, if its owner has died (whether or not its slot has been reclaimed yet), if another
+     * thread is inside a section on it, or (QSBR) if it is offline; {@link #online()} refuses closed
+     * and dead Readers too. {@link #unlock()} throws on a thread without a section on this handle.
+     * Register a new Reader on the thread that reads instead of reviving a dead one.
+     */
     public final class Reader implements AutoCloseable {
         private final ReaderSlot slot;
         private final Thread owner;
         private final boolean qsbr; // copy of the domain's flavor: one load less per section
+        private final ReaderHandles handles;
 
         private Reader(ReaderSlot slot) {
             this.slot = slot;
             this.owner = slot.owner;
             this.qsbr = Rcu.this.qsbr;
+            this.handles = Rcu.this.handles;
         }
 
         /**
@@ -255,9 +261,14 @@ public final class Rcu implements AutoCloseable {
         public void lock() {
             ReaderSlot s = slot;
             if (Thread.currentThread() == owner && s.borrower() == null) {
-                enter(s); // the owner's path: its slot cannot be reaped while it runs
+                // the owner's path: its slot cannot be reaped while it runs
+                if (qsbr) {
+                    s.qsbrEnter();
+                } else {
+                    s.ebrEnter();
+                }
             } else {
-                lockShared(s);
+                handles.lockShared(s, owner);
             }
         }
 
@@ -265,96 +276,14 @@ public final class Rcu implements AutoCloseable {
         public void unlock() {
             ReaderSlot s = slot;
             if (Thread.currentThread() == owner && s.borrower() == null) {
-                exit(s);
+                if (qsbr) {
+                    s.qsbrExit();
+                } else {
+                    s.ebrExit();
+                }
             } else {
-                unlockShared(s);
+                handles.unlockShared(s, owner);
             }
-        }
-
-        private void enter(ReaderSlot s) {
-            if (qsbr) {
-                s.qsbrEnter();
-            } else {
-                s.ebrEnter();
-            }
-        }
-
-        private int exit(ReaderSlot s) {
-            return qsbr ? s.qsbrExit() : s.ebrExit();
-        }
-
-        /** lock() by a borrower, or by the owner of a borrowed slot: see ReaderSlot's notes. */
-        private void lockShared(ReaderSlot s) {
-            Thread t = Thread.currentThread();
-            Thread b = s.borrower();
-            if (b != null && b != t && !b.isAlive()) {
-                readers.sweep(reports.deadReporter); // a borrower died inside its section: clear it
-                b = s.borrower();
-            }
-            if (b == t) {
-                enter(s); // nested section of the borrower
-                return;
-            }
-            if (b != null) {
-                throw inUseBy(b);
-            }
-            if (t == owner) {
-                enter(s);
-                return;
-            }
-            if (s.nesting == ReaderSlot.RETIRED_NESTING) {
-                throw new IllegalStateException("this Rcu.Reader has been closed");
-            }
-            if (s.ownerGone()) {
-                throw ownerGone();
-            }
-            if (!s.tryBorrow(t)) {
-                Thread other = s.borrower();
-                throw inUseBy(other != null ? other : owner);
-            }
-            // Re-check after the CAS (a full fence): a sweep that marked the slot retired before
-            // our CAS is seen here; one that marks it after sees our borrow and leaves the slot.
-            boolean ok = false;
-            try {
-                if (s.ownerGone()) {
-                    throw ownerGone();
-                }
-                int n = s.nesting;
-                if (n != 0) {
-                    throw n < 0 ? new IllegalStateException("this Rcu.Reader has been closed") : inUseBy(owner);
-                }
-                enter(s);
-                ok = true;
-            } finally {
-                if (!ok) {
-                    s.endBorrow();
-                }
-            }
-        }
-
-        private void unlockShared(ReaderSlot s) {
-            Thread t = Thread.currentThread();
-            Thread b = s.borrower();
-            if (b == null && t == owner) {
-                exit(s); // the borrow ended between the fast path's load and ours
-                return;
-            }
-            if (b != t) {
-                throw b == null ? new IllegalStateException("readUnlock() without a matching readLock()") : inUseBy(b);
-            }
-            if (exit(s) == 0) {
-                s.endBorrow(); // after ebrExit's epoch release store
-            }
-        }
-
-        private IllegalStateException ownerGone() {
-            return new IllegalStateException("this Rcu.Reader's registering thread " + owner
-                    + " has died and its slot is reclaimed: register a new Reader on the reading thread");
-        }
-
-        private static IllegalStateException inUseBy(Thread t) {
-            return new IllegalStateException("this Rcu.Reader is inside a read section of " + t
-                    + ": use a Reader from one thread at a time");
         }
 
         /** True inside a section entered through this handle on the calling thread. */
@@ -371,12 +300,7 @@ public final class Rcu implements AutoCloseable {
 
         /** QSBR: goes online (no-op if online); throws if closed or its owner died. EBR: no-op. */
         public void online() {
-            if (slot.nesting < 0) {
-                throw new IllegalStateException("this Rcu.Reader has been closed");
-            }
-            if (slot.ownerGone()) {
-                throw ownerGone();
-            }
+            handles.checkUsable(slot, owner);
             if (qsbr) {
                 slot.qsbrOnline();
             }
@@ -392,20 +316,7 @@ public final class Rcu implements AutoCloseable {
         /** Unregisters the handle; it must not be inside a section (of any thread). Idempotent. */
         @Override
         public void close() {
-            int n = slot.nesting;
-            if (n == ReaderSlot.RETIRED_NESTING) {
-                return;
-            }
-            if (!owner.isAlive()) {
-                readers.sweep(reports.deadReporter); // reaps a section the dead owner left open
-                n = slot.nesting;
-            }
-            if (n > 0 || slot.borrower() != null) {
-                throw new IllegalStateException("Rcu.Reader closed inside a read section");
-            }
-            ReaderSlot.EPOCH.setRelease(slot, 0L);
-            slot.nesting = ReaderSlot.RETIRED_NESTING;
-            unregisterHandle(slot);
+            handles.close(slot, owner);
         }
     }
 
@@ -555,17 +466,17 @@ public final class Rcu implements AutoCloseable {
     private final String name;
     private final Flavor flavor;
     private final boolean qsbr;
-    private final ReaderRegistry readers;
     /** The probe array of readers.threadSlots(), held here so the read side's lookup starts one load closer. */
     private final PerThreadTable.Entry[] slotProbe;
+    private final ReaderRegistry readers;
     private final ReaderReports reports;
     private final GracePeriods gracePeriods;
+    private final ImplicitReaders implicit;
+    private final ReaderHandles handles;
+    private final BlockingWaits waits;
     private final CallbackWorker worker;
+    private final CallbackProducers producers;
     private final AgentRunner runner;
-    /** The probe array of worker.threadQueues(), for call()'s lookup. */
-    private final PerThreadTable.Entry[] queueProbe;
-    private final ReentrantLock handleLock = new ReentrantLock();
-    private volatile ReaderSlot[] handles = new ReaderSlot[0];
     private volatile int state;
 
     private Rcu(Builder b) {
@@ -578,14 +489,16 @@ public final class Rcu implements AutoCloseable {
         IdleStrategy readerWait = b.readerWaitIdle != null ? b.readerWaitIdle
                 : new BackoffIdleStrategy(16, 16, TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MILLISECONDS.toNanos(1));
         this.gracePeriods = new GracePeriods(readers, readerWait, b.stallTimeout.toNanos(), reports);
+        this.implicit = new ImplicitReaders(this, qsbr, readers, reports);
+        this.handles = new ReaderHandles(qsbr, readers, reports);
+        this.waits = new BlockingWaits(qsbr, implicit, handles, gracePeriods);
         Thread.UncaughtExceptionHandler h = b.handler != null ? b.handler
                 : (t, e) -> LOGGER.log(System.Logger.Level.ERROR, "RCU callback failed in domain '" + name + "'", e);
         this.worker = new CallbackWorker(this, gracePeriods, h, b.callbackLimit);
-        this.queueProbe = worker.threadQueues().probeArray();
+        this.producers = new CallbackProducers(name, worker, waits, b.ownWorkerThread);
         if (b.ownWorkerThread) {
             // Dormancy only with the default: a user's strategy (say busy-spinning) is kept as given.
-            IdleStrategy idle = b.workerIdle != null ? b.workerIdle
-                    : new DormantBackoff(worker, b.dormantParkNanos);
+            IdleStrategy idle = b.workerIdle != null ? b.workerIdle : new DormantBackoff(worker, b.dormantParkNanos);
             this.runner = new AgentRunner(idle,
                     e -> LOGGER.log(System.Logger.Level.ERROR, "RCU worker error in domain '" + name + "'", e),
                     null, worker);
@@ -603,7 +516,8 @@ public final class Rcu implements AutoCloseable {
         return new IllegalStateException("RCU domain is closed");
     }
 
-    private void checkOpen() {
+    /** Throws unless the domain is open (neither closing nor closed). */
+    void checkOpen() {
         if (state != OPEN) {
             throw closedException();
         }
@@ -634,14 +548,8 @@ public final class Rcu implements AutoCloseable {
         Thread t = Thread.currentThread();
         ReaderSlot s = PerThreadTable.peek(slotProbe, t.threadId());
         if (s == null) {
-            if (t.isVirtual()) {
-                virtualLock(t);
-                return;
-            }
-            s = platformSlot(t, !qsbr);
-            if (s == null) {
-                throw notOnline();
-            }
+            implicit.enterSlow(t);
+            return;
         }
         if (qsbr) {
             s.qsbrEnter();
@@ -655,14 +563,8 @@ public final class Rcu implements AutoCloseable {
         Thread t = Thread.currentThread();
         ReaderSlot s = PerThreadTable.peek(slotProbe, t.threadId());
         if (s == null) {
-            if (t.isVirtual()) {
-                virtualUnlock(t);
-                return;
-            }
-            s = platformSlot(t, false);
-            if (s == null) {
-                throw new IllegalStateException("readUnlock() without a matching readLock()");
-            }
+            implicit.exitSlow(t);
+            return;
         }
         if (qsbr) {
             s.qsbrExit();
@@ -679,13 +581,7 @@ public final class Rcu implements AutoCloseable {
         Thread t = Thread.currentThread();
         ReaderSlot s = PerThreadTable.peek(slotProbe, t.threadId());
         if (s == null) {
-            if (t.isVirtual()) {
-                return virtualLock(t);
-            }
-            s = platformSlot(t, !qsbr);
-            if (s == null) {
-                throw notOnline();
-            }
+            return implicit.enterSlow(t);
         }
         if (qsbr) {
             s.qsbrEnter();
@@ -695,31 +591,9 @@ public final class Rcu implements AutoCloseable {
         return s;
     }
 
-    /**
-     * Slow path of the implicit API on a platform thread: the table's overflow, registering a slot
-     * if {@code create}. Null if the thread has no slot.
-     */
-    private ReaderSlot platformSlot(Thread t, boolean create) {
-        ReaderSlot s = readers.implicitSlot();
-        if (s == null && create) {
-            s = registerPlatform(t);
-        }
-        return s;
-    }
-
-    /** True if the calling thread is inside a read section of this domain (implicit API or a handle). */
-    public boolean inReadSection() {
-        Thread t = Thread.currentThread();
-        ReaderSlot s = currentSlotOrNull();
-        if (s != null && s.nesting > 0) {
-            return true;
-        }
-        for (ReaderSlot h : handles) {
-            if (h.inSectionOf(t)) {
-                return true;
-            }
-        }
-        return false;
+    /** True inside a section entered through this handle on the calling thread. */
+        public boolean inReadSection() {
+        return waits.inReadSection();
     }
 
     /**
@@ -736,53 +610,24 @@ public final class Rcu implements AutoCloseable {
      * check whether the domain is open.
      */
     public boolean mayWaitForGracePeriod() {
-        Thread t = Thread.currentThread();
-        ReaderSlot s = currentSlotOrNull();
-        if (s != null && (s.nesting > 0 || (qsbr && s.online()))) {
-            return false;
-        }
-        for (ReaderSlot h : handles) {
-            if (h.inSectionOf(t) || (qsbr && h.owner == t && h.online())) {
-                return false;
-            }
-        }
-        return true;
+        return waits.mayWait();
     }
 
-    /**
-     * QSBR: reports that the calling thread holds no reference obtained in a read section (call it
-     * outside every section, at the thread's loop boundary); throws if the thread is not online.
-     * EBR: no-op.
-     */
-    public void quiescentState() {
+    /** QSBR: reports a quiescent state (outside every section). EBR: no-op. */
+        public void quiescentState() {
         if (!qsbr) {
             checkOpen();
             return;
         }
-        ReaderSlot s = currentSlotOrNull();
-        if (s == null) {
-            throw notOnline();
-        }
-        s.qsbrQuiescent();
+        implicit.quiescentState();
     }
 
     /** QSBR: the calling thread goes online (idempotent); required before reading. EBR: no-op. */
     public void threadOnline() {
         checkOpen();
-        if (!qsbr) {
-            return;
+        if (qsbr) {
+            implicit.online();
         }
-        Thread t = Thread.currentThread();
-        ReaderSlot s;
-        if (t.isVirtual()) {
-            s = readers.findPooled(t);
-            if (s == null) {
-                s = readers.claimPooled(t);
-            }
-        } else {
-            s = platformSlot(t, true);
-        }
-        s.qsbrOnline();
     }
 
     /**
@@ -791,21 +636,8 @@ public final class Rcu implements AutoCloseable {
      */
     public void threadOffline() {
         checkOpen();
-        if (!qsbr) {
-            return;
-        }
-        Thread t = Thread.currentThread();
-        if (t.isVirtual()) {
-            ReaderSlot s = readers.findPooled(t);
-            if (s != null) {
-                s.qsbrOffline();
-                s.release();
-            }
-        } else {
-            ReaderSlot s = platformSlot(t, false);
-            if (s != null) {
-                s.qsbrOffline();
-            }
+        if (qsbr) {
+            implicit.offline();
         }
     }
 
@@ -815,96 +647,7 @@ public final class Rcu implements AutoCloseable {
      */
     public Reader register() {
         checkOpen();
-        ReaderSlot s = readers.registerDedicated(Thread.currentThread(), reports.deadReporter);
-        handleLock.lock();
-        try {
-            // Drops handles whose slot the registry has reaped (owner dead, no borrower left), so
-            // threads that register a Reader and die without closing it do not grow the array.
-            ReaderSlot[] old = handles;
-            ReaderSlot[] next = new ReaderSlot[old.length + 1];
-            int n = 0;
-            for (ReaderSlot h : old) {
-                if (!h.removed) {
-                    next[n++] = h;
-                }
-            }
-            next[n++] = s;
-            handles = n == next.length ? next : Arrays.copyOf(next, n);
-        } finally {
-            handleLock.unlock();
-        }
-        if (qsbr) {
-            s.qsbrOnline();
-        }
-        return new Reader(s);
-    }
-
-    private void unregisterHandle(ReaderSlot s) {
-        readers.unregister(s);
-        handleLock.lock();
-        try {
-            ReaderSlot[] old = handles;
-            int n = 0;
-            ReaderSlot[] next = new ReaderSlot[old.length];
-            for (ReaderSlot x : old) {
-                if (x != s) {
-                    next[n++] = x;
-                }
-            }
-            handles = Arrays.copyOf(next, n);
-        } finally {
-            handleLock.unlock();
-        }
-    }
-
-    private ReaderSlot registerPlatform(Thread t) {
-        checkOpen();
-        return readers.registerImplicit(t, reports.deadReporter);
-    }
-
-    /** The calling thread's implicit slot (pooled for a virtual thread), or null; never registers. */
-    private ReaderSlot currentSlotOrNull() {
-        Thread t = Thread.currentThread();
-        ReaderSlot s = PerThreadTable.peek(slotProbe, t.threadId());
-        if (s != null) {
-            return s;
-        }
-        return t.isVirtual() ? readers.findPooled(t) : platformSlot(t, false);
-    }
-
-    private ReaderSlot virtualLock(Thread t) {
-        ReaderSlot s = readers.findPooled(t);
-        if (qsbr) {
-            if (s == null) {
-                throw notOnline();
-            }
-            s.qsbrEnter();
-            return s;
-        }
-        if (s == null) {
-            s = readers.claimPooled(t);
-        }
-        try {
-            s.ebrEnter();
-        } catch (RuntimeException e) {
-            if (s.nesting == 0) {
-                s.release();
-            }
-            throw e;
-        }
-        return s;
-    }
-
-    private void virtualUnlock(Thread t) {
-        ReaderSlot s = readers.findPooled(t);
-        if (s == null) {
-            throw new IllegalStateException("readUnlock() without a matching readLock()");
-        }
-        readers.exit(s);
-    }
-
-    private static IllegalStateException notOnline() {
-        return new IllegalStateException("QSBR read section on a thread that is not online: call threadOnline() first");
+        return new Reader(handles.add(Thread.currentThread()));
     }
 
     // ==================================================================== grace periods
@@ -917,7 +660,7 @@ public final class Rcu implements AutoCloseable {
      */
     public void synchronize() {
         checkOpen();
-        waitQuiescent(gracePeriods.snapshot(), "synchronize()");
+        waits.awaitCookie(gracePeriods.snapshot(), "synchronize()");
     }
 
     /**
@@ -949,74 +692,10 @@ public final class Rcu implements AutoCloseable {
      */
     public void condSynchronize(long cookie) {
         if (gracePeriods.done(cookie)) {
-            checkNotInSection("condSynchronize()");
+            waits.checkNotInSection("condSynchronize()");
             return;
         }
-        waitQuiescent(cookie, "condSynchronize()");
-    }
-
-    /** Waits for {@code cookie} with the caller counted as quiescent (QSBR: offline meanwhile). */
-    private void waitQuiescent(long cookie, String what) {
-        ReaderSlot s = checkNotInSection(what);
-        boolean wasOnline = goOffline(s);
-        try {
-            gracePeriods.awaitCookie(cookie);
-        } finally {
-            comeBackOnline(s, wasOnline);
-        }
-    }
-
-    /**
-     * QSBR: takes the calling thread's implicit slot and its own online handles offline for a
-     * blocking call (they would otherwise hold back the grace period the call waits for). Returns
-     * whether the implicit slot was online. Handles remember it in their owner-only field.
-     */
-    private boolean goOffline(ReaderSlot s) {
-        if (!qsbr) {
-            return false;
-        }
-        Thread t = Thread.currentThread();
-        for (ReaderSlot h : handles) {
-            if (h.thread() == t && h.online()) {
-                h.qsbrOffline();
-                h.offlineForWait = true;
-            }
-        }
-        if (s != null && s.online()) {
-            s.qsbrOffline();
-            return true;
-        }
-        return false;
-    }
-
-    private void comeBackOnline(ReaderSlot s, boolean wasOnline) {
-        if (!qsbr || gracePeriods.isClosed()) {
-            return;
-        }
-        if (wasOnline) {
-            s.qsbrOnline();
-        }
-        Thread t = Thread.currentThread();
-        for (ReaderSlot h : handles) {
-            if (h.offlineForWait && h.thread() == t) {
-                h.offlineForWait = false;
-                h.qsbrOnline();
-            }
-        }
-    }
-
-    private ReaderSlot checkNotInSection(String what) {
-        Thread t = Thread.currentThread();
-        ReaderSlot s = currentSlotOrNull();
-        if (s != null && s.nesting > 0) {
-            throw new IllegalStateException(what + " inside a read section of the same RCU domain would deadlock");
-        }
-        for (ReaderSlot h : handles) {
-            if (h.inSectionOf(t)) {
-                throw new IllegalStateException(what + " inside a read section of the same RCU domain would deadlock");
-            }
-        }
-        return s;
+        waits.awaitCookie(cookie, "condSynchronize()");
     }
 
     // ==================================================================== callbacks
@@ -1055,63 +734,7 @@ public final class Rcu implements AutoCloseable {
         if (state != OPEN && !(state == CLOSING && worker.isDutyThread(t))) {
             throw closedException(); // callbacks may still queue callbacks while close() drains
         }
-        CallbackQueue q = PerThreadTable.peek(queueProbe, t.threadId());
-        if (q == null) {
-            if (t.isVirtual()) {
-                callVirtual(t, callback);
-                return;
-            }
-            q = worker.dedicatedQueue(t);
-        }
-        if (q.pendingOwn() >= worker.share()) {
-            admit(t); // the sum over every queue, and waiting or refusing past the limit
-        }
-        q.add(callback, worker.recycled);
-        worker.wakeIfDormant(); // after the publish: see CallbackWorker's notes for the race left
-    }
-
-    private void callVirtual(Thread t, Runnable callback) {
-        CallbackQueue q = worker.claimPooled(t);
-        if (q.pendingOwn() >= worker.share()) {
-            q.release(); // not held while admit() may wait
-            admit(t);
-            q = worker.claimPooled(t);
-        }
-        try {
-            q.add(callback, worker.recycled);
-        } finally {
-            q.release();
-        }
-        worker.wakeIfDormant();
-    }
-
-    /**
-     * call()'s slow path, before queueing: returns when the caller may queue, or throws (see
-     * call()'s Javadoc). Holds no lock; a wait is a barrier ticket, one worker cycle at a time.
-     */
-    private void admit(Thread t) {
-        long limit = worker.callbackLimit;
-        long pending = worker.pendingTotal();
-        if (pending < limit) {
-            return;
-        }
-        if (runner != null && !worker.isDutyThread(t) && mayWaitForGracePeriod()) {
-            do {
-                if (!worker.awaitBarrier(worker.barrierTicket())) {
-                    throw closedException();
-                }
-                pending = worker.pendingTotal();
-            } while (pending >= limit);
-            return;
-        }
-        if (pending >= 2 * limit) {
-            worker.wakeForBacklog();
-            throw new IllegalStateException("RCU domain '" + name + "': " + pending
-                    + " callbacks pending, at the hard cap of twice callbackLimit (" + limit
-                    + "); this thread may not wait for them (read section, online QSBR thread, callback"
-                    + " or no own worker thread): the callback was not queued");
-        }
-        worker.wakeForBacklog();
+        producers.call(t, callback);
     }
 
     /**
@@ -1121,18 +744,18 @@ public final class Rcu implements AutoCloseable {
      */
     public void barrier() {
         checkOpen();
-        checkNotInSection("barrier()");
+        waits.checkNotInSection("barrier()");
         if (worker.isDutyThread(Thread.currentThread())) {
             throw new IllegalStateException("barrier() from an RCU callback would deadlock");
         }
-        ReaderSlot s = currentSlotOrNull();
-        boolean wasOnline = goOffline(s);
+        ReaderSlot s = implicit.current();
+        boolean wasOnline = waits.goOffline(s);
         try {
             if (!worker.awaitBarrier(worker.barrierTicket())) {
                 throw closedException();
             }
         } finally {
-            comeBackOnline(s, wasOnline);
+            waits.comeBackOnline(s, wasOnline);
         }
     }
 
@@ -1179,14 +802,14 @@ public final class Rcu implements AutoCloseable {
         if (state != OPEN) {
             return;
         }
-        checkNotInSection("close()");
+        waits.checkNotInSection("close()");
         if (worker.isDutyThread(Thread.currentThread())) {
             throw new IllegalStateException("close() from an RCU callback would deadlock");
         }
         if (!STATE.compareAndSet(this, OPEN, CLOSING)) {
             return;
         }
-        goOffline(currentSlotOrNull()); // for good: the domain is closing
+        waits.goOffline(implicit.current()); // for good: the domain is closing
         try {
             if (runner != null) {
                 worker.awaitBarrier(worker.barrierTicket());
