@@ -12,6 +12,8 @@ import dev.sheaf.rcu.internal.Dormancy;
 import dev.sheaf.rcu.internal.PerThreadTable;
 
 import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.AgentRunner;
+import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.AgentTerminationException;
 
 /*
@@ -124,6 +126,23 @@ final class CallbackWorker extends CallbackWorkerPad1 implements Agent {
         this.handler = handler;
         this.callbackLimit = callbackLimit;
         SHARE.setOpaque(this, callbackLimit);
+    }
+
+    /**
+     * Starts the domain's own daemon worker thread running this agent with {@code idle}; errors
+     * the runner catches are logged.
+     */
+    AgentRunner startOwnThread(IdleStrategy idle, System.Logger logger) {
+        String name = rcu.name();
+        AgentRunner runner = new AgentRunner(idle,
+                e -> logger.log(System.Logger.Level.ERROR, "RCU worker error in domain '" + name + "'", e),
+                null, this);
+        AgentRunner.startOnThread(runner, r -> {
+            Thread t = new Thread(r, name + "-worker");
+            t.setDaemon(true);
+            return t;
+        });
+        return runner;
     }
 
     @Override

@@ -181,23 +181,21 @@ public final class Rcu implements AutoCloseable {
      */
     public record ReaderReport(Kind kind, String domain, String thread, long heldNanos, StackTraceElement[] stack) {
         /** What was detected. */
-        public enum Kind { STALL, DIED_IN_SECTION }
+        public enum Kind {
+            /** The reader held a grace period longer than the stall timeout. */
+            STALL,
+            /** The reader's thread died inside a read section (QSBR: while online in a section). */
+            DIED_IN_SECTION
+        }
 
+        /**
+         * The report as logged: what happened, the thread, and its stack (one frame a line).
+         *
+         * @return the report's text
+         */
         @Override
         public String toString() {
-            StringBuilder sb = new StringBuilder();
-            if (kind == Kind.STALL) {
-                sb.append("RCU stall in domain '").append(domain).append("': reader ").append(thread)
-                        .append(" has held a grace period for ").append(TimeUnit.NANOSECONDS.toMillis(heldNanos))
-                        .append(" ms");
-            } else {
-                sb.append("RCU reader ").append(thread).append(" died inside a read section of domain '")
-                        .append(domain).append("'; its slot was reclaimed");
-            }
-            for (StackTraceElement e : stack) {
-                sb.append(System.lineSeparator()).append("\tat ").append(e);
-            }
-            return sb.toString();
+            return ReaderReports.format(this);
         }
     }
 
@@ -499,14 +497,7 @@ public final class Rcu implements AutoCloseable {
         if (b.ownWorkerThread) {
             // Dormancy only with the default: a user's strategy (say busy-spinning) is kept as given.
             IdleStrategy idle = b.workerIdle != null ? b.workerIdle : new DormantBackoff(worker, b.dormantParkNanos);
-            this.runner = new AgentRunner(idle,
-                    e -> LOGGER.log(System.Logger.Level.ERROR, "RCU worker error in domain '" + name + "'", e),
-                    null, worker);
-            AgentRunner.startOnThread(runner, r -> {
-                Thread t = new Thread(r, name + "-worker");
-                t.setDaemon(true);
-                return t;
-            });
+            this.runner = worker.startOwnThread(idle, LOGGER);
         } else {
             this.runner = null;
         }

@@ -2,6 +2,7 @@ package dev.sheaf.rcu;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
@@ -47,8 +48,8 @@ final class ReaderReports {
 
     void diedInSection(ReaderSlot s) {
         DEAD.getAndAdd(this, 1L);
-        Rcu.ReaderReport r = new Rcu.ReaderReport(Rcu.ReaderReport.Kind.DIED_IN_SECTION, domain, s.threadName(), 0L,
-                new StackTraceElement[0]);
+        Rcu.ReaderReport r = new Rcu.ReaderReport(Rcu.ReaderReport.Kind.DIED_IN_SECTION, domain, s.threadName(),
+                0L, new StackTraceElement[0]);
         publish(r);
     }
 
@@ -65,6 +66,23 @@ final class ReaderReports {
                 // same
             }
         }
+    }
+
+    /** Rcu.ReaderReport.toString(): the text that is logged. */
+    static String format(Rcu.ReaderReport r) {
+        StringBuilder sb = new StringBuilder();
+        if (r.kind() == Rcu.ReaderReport.Kind.STALL) {
+            sb.append("RCU stall in domain '").append(r.domain()).append("': reader ").append(r.thread())
+                    .append(" has held a grace period for ").append(TimeUnit.NANOSECONDS.toMillis(r.heldNanos()))
+                    .append(" ms");
+        } else {
+            sb.append("RCU reader ").append(r.thread()).append(" died inside a read section of domain '")
+                    .append(r.domain()).append("'; its slot was reclaimed");
+        }
+        for (StackTraceElement e : r.stack()) {
+            sb.append(System.lineSeparator()).append("\tat ").append(e);
+        }
+        return sb.toString();
     }
 
     long stalls() {
