@@ -26,6 +26,10 @@ import dev.sheaf.rcu.internal.PerThreadTable;
  *   (opaque), and reading consumed before produced never yields a negative difference. The producer
  *   reads consumed on every add; the worker writes it a few times per cycle, so that line moves
  *   rarely.
+ *
+ * Map: producer fields (CallbackQueueProducerFields on PerThreadTable.Entry), CallbackQueuePad1;
+ * consumer and pool fields; producer (add, pendingOwn, claim/release); consumer (snapshot,
+ * runSnapshot, counts).
  */
 /** The producer's fields, on the lines after the header (the owner's id is read by its probe only). */
 abstract class CallbackQueueProducerFields extends PerThreadTable.Entry {

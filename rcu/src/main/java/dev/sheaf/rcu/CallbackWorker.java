@@ -32,8 +32,9 @@ import org.agrona.concurrent.AgentTerminationException;
  * The cycle runs on the domain's own AgentRunner thread, or on a user thread through the Agent
  * returned by Rcu.agent() (Builder.ownWorkerThread(false)).
  *
- * Queues: dedicated queues of platform threads and a pool of shared queues that virtual threads
- * claim per call(). Copy-on-write arrays, replaced under queueLock; dead owners' drained queues are
+ * Queues: dedicated queues of platform threads (found through the PerThreadTable threadQueues,
+ * whose entry a sweep removes with its dead owner's queue) and a pool of shared queues that virtual
+ * threads claim per call(). Copy-on-write arrays, replaced under queueLock; dead owners' drained queues are
  * dropped every SWEEP_INTERVAL cycles.
  *
  * Lock order: dutyLock, then GracePeriods.gpLock; queueLock and barrierLock are leaves.
@@ -41,8 +42,8 @@ import org.agrona.concurrent.AgentTerminationException;
  * Callback limit (Rcu.call): the pending total is the sum over queues of produced - consumed
  * (CallbackQueue's counts), loads only. call() computes it only when its own queue holds at least
  * share = limit / (number of queues) callbacks: while every queue holds less, so does the sum. share
- * sits beside the dormant flag, which call() loads anyway, and changes only with the queue array
- * (under queueLock). One producer is therefore held to the limit exactly. With several, a bound
+ * sits on its own padded line (every call() loads it) and changes only with the queue array (under
+ * queueLock). One producer is therefore held to the limit exactly. With several, a bound
  * can be passed by what the other queues add while each holds less than its share (together less
  * than one limit while the number of queues is steady) plus one call per producer racing past the
  * same check: bounded, not exact; exact would cost a shared counter, a locked instruction per call.
@@ -65,6 +66,11 @@ import org.agrona.concurrent.AgentTerminationException;
  * ends (<= DORMANT_PARK_NANOS) for its grace period to start, or until any other call(),
  * startPoll() or barrier() wakes the worker; it is never lost. Closing the window would cost a
  * full fence per call().
+ *
+ * Map: fields; own thread start and Agent callbacks; queues (table, registration, pool); callback
+ * limit (share, pendingTotal); requests from other threads (grace periods, barriers, wake-ups);
+ * dormancy (doze, re-check); duty cycle (doWork, drainAndClose, cycle, sweep); statistics; padding
+ * chain (CallbackWorkerPad0, CallbackWorkerFields: share, CallbackWorkerPad1).
  */
 final class CallbackWorker extends CallbackWorkerPad1 implements Agent {
     private static final CallbackQueue[] NONE = new CallbackQueue[0];

@@ -34,12 +34,15 @@ import org.agrona.concurrent.IdleStrategy;
  * Memory ordering: a caller fences before reading gpSeq (snapshot). Having read a gpSeq value older
  * than the driver's "in progress" store, its fence precedes the driver's fence (which follows that
  * store and the epoch store) in the total order of fences; with the reader's entry fence this is the
- * three-fence argument that a reader either is seen by the scan or sees the caller's updates. The driver's final gpSeq store is a volatile store
- * after the scan's acquire loads, so a waiter that reads the completed gpSeq happens-after every
+ * three-fence argument that a reader either is seen by the scan or sees the caller's updates. The
+ * driver's final gpSeq store is a volatile store after the scan's acquire loads, so a waiter that reads the completed gpSeq happens-after every
  * reader's section exit (reader release -> scan acquire -> gpSeq volatile -> waiter).
  *
  * Lock order: gpLock, then ReaderRegistry.registrationLock. gpLock protects the driver role: epoch
  * advance, scan, idle strategy state and the statistics written by the driver.
+ *
+ * Map: padding chain (GracePeriodsPad0, GracePeriodsFields: gpSeq, GracePeriodsPad1); fields;
+ * cookies (snapshot, done); driving (awaitCookie, runOne, waitFor, reapDead); close; statistics.
  */
 abstract class GracePeriodsPad0 {
     byte p000, p001, p002, p003, p004, p005, p006, p007, p010, p011, p012, p013, p014, p015, p016, p017;

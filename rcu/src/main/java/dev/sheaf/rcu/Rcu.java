@@ -218,25 +218,6 @@ public final class Rcu implements AutoCloseable {
      * and dead Readers too. {@link #unlock()} throws on a thread without a section on this handle.
      * Register a new Reader on the thread that reads instead of reviving a dead one.
      */
-    /**
-     * An explicit reader: a slot held by the caller, so {@link #lock()}/{@link #unlock()} need no
-     * thread lookup. In QSBR it starts online. Not garbage: obtain one per thread and keep it.
-     * {@link #close()} unregisters it.
-     *
-     * <p>A Reader belongs to the thread that registered it (its owner) and lives as long as that
-     * thread: once the owner has died its slot is reclaimed (a section the owner left open is
-     * reported and no longer holds grace periods back) and the handle is dead. While the owner is
-     * alive the handle may be handed to another thread and used there, one thread at a time (the
-     * hand-off must order the threads' accesses, as any hand-off of a non-thread-safe object); a
-     * section entered on another thread stays protected until it is left, even if the owner dies
-     * meanwhile, and a thread that dies inside one is reported like a dead owner.
-     *
-     * <p>{@link #lock()} throws {@link IllegalStateException} and changes nothing if the Reader was
-     * closed, if its owner has died (whether or not its slot has been reclaimed yet), if another
-     * thread is inside a section on it, or (QSBR) if it is offline; {@link #online()} refuses closed
-     * and dead Readers too. {@link #unlock()} throws on a thread without a section on this handle.
-     * Register a new Reader on the thread that reads instead of reviving a dead one.
-     */
     public final class Reader implements AutoCloseable {
         private final ReaderSlot slot;
         private final Thread owner;

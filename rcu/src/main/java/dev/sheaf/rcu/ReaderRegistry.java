@@ -24,6 +24,9 @@ import dev.sheaf.rcu.internal.PerThreadTable;
  *   claims a free one by CAS at its outermost section (or when it goes online) and returns it at the
  *   end, so the pool grows only to the number of virtual threads inside a section at the same time.
  *   Probing starts at a hash of the thread id, which also makes the holder's own lookup short.
+ * threadSlots: the implicit API's PerThreadTable of platform threads' dedicated slots. An owner
+ *   installs its slot on registration; the sweep removes it when it reaps the slot of a dead owner.
+ *   Rcu.Reader slots are never in it.
  * Reclamation: dedicated slots whose owner died are removed by sweep(), which runs on the
  *   registration slow path, every 64 grace periods and whenever a scan finds a blocking slot's
  *   occupant dead. An owner that died inside a section (nesting > 0) is reported; either way the slot
@@ -34,6 +37,10 @@ import dev.sheaf.rcu.internal.PerThreadTable;
  *
  * Lock order: GracePeriods.gpLock may be held while taking registrationLock, never the reverse.
  * registrationLock protects only the replacement of the slots/pool arrays.
+ *
+ * Map: padding chain (ReaderRegistryPad0, ReaderRegistryFields: epoch, ReaderRegistryPad1); fields;
+ * epoch (advance, close); scan (quiescentFor, firstBlocker); thread -> implicit slot; dedicated slots
+ * (register, unregister, sweep, reap); pooled slots (find, claim, reap); ReadSection close path.
  */
 abstract class ReaderRegistryPad0 {
     byte p000, p001, p002, p003, p004, p005, p006, p007, p010, p011, p012, p013, p014, p015, p016, p017;

@@ -5,12 +5,17 @@ import java.lang.invoke.VarHandle;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
-/**
+/*
+ * Implementation notes.
+ *
  * Reports readers that hold grace periods back: stalls (held longer than the stall timeout, reported
  * once per section) and threads that died inside a section. Each report goes to the domain's
  * {@link System.Logger} at WARNING and, if configured, to the builder's listener. Called only by the
  * grace-period driver (under its lock) or the registration sweep.
+ *
+ * Map: counters; stall, diedInSection; publish (logger, listener); format; counts.
  */
+/** Reports of readers that hold grace periods back: logged, counted, passed to the listener. */
 final class ReaderReports {
     private static final VarHandle STALLS;
     private static final VarHandle DEAD;

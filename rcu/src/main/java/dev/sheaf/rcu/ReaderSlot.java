@@ -62,6 +62,10 @@ import dev.sheaf.rcu.internal.PerThreadTable;
  * The hot fields sit on their own cache lines (padding superclasses, as in JCTools), so a reader
  * entering a section dirties only its own line and the scan's loads do not false-share with other
  * readers. The cold fields after the right pad are written on claim/release and by the scan.
+ *
+ * Map: padding chain (ReaderSlotPad0 on PerThreadTable.Entry, ReaderSlotFields: epoch and nesting,
+ * ReaderSlotPad1); cold fields; owner side EBR; owner side QSBR; borrowers; ReadSection; scan side;
+ * pool side.
  */
 abstract class ReaderSlotPad0 extends PerThreadTable.Entry {
     ReaderSlotPad0(long ownerTid) {
