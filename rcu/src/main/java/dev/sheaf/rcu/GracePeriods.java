@@ -35,8 +35,9 @@ import org.agrona.concurrent.IdleStrategy;
  * than the driver's "in progress" store, its fence precedes the driver's fence (which follows that
  * store and the epoch store) in the total order of fences; with the reader's entry fence this is the
  * three-fence argument that a reader either is seen by the scan or sees the caller's updates. The
- * driver's final gpSeq store is a volatile store after the scan's acquire loads, so a waiter that reads the completed gpSeq happens-after every
- * reader's section exit (reader release -> scan acquire -> gpSeq volatile -> waiter).
+ * driver's final gpSeq store is a volatile store after the scan's acquire loads, so a waiter that
+ * reads the completed gpSeq happens-after every reader's section exit (reader release -> scan acquire
+ * -> gpSeq volatile -> waiter).
  *
  * Lock order: gpLock, then ReaderRegistry.registrationLock. gpLock protects the driver role: epoch
  * advance, scan, idle strategy state and the statistics written by the driver.

@@ -111,17 +111,17 @@ import org.agrona.concurrent.IdleStrategy;
  * the worker takes every queue's batch, waits for one grace period and runs them all.
  * Pending callbacks are bounded ({@link Builder#callbackLimit(long)}): past the limit a caller that
  * may wait waits for the worker, one that may not is refused past twice the limit (see
- * {@link #call(Runnable)}). {@link #barrier()} returns once every callback queued before it, from
- * any thread, has run. A callback that throws goes to the domain's
- * {@link Thread.UncaughtExceptionHandler} and the others still run. The worker's duty cycle runs on
- * the domain's own thread, or - with {@link Builder#ownWorkerThread(boolean) ownWorkerThread(false)} - as the Agrona {@link Agent}
+ * {@link #call(Runnable)}). {@link #barrier()} returns once every callback queued before it, from any
+ * thread, has run. A callback that throws goes to the domain's {@link Thread.UncaughtExceptionHandler}
+ * and the others still run. The worker's duty cycle runs on the domain's own thread, or - with
+ * {@link Builder#ownWorkerThread(boolean) ownWorkerThread(false)} - as the Agrona {@link Agent}
  * returned by {@link #agent()} on a thread of the caller's choosing (an {@link AgentRunner} or an
  * {@code AgentInvoker}); {@code barrier()} and {@code startPoll()} then make progress only while that
  * agent runs. The own worker thread with the default idle strategy goes dormant after about 10 ms
  * without work: it then parks for up to 100 ms instead of waking every millisecond, and
- * {@code call()}, {@code startPoll()} and {@code barrier()} wake it. A {@code call()} that races
- * with the worker going dormant may go unnoticed until that park ends, so its grace period may
- * start up to 100 ms late; the callback is never lost.
+ * {@code call()}, {@code startPoll()} and {@code barrier()} wake it. A {@code call()} that races with
+ * the worker going dormant may go unnoticed until that park ends, so its grace period may start up to
+ * 100 ms late; the callback is never lost.
  *
  * <h2>Errors</h2>
  * {@code synchronize()}, {@code barrier()}, {@code condSynchronize()} and {@code close()} inside a read
@@ -129,13 +129,13 @@ import org.agrona.concurrent.IdleStrategy;
  * {@code barrier()}/{@code close()} from a callback. {@code readUnlock()} without {@code readLock()}
  * throws, as does {@code Reader.lock()} on a Reader that is closed, whose registering thread has
  * died, or that another thread is reading through. {@code call()} past twice the callback limit
- * on a thread that may not wait throws and queues nothing. After {@link #close()} every method
- * that reads, waits, queues or registers throws {@link IllegalStateException}; a section entered
- * before close may still be left, {@code close()} itself is idempotent, and the queries {@code stats()}, {@code name()}, {@code flavor()},
- * {@code inReadSection()} and {@code agent()} keep answering. A {@code call()} racing with
- * {@code close()} on another thread may throw, or queue a callback that close() runs, or - if it
- * lands after close()'s final drain - be dropped: stop producers before closing. A domain that is
- * never closed keeps its worker thread (a daemon) and hence itself alive.
+ * on a thread that may not wait throws and queues nothing. After {@link #close()} every method that
+ * reads, waits, queues or registers throws {@link IllegalStateException}; a section entered before
+ * close may still be left, {@code close()} itself is idempotent, and the queries {@code stats()},
+ * {@code name()}, {@code flavor()}, {@code inReadSection()} and {@code agent()} keep answering. A
+ * {@code call()} racing with {@code close()} on another thread may throw, or queue a callback that
+ * close() runs, or - if it lands after close()'s final drain - be dropped: stop producers before
+ * closing. A domain that is never closed keeps its worker thread (a daemon) and hence itself alive.
  */
 public final class Rcu implements AutoCloseable {
 

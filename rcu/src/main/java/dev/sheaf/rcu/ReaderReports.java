@@ -47,7 +47,8 @@ final class ReaderReports {
     void stall(ReaderSlot s, Thread t, long heldNanos) {
         STALLS.getAndAdd(this, 1L);
         StackTraceElement[] stack = t == null ? new StackTraceElement[0] : t.getStackTrace();
-        Rcu.ReaderReport r = new Rcu.ReaderReport(Rcu.ReaderReport.Kind.STALL, domain, s.threadName(), heldNanos, stack);
+        Rcu.ReaderReport r = new Rcu.ReaderReport(Rcu.ReaderReport.Kind.STALL, domain, s.threadName(), heldNanos,
+                stack);
         publish(r);
     }
 

@@ -208,7 +208,7 @@ final class ReaderSlot extends ReaderSlotPad1 implements Rcu.ReadSection {
     void qsbrEnter() {
         if (epoch <= 0) {
             throw epoch == 0
-                    ? new IllegalStateException("QSBR read section on a thread that is not online: call threadOnline() first")
+                    ? ImplicitReaders.notOnline()
                     : Rcu.closedException();
         }
         nesting++;
