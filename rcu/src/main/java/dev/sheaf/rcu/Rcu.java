@@ -265,13 +265,24 @@ public final class Rcu implements AutoCloseable {
             }
         }
 
-        /** True inside a section entered through this handle on the calling thread. */
+        /**
+         * True inside a section entered through this handle on the calling thread.
+         *
+         * @return true inside a section on this handle entered by the calling thread
+         */
         public boolean inReadSection() {
             return slot.inSectionOf(Thread.currentThread());
         }
 
-        /** QSBR: reports a quiescent state (outside every section). EBR: no-op. */
-        public void quiescentState() {
+        /**
+     * QSBR: reports that the calling thread holds no reference obtained in a read section (call it
+     * outside every section, at the thread's loop boundary); throws if the thread is not online.
+     * EBR: no-op.
+     *
+     * @throws IllegalStateException after close(), or (QSBR) inside a section or on a thread that is
+     *                               not online
+     */
+    public void quiescentState() {
             if (qsbr) {
                 slot.qsbrQuiescent();
             }
@@ -299,12 +310,20 @@ public final class Rcu implements AutoCloseable {
         }
     }
 
-    /** Creates an EBR domain with default settings. */
+    /**
+     * Creates an EBR domain with default settings.
+     *
+     * @return a new open EBR domain with its own worker thread
+     */
     public static Rcu create() {
         return builder().build();
     }
 
-    /** A builder; see its methods for the defaults. */
+    /**
+     * A builder; see its methods for the defaults.
+     *
+     * @return a new builder with the default settings
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -325,13 +344,24 @@ public final class Rcu implements AutoCloseable {
         Builder() {
         }
 
-        /** EBR (default) or QSBR. */
+        /**
+         * EBR (default) or QSBR.
+         *
+         * @param flavor EBR or QSBR
+         * @return this builder
+         */
         public Builder flavor(Flavor flavor) {
             this.flavor = Objects.requireNonNull(flavor, "flavor");
             return this;
         }
 
-        /** Name used for the worker thread and in reports (default "rcu"). */
+        /**
+         * Name used for the worker thread and in reports (default "rcu").
+         *
+         * @param name the domain's name
+         * @return this builder
+         * @throws IllegalArgumentException if {@code name} is null or empty
+         */
         public Builder name(String name) {
             if (name == null || name.isEmpty()) {
                 throw new IllegalArgumentException("name must be non-empty");
@@ -340,7 +370,13 @@ public final class Rcu implements AutoCloseable {
             return this;
         }
 
-        /** How long a reader may hold a grace period before it is reported (default 21 s, must be > 0). */
+        /**
+         * How long a reader may hold a grace period before it is reported (default 21 s, must be > 0).
+         *
+         * @param stallTimeout how long before a reader is reported
+         * @return this builder
+         * @throws IllegalArgumentException if {@code stallTimeout} is null, zero or negative
+         */
         public Builder stallTimeout(Duration stallTimeout) {
             if (stallTimeout == null || stallTimeout.isNegative() || stallTimeout.isZero()) {
                 throw new IllegalArgumentException("stallTimeout must be positive: " + stallTimeout);
@@ -354,6 +390,10 @@ public final class Rcu implements AutoCloseable {
          * {@code BackoffIdleStrategy(64, 16, 1 µs, 1 ms)}, going dormant - parked up to 100 ms until
          * the next call(), startPoll() or barrier() - after about 10 ms idle). A strategy passed here is
          * used exactly as given, without dormancy. Used only with the domain's own worker thread.
+         *
+         * @param idle the worker's idle strategy
+         * @return this builder
+         * @throws NullPointerException if {@code idle} is null
          */
         public Builder workerIdleStrategy(IdleStrategy idle) {
             this.workerIdle = Objects.requireNonNull(idle, "idle");
@@ -364,6 +404,10 @@ public final class Rcu implements AutoCloseable {
          * Idle strategy of a grace period waiting for a reader after a short spin (default
          * {@code BackoffIdleStrategy(16, 16, 1 µs, 1 ms)}). Used by one grace-period driver at a time;
          * must not be shared with another domain or the worker.
+         *
+         * @param idle the idle strategy of a grace period waiting for a reader
+         * @return this builder
+         * @throws NullPointerException if {@code idle} is null
          */
         public Builder readerWaitIdleStrategy(IdleStrategy idle) {
             this.readerWaitIdle = Objects.requireNonNull(idle, "idle");
@@ -373,19 +417,34 @@ public final class Rcu implements AutoCloseable {
         /**
          * True (default): the domain starts its own daemon worker thread. False: the caller runs the
          * duty cycle from {@link Rcu#agent()} on its own thread.
+         *
+         * @param own whether the domain starts its own worker thread
+         * @return this builder
          */
         public Builder ownWorkerThread(boolean own) {
             this.ownWorkerThread = own;
             return this;
         }
 
-        /** Receives callbacks that throw (default: logged through System.Logger at ERROR). */
+        /**
+         * Receives callbacks that throw (default: logged through System.Logger at ERROR).
+         *
+         * @param handler receives every callback that throws
+         * @return this builder
+         * @throws NullPointerException if {@code handler} is null
+         */
         public Builder uncaughtExceptionHandler(Thread.UncaughtExceptionHandler handler) {
             this.handler = Objects.requireNonNull(handler, "handler");
             return this;
         }
 
-        /** Also receives stall and dead-reader reports (they are always logged). */
+        /**
+         * Also receives stall and dead-reader reports (they are always logged).
+         *
+         * @param listener receives every stall and dead-reader report
+         * @return this builder
+         * @throws NullPointerException if {@code listener} is null
+         */
         public Builder readerReportListener(Consumer<ReaderReport> listener) {
             this.readerReportListener = Objects.requireNonNull(listener, "listener");
             return this;
@@ -399,6 +458,10 @@ public final class Rcu implements AutoCloseable {
          * million of them is already tens of MiB of heap - far more than one grace period's batch
          * of a healthy domain needs, yet a stuck reader or a starved worker then stops producers
          * well before the heap runs out. Must be between 1 and {@code Long.MAX_VALUE / 2}.
+         *
+         * @param limit the soft bound on pending callbacks
+         * @return this builder
+         * @throws IllegalArgumentException if {@code limit} is outside [1, {@code Long.MAX_VALUE / 2}]
          */
         public Builder callbackLimit(long limit) {
             if (limit < 1 || limit > Long.MAX_VALUE / 2) {
@@ -420,7 +483,11 @@ public final class Rcu implements AutoCloseable {
             return this;
         }
 
-        /** Creates the domain (and starts its worker thread unless ownWorkerThread(false)). */
+        /**
+         * Creates the domain (and starts its worker thread unless ownWorkerThread(false)).
+         *
+         * @return the new domain
+         */
         public Rcu build() {
             return new Rcu(this);
         }
@@ -500,12 +567,20 @@ public final class Rcu implements AutoCloseable {
         return state == OPEN;
     }
 
-    /** The domain's name. */
+    /**
+     * The domain's name.
+     *
+     * @return the name given to the builder
+     */
     public String name() {
         return name;
     }
 
-    /** The domain's flavor. */
+    /**
+     * The domain's flavor.
+     *
+     * @return EBR or QSBR
+     */
     public Flavor flavor() {
         return flavor;
     }
@@ -548,6 +623,9 @@ public final class Rcu implements AutoCloseable {
     /**
      * Enters a read section and returns a garbage-free handle whose {@code close()} leaves it:
      * {@code try (Rcu.ReadSection s = rcu.read()) { ... }}.
+     *
+     * @return the section, whose {@code close()} leaves it (not a new object)
+     * @throws IllegalStateException after close(), or (QSBR) on a thread that is not online
      */
     public ReadSection read() {
         Thread t = Thread.currentThread();
@@ -563,8 +641,12 @@ public final class Rcu implements AutoCloseable {
         return s;
     }
 
-    /** True inside a section entered through this handle on the calling thread. */
-        public boolean inReadSection() {
+    /**
+     * True if the calling thread is inside a read section of this domain (implicit API or a handle).
+     *
+     * @return true inside a read section of this domain
+     */
+    public boolean inReadSection() {
         return waits.inReadSection();
     }
 
@@ -580,13 +662,22 @@ public final class Rcu implements AutoCloseable {
      * reclamation path deciding whether a caller may block. Callbacks may wait (they may call
      * synchronize()). A pure query of the calling thread's state: no fence, no allocation, does not
      * check whether the domain is open.
+     *
+     * @return true if the calling thread may block until a grace period completes
      */
     public boolean mayWaitForGracePeriod() {
         return waits.mayWait();
     }
 
-    /** QSBR: reports a quiescent state (outside every section). EBR: no-op. */
-        public void quiescentState() {
+    /**
+     * QSBR: reports that the calling thread holds no reference obtained in a read section (call it
+     * outside every section, at the thread's loop boundary); throws if the thread is not online.
+     * EBR: no-op.
+     *
+     * @throws IllegalStateException after close(), or (QSBR) inside a section or on a thread that is
+     *                               not online
+     */
+    public void quiescentState() {
         if (!qsbr) {
             checkOpen();
             return;
@@ -616,6 +707,9 @@ public final class Rcu implements AutoCloseable {
     /**
      * Registers an explicit reader handle owned by the calling thread (QSBR: online); it lives as
      * long as that thread (see {@link Reader}).
+     *
+     * @return a handle owned by the calling thread
+     * @throws IllegalStateException after close()
      */
     public Reader register() {
         checkOpen();
@@ -638,13 +732,21 @@ public final class Rcu implements AutoCloseable {
     /**
      * A cookie for the grace period that must complete before {@link #pollState(long)} returns true;
      * does not start one. Implies a full memory fence.
+     *
+     * @return the cookie, for {@link #pollState(long)} or {@link #condSynchronize(long)}
+     * @throws IllegalStateException after close()
      */
     public long getState() {
         checkOpen();
         return gracePeriods.snapshot();
     }
 
-    /** Like {@link #getState()}, and asks the worker to run that grace period. */
+    /**
+     * Like {@link #getState()}, and asks the worker to run that grace period.
+     *
+     * @return the cookie, as {@link #getState()} returns it
+     * @throws IllegalStateException after close()
+     */
     public long startPoll() {
         checkOpen();
         long c = gracePeriods.snapshot();
@@ -652,7 +754,13 @@ public final class Rcu implements AutoCloseable {
         return c;
     }
 
-    /** True once the grace period of {@code cookie} has completed: one volatile read and a compare. */
+    /**
+     * True once the grace period of {@code cookie} has completed: one volatile read and a compare.
+     *
+     * @param cookie a cookie from {@link #getState()} or {@link #startPoll()}
+     * @return true once that cookie's grace period has completed
+     * @throws IllegalStateException after close()
+     */
     public boolean pollState(long cookie) {
         return gracePeriods.done(cookie);
     }
@@ -661,6 +769,7 @@ public final class Rcu implements AutoCloseable {
      * Returns at once if {@code cookie}'s grace period has completed, otherwise waits for it.
      *
      * @throws IllegalStateException inside a read section of this domain, or after close()
+     * @param cookie a cookie from {@link #getState()} or {@link #startPoll()}
      */
     public void condSynchronize(long cookie) {
         if (gracePeriods.done(cookie)) {
@@ -697,6 +806,7 @@ public final class Rcu implements AutoCloseable {
      * @throws IllegalArgumentException if {@code callback} is null
      * @throws IllegalStateException    after close(), or past the hard cap on a caller that may not
      *                                  wait
+     * @param callback the callback, run once on the worker after a grace period
      */
     public void call(Runnable callback) {
         if (callback == null) {
@@ -735,6 +845,8 @@ public final class Rcu implements AutoCloseable {
      * The domain's duty cycle as an Agrona agent, for {@code ownWorkerThread(false)}: run it with an
      * {@link AgentRunner} or {@code AgentInvoker} of your own. With the domain's own worker thread the
      * agent is already running and must not be started again.
+     *
+     * @return the worker's duty cycle
      */
     public Agent agent() {
         return worker;
@@ -757,7 +869,11 @@ public final class Rcu implements AutoCloseable {
         return gracePeriods.queuedWaiters();
     }
 
-    /** A snapshot of the domain's counters. */
+    /**
+     * A snapshot of the domain's counters.
+     *
+     * @return the counters now
+     */
     public Stats stats() {
         return new Stats(gracePeriods.completed(), worker.invoked(), gracePeriods.longestNanos(), reports.stalls(),
                 reports.dead(), worker.failures(), readers.slots().length, readers.poolSize());

@@ -33,7 +33,11 @@ import java.lang.invoke.VarHandle;
  *
  * Map: Entry; fields; lookup (get, peek, static peek, probeArray); install (put); release (remove).
  */
-/** Per-platform-thread objects found with one array load; a ThreadLocal behind for collisions. */
+/**
+ * Per-platform-thread objects found with one array load; a ThreadLocal behind for collisions.
+ *
+ * @param <T> the type of the objects, each knowing its owner's thread id
+ */
 public final class PerThreadTable<T extends PerThreadTable.Entry> {
 
     /** What the table holds: an object that knows the id of the platform thread owning it. */
