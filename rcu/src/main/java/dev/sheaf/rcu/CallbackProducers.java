@@ -29,7 +29,7 @@ final class CallbackProducers {
     private final BlockingWaits waits;
     private final boolean ownWorkerThread;
     /** The probe array of worker.threadQueues(). */
-    private final PerThreadTable.Entry[] queueProbe;
+    private final CallbackQueue[] queueProbe;
 
     CallbackProducers(String name, CallbackWorker worker, BlockingWaits waits, boolean ownWorkerThread) {
         this.name = name;

@@ -103,7 +103,7 @@ final class CallbackWorker extends CallbackWorkerPad1 implements Agent {
     final Dormancy dormancy = new Dormancy(IDLE_CYCLES_BEFORE_DORMANT);
 
     /** Dedicated queues of platform threads; a dead owner's entry leaves it when the sweep drops the queue. */
-    private final PerThreadTable<CallbackQueue> threadQueues = new PerThreadTable<>();
+    private final PerThreadTable<CallbackQueue> threadQueues = new PerThreadTable<>(CallbackQueue.class);
     private final ReentrantLock queueLock = new ReentrantLock();
     private volatile CallbackQueue[] queues = NONE;
     private volatile CallbackQueue[] pool = NONE;

@@ -25,7 +25,7 @@ final class ImplicitReaders {
     private final boolean qsbr;
     private final ReaderRegistry readers;
     private final ReaderReports reports;
-    private final PerThreadTable.Entry[] slotProbe;
+    private final ReaderSlot[] slotProbe;
 
     ImplicitReaders(Rcu rcu, boolean qsbr, ReaderRegistry readers, ReaderReports reports) {
         this.rcu = rcu;

@@ -513,7 +513,7 @@ public final class Rcu implements AutoCloseable {
     private final Flavor flavor;
     private final boolean qsbr;
     /** The probe array of readers.threadSlots(), held here so the read side's lookup starts one load closer. */
-    private final PerThreadTable.Entry[] slotProbe;
+    private final ReaderSlot[] slotProbe;
     private final ReaderRegistry readers;
     private final ReaderReports reports;
     private final GracePeriods gracePeriods;

@@ -83,7 +83,7 @@ final class ReaderRegistry extends ReaderRegistryPad1 {
 
     final boolean qsbr;
     /** Implicit slots of platform threads; a dead owner's entry leaves it when the sweep reaps the slot. */
-    private final PerThreadTable<ReaderSlot> threadSlots = new PerThreadTable<>();
+    private final PerThreadTable<ReaderSlot> threadSlots = new PerThreadTable<>(ReaderSlot.class);
     private final ReentrantLock registrationLock = new ReentrantLock();
     private volatile ReaderSlot[] slots = NONE;
     private volatile ReaderSlot[] pool = NONE;

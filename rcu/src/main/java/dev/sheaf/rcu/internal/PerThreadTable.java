@@ -2,6 +2,7 @@ package dev.sheaf.rcu.internal;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.lang.reflect.Array;
 
 /*
  * Implementation notes.
@@ -27,11 +28,14 @@ import java.lang.invoke.VarHandle;
  * sweep of dead owners can call it.
  *
  * Hottest callers: peek() loads this table's array field before the slot. A caller whose every
- * load counts (the rcu read-side lock) keeps the array from probeArray() in a final field of its
- * own and probes it with the static peek(Entry[], long): the same probe, one dependent load less.
+ * load counts (the rcu read-side lock) creates the table with its entry class, keeps the array from
+ * probeArray() in a final field of its own typed as that class's array, and probes it with the
+ * static peek(T[], long): the same probe, one dependent load less, and no checkcast on the entry
+ * (an element loaded from a ReaderSlot[] is known to be a ReaderSlot; one from an Entry[] is not).
  * The array is written only by put() and remove().
  *
- * Map: Entry; fields; lookup (get, peek, static peek, probeArray); install (put); release (remove).
+ * Map: Entry; fields and constructors; lookup (get, peek, static peek, probeArray); install (put);
+ * release (remove).
  */
 /**
  * Per-platform-thread objects found with one array load; a ThreadLocal behind for collisions.
@@ -58,11 +62,25 @@ public final class PerThreadTable<T extends PerThreadTable.Entry> {
     private static final int SLOTS = 256;
     private static final VarHandle SLOT = MethodHandles.arrayElementVarHandle(Entry[].class);
 
-    private final Entry[] slots = new Entry[SLOTS];
+    /** Entry[] from the untyped constructor, T[] (really) from the typed one; see probeArray(). */
+    private final T[] slots;
     private final ThreadLocal<T> overflow = new ThreadLocal<>();
 
-    /** Creates an empty table. */
+    /** Creates an empty table; {@link #probeArray()} is for tables created with their entry class. */
+    @SuppressWarnings("unchecked")
     public PerThreadTable() {
+        this.slots = (T[]) new Entry[SLOTS];
+    }
+
+    /**
+     * Creates an empty table whose slot array is a {@code type[]}, for callers of
+     * {@link #probeArray()}.
+     *
+     * @param type the entry class
+     */
+    @SuppressWarnings("unchecked")
+    public PerThreadTable(Class<T> type) {
+        this.slots = (T[]) Array.newInstance(type, SLOTS);
     }
 
     /**
@@ -88,26 +106,29 @@ public final class PerThreadTable<T extends PerThreadTable.Entry> {
     /**
      * {@link #peek()} on an array from {@link #probeArray()}, for a caller that keeps the array in
      * a final field of its own. {@code tid} must be the calling thread's id: only an owner may use
-     * the entry it finds (see the notes), and {@code T} must be the table's entry type.
+     * the entry it finds (see the notes).
      *
      * @param slots the table's array, from {@link #probeArray()}
      * @param tid   the calling thread's id
      * @param <T>   the table's entry type
      * @return the caller's object if it sits in its slot, else null
      */
-    @SuppressWarnings("unchecked")
-    public static <T extends Entry> T peek(Entry[] slots, long tid) {
-        Entry e = slots[(int) tid & (slots.length - 1)];
-        return e != null && e.ownerTid == tid ? (T) e : null;
+    public static <T extends Entry> T peek(T[] slots, long tid) {
+        T e = slots[(int) tid & (slots.length - 1)];
+        return e != null && e.ownerTid == tid ? e : null;
     }
 
     /**
      * The table's slot array, for {@link #peek(Entry[], long)} on a path where the load of this
      * table's field counts. Read it only through that method; only the table writes it.
      *
-     * @return the slot array (the same array for the table's whole life)
+     * @return the slot array (the same array for the table's whole life), a {@code T[]}
+     * @throws IllegalStateException if the table was created without its entry class
      */
-    public Entry[] probeArray() {
+    public T[] probeArray() {
+        if (slots.getClass() == Entry[].class) {
+            throw new IllegalStateException("probeArray() needs a table created with its entry class");
+        }
         return slots;
     }
 
