@@ -3,13 +3,18 @@ package dev.sheaf.rcu;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
-/**
+/*
+ * Implementation notes.
+ *
  * A fixed block of queued callbacks: the unit a producer hands to the worker. The producer fills
  * {@code callbacks[count]} and publishes with a release store of {@code count}; when full it links a
  * fresh chunk through {@code next} (release) and never touches this one again. The worker reads
  * {@code count} and {@code next} with acquire loads, runs and clears the entries, and recycles a
  * chunk once it has moved past it.
+ *
+ * Map: fields; count (publishCount, countAcquire); link (link, nextAcquire); reset.
  */
+/** A fixed block of queued callbacks: the unit a producer hands to the worker. */
 final class CallbackChunk {
     static final int CAPACITY = 1024;
     private static final VarHandle COUNT;

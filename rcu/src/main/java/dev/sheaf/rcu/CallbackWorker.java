@@ -6,13 +6,15 @@ import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
+import dev.sheaf.rcu.internal.Dormancy;
+import dev.sheaf.rcu.internal.PerThreadTable;
+
 import org.agrona.concurrent.Agent;
-import org.agrona.concurrent.AgentTerminationException;
-import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.IdleStrategy;
+import org.agrona.concurrent.AgentTerminationException;
 
 /*
  * Implementation notes: the domain's duty cycle - callbacks, requested grace periods, barriers.
@@ -30,8 +32,9 @@ import org.agrona.concurrent.IdleStrategy;
  * The cycle runs on the domain's own AgentRunner thread, or on a user thread through the Agent
  * returned by Rcu.agent() (Builder.ownWorkerThread(false)).
  *
- * Queues: dedicated queues of platform threads and a pool of shared queues that virtual threads
- * claim per call(). Copy-on-write arrays, replaced under queueLock; dead owners' drained queues are
+ * Queues: dedicated queues of platform threads (found through the PerThreadTable threadQueues,
+ * whose entry a sweep removes with its dead owner's queue) and a pool of shared queues that virtual
+ * threads claim per call(). Copy-on-write arrays, replaced under queueLock; dead owners' drained queues are
  * dropped every SWEEP_INTERVAL cycles.
  *
  * Lock order: dutyLock, then GracePeriods.gpLock; queueLock and barrierLock are leaves.
@@ -39,8 +42,8 @@ import org.agrona.concurrent.IdleStrategy;
  * Callback limit (Rcu.call): the pending total is the sum over queues of produced - consumed
  * (CallbackQueue's counts), loads only. call() computes it only when its own queue holds at least
  * share = limit / (number of queues) callbacks: while every queue holds less, so does the sum. share
- * sits beside the dormant flag, which call() loads anyway, and changes only with the queue array
- * (under queueLock). One producer is therefore held to the limit exactly. With several, a bound
+ * sits on its own padded line (every call() loads it) and changes only with the queue array (under
+ * queueLock). One producer is therefore held to the limit exactly. With several, a bound
  * can be passed by what the other queues add while each holds less than its share (together less
  * than one limit while the number of queues is steady) plus one call per producer racing past the
  * same check: bounded, not exact; exact would cost a shared counter, a locked instruction per call.
@@ -49,31 +52,29 @@ import org.agrona.concurrent.IdleStrategy;
  *
  * Dormancy (own worker thread with the default idle strategy only, see DormantBackoff): an idle
  * worker backing off at 1 ms would still wake ~1000 times a second. After IDLE_CYCLES_BEFORE_DORMANT
- * consecutive empty cycles (the backoff has ramped up to 1 ms and stayed there ~10 ms) doze():
- *   1. volatile store dormant = true;
- *   2. re-check under dutyLock.tryLock: no queue holds entries past the consumer position, no
- *      requested grace period is open, no barrier ticket is outstanding, the domain is open;
- *   3. if still idle, park up to the dormant bound (DORMANT_PARK_NANOS, 100 ms), then clear the flag.
- * Wakers: call() publishes its callback (release store of the chunk count), then reads `dormant`
- * opaque - a load and a branch, no fence - and if it is set the producer that wins the CAS
- * true -> false unparks the worker. requestGracePeriod() and barrierTicket() publish their request
- * with an atomic RMW and then unpark unconditionally (clearing the flag too): park permits make
- * that race-free, an unpark before the park makes the park return at once. close() needs nothing
- * more: it turns the domain CLOSING before its barrier ticket, and step 2 declines to park then.
- * The race left, on purpose: call()'s flag load may be satisfied before its own count store is
- * visible (store->load reordering, the store buffer; x86 allows it). If the worker stores the
- * flag and re-checks inside that window, the worker reads the old count and the producer reads
- * false: neither wakes the other. The callback is not lost - it is in the queue - it only waits
- * until the dormant park times out (<= DORMANT_PARK_NANOS) for its grace period to start, or
- * until any other call(), startPoll() or barrier() wakes the worker. Closing the window would cost
- * a full fence per call(); a stray unpark (flag read true just before the worker cleared it) costs
- * one empty cycle. The flag sits on its own padded line: every call() reads it, and the fields the
- * worker writes per cycle (dutyThread, cycles) must not keep invalidating it.
+ * consecutive empty cycles (the backoff has ramped up to 1 ms and stayed there ~10 ms) doze()
+ * follows Dormancy's worker protocol (flag and fence, re-check, bounded park, clear); the
+ * re-check, under dutyLock.tryLock, is: no queue holds entries past the consumer position, no
+ * requested grace period is open, no barrier ticket is outstanding, the domain is open. The park
+ * bound is DORMANT_PARK_NANOS (100 ms) unless a test sets another.
+ * Wakers: call() publishes its callback (release store of the chunk count), then
+ * Dormancy.wakeIfDormant() - an opaque load and a branch, no fence. requestGracePeriod() and
+ * barrierTicket() publish their request with an atomic RMW and then Dormancy.wakeAlways(). close()
+ * needs nothing more: it turns the domain CLOSING before its barrier ticket, and the re-check
+ * declines to park then. The race left on purpose is the one Dormancy's notes describe for
+ * wakeIfDormant(): a callback racing with the worker going dormant waits until the park bound
+ * ends (<= DORMANT_PARK_NANOS) for its grace period to start, or until any other call(),
+ * startPoll() or barrier() wakes the worker; it is never lost. Closing the window would cost a
+ * full fence per call().
+ *
+ * Map: fields; own thread start and Agent callbacks; queues (table, registration, pool); callback
+ * limit (share, pendingTotal); requests from other threads (grace periods, barriers, wake-ups);
+ * dormancy (doze, re-check); duty cycle (doWork, drainAndClose, cycle, sweep); statistics; padding
+ * chain (CallbackWorkerPad0, CallbackWorkerFields: share, CallbackWorkerPad1).
  */
-final class CallbackWorker extends CallbackWorkerPadAfter implements Agent {
+final class CallbackWorker extends CallbackWorkerPad1 implements Agent {
     private static final CallbackQueue[] NONE = new CallbackQueue[0];
     private static final int SWEEP_INTERVAL = 1024;
-    private static final int CACHE_SIZE = 256;
     /** Default dormant park bound: how long a missed wake-up (see the notes) can delay a grace period. */
     static final long DORMANT_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
     /**
@@ -81,16 +82,14 @@ final class CallbackWorker extends CallbackWorkerPadAfter implements Agent {
      * default backoff to its 1 ms park, then about 10 ms of those.
      */
     static final int IDLE_CYCLES_BEFORE_DORMANT = 64 + 16 + 10 + 10;
-    private static final VarHandle DORMANT;
     private static final VarHandle CYCLES;
     private static final VarHandle SHARE;
 
     static {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
-            DORMANT = l.findVarHandle(CallbackWorkerFlag.class, "dormant", boolean.class);
             CYCLES = l.findVarHandle(CallbackWorker.class, "cycles", long.class);
-            SHARE = l.findVarHandle(CallbackWorkerFlag.class, "share", long.class);
+            SHARE = l.findVarHandle(CallbackWorkerFields.class, "share", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -100,9 +99,11 @@ final class CallbackWorker extends CallbackWorkerPadAfter implements Agent {
     private final GracePeriods gp;
     private final Thread.UncaughtExceptionHandler handler;
     final ChunkPool recycled = new ChunkPool();
+    /** The own worker thread's dormancy (see the notes and Dormancy). */
+    final Dormancy dormancy = new Dormancy(IDLE_CYCLES_BEFORE_DORMANT);
 
-    /** Direct-mapped thread -> dedicated queue cache, same scheme as ReaderRegistry.cached(). */
-    private final CallbackQueue[] cache = new CallbackQueue[CACHE_SIZE];
+    /** Dedicated queues of platform threads; a dead owner's entry leaves it when the sweep drops the queue. */
+    private final PerThreadTable<CallbackQueue> threadQueues = new PerThreadTable<>(CallbackQueue.class);
     private final ReentrantLock queueLock = new ReentrantLock();
     private volatile CallbackQueue[] queues = NONE;
     private volatile CallbackQueue[] pool = NONE;
@@ -115,7 +116,6 @@ final class CallbackWorker extends CallbackWorkerPadAfter implements Agent {
     private volatile long barrierCompleted;
     private final ReentrantLock barrierLock = new ReentrantLock();
     private final Condition barrierDone = barrierLock.newCondition();
-    private volatile Thread wakeTarget;
 
     private final CallbackQueue.CallbackRunner runner = this::runOne;
     private volatile long invoked;
@@ -134,6 +134,23 @@ final class CallbackWorker extends CallbackWorkerPadAfter implements Agent {
         SHARE.setOpaque(this, callbackLimit);
     }
 
+    /**
+     * Starts the domain's own daemon worker thread running this agent with {@code idle}; errors
+     * the runner catches are logged.
+     */
+    AgentRunner startOwnThread(IdleStrategy idle, System.Logger logger) {
+        String name = rcu.name();
+        AgentRunner runner = new AgentRunner(idle,
+                e -> logger.log(System.Logger.Level.ERROR, "RCU worker error in domain '" + name + "'", e),
+                null, this);
+        AgentRunner.startOnThread(runner, r -> {
+            Thread t = new Thread(r, name + "-worker");
+            t.setDaemon(true);
+            return t;
+        });
+        return runner;
+    }
+
     @Override
     public String roleName() {
         return rcu.name() + "-worker";
@@ -141,21 +158,27 @@ final class CallbackWorker extends CallbackWorkerPadAfter implements Agent {
 
     @Override
     public void onStart() {
-        wakeTarget = Thread.currentThread();
+        dormancy.bindWorker(Thread.currentThread());
     }
 
     // ---------------------------------------------------------------- queues
 
-    CallbackQueue cached(Thread t) {
-        CallbackQueue q = cache[(int) t.threadId() & (CACHE_SIZE - 1)];
-        return q != null && q.owner == t ? q : null;
+    /** The table of dedicated queues; call() probes its array (see PerThreadTable). */
+    PerThreadTable<CallbackQueue> threadQueues() {
+        return threadQueues;
     }
 
-    void cache(Thread t, CallbackQueue q) {
-        cache[(int) t.threadId() & (CACHE_SIZE - 1)] = q;
+    /** The calling platform thread's dedicated queue, registered and installed on its first call(). */
+    CallbackQueue dedicatedQueue(Thread t) {
+        CallbackQueue q = threadQueues.get();
+        if (q == null) {
+            q = registerDedicated(t);
+            threadQueues.put(q);
+        }
+        return q;
     }
 
-    CallbackQueue registerDedicated(Thread owner) {
+    private CallbackQueue registerDedicated(Thread owner) {
         CallbackQueue q = new CallbackQueue(owner);
         queueLock.lock();
         try {
@@ -289,18 +312,9 @@ final class CallbackWorker extends CallbackWorkerPadAfter implements Agent {
         return dutyThread == t;
     }
 
-    /**
-     * Unconditional wake for requests published by an atomic RMW before it (grace period, barrier):
-     * the park permit makes it race-free. Clears the dormant flag so later call()s skip the CAS.
-     */
+    /** Wake for requests published by an atomic RMW before it (grace period, barrier, backlog). */
     private void wake() {
-        if ((boolean) DORMANT.getOpaque(this)) {
-            DORMANT.compareAndSet(this, true, false);
-        }
-        Thread t = wakeTarget;
-        if (t != null) {
-            LockSupport.unpark(t);
-        }
+        dormancy.wakeAlways();
     }
 
     /**
@@ -308,18 +322,7 @@ final class CallbackWorker extends CallbackWorkerPadAfter implements Agent {
      * (see the notes for the reordering this allows and what it costs).
      */
     void wakeIfDormant() {
-        if ((boolean) DORMANT.getOpaque(this)) {
-            wakeDormant();
-        }
-    }
-
-    private void wakeDormant() {
-        if (DORMANT.compareAndSet(this, true, false)) { // one unpark however many producers saw the flag
-            Thread t = wakeTarget;
-            if (t != null) {
-                LockSupport.unpark(t);
-            }
-        }
+        dormancy.wakeIfDormant();
     }
 
     /**
@@ -327,16 +330,15 @@ final class CallbackWorker extends CallbackWorkerPadAfter implements Agent {
      * parking if there is work (or the domain is closing), so the caller backs off normally.
      */
     boolean doze(long parkNanos) {
-        // SC store; the tryLock CAS of the re-check is a full fence too, so its loads follow the flag.
-        DORMANT.setVolatile(this, true);
+        dormancy.prepareToDoze(); // the tryLock CAS of the re-check is a full fence too
         try {
             if (!idleForDormancy()) {
                 return false;
             }
-            LockSupport.parkNanos(this, parkNanos);
+            dormancy.doze(parkNanos);
             return true;
         } finally {
-            DORMANT.setOpaque(this, false); // late or duplicate: at worst one waker's extra unpark
+            dormancy.endDoze(); // late or duplicate: at worst one waker's extra unpark
         }
     }
 
@@ -366,7 +368,7 @@ final class CallbackWorker extends CallbackWorkerPadAfter implements Agent {
 
     /** Test hook: the worker has published dormancy (it is parked or about to park). */
     boolean isDormant() {
-        return (boolean) DORMANT.getVolatile(this);
+        return dormancy.isDormant();
     }
 
     /** Test hook: duty cycles run so far. */
@@ -496,10 +498,7 @@ final class CallbackWorker extends CallbackWorkerPadAfter implements Agent {
                 if (!(q.ownerDead() && q.drained())) {
                     next[n++] = q;
                 } else {
-                    int i = (int) q.owner.threadId() & (CACHE_SIZE - 1);
-                    if (cache[i] == q) {
-                        cache[i] = null;
-                    }
+                    threadQueues.remove(q); // its owner is dead
                 }
             }
             queues = Arrays.copyOf(next, n);
@@ -526,69 +525,33 @@ final class CallbackWorker extends CallbackWorkerPadAfter implements Agent {
     long failures() {
         return failures;
     }
-
-    /**
-     * The default idle strategy of the domain's own worker thread: Agrona's
-     * BackoffIdleStrategy(64, 16, 1 µs, 1 ms), and after IDLE_CYCLES_BEFORE_DORMANT consecutive
-     * empty cycles a dormant park per empty cycle (doze) until a cycle finds work. Not used with a
-     * user-supplied workerIdleStrategy or a user-run agent.
-     */
-    static final class DormantBackoff implements IdleStrategy {
-        private final CallbackWorker worker;
-        private final long dormantParkNanos;
-        private final BackoffIdleStrategy backoff = new BackoffIdleStrategy(64, 16,
-                TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MILLISECONDS.toNanos(1));
-        private int idleCycles;
-
-        DormantBackoff(CallbackWorker worker, long dormantParkNanos) {
-            this.worker = worker;
-            this.dormantParkNanos = dormantParkNanos;
-        }
-
-        @Override
-        public void idle(int workCount) {
-            if (workCount > 0) {
-                idleCycles = 0;
-                backoff.reset();
-            } else if (idleCycles < IDLE_CYCLES_BEFORE_DORMANT) {
-                idleCycles++;
-                backoff.idle();
-            } else if (!worker.doze(dormantParkNanos)) {
-                backoff.idle(); // work appeared or closing: the next cycle finds out, no busy loop
-            }
-        }
-
-        @Override
-        public void idle() {
-            backoff.idle();
-        }
-
-        @Override
-        public void reset() {
-            idleCycles = 0;
-            backoff.reset();
-        }
-
-        @Override
-        public String alias() {
-            return "dormant-backoff";
-        }
-    }
 }
 
-/** Padding before the dormant flag and share: call() reads them on every call, both rarely change. */
-abstract class CallbackWorkerPadBefore {
-    long p00, p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12, p13, p14, p15;
+abstract class CallbackWorkerPad0 {
+    byte p000, p001, p002, p003, p004, p005, p006, p007, p010, p011, p012, p013, p014, p015, p016, p017;
+    byte p020, p021, p022, p023, p024, p025, p026, p027, p030, p031, p032, p033, p034, p035, p036, p037;
+    byte p040, p041, p042, p043, p044, p045, p046, p047, p050, p051, p052, p053, p054, p055, p056, p057;
+    byte p060, p061, p062, p063, p064, p065, p066, p067, p070, p071, p072, p073, p074, p075, p076, p077;
+    byte p100, p101, p102, p103, p104, p105, p106, p107, p110, p111, p112, p113, p114, p115, p116, p117;
+    byte p120, p121, p122, p123, p124, p125, p126, p127, p130, p131, p132, p133, p134, p135, p136, p137;
+    byte p140, p141, p142, p143, p144, p145, p146, p147, p150, p151, p152, p153, p154, p155, p156, p157;
+    byte p160, p161, p162, p163, p164, p165, p166, p167, p170, p171, p172, p173, p174, p175, p176, p177;
 }
 
-/** The read-mostly dormant flag (see CallbackWorker's notes). */
-abstract class CallbackWorkerFlag extends CallbackWorkerPadBefore {
-    volatile boolean dormant;
-    /** Callback-limit share per queue (see CallbackWorker's notes): read by every call() too. */
+/** The read-mostly field every call() loads (see CallbackWorker's notes on the callback limit). */
+abstract class CallbackWorkerFields extends CallbackWorkerPad0 {
+    /** Callback-limit share per queue; accessed through CallbackWorker.SHARE (opaque). */
     long share;
 }
 
-/** Padding after the flag, so the worker's per-cycle fields land on other lines. */
-abstract class CallbackWorkerPadAfter extends CallbackWorkerFlag {
-    long q00, q01, q02, q03, q04, q05, q06, q07, q08, q09, q10, q11, q12, q13, q14, q15;
+/** Keeps the worker's per-cycle fields off the line of share. */
+abstract class CallbackWorkerPad1 extends CallbackWorkerFields {
+    byte q000, q001, q002, q003, q004, q005, q006, q007, q010, q011, q012, q013, q014, q015, q016, q017;
+    byte q020, q021, q022, q023, q024, q025, q026, q027, q030, q031, q032, q033, q034, q035, q036, q037;
+    byte q040, q041, q042, q043, q044, q045, q046, q047, q050, q051, q052, q053, q054, q055, q056, q057;
+    byte q060, q061, q062, q063, q064, q065, q066, q067, q070, q071, q072, q073, q074, q075, q076, q077;
+    byte q100, q101, q102, q103, q104, q105, q106, q107, q110, q111, q112, q113, q114, q115, q116, q117;
+    byte q120, q121, q122, q123, q124, q125, q126, q127, q130, q131, q132, q133, q134, q135, q136, q137;
+    byte q140, q141, q142, q143, q144, q145, q146, q147, q150, q151, q152, q153, q154, q155, q156, q157;
+    byte q160, q161, q162, q163, q164, q165, q166, q167, q170, q171, q172, q173, q174, q175, q176, q177;
 }

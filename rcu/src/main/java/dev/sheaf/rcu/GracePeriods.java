@@ -34,14 +34,18 @@ import org.agrona.concurrent.IdleStrategy;
  * Memory ordering: a caller fences before reading gpSeq (snapshot). Having read a gpSeq value older
  * than the driver's "in progress" store, its fence precedes the driver's fence (which follows that
  * store and the epoch store) in the total order of fences; with the reader's entry fence this is the
- * three-fence argument that a reader either is seen by the scan or sees the caller's updates. The driver's final gpSeq store is a volatile store
- * after the scan's acquire loads, so a waiter that reads the completed gpSeq happens-after every
- * reader's section exit (reader release -> scan acquire -> gpSeq volatile -> waiter).
+ * three-fence argument that a reader either is seen by the scan or sees the caller's updates. The
+ * driver's final gpSeq store is a volatile store after the scan's acquire loads, so a waiter that
+ * reads the completed gpSeq happens-after every reader's section exit (reader release -> scan acquire
+ * -> gpSeq volatile -> waiter).
  *
  * Lock order: gpLock, then ReaderRegistry.registrationLock. gpLock protects the driver role: epoch
  * advance, scan, idle strategy state and the statistics written by the driver.
+ *
+ * Map: padding chain (GracePeriodsPad0, GracePeriodsFields: gpSeq, GracePeriodsPad1); fields;
+ * cookies (snapshot, done); driving (awaitCookie, runOne, waitFor, reapDead); close; statistics.
  */
-abstract class GpSeqLeftPad {
+abstract class GracePeriodsPad0 {
     byte p000, p001, p002, p003, p004, p005, p006, p007, p010, p011, p012, p013, p014, p015, p016, p017;
     byte p020, p021, p022, p023, p024, p025, p026, p027, p030, p031, p032, p033, p034, p035, p036, p037;
     byte p040, p041, p042, p043, p044, p045, p046, p047, p050, p051, p052, p053, p054, p055, p056, p057;
@@ -52,11 +56,11 @@ abstract class GpSeqLeftPad {
     byte p160, p161, p162, p163, p164, p165, p166, p167, p170, p171, p172, p173, p174, p175, p176, p177;
 }
 
-abstract class GpSeqField extends GpSeqLeftPad {
+abstract class GracePeriodsFields extends GracePeriodsPad0 {
     volatile long gpSeq;
 }
 
-abstract class GpSeqRightPad extends GpSeqField {
+abstract class GracePeriodsPad1 extends GracePeriodsFields {
     byte q000, q001, q002, q003, q004, q005, q006, q007, q010, q011, q012, q013, q014, q015, q016, q017;
     byte q020, q021, q022, q023, q024, q025, q026, q027, q030, q031, q032, q033, q034, q035, q036, q037;
     byte q040, q041, q042, q043, q044, q045, q046, q047, q050, q051, q052, q053, q054, q055, q056, q057;
@@ -67,7 +71,7 @@ abstract class GpSeqRightPad extends GpSeqField {
     byte q160, q161, q162, q163, q164, q165, q166, q167, q170, q171, q172, q173, q174, q175, q176, q177;
 }
 
-final class GracePeriods extends GpSeqRightPad {
+final class GracePeriods extends GracePeriodsPad1 {
     private static final long CLOSED_BIT = Long.MIN_VALUE;
     /** Spins on a blocking slot before handing over to the idle strategy. */
     private static final int SPINS = 64;

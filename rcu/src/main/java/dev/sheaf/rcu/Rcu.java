@@ -3,11 +3,11 @@ package dev.sheaf.rcu;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
+
+import dev.sheaf.rcu.internal.PerThreadTable;
 
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentRunner;
@@ -17,51 +17,35 @@ import org.agrona.concurrent.IdleStrategy;
 /*
  * Implementation notes: the domain and how its parts fit.
  *
- *   Rcu (this class)   public API, flavor dispatch, thread -> slot lookup, error checks, close.
- *   ReaderSlot         one reader's published epoch + nesting (padded); the read-side memory ordering.
- *   ReaderRegistry     the global epoch, the copy-on-write slot array the scan reads, the pool of
- *                      slots lent to virtual threads, the thread -> slot cache, dead-slot sweeping.
- *   GracePeriods       rcu_seq-style sequence numbers and cookies, the grace-period driver (epoch
- *                      advance + scan + waiting for readers), stall and dead-reader detection.
- *   ReaderReports      System.Logger / listener reporting of stalls and dead readers.
+ *   Rcu (this class)    public API, flavor dispatch, the read side's fast paths, state and close.
+ *   ImplicitReaders     the implicit API's thread -> slot lookup past the fast path's table probe.
+ *   ReaderHandles       the explicit Rcu.Reader handles: registration, borrowing, per-thread queries.
+ *   BlockingWaits       blocking calls refused inside a section; the caller quiescent while it waits.
+ *   ReaderSlot          one reader's published epoch + nesting (padded); the read-side memory ordering.
+ *   ReaderRegistry      the global epoch, the copy-on-write slot array the scan reads, the pool of
+ *                       slots lent to virtual threads, the PerThreadTable of implicit slots, sweeping.
+ *   GracePeriods        rcu_seq-style sequence numbers and cookies, the grace-period driver (epoch
+ *                       advance + scan + waiting for readers), stall and dead-reader detection.
+ *   ReaderReports       System.Logger / listener reporting of stalls and dead readers.
+ *   CallbackProducers   call(): the caller's queue, the callback limit, waking the worker.
  *   CallbackQueue/Chunk/ChunkPool  per-producer SPSC chunk chains of callbacks, recycled chunks.
- *   CallbackWorker     the Agrona Agent duty cycle: snapshot queues, one grace period, run; barrier
- *                      tickets; grace periods requested by startPoll(); dormancy of an idle own
- *                      worker (parks up to 100 ms, woken by call() / startPoll() / barrier()).
+ *   CallbackWorker      the Agrona Agent duty cycle: snapshot queues, one grace period, run; barrier
+ *                       tickets; grace periods requested by startPoll(); dormancy of the own worker.
+ *   DormantBackoff      the own worker's default idle strategy: back off, then doze.
+ *   internal.PerThreadTable, internal.Dormancy  shared with the allocator: per-thread lookup, dozing.
  *
  * Read side (EBR): outermost entry = load global epoch, opaque store into the own slot, full fence;
  * exit = release store of 0. QSBR: entry/exit touch only the own slot's nesting; quiescentState()
  * is a release store of the current epoch plus a full fence when the epoch moved (at most once per
- * grace period); online = the EBR entry publication. Why this is enough is
- * argued in ReaderSlot (store buffering) and GracePeriods (cookies, hand-off to waiters).
+ * grace period); online = the EBR entry publication. Why this is enough is argued in ReaderSlot
+ * (store buffering) and GracePeriods (cookies, hand-off to waiters).
  *
- * Thread lookup for the implicit API: platform threads find their dedicated slot through a
- * direct-mapped cache indexed by thread id (hit confirmed by the slot's owner field), falling back
- * to a ThreadLocal; virtual threads never get a ThreadLocal entry or a dedicated slot, they claim a
- * pooled slot for the outermost section (QSBR: while online) and find it again by probing the pool.
- *
- * Reader handles: the owner's lock()/unlock() add one compare with the current thread and one
- * acquire load of the slot's borrower to the section; any other thread borrows the slot by CAS for
- * its outermost section and first checks the owner is alive and the slot not retired. A dead owner
- * ends the handle for good; a live borrower's section is never reaped. ReaderSlot's notes give the
- * handshake with the sweep.
- *
- * call() after queueing reads the worker's dormant flag (opaque: a load and a branch, no fence) and
- * unparks a dormant worker; CallbackWorker's notes give the one race this leaves (a callback may
- * wait up to the dormant bound for its grace period to start) and why call() pays no fence for it.
- * Before queueing, call() compares its own queue's pending count (its own produced count minus the
- * worker's opaque consumed count) with the per-queue share of the callback limit, which sits on the
- * dormant flag's line; only past it does it sum every queue (loads only) and then wait, proceed or
- * refuse (see call()'s Javadoc and CallbackWorker's notes). No locked instruction is added to the
- * fast path. A caller waits only if it may wait for a grace period (mayWaitForGracePeriod()), is not
- * running a callback (it would wait for its own duty cycle) and the domain has its own worker (a
- * user-run agent may be run by the very thread that would wait); it waits on a barrier ticket,
- * holding no lock of the domain. Refusal happens before anything is queued.
- *
- * mayWaitForGracePeriod() is the single answer to "may this thread block for a grace period": not
- * in a section of this domain (implicit or handle, own or borrowed), and for QSBR not online. The
- * waiting methods keep their documented rule (they take an online QSBR caller offline for the wait);
- * the query exists for callers that must not make that choice for their own callers.
+ * Fast paths: readLock()/readUnlock()/read() take Thread.currentThread(), probe the registry's
+ * PerThreadTable array held in a final field here (an array load and an owner-id compare) and then
+ * touch only the slot; no ThreadLocal on a hit. A miss (virtual thread, table overflow, first
+ * section) goes to ImplicitReaders. A Reader's owner pays one compare with the current thread and
+ * one acquire load of the slot's borrower; every other case goes to ReaderHandles. call() probes
+ * the worker's PerThreadTable array the same way (CallbackProducers).
  *
  * Locks (none on any read-side or call() fast path), in the order they may be taken:
  *   1. CallbackWorker.dutyLock       one duty cycle at a time (own thread, user agent, close drain)
@@ -69,10 +53,13 @@ import org.agrona.concurrent.IdleStrategy;
  *                                    state, driver statistics; waiters park on it and share results
  *   3. ReaderRegistry.registrationLock  replacement of the slot / pool arrays (register, sweep)
  *   leaves, never held while taking another lock:
- *      Rcu.handleLock (handle array), CallbackWorker.queueLock (queue / pool arrays),
+ *      ReaderHandles.handleLock (handle array), CallbackWorker.queueLock (queue / pool arrays),
  *      CallbackWorker.barrierLock (barrier waiters' condition; also call() waiting past the limit)
  * A callback runs under dutyLock only; it may call synchronize() (takes gpLock, order 1 -> 2) but not
  * barrier() or close(), which would wait for the duty cycle it is part of (checked, throws).
+ *
+ * Map: public nested types (Flavor, ReadSection, Stats, ReaderReport, Reader, Builder); constants,
+ * fields, construction and state; read side; grace periods; callbacks; stats, test hooks, close.
  */
 /**
  * A user-space RCU (read-copy-update) domain.
@@ -124,17 +111,17 @@ import org.agrona.concurrent.IdleStrategy;
  * the worker takes every queue's batch, waits for one grace period and runs them all.
  * Pending callbacks are bounded ({@link Builder#callbackLimit(long)}): past the limit a caller that
  * may wait waits for the worker, one that may not is refused past twice the limit (see
- * {@link #call(Runnable)}). {@link #barrier()} returns once every callback queued before it, from
- * any thread, has run. A callback that throws goes to the domain's
- * {@link Thread.UncaughtExceptionHandler} and the others still run. The worker's duty cycle runs on the domain's own thread, or - with
+ * {@link #call(Runnable)}). {@link #barrier()} returns once every callback queued before it, from any
+ * thread, has run. A callback that throws goes to the domain's {@link Thread.UncaughtExceptionHandler}
+ * and the others still run. The worker's duty cycle runs on the domain's own thread, or - with
  * {@link Builder#ownWorkerThread(boolean) ownWorkerThread(false)} - as the Agrona {@link Agent}
  * returned by {@link #agent()} on a thread of the caller's choosing (an {@link AgentRunner} or an
  * {@code AgentInvoker}); {@code barrier()} and {@code startPoll()} then make progress only while that
  * agent runs. The own worker thread with the default idle strategy goes dormant after about 10 ms
  * without work: it then parks for up to 100 ms instead of waking every millisecond, and
- * {@code call()}, {@code startPoll()} and {@code barrier()} wake it. A {@code call()} that races
- * with the worker going dormant may go unnoticed until that park ends, so its grace period may
- * start up to 100 ms late; the callback is never lost.
+ * {@code call()}, {@code startPoll()} and {@code barrier()} wake it. A {@code call()} that races with
+ * the worker going dormant may go unnoticed until that park ends, so its grace period may start up to
+ * 100 ms late; the callback is never lost.
  *
  * <h2>Errors</h2>
  * {@code synchronize()}, {@code barrier()}, {@code condSynchronize()} and {@code close()} inside a read
@@ -142,13 +129,13 @@ import org.agrona.concurrent.IdleStrategy;
  * {@code barrier()}/{@code close()} from a callback. {@code readUnlock()} without {@code readLock()}
  * throws, as does {@code Reader.lock()} on a Reader that is closed, whose registering thread has
  * died, or that another thread is reading through. {@code call()} past twice the callback limit
- * on a thread that may not wait throws and queues nothing. After {@link #close()} every method
- * that reads, waits, queues or registers throws {@link IllegalStateException}; a section entered before close may still be left, {@code close()}
- * itself is idempotent, and the queries {@code stats()}, {@code name()}, {@code flavor()},
- * {@code inReadSection()} and {@code agent()} keep answering. A {@code call()} racing with
- * {@code close()} on another thread may throw, or queue a callback that close() runs, or - if it
- * lands after close()'s final drain - be dropped: stop producers before closing. A domain that is
- * never closed keeps its worker thread (a daemon) and hence itself alive.
+ * on a thread that may not wait throws and queues nothing. After {@link #close()} every method that
+ * reads, waits, queues or registers throws {@link IllegalStateException}; a section entered before
+ * close may still be left, {@code close()} itself is idempotent, and the queries {@code stats()},
+ * {@code name()}, {@code flavor()}, {@code inReadSection()} and {@code agent()} keep answering. A
+ * {@code call()} racing with {@code close()} on another thread may throw, or queue a callback that
+ * close() runs, or - if it lands after close()'s final drain - be dropped: stop producers before
+ * closing. A domain that is never closed keeps its worker thread (a daemon) and hence itself alive.
  */
 public final class Rcu implements AutoCloseable {
 
@@ -194,23 +181,21 @@ public final class Rcu implements AutoCloseable {
      */
     public record ReaderReport(Kind kind, String domain, String thread, long heldNanos, StackTraceElement[] stack) {
         /** What was detected. */
-        public enum Kind { STALL, DIED_IN_SECTION }
+        public enum Kind {
+            /** The reader held a grace period longer than the stall timeout. */
+            STALL,
+            /** The reader's thread died inside a read section (QSBR: while online in a section). */
+            DIED_IN_SECTION
+        }
 
+        /**
+         * The report as logged: what happened, the thread, and its stack (one frame a line).
+         *
+         * @return the report's text
+         */
         @Override
         public String toString() {
-            StringBuilder sb = new StringBuilder();
-            if (kind == Kind.STALL) {
-                sb.append("RCU stall in domain '").append(domain).append("': reader ").append(thread)
-                        .append(" has held a grace period for ").append(TimeUnit.NANOSECONDS.toMillis(heldNanos))
-                        .append(" ms");
-            } else {
-                sb.append("RCU reader ").append(thread).append(" died inside a read section of domain '")
-                        .append(domain).append("'; its slot was reclaimed");
-            }
-            for (StackTraceElement e : stack) {
-                sb.append(System.lineSeparator()).append("\tat ").append(e);
-            }
-            return sb.toString();
+            return ReaderReports.format(this);
         }
     }
 
@@ -237,11 +222,13 @@ public final class Rcu implements AutoCloseable {
         private final ReaderSlot slot;
         private final Thread owner;
         private final boolean qsbr; // copy of the domain's flavor: one load less per section
+        private final ReaderHandles handles;
 
         private Reader(ReaderSlot slot) {
             this.slot = slot;
             this.owner = slot.owner;
             this.qsbr = Rcu.this.qsbr;
+            this.handles = Rcu.this.handles;
         }
 
         /**
@@ -253,9 +240,14 @@ public final class Rcu implements AutoCloseable {
         public void lock() {
             ReaderSlot s = slot;
             if (Thread.currentThread() == owner && s.borrower() == null) {
-                enter(s); // the owner's path: its slot cannot be reaped while it runs
+                // the owner's path: its slot cannot be reaped while it runs
+                if (qsbr) {
+                    s.qsbrEnter();
+                } else {
+                    s.ebrEnter();
+                }
             } else {
-                lockShared(s);
+                handles.lockShared(s, owner);
             }
         }
 
@@ -263,105 +255,34 @@ public final class Rcu implements AutoCloseable {
         public void unlock() {
             ReaderSlot s = slot;
             if (Thread.currentThread() == owner && s.borrower() == null) {
-                exit(s);
+                if (qsbr) {
+                    s.qsbrExit();
+                } else {
+                    s.ebrExit();
+                }
             } else {
-                unlockShared(s);
+                handles.unlockShared(s, owner);
             }
         }
 
-        private void enter(ReaderSlot s) {
-            if (qsbr) {
-                s.qsbrEnter();
-            } else {
-                s.ebrEnter();
-            }
-        }
-
-        private int exit(ReaderSlot s) {
-            return qsbr ? s.qsbrExit() : s.ebrExit();
-        }
-
-        /** lock() by a borrower, or by the owner of a borrowed slot: see ReaderSlot's notes. */
-        private void lockShared(ReaderSlot s) {
-            Thread t = Thread.currentThread();
-            Thread b = s.borrower();
-            if (b != null && b != t && !b.isAlive()) {
-                readers.sweep(reports.deadReporter); // a borrower died inside its section: clear it
-                b = s.borrower();
-            }
-            if (b == t) {
-                enter(s); // nested section of the borrower
-                return;
-            }
-            if (b != null) {
-                throw inUseBy(b);
-            }
-            if (t == owner) {
-                enter(s);
-                return;
-            }
-            if (s.nesting == ReaderSlot.RETIRED_NESTING) {
-                throw new IllegalStateException("this Rcu.Reader has been closed");
-            }
-            if (s.ownerGone()) {
-                throw ownerGone();
-            }
-            if (!s.tryBorrow(t)) {
-                Thread other = s.borrower();
-                throw inUseBy(other != null ? other : owner);
-            }
-            // Re-check after the CAS (a full fence): a sweep that marked the slot retired before
-            // our CAS is seen here; one that marks it after sees our borrow and leaves the slot.
-            boolean ok = false;
-            try {
-                if (s.ownerGone()) {
-                    throw ownerGone();
-                }
-                int n = s.nesting;
-                if (n != 0) {
-                    throw n < 0 ? new IllegalStateException("this Rcu.Reader has been closed") : inUseBy(owner);
-                }
-                enter(s);
-                ok = true;
-            } finally {
-                if (!ok) {
-                    s.endBorrow();
-                }
-            }
-        }
-
-        private void unlockShared(ReaderSlot s) {
-            Thread t = Thread.currentThread();
-            Thread b = s.borrower();
-            if (b == null && t == owner) {
-                exit(s); // the borrow ended between the fast path's load and ours
-                return;
-            }
-            if (b != t) {
-                throw b == null ? new IllegalStateException("readUnlock() without a matching readLock()") : inUseBy(b);
-            }
-            if (exit(s) == 0) {
-                s.endBorrow(); // after ebrExit's epoch release store
-            }
-        }
-
-        private IllegalStateException ownerGone() {
-            return new IllegalStateException("this Rcu.Reader's registering thread " + owner
-                    + " has died and its slot is reclaimed: register a new Reader on the reading thread");
-        }
-
-        private static IllegalStateException inUseBy(Thread t) {
-            return new IllegalStateException("this Rcu.Reader is inside a read section of " + t
-                    + ": use a Reader from one thread at a time");
-        }
-
-        /** True inside a section entered through this handle on the calling thread. */
+        /**
+         * True inside a section entered through this handle on the calling thread.
+         *
+         * @return true inside a section on this handle entered by the calling thread
+         */
         public boolean inReadSection() {
             return slot.inSectionOf(Thread.currentThread());
         }
 
-        /** QSBR: reports a quiescent state (outside every section). EBR: no-op. */
-        public void quiescentState() {
+        /**
+     * QSBR: reports that the calling thread holds no reference obtained in a read section (call it
+     * outside every section, at the thread's loop boundary); throws if the thread is not online.
+     * EBR: no-op.
+     *
+     * @throws IllegalStateException after close(), or (QSBR) inside a section or on a thread that is
+     *                               not online
+     */
+    public void quiescentState() {
             if (qsbr) {
                 slot.qsbrQuiescent();
             }
@@ -369,12 +290,7 @@ public final class Rcu implements AutoCloseable {
 
         /** QSBR: goes online (no-op if online); throws if closed or its owner died. EBR: no-op. */
         public void online() {
-            if (slot.nesting < 0) {
-                throw new IllegalStateException("this Rcu.Reader has been closed");
-            }
-            if (slot.ownerGone()) {
-                throw ownerGone();
-            }
+            handles.checkUsable(slot, owner);
             if (qsbr) {
                 slot.qsbrOnline();
             }
@@ -390,29 +306,24 @@ public final class Rcu implements AutoCloseable {
         /** Unregisters the handle; it must not be inside a section (of any thread). Idempotent. */
         @Override
         public void close() {
-            int n = slot.nesting;
-            if (n == ReaderSlot.RETIRED_NESTING) {
-                return;
-            }
-            if (!owner.isAlive()) {
-                readers.sweep(reports.deadReporter); // reaps a section the dead owner left open
-                n = slot.nesting;
-            }
-            if (n > 0 || slot.borrower() != null) {
-                throw new IllegalStateException("Rcu.Reader closed inside a read section");
-            }
-            ReaderSlot.EPOCH.setRelease(slot, 0L);
-            slot.nesting = ReaderSlot.RETIRED_NESTING;
-            unregisterHandle(slot);
+            handles.close(slot, owner);
         }
     }
 
-    /** Creates an EBR domain with default settings. */
+    /**
+     * Creates an EBR domain with default settings.
+     *
+     * @return a new open EBR domain with its own worker thread
+     */
     public static Rcu create() {
         return builder().build();
     }
 
-    /** A builder; see its methods for the defaults. */
+    /**
+     * A builder; see its methods for the defaults.
+     *
+     * @return a new builder with the default settings
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -433,13 +344,24 @@ public final class Rcu implements AutoCloseable {
         Builder() {
         }
 
-        /** EBR (default) or QSBR. */
+        /**
+         * EBR (default) or QSBR.
+         *
+         * @param flavor EBR or QSBR
+         * @return this builder
+         */
         public Builder flavor(Flavor flavor) {
             this.flavor = Objects.requireNonNull(flavor, "flavor");
             return this;
         }
 
-        /** Name used for the worker thread and in reports (default "rcu"). */
+        /**
+         * Name used for the worker thread and in reports (default "rcu").
+         *
+         * @param name the domain's name
+         * @return this builder
+         * @throws IllegalArgumentException if {@code name} is null or empty
+         */
         public Builder name(String name) {
             if (name == null || name.isEmpty()) {
                 throw new IllegalArgumentException("name must be non-empty");
@@ -448,7 +370,13 @@ public final class Rcu implements AutoCloseable {
             return this;
         }
 
-        /** How long a reader may hold a grace period before it is reported (default 21 s, must be > 0). */
+        /**
+         * How long a reader may hold a grace period before it is reported (default 21 s, must be > 0).
+         *
+         * @param stallTimeout how long before a reader is reported
+         * @return this builder
+         * @throws IllegalArgumentException if {@code stallTimeout} is null, zero or negative
+         */
         public Builder stallTimeout(Duration stallTimeout) {
             if (stallTimeout == null || stallTimeout.isNegative() || stallTimeout.isZero()) {
                 throw new IllegalArgumentException("stallTimeout must be positive: " + stallTimeout);
@@ -462,6 +390,10 @@ public final class Rcu implements AutoCloseable {
          * {@code BackoffIdleStrategy(64, 16, 1 µs, 1 ms)}, going dormant - parked up to 100 ms until
          * the next call(), startPoll() or barrier() - after about 10 ms idle). A strategy passed here is
          * used exactly as given, without dormancy. Used only with the domain's own worker thread.
+         *
+         * @param idle the worker's idle strategy
+         * @return this builder
+         * @throws NullPointerException if {@code idle} is null
          */
         public Builder workerIdleStrategy(IdleStrategy idle) {
             this.workerIdle = Objects.requireNonNull(idle, "idle");
@@ -472,6 +404,10 @@ public final class Rcu implements AutoCloseable {
          * Idle strategy of a grace period waiting for a reader after a short spin (default
          * {@code BackoffIdleStrategy(16, 16, 1 µs, 1 ms)}). Used by one grace-period driver at a time;
          * must not be shared with another domain or the worker.
+         *
+         * @param idle the idle strategy of a grace period waiting for a reader
+         * @return this builder
+         * @throws NullPointerException if {@code idle} is null
          */
         public Builder readerWaitIdleStrategy(IdleStrategy idle) {
             this.readerWaitIdle = Objects.requireNonNull(idle, "idle");
@@ -481,19 +417,34 @@ public final class Rcu implements AutoCloseable {
         /**
          * True (default): the domain starts its own daemon worker thread. False: the caller runs the
          * duty cycle from {@link Rcu#agent()} on its own thread.
+         *
+         * @param own whether the domain starts its own worker thread
+         * @return this builder
          */
         public Builder ownWorkerThread(boolean own) {
             this.ownWorkerThread = own;
             return this;
         }
 
-        /** Receives callbacks that throw (default: logged through System.Logger at ERROR). */
+        /**
+         * Receives callbacks that throw (default: logged through System.Logger at ERROR).
+         *
+         * @param handler receives every callback that throws
+         * @return this builder
+         * @throws NullPointerException if {@code handler} is null
+         */
         public Builder uncaughtExceptionHandler(Thread.UncaughtExceptionHandler handler) {
             this.handler = Objects.requireNonNull(handler, "handler");
             return this;
         }
 
-        /** Also receives stall and dead-reader reports (they are always logged). */
+        /**
+         * Also receives stall and dead-reader reports (they are always logged).
+         *
+         * @param listener receives every stall and dead-reader report
+         * @return this builder
+         * @throws NullPointerException if {@code listener} is null
+         */
         public Builder readerReportListener(Consumer<ReaderReport> listener) {
             this.readerReportListener = Objects.requireNonNull(listener, "listener");
             return this;
@@ -507,6 +458,10 @@ public final class Rcu implements AutoCloseable {
          * million of them is already tens of MiB of heap - far more than one grace period's batch
          * of a healthy domain needs, yet a stuck reader or a starved worker then stops producers
          * well before the heap runs out. Must be between 1 and {@code Long.MAX_VALUE / 2}.
+         *
+         * @param limit the soft bound on pending callbacks
+         * @return this builder
+         * @throws IllegalArgumentException if {@code limit} is outside [1, {@code Long.MAX_VALUE / 2}]
          */
         public Builder callbackLimit(long limit) {
             if (limit < 1 || limit > Long.MAX_VALUE / 2) {
@@ -528,7 +483,11 @@ public final class Rcu implements AutoCloseable {
             return this;
         }
 
-        /** Creates the domain (and starts its worker thread unless ownWorkerThread(false)). */
+        /**
+         * Creates the domain (and starts its worker thread unless ownWorkerThread(false)).
+         *
+         * @return the new domain
+         */
         public Rcu build() {
             return new Rcu(this);
         }
@@ -553,17 +512,17 @@ public final class Rcu implements AutoCloseable {
     private final String name;
     private final Flavor flavor;
     private final boolean qsbr;
+    /** The probe array of readers.threadSlots(), held here so the read side's lookup starts one load closer. */
+    private final ReaderSlot[] slotProbe;
     private final ReaderRegistry readers;
-    /** readers.cacheArray(), held here so the implicit API's lookup starts one load closer. */
-    private final ReaderSlot[] slotCache;
     private final ReaderReports reports;
     private final GracePeriods gracePeriods;
+    private final ImplicitReaders implicit;
+    private final ReaderHandles handles;
+    private final BlockingWaits waits;
     private final CallbackWorker worker;
+    private final CallbackProducers producers;
     private final AgentRunner runner;
-    private final ThreadLocal<ReaderSlot> threadSlot = new ThreadLocal<>();
-    private final ThreadLocal<CallbackQueue> threadQueue = new ThreadLocal<>();
-    private final ReentrantLock handleLock = new ReentrantLock();
-    private volatile ReaderSlot[] handles = new ReaderSlot[0];
     private volatile int state;
 
     private Rcu(Builder b) {
@@ -571,26 +530,22 @@ public final class Rcu implements AutoCloseable {
         this.flavor = b.flavor;
         this.qsbr = b.flavor == Flavor.QSBR;
         this.readers = new ReaderRegistry(qsbr);
-        this.slotCache = readers.cacheArray();
+        this.slotProbe = readers.threadSlots().probeArray();
         this.reports = new ReaderReports(name, LOGGER, b.readerReportListener);
         IdleStrategy readerWait = b.readerWaitIdle != null ? b.readerWaitIdle
                 : new BackoffIdleStrategy(16, 16, TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MILLISECONDS.toNanos(1));
         this.gracePeriods = new GracePeriods(readers, readerWait, b.stallTimeout.toNanos(), reports);
+        this.implicit = new ImplicitReaders(this, qsbr, readers, reports);
+        this.handles = new ReaderHandles(qsbr, readers, reports);
+        this.waits = new BlockingWaits(qsbr, implicit, handles, gracePeriods);
         Thread.UncaughtExceptionHandler h = b.handler != null ? b.handler
                 : (t, e) -> LOGGER.log(System.Logger.Level.ERROR, "RCU callback failed in domain '" + name + "'", e);
         this.worker = new CallbackWorker(this, gracePeriods, h, b.callbackLimit);
+        this.producers = new CallbackProducers(name, worker, waits, b.ownWorkerThread);
         if (b.ownWorkerThread) {
             // Dormancy only with the default: a user's strategy (say busy-spinning) is kept as given.
-            IdleStrategy idle = b.workerIdle != null ? b.workerIdle
-                    : new CallbackWorker.DormantBackoff(worker, b.dormantParkNanos);
-            this.runner = new AgentRunner(idle,
-                    e -> LOGGER.log(System.Logger.Level.ERROR, "RCU worker error in domain '" + name + "'", e),
-                    null, worker);
-            AgentRunner.startOnThread(runner, r -> {
-                Thread t = new Thread(r, name + "-worker");
-                t.setDaemon(true);
-                return t;
-            });
+            IdleStrategy idle = b.workerIdle != null ? b.workerIdle : new DormantBackoff(worker, b.dormantParkNanos);
+            this.runner = worker.startOwnThread(idle, LOGGER);
         } else {
             this.runner = null;
         }
@@ -600,7 +555,8 @@ public final class Rcu implements AutoCloseable {
         return new IllegalStateException("RCU domain is closed");
     }
 
-    private void checkOpen() {
+    /** Throws unless the domain is open (neither closing nor closed). */
+    void checkOpen() {
         if (state != OPEN) {
             throw closedException();
         }
@@ -611,12 +567,20 @@ public final class Rcu implements AutoCloseable {
         return state == OPEN;
     }
 
-    /** The domain's name. */
+    /**
+     * The domain's name.
+     *
+     * @return the name given to the builder
+     */
     public String name() {
         return name;
     }
 
-    /** The domain's flavor. */
+    /**
+     * The domain's flavor.
+     *
+     * @return EBR or QSBR
+     */
     public Flavor flavor() {
         return flavor;
     }
@@ -629,16 +593,10 @@ public final class Rcu implements AutoCloseable {
      */
     public void readLock() {
         Thread t = Thread.currentThread();
-        ReaderSlot s = ReaderRegistry.cached(slotCache, t);
+        ReaderSlot s = PerThreadTable.peek(slotProbe, t.threadId());
         if (s == null) {
-            if (t.isVirtual()) {
-                virtualLock(t);
-                return;
-            }
-            s = platformSlot(t, !qsbr);
-            if (s == null) {
-                throw notOnline();
-            }
+            implicit.enterSlow(t);
+            return;
         }
         if (qsbr) {
             s.qsbrEnter();
@@ -650,16 +608,10 @@ public final class Rcu implements AutoCloseable {
     /** Leaves a read section; throws {@link IllegalStateException} without a matching readLock(). */
     public void readUnlock() {
         Thread t = Thread.currentThread();
-        ReaderSlot s = ReaderRegistry.cached(slotCache, t);
+        ReaderSlot s = PerThreadTable.peek(slotProbe, t.threadId());
         if (s == null) {
-            if (t.isVirtual()) {
-                virtualUnlock(t);
-                return;
-            }
-            s = platformSlot(t, false);
-            if (s == null) {
-                throw new IllegalStateException("readUnlock() without a matching readLock()");
-            }
+            implicit.exitSlow(t);
+            return;
         }
         if (qsbr) {
             s.qsbrExit();
@@ -671,18 +623,15 @@ public final class Rcu implements AutoCloseable {
     /**
      * Enters a read section and returns a garbage-free handle whose {@code close()} leaves it:
      * {@code try (Rcu.ReadSection s = rcu.read()) { ... }}.
+     *
+     * @return the section, whose {@code close()} leaves it (not a new object)
+     * @throws IllegalStateException after close(), or (QSBR) on a thread that is not online
      */
     public ReadSection read() {
         Thread t = Thread.currentThread();
-        ReaderSlot s = ReaderRegistry.cached(slotCache, t);
+        ReaderSlot s = PerThreadTable.peek(slotProbe, t.threadId());
         if (s == null) {
-            if (t.isVirtual()) {
-                return virtualLock(t);
-            }
-            s = platformSlot(t, !qsbr);
-            if (s == null) {
-                throw notOnline();
-            }
+            return implicit.enterSlow(t);
         }
         if (qsbr) {
             s.qsbrEnter();
@@ -693,34 +642,12 @@ public final class Rcu implements AutoCloseable {
     }
 
     /**
-     * Slow path of the implicit API on a platform thread: the ThreadLocal, registering a slot if
-     * {@code create}; refreshes the thread -> slot cache. Null if the thread has no slot.
+     * True if the calling thread is inside a read section of this domain (implicit API or a handle).
+     *
+     * @return true inside a read section of this domain
      */
-    private ReaderSlot platformSlot(Thread t, boolean create) {
-        ReaderSlot s = threadSlot.get();
-        if (s == null) {
-            if (!create) {
-                return null;
-            }
-            s = registerPlatform(t);
-        }
-        readers.cache(t, s);
-        return s;
-    }
-
-    /** True if the calling thread is inside a read section of this domain (implicit API or a handle). */
     public boolean inReadSection() {
-        Thread t = Thread.currentThread();
-        ReaderSlot s = currentSlotOrNull();
-        if (s != null && s.nesting > 0) {
-            return true;
-        }
-        for (ReaderSlot h : handles) {
-            if (h.inSectionOf(t)) {
-                return true;
-            }
-        }
-        return false;
+        return waits.inReadSection();
     }
 
     /**
@@ -735,55 +662,35 @@ public final class Rcu implements AutoCloseable {
      * reclamation path deciding whether a caller may block. Callbacks may wait (they may call
      * synchronize()). A pure query of the calling thread's state: no fence, no allocation, does not
      * check whether the domain is open.
+     *
+     * @return true if the calling thread may block until a grace period completes
      */
     public boolean mayWaitForGracePeriod() {
-        Thread t = Thread.currentThread();
-        ReaderSlot s = currentSlotOrNull();
-        if (s != null && (s.nesting > 0 || (qsbr && s.online()))) {
-            return false;
-        }
-        for (ReaderSlot h : handles) {
-            if (h.inSectionOf(t) || (qsbr && h.owner == t && h.online())) {
-                return false;
-            }
-        }
-        return true;
+        return waits.mayWait();
     }
 
     /**
      * QSBR: reports that the calling thread holds no reference obtained in a read section (call it
      * outside every section, at the thread's loop boundary); throws if the thread is not online.
      * EBR: no-op.
+     *
+     * @throws IllegalStateException after close(), or (QSBR) inside a section or on a thread that is
+     *                               not online
      */
     public void quiescentState() {
         if (!qsbr) {
             checkOpen();
             return;
         }
-        ReaderSlot s = currentSlotOrNull();
-        if (s == null) {
-            throw notOnline();
-        }
-        s.qsbrQuiescent();
+        implicit.quiescentState();
     }
 
     /** QSBR: the calling thread goes online (idempotent); required before reading. EBR: no-op. */
     public void threadOnline() {
         checkOpen();
-        if (!qsbr) {
-            return;
+        if (qsbr) {
+            implicit.online();
         }
-        Thread t = Thread.currentThread();
-        ReaderSlot s;
-        if (t.isVirtual()) {
-            s = readers.findPooled(t);
-            if (s == null) {
-                s = readers.claimPooled(t);
-            }
-        } else {
-            s = platformSlot(t, true);
-        }
-        s.qsbrOnline();
     }
 
     /**
@@ -792,122 +699,21 @@ public final class Rcu implements AutoCloseable {
      */
     public void threadOffline() {
         checkOpen();
-        if (!qsbr) {
-            return;
-        }
-        Thread t = Thread.currentThread();
-        if (t.isVirtual()) {
-            ReaderSlot s = readers.findPooled(t);
-            if (s != null) {
-                s.qsbrOffline();
-                s.release();
-            }
-        } else {
-            ReaderSlot s = platformSlot(t, false);
-            if (s != null) {
-                s.qsbrOffline();
-            }
+        if (qsbr) {
+            implicit.offline();
         }
     }
 
     /**
      * Registers an explicit reader handle owned by the calling thread (QSBR: online); it lives as
      * long as that thread (see {@link Reader}).
+     *
+     * @return a handle owned by the calling thread
+     * @throws IllegalStateException after close()
      */
     public Reader register() {
         checkOpen();
-        ReaderSlot s = readers.registerDedicated(Thread.currentThread(), reports.deadReporter);
-        handleLock.lock();
-        try {
-            // Drops handles whose slot the registry has reaped (owner dead, no borrower left), so
-            // threads that register a Reader and die without closing it do not grow the array.
-            ReaderSlot[] old = handles;
-            ReaderSlot[] next = new ReaderSlot[old.length + 1];
-            int n = 0;
-            for (ReaderSlot h : old) {
-                if (!h.removed) {
-                    next[n++] = h;
-                }
-            }
-            next[n++] = s;
-            handles = n == next.length ? next : Arrays.copyOf(next, n);
-        } finally {
-            handleLock.unlock();
-        }
-        if (qsbr) {
-            s.qsbrOnline();
-        }
-        return new Reader(s);
-    }
-
-    private void unregisterHandle(ReaderSlot s) {
-        readers.unregister(s);
-        handleLock.lock();
-        try {
-            ReaderSlot[] old = handles;
-            int n = 0;
-            ReaderSlot[] next = new ReaderSlot[old.length];
-            for (ReaderSlot x : old) {
-                if (x != s) {
-                    next[n++] = x;
-                }
-            }
-            handles = Arrays.copyOf(next, n);
-        } finally {
-            handleLock.unlock();
-        }
-    }
-
-    private ReaderSlot registerPlatform(Thread t) {
-        checkOpen();
-        ReaderSlot s = readers.registerDedicated(t, reports.deadReporter);
-        threadSlot.set(s);
-        return s;
-    }
-
-    /** The calling thread's implicit slot (pooled for a virtual thread), or null; never registers. */
-    private ReaderSlot currentSlotOrNull() {
-        Thread t = Thread.currentThread();
-        ReaderSlot s = ReaderRegistry.cached(slotCache, t);
-        if (s != null) {
-            return s;
-        }
-        return t.isVirtual() ? readers.findPooled(t) : platformSlot(t, false);
-    }
-
-    private ReaderSlot virtualLock(Thread t) {
-        ReaderSlot s = readers.findPooled(t);
-        if (qsbr) {
-            if (s == null) {
-                throw notOnline();
-            }
-            s.qsbrEnter();
-            return s;
-        }
-        if (s == null) {
-            s = readers.claimPooled(t);
-        }
-        try {
-            s.ebrEnter();
-        } catch (RuntimeException e) {
-            if (s.nesting == 0) {
-                s.release();
-            }
-            throw e;
-        }
-        return s;
-    }
-
-    private void virtualUnlock(Thread t) {
-        ReaderSlot s = readers.findPooled(t);
-        if (s == null) {
-            throw new IllegalStateException("readUnlock() without a matching readLock()");
-        }
-        readers.exit(s);
-    }
-
-    private static IllegalStateException notOnline() {
-        return new IllegalStateException("QSBR read section on a thread that is not online: call threadOnline() first");
+        return new Reader(handles.add(Thread.currentThread()));
     }
 
     // ==================================================================== grace periods
@@ -920,19 +726,27 @@ public final class Rcu implements AutoCloseable {
      */
     public void synchronize() {
         checkOpen();
-        waitQuiescent(gracePeriods.snapshot(), "synchronize()");
+        waits.awaitCookie(gracePeriods.snapshot(), "synchronize()");
     }
 
     /**
      * A cookie for the grace period that must complete before {@link #pollState(long)} returns true;
      * does not start one. Implies a full memory fence.
+     *
+     * @return the cookie, for {@link #pollState(long)} or {@link #condSynchronize(long)}
+     * @throws IllegalStateException after close()
      */
     public long getState() {
         checkOpen();
         return gracePeriods.snapshot();
     }
 
-    /** Like {@link #getState()}, and asks the worker to run that grace period. */
+    /**
+     * Like {@link #getState()}, and asks the worker to run that grace period.
+     *
+     * @return the cookie, as {@link #getState()} returns it
+     * @throws IllegalStateException after close()
+     */
     public long startPoll() {
         checkOpen();
         long c = gracePeriods.snapshot();
@@ -940,7 +754,13 @@ public final class Rcu implements AutoCloseable {
         return c;
     }
 
-    /** True once the grace period of {@code cookie} has completed: one volatile read and a compare. */
+    /**
+     * True once the grace period of {@code cookie} has completed: one volatile read and a compare.
+     *
+     * @param cookie a cookie from {@link #getState()} or {@link #startPoll()}
+     * @return true once that cookie's grace period has completed
+     * @throws IllegalStateException after close()
+     */
     public boolean pollState(long cookie) {
         return gracePeriods.done(cookie);
     }
@@ -949,77 +769,14 @@ public final class Rcu implements AutoCloseable {
      * Returns at once if {@code cookie}'s grace period has completed, otherwise waits for it.
      *
      * @throws IllegalStateException inside a read section of this domain, or after close()
+     * @param cookie a cookie from {@link #getState()} or {@link #startPoll()}
      */
     public void condSynchronize(long cookie) {
         if (gracePeriods.done(cookie)) {
-            checkNotInSection("condSynchronize()");
+            waits.checkNotInSection("condSynchronize()");
             return;
         }
-        waitQuiescent(cookie, "condSynchronize()");
-    }
-
-    /** Waits for {@code cookie} with the caller counted as quiescent (QSBR: offline meanwhile). */
-    private void waitQuiescent(long cookie, String what) {
-        ReaderSlot s = checkNotInSection(what);
-        boolean wasOnline = goOffline(s);
-        try {
-            gracePeriods.awaitCookie(cookie);
-        } finally {
-            comeBackOnline(s, wasOnline);
-        }
-    }
-
-    /**
-     * QSBR: takes the calling thread's implicit slot and its own online handles offline for a
-     * blocking call (they would otherwise hold back the grace period the call waits for). Returns
-     * whether the implicit slot was online. Handles remember it in their owner-only field.
-     */
-    private boolean goOffline(ReaderSlot s) {
-        if (!qsbr) {
-            return false;
-        }
-        Thread t = Thread.currentThread();
-        for (ReaderSlot h : handles) {
-            if (h.thread() == t && h.online()) {
-                h.qsbrOffline();
-                h.offlineForWait = true;
-            }
-        }
-        if (s != null && s.online()) {
-            s.qsbrOffline();
-            return true;
-        }
-        return false;
-    }
-
-    private void comeBackOnline(ReaderSlot s, boolean wasOnline) {
-        if (!qsbr || gracePeriods.isClosed()) {
-            return;
-        }
-        if (wasOnline) {
-            s.qsbrOnline();
-        }
-        Thread t = Thread.currentThread();
-        for (ReaderSlot h : handles) {
-            if (h.offlineForWait && h.thread() == t) {
-                h.offlineForWait = false;
-                h.qsbrOnline();
-            }
-        }
-    }
-
-    private ReaderSlot checkNotInSection(String what) {
-        Thread t = Thread.currentThread();
-        ReaderSlot s = currentSlotOrNull();
-        if (s != null && s.nesting > 0) {
-            throw new IllegalStateException(what + " inside a read section of the same RCU domain would deadlock");
-        }
-        for (ReaderSlot h : handles) {
-            if (h.inSectionOf(t)) {
-                throw new IllegalStateException(what + " inside a read section of the same RCU domain would deadlock");
-            }
-        }
-        return s;
+        waits.awaitCookie(cookie, "condSynchronize()");
     }
 
     // ==================================================================== callbacks
@@ -1049,6 +806,7 @@ public final class Rcu implements AutoCloseable {
      * @throws IllegalArgumentException if {@code callback} is null
      * @throws IllegalStateException    after close(), or past the hard cap on a caller that may not
      *                                  wait
+     * @param callback the callback, run once on the worker after a grace period
      */
     public void call(Runnable callback) {
         if (callback == null) {
@@ -1058,68 +816,7 @@ public final class Rcu implements AutoCloseable {
         if (state != OPEN && !(state == CLOSING && worker.isDutyThread(t))) {
             throw closedException(); // callbacks may still queue callbacks while close() drains
         }
-        CallbackQueue q = worker.cached(t);
-        if (q == null) {
-            if (t.isVirtual()) {
-                callVirtual(t, callback);
-                return;
-            }
-            q = threadQueue.get();
-            if (q == null) {
-                q = worker.registerDedicated(t);
-                threadQueue.set(q);
-            }
-            worker.cache(t, q);
-        }
-        if (q.pendingOwn() >= worker.share()) {
-            admit(t); // the sum over every queue, and waiting or refusing past the limit
-        }
-        q.add(callback, worker.recycled);
-        worker.wakeIfDormant(); // after the publish: see CallbackWorker's notes for the race left
-    }
-
-    private void callVirtual(Thread t, Runnable callback) {
-        CallbackQueue q = worker.claimPooled(t);
-        if (q.pendingOwn() >= worker.share()) {
-            q.release(); // not held while admit() may wait
-            admit(t);
-            q = worker.claimPooled(t);
-        }
-        try {
-            q.add(callback, worker.recycled);
-        } finally {
-            q.release();
-        }
-        worker.wakeIfDormant();
-    }
-
-    /**
-     * call()'s slow path, before queueing: returns when the caller may queue, or throws (see
-     * call()'s Javadoc). Holds no lock; a wait is a barrier ticket, one worker cycle at a time.
-     */
-    private void admit(Thread t) {
-        long limit = worker.callbackLimit;
-        long pending = worker.pendingTotal();
-        if (pending < limit) {
-            return;
-        }
-        if (runner != null && !worker.isDutyThread(t) && mayWaitForGracePeriod()) {
-            do {
-                if (!worker.awaitBarrier(worker.barrierTicket())) {
-                    throw closedException();
-                }
-                pending = worker.pendingTotal();
-            } while (pending >= limit);
-            return;
-        }
-        if (pending >= 2 * limit) {
-            worker.wakeForBacklog();
-            throw new IllegalStateException("RCU domain '" + name + "': " + pending
-                    + " callbacks pending, at the hard cap of twice callbackLimit (" + limit
-                    + "); this thread may not wait for them (read section, online QSBR thread, callback"
-                    + " or no own worker thread): the callback was not queued");
-        }
-        worker.wakeForBacklog();
+        producers.call(t, callback);
     }
 
     /**
@@ -1129,18 +826,18 @@ public final class Rcu implements AutoCloseable {
      */
     public void barrier() {
         checkOpen();
-        checkNotInSection("barrier()");
+        waits.checkNotInSection("barrier()");
         if (worker.isDutyThread(Thread.currentThread())) {
             throw new IllegalStateException("barrier() from an RCU callback would deadlock");
         }
-        ReaderSlot s = currentSlotOrNull();
-        boolean wasOnline = goOffline(s);
+        ReaderSlot s = implicit.current();
+        boolean wasOnline = waits.goOffline(s);
         try {
             if (!worker.awaitBarrier(worker.barrierTicket())) {
                 throw closedException();
             }
         } finally {
-            comeBackOnline(s, wasOnline);
+            waits.comeBackOnline(s, wasOnline);
         }
     }
 
@@ -1148,6 +845,8 @@ public final class Rcu implements AutoCloseable {
      * The domain's duty cycle as an Agrona agent, for {@code ownWorkerThread(false)}: run it with an
      * {@link AgentRunner} or {@code AgentInvoker} of your own. With the domain's own worker thread the
      * agent is already running and must not be started again.
+     *
+     * @return the worker's duty cycle
      */
     public Agent agent() {
         return worker;
@@ -1170,7 +869,11 @@ public final class Rcu implements AutoCloseable {
         return gracePeriods.queuedWaiters();
     }
 
-    /** A snapshot of the domain's counters. */
+    /**
+     * A snapshot of the domain's counters.
+     *
+     * @return the counters now
+     */
     public Stats stats() {
         return new Stats(gracePeriods.completed(), worker.invoked(), gracePeriods.longestNanos(), reports.stalls(),
                 reports.dead(), worker.failures(), readers.slots().length, readers.poolSize());
@@ -1187,14 +890,14 @@ public final class Rcu implements AutoCloseable {
         if (state != OPEN) {
             return;
         }
-        checkNotInSection("close()");
+        waits.checkNotInSection("close()");
         if (worker.isDutyThread(Thread.currentThread())) {
             throw new IllegalStateException("close() from an RCU callback would deadlock");
         }
         if (!STATE.compareAndSet(this, OPEN, CLOSING)) {
             return;
         }
-        goOffline(currentSlotOrNull()); // for good: the domain is closing
+        waits.goOffline(implicit.current()); // for good: the domain is closing
         try {
             if (runner != null) {
                 worker.awaitBarrier(worker.barrierTicket());

@@ -6,6 +6,8 @@ import java.util.Arrays;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
+import dev.sheaf.rcu.internal.PerThreadTable;
+
 /*
  * Implementation notes: the global reader epoch and the set of reader slots.
  *
@@ -22,6 +24,9 @@ import java.util.function.Consumer;
  *   claims a free one by CAS at its outermost section (or when it goes online) and returns it at the
  *   end, so the pool grows only to the number of virtual threads inside a section at the same time.
  *   Probing starts at a hash of the thread id, which also makes the holder's own lookup short.
+ * threadSlots: the implicit API's PerThreadTable of platform threads' dedicated slots. An owner
+ *   installs its slot on registration; the sweep removes it when it reaps the slot of a dead owner.
+ *   Rcu.Reader slots are never in it.
  * Reclamation: dedicated slots whose owner died are removed by sweep(), which runs on the
  *   registration slow path, every 64 grace periods and whenever a scan finds a blocking slot's
  *   occupant dead. An owner that died inside a section (nesting > 0) is reported; either way the slot
@@ -32,8 +37,12 @@ import java.util.function.Consumer;
  *
  * Lock order: GracePeriods.gpLock may be held while taking registrationLock, never the reverse.
  * registrationLock protects only the replacement of the slots/pool arrays.
+ *
+ * Map: padding chain (ReaderRegistryPad0, ReaderRegistryFields: epoch, ReaderRegistryPad1); fields;
+ * epoch (advance, close); scan (quiescentFor, firstBlocker); thread -> implicit slot; dedicated slots
+ * (register, unregister, sweep, reap); pooled slots (find, claim, reap); ReadSection close path.
  */
-abstract class EpochLeftPad {
+abstract class ReaderRegistryPad0 {
     byte p000, p001, p002, p003, p004, p005, p006, p007, p010, p011, p012, p013, p014, p015, p016, p017;
     byte p020, p021, p022, p023, p024, p025, p026, p027, p030, p031, p032, p033, p034, p035, p036, p037;
     byte p040, p041, p042, p043, p044, p045, p046, p047, p050, p051, p052, p053, p054, p055, p056, p057;
@@ -44,11 +53,11 @@ abstract class EpochLeftPad {
     byte p160, p161, p162, p163, p164, p165, p166, p167, p170, p171, p172, p173, p174, p175, p176, p177;
 }
 
-abstract class EpochField extends EpochLeftPad {
+abstract class ReaderRegistryFields extends ReaderRegistryPad0 {
     volatile long epoch = 1;
 }
 
-abstract class EpochRightPad extends EpochField {
+abstract class ReaderRegistryPad1 extends ReaderRegistryFields {
     byte q000, q001, q002, q003, q004, q005, q006, q007, q010, q011, q012, q013, q014, q015, q016, q017;
     byte q020, q021, q022, q023, q024, q025, q026, q027, q030, q031, q032, q033, q034, q035, q036, q037;
     byte q040, q041, q042, q043, q044, q045, q046, q047, q050, q051, q052, q053, q054, q055, q056, q057;
@@ -59,24 +68,22 @@ abstract class EpochRightPad extends EpochField {
     byte q160, q161, q162, q163, q164, q165, q166, q167, q170, q171, q172, q173, q174, q175, q176, q177;
 }
 
-final class ReaderRegistry extends EpochRightPad {
+final class ReaderRegistry extends ReaderRegistryPad1 {
     static final long CLOSED = Long.MIN_VALUE;
     private static final ReaderSlot[] NONE = new ReaderSlot[0];
     private static final VarHandle EPOCH;
 
     static {
         try {
-            EPOCH = MethodHandles.lookup().findVarHandle(EpochField.class, "epoch", long.class);
+            EPOCH = MethodHandles.lookup().findVarHandle(ReaderRegistryFields.class, "epoch", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
     }
 
-    /** Direct-mapped thread -> dedicated slot cache for the implicit API (see cached()). */
-    private static final int CACHE_SIZE = 256;
-
     final boolean qsbr;
-    private final ReaderSlot[] cache = new ReaderSlot[CACHE_SIZE];
+    /** Implicit slots of platform threads; a dead owner's entry leaves it when the sweep reaps the slot. */
+    private final PerThreadTable<ReaderSlot> threadSlots = new PerThreadTable<>(ReaderSlot.class);
     private final ReentrantLock registrationLock = new ReentrantLock();
     private volatile ReaderSlot[] slots = NONE;
     private volatile ReaderSlot[] pool = NONE;
@@ -146,42 +153,23 @@ final class ReaderRegistry extends EpochRightPad {
         return -1;
     }
 
-    // ---------------------------------------------------------------- thread -> slot cache
+    // ---------------------------------------------------------------- thread -> implicit slot
 
-    /**
-     * The calling platform thread's implicit slot if the cache has it, else null. The cache is a
-     * direct-mapped array indexed by thread id: entries are written racily (plain stores of whole
-     * references) by the owners on their slow path, and a hit is confirmed by the slot's final owner
-     * field, so a stale or foreign entry is only a miss. Virtual threads never match (pooled slots
-     * have no owner). This replaces a ThreadLocal lookup (a hash probe in the thread's map) with two
-     * dependent loads and a compare.
-     */
-    ReaderSlot cached(Thread t) {
-        return cached(cache, t);
+    /** The implicit API's thread -> dedicated slot table (see PerThreadTable). */
+    PerThreadTable<ReaderSlot> threadSlots() {
+        return threadSlots;
     }
 
-    /** The same lookup on a cache array the caller keeps in a final field (one load less). */
-    static ReaderSlot cached(ReaderSlot[] cache, Thread t) {
-        ReaderSlot s = cache[(int) t.threadId() & (CACHE_SIZE - 1)];
-        return s != null && s.owner == t ? s : null;
+    /** The calling platform thread's implicit slot (its table slot or the overflow), or null. */
+    ReaderSlot implicitSlot() {
+        return threadSlots.get();
     }
 
-    ReaderSlot[] cacheArray() {
-        return cache;
-    }
-
-    void cache(Thread t, ReaderSlot s) {
-        cache[(int) t.threadId() & (CACHE_SIZE - 1)] = s;
-    }
-
-    private void uncache(ReaderSlot s) {
-        Thread t = s.owner;
-        if (t != null) {
-            int i = (int) t.threadId() & (CACHE_SIZE - 1);
-            if (cache[i] == s) {
-                cache[i] = null;
-            }
-        }
+    /** Registers the calling platform thread's implicit slot and installs it in the table. */
+    ReaderSlot registerImplicit(Thread owner, Consumer<ReaderSlot> deadReport) {
+        ReaderSlot s = registerDedicated(owner, deadReport);
+        threadSlots.put(s);
+        return s;
     }
 
     // ---------------------------------------------------------------- dedicated slots
@@ -215,8 +203,7 @@ final class ReaderRegistry extends EpochRightPad {
             return;
         }
         s.retired = true;
-        s.removed = true;
-        uncache(s);
+        s.removed = true; // a Reader's slot, never in threadSlots
         ReaderSlot[] old = slots;
         int n = 0;
         ReaderSlot[] next = new ReaderSlot[old.length - 1];
@@ -297,7 +284,7 @@ final class ReaderRegistry extends EpochRightPad {
         }
         s.clearDead();
         s.removed = true;
-        uncache(s);
+        threadSlots.remove(s); // the owner is dead; a no-op for a Reader's slot
         return true;
     }
 

@@ -2,14 +2,20 @@ package dev.sheaf.rcu;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
-/**
+/*
+ * Implementation notes.
+ *
  * Reports readers that hold grace periods back: stalls (held longer than the stall timeout, reported
  * once per section) and threads that died inside a section. Each report goes to the domain's
  * {@link System.Logger} at WARNING and, if configured, to the builder's listener. Called only by the
  * grace-period driver (under its lock) or the registration sweep.
+ *
+ * Map: counters; stall, diedInSection; publish (logger, listener); format; counts.
  */
+/** Reports of readers that hold grace periods back: logged, counted, passed to the listener. */
 final class ReaderReports {
     private static final VarHandle STALLS;
     private static final VarHandle DEAD;
@@ -41,14 +47,15 @@ final class ReaderReports {
     void stall(ReaderSlot s, Thread t, long heldNanos) {
         STALLS.getAndAdd(this, 1L);
         StackTraceElement[] stack = t == null ? new StackTraceElement[0] : t.getStackTrace();
-        Rcu.ReaderReport r = new Rcu.ReaderReport(Rcu.ReaderReport.Kind.STALL, domain, s.threadName(), heldNanos, stack);
+        Rcu.ReaderReport r = new Rcu.ReaderReport(Rcu.ReaderReport.Kind.STALL, domain, s.threadName(), heldNanos,
+                stack);
         publish(r);
     }
 
     void diedInSection(ReaderSlot s) {
         DEAD.getAndAdd(this, 1L);
-        Rcu.ReaderReport r = new Rcu.ReaderReport(Rcu.ReaderReport.Kind.DIED_IN_SECTION, domain, s.threadName(), 0L,
-                new StackTraceElement[0]);
+        Rcu.ReaderReport r = new Rcu.ReaderReport(Rcu.ReaderReport.Kind.DIED_IN_SECTION, domain, s.threadName(),
+                0L, new StackTraceElement[0]);
         publish(r);
     }
 
@@ -65,6 +72,23 @@ final class ReaderReports {
                 // same
             }
         }
+    }
+
+    /** Rcu.ReaderReport.toString(): the text that is logged. */
+    static String format(Rcu.ReaderReport r) {
+        StringBuilder sb = new StringBuilder();
+        if (r.kind() == Rcu.ReaderReport.Kind.STALL) {
+            sb.append("RCU stall in domain '").append(r.domain()).append("': reader ").append(r.thread())
+                    .append(" has held a grace period for ").append(TimeUnit.NANOSECONDS.toMillis(r.heldNanos()))
+                    .append(" ms");
+        } else {
+            sb.append("RCU reader ").append(r.thread()).append(" died inside a read section of domain '")
+                    .append(r.domain()).append("'; its slot was reclaimed");
+        }
+        for (StackTraceElement e : r.stack()) {
+            sb.append(System.lineSeparator()).append("\tat ").append(e);
+        }
+        return sb.toString();
     }
 
     long stalls() {

@@ -3,11 +3,13 @@ package dev.sheaf.rcu;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
+import dev.sheaf.rcu.internal.PerThreadTable;
+
 /*
  * Implementation notes: one reader's published state.
  *
  * A slot belongs to exactly one thread at a time: a platform thread that read through the implicit
- * API (dedicated slot, found through ReaderRegistry's thread -> slot cache or a ThreadLocal, kept
+ * API (dedicated slot, found through ReaderRegistry's PerThreadTable of implicit slots, kept
  * until the thread dies and a sweep drops it), an explicit Rcu.Reader handle
  * (dedicated slot, held by the caller), or a virtual thread that borrowed a pooled slot for the
  * duration of its outermost read section (EBR) or its online period (QSBR).
@@ -60,8 +62,16 @@ import java.lang.invoke.VarHandle;
  * The hot fields sit on their own cache lines (padding superclasses, as in JCTools), so a reader
  * entering a section dirties only its own line and the scan's loads do not false-share with other
  * readers. The cold fields after the right pad are written on claim/release and by the scan.
+ *
+ * Map: padding chain (ReaderSlotPad0 on PerThreadTable.Entry, ReaderSlotFields: epoch and nesting,
+ * ReaderSlotPad1); cold fields; owner side EBR; owner side QSBR; borrowers; ReadSection; scan side;
+ * pool side.
  */
-abstract class ReaderSlotLeftPad {
+abstract class ReaderSlotPad0 extends PerThreadTable.Entry {
+    ReaderSlotPad0(long ownerTid) {
+        super(ownerTid);
+    }
+
     byte p000, p001, p002, p003, p004, p005, p006, p007, p010, p011, p012, p013, p014, p015, p016, p017;
     byte p020, p021, p022, p023, p024, p025, p026, p027, p030, p031, p032, p033, p034, p035, p036, p037;
     byte p040, p041, p042, p043, p044, p045, p046, p047, p050, p051, p052, p053, p054, p055, p056, p057;
@@ -72,14 +82,22 @@ abstract class ReaderSlotLeftPad {
     byte p160, p161, p162, p163, p164, p165, p166, p167, p170, p171, p172, p173, p174, p175, p176, p177;
 }
 
-abstract class ReaderSlotHot extends ReaderSlotLeftPad {
+abstract class ReaderSlotFields extends ReaderSlotPad0 {
+    ReaderSlotFields(long ownerTid) {
+        super(ownerTid);
+    }
+
     /** See the implementation notes; accessed through {@link ReaderSlot#EPOCH} except for owner reads. */
     long epoch;
     /** Section depth; owner-only. */
     int nesting;
 }
 
-abstract class ReaderSlotRightPad extends ReaderSlotHot {
+abstract class ReaderSlotPad1 extends ReaderSlotFields {
+    ReaderSlotPad1(long ownerTid) {
+        super(ownerTid);
+    }
+
     byte q000, q001, q002, q003, q004, q005, q006, q007, q010, q011, q012, q013, q014, q015, q016, q017;
     byte q020, q021, q022, q023, q024, q025, q026, q027, q030, q031, q032, q033, q034, q035, q036, q037;
     byte q040, q041, q042, q043, q044, q045, q046, q047, q050, q051, q052, q053, q054, q055, q056, q057;
@@ -90,7 +108,7 @@ abstract class ReaderSlotRightPad extends ReaderSlotHot {
     byte q160, q161, q162, q163, q164, q165, q166, q167, q170, q171, q172, q173, q174, q175, q176, q177;
 }
 
-final class ReaderSlot extends ReaderSlotRightPad implements Rcu.ReadSection {
+final class ReaderSlot extends ReaderSlotPad1 implements Rcu.ReadSection {
     static final VarHandle EPOCH;
     private static final VarHandle CLAIMED;
     private static final VarHandle BORROWER;
@@ -98,7 +116,7 @@ final class ReaderSlot extends ReaderSlotRightPad implements Rcu.ReadSection {
     static {
         try {
             MethodHandles.Lookup lookup = MethodHandles.lookup();
-            EPOCH = lookup.findVarHandle(ReaderSlotHot.class, "epoch", long.class);
+            EPOCH = lookup.findVarHandle(ReaderSlotFields.class, "epoch", long.class);
             CLAIMED = lookup.findVarHandle(ReaderSlot.class, "claimed", int.class);
             BORROWER = lookup.findVarHandle(ReaderSlot.class, "borrower", Thread.class);
         } catch (ReflectiveOperationException e) {
@@ -110,9 +128,8 @@ final class ReaderSlot extends ReaderSlotRightPad implements Rcu.ReadSection {
     /** True for slots lent to virtual threads; false for dedicated slots. */
     final boolean pooled;
     /**
-     * Dedicated slots: the owning thread (null for pooled slots). Strong: the implicit API's
-     * thread -> slot cache compares it by identity; a dead owner's slot (and so its Thread object) is
-     * dropped by the next sweep.
+     * Dedicated slots: the owning thread (null for pooled slots); the sweep checks its liveness. A
+     * dead owner's slot (and so its Thread object) is dropped by the next sweep.
      */
     final Thread owner;
     /** Pooled slots: the virtual thread holding the slot now, or null. */
@@ -136,12 +153,14 @@ final class ReaderSlot extends ReaderSlotRightPad implements Rcu.ReadSection {
     long stallReportedEpoch;
 
     ReaderSlot(ReaderRegistry registry, Thread owner) {
+        super(owner.threadId());
         this.registry = registry;
         this.pooled = false;
         this.owner = owner;
     }
 
     ReaderSlot(ReaderRegistry registry) {
+        super(0L);
         this.registry = registry;
         this.pooled = true;
         this.owner = null;
@@ -189,7 +208,7 @@ final class ReaderSlot extends ReaderSlotRightPad implements Rcu.ReadSection {
     void qsbrEnter() {
         if (epoch <= 0) {
             throw epoch == 0
-                    ? new IllegalStateException("QSBR read section on a thread that is not online: call threadOnline() first")
+                    ? ImplicitReaders.notOnline()
                     : Rcu.closedException();
         }
         nesting++;

@@ -259,7 +259,7 @@ class RcuApiTest {
                         rcu.call(ran::incrementAndGet);
                     }
                 };
-                ts[i] = virtual ? Thread.ofVirtual().start(body) : Thread.ofPlatform().start(body);
+                ts[i] = TestThreads.start(virtual, body);
             }
             for (Thread t : ts) {
                 t.join();
@@ -403,7 +403,8 @@ class RcuApiTest {
             });
             // nothing runs until the agent does
             assertEquals(0, ran.get());
-            org.agrona.concurrent.AgentInvoker invoker = new org.agrona.concurrent.AgentInvoker(e -> { }, null, rcu.agent());
+            org.agrona.concurrent.AgentInvoker invoker =
+                    new org.agrona.concurrent.AgentInvoker(e -> { }, null, rcu.agent());
             invoker.start();
             while (ran.get() == 0) {
                 invoker.invoke();

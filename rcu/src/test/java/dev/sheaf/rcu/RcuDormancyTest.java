@@ -51,10 +51,11 @@ class RcuDormancyTest {
         try (Rcu rcu = dormantDomain()) {
             CountDownLatch ran = new CountDownLatch(1);
             Runnable producer = () -> rcu.call(ran::countDown);
-            Thread t = virtual ? Thread.ofVirtual().start(producer) : Thread.ofPlatform().start(producer);
+            Thread t = TestThreads.start(virtual, producer);
             t.join();
             assertTrue(ran.await(30, TimeUnit.SECONDS),
-                    "callback queued on a dormant worker (park bound 1 h) did not run within 30 s: the wake-up was lost");
+                    "callback queued on a dormant worker (park bound 1 h) did not run within 30 s:"
+                            + " the wake-up was lost");
         }
     }
 

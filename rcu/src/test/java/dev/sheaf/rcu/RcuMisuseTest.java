@@ -220,8 +220,7 @@ class RcuMisuseTest {
             AtomicInteger ran = new AtomicInteger();
             AtomicBoolean ninthQueued = new AtomicBoolean();
             AtomicReference<Throwable> failure = new AtomicReference<>();
-            Thread.Builder tb = virtual ? Thread.ofVirtual() : Thread.ofPlatform();
-            Thread producer = tb.name("producer").start(() -> {
+            Thread producer = TestThreads.start(virtual, "producer", () -> {
                 try {
                     assertTrue(rcu.mayWaitForGracePeriod());
                     rcu.call(() -> {
@@ -260,7 +259,7 @@ class RcuMisuseTest {
         AtomicInteger ran = new AtomicInteger();
         AtomicBoolean rejectedRan = new AtomicBoolean();
         try (Rcu rcu = Rcu.builder().name("limit-section").callbackLimit(4).build()) {
-            RcuQsbrTest.runIn(virtual, () -> {
+            TestThreads.runIn(virtual, () -> {
                 rcu.readLock(); // the worker's grace period waits for this section: nothing runs
                 try {
                     assertFalse(rcu.mayWaitForGracePeriod());

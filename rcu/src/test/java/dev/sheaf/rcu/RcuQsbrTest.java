@@ -21,14 +21,10 @@ class RcuQsbrTest {
         return Rcu.builder().flavor(Rcu.Flavor.QSBR).name("qsbr-test").build();
     }
 
-    private static Thread start(boolean virtual, Runnable r) {
-        return virtual ? Thread.ofVirtual().start(r) : Thread.ofPlatform().start(r);
-    }
-
     @ParameterizedTest(name = "virtual={0}")
     @ValueSource(booleans = {false, true})
     void readingRequiresOnline(boolean virtual) throws Throwable {
-        runIn(virtual, () -> {
+        TestThreads.runIn(virtual, () -> {
             try (Rcu rcu = qsbr()) {
                 assertThrows(IllegalStateException.class, rcu::readLock);
                 assertThrows(IllegalStateException.class, rcu::read);
@@ -65,7 +61,7 @@ class RcuQsbrTest {
             CountDownLatch online = new CountDownLatch(1);
             CountDownLatch report = new CountDownLatch(1);
             AtomicBoolean reported = new AtomicBoolean();
-            Thread reader = start(virtual, () -> {
+            Thread reader = TestThreads.start(virtual, () -> {
                 rcu.threadOnline();
                 online.countDown();
                 try {
@@ -168,21 +164,6 @@ class RcuQsbrTest {
             rcu.threadOnline();
             rcu.quiescentState();
             rcu.synchronize();
-        }
-    }
-
-    static void runIn(boolean virtual, Runnable body) throws Throwable {
-        Throwable[] failure = new Throwable[1];
-        Thread t = start(virtual, () -> {
-            try {
-                body.run();
-            } catch (Throwable e) {
-                failure[0] = e;
-            }
-        });
-        t.join();
-        if (failure[0] != null) {
-            throw failure[0];
         }
     }
 }

@@ -131,7 +131,7 @@ class RcuSafetyStressTest {
                         failures.add(e);
                     }
                 };
-                threads.add(virtual ? Thread.ofVirtual().start(reader) : Thread.ofPlatform().start(reader));
+                threads.add(TestThreads.start(virtual, reader));
             }
             int writers = 2;
             for (int w = 0; w < writers; w++) {
@@ -192,7 +192,8 @@ class RcuSafetyStressTest {
                 t.join();
             }
             rcu.barrier();
-            assertTrue(failures.isEmpty(), failures.size() + " reader/writer failures, first: " + (failures.isEmpty() ? "" : failures.get(0)));
+            assertTrue(failures.isEmpty(), failures.size() + " reader/writer failures, first: "
+                    + (failures.isEmpty() ? "" : failures.get(0)));
             assertEquals(0, poisonSeen.get(), "readers saw poisoned (freed) nodes");
             assertEquals(retired.get(), poisoned.get());
             assertTrue(traversals.get() > 0 && retired.get() > 0);

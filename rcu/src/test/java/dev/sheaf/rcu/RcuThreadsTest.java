@@ -98,8 +98,7 @@ class RcuThreadsTest {
         List<Rcu.ReaderReport> reports = new CopyOnWriteArrayList<>();
         try (Rcu rcu = Rcu.builder().name("dead-test").readerReportListener(reports::add).build()) {
             Runnable leaky = () -> rcu.readLock(); // never unlocks
-            Thread t = virtual ? Thread.ofVirtual().name("leaky-reader").start(leaky)
-                    : Thread.ofPlatform().name("leaky-reader").start(leaky);
+            Thread t = TestThreads.start(virtual, "leaky-reader", leaky);
             t.join();
             rcu.synchronize(); // must not hang
             rcu.synchronize();
@@ -162,8 +161,7 @@ class RcuThreadsTest {
                 }
                 rcu.readUnlock();
             };
-            Thread t = virtual ? Thread.ofVirtual().name("slow-reader").start(slowReader)
-                    : Thread.ofPlatform().name("slow-reader").start(slowReader);
+            Thread t = TestThreads.start(virtual, "slow-reader", slowReader);
             inside.await();
             rcu.synchronize();
             t.join();

@@ -90,4 +90,24 @@ class PerThreadTableTest {
         assertThrows(IllegalArgumentException.class, () -> table.put(other.get()));
         assertNull(table.get());
     }
+
+    /** The static probe on a typed table's probeArray() answers exactly as peek(). */
+    @Test
+    void probeArrayPeekMatchesPeek() throws Exception {
+        PerThreadTable<Mine> table = new PerThreadTable<>(Mine.class);
+        Mine[] probe = table.probeArray();
+        long tid = Thread.currentThread().threadId();
+        assertNull(PerThreadTable.peek(probe, tid));
+        Mine mine = new Mine();
+        table.put(mine);
+        assertSame(mine, table.peek());
+        assertSame(mine, PerThreadTable.peek(probe, tid));
+        AtomicReference<Mine> seen = new AtomicReference<>(mine);
+        Thread t = Thread.ofPlatform().start(() -> seen.set(PerThreadTable.peek(probe,
+                Thread.currentThread().threadId())));
+        t.join();
+        assertNull(seen.get(), "another thread never finds a foreign entry");
+        assertThrows(IllegalStateException.class, () -> new PerThreadTable<Mine>().probeArray(),
+                "an untyped table has no typed probe array");
+    }
 }

@@ -1,4 +1,4 @@
-package dev.sheaf.rcu;
+package dev.sheaf.rcu.demo;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -11,6 +11,8 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+
+import dev.sheaf.rcu.Rcu;
 
 /**
  * A few seconds of RCU at work: reader threads (platform and virtual) walk a small linked list
@@ -32,6 +34,12 @@ public final class RcuDemo {
     private RcuDemo() {
     }
 
+    /**
+     * Runs the demo and prints what the readers and the writer did.
+     *
+     * @param args optional: the run's length in seconds (default 4)
+     * @throws Exception if a reader or the writer fails
+     */
     @SuppressWarnings("try") // the read section resource is used for its scope only
     public static void main(String[] args) throws Exception {
         long seconds = args.length > 0 ? Long.parseLong(args[0]) : 4;
