@@ -1,5 +1,6 @@
 package dev.sheaf.allocator.rcufree;
 
+import dev.sheaf.rcu.internal.Dormancy;
 import org.agrona.concurrent.AgentTerminationException;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
@@ -20,22 +21,20 @@ import java.util.function.Consumer;
  * strategy backs off (by default up to a quarter of the drain delay); with nothing pending at all
  * the worker rests.
  *
- * Dormancy (the section "dormancy" below: rest, doze and wake; to be replaced in one place by the
- * shared helper of dev.sheaf.rcu.internal). An idle worker would otherwise wake every drain delay
- * for as long as the process lives. While nothingPending() holds it parks for the quiet park,
- * max(drainDelay, MIN_QUIET_PARK_NANOS); once that has held for QUIET_NANOS_BEFORE_DORMANT of
- * consecutive cycles it dozes: opaque store dormant = true, full fence, re-check nothingPending(), and if
- * still nothing is pending park up to the dormant bound (RcuFreeSettings.dormantParkNanos, or the
- * quiet park if longer), then clear the flag. nothingPending() also asks the target for open rcu
- * sheaf bytes: the worker stays awake while a partly filled rcu sheaf exists, so the aged flush
- * submits it within about a drain delay.
+ * Dormancy (the protocol and its memory-ordering argument live once, in dev.sheaf.rcu.internal.Dormancy).
+ * An idle worker would otherwise wake every drain delay for as long as the process lives. While
+ * nothingPending() holds it parks for the quiet park, max(drainDelay, MIN_QUIET_PARK_NANOS); once
+ * that has held for QUIET_NANOS_BEFORE_DORMANT of consecutive cycles it dozes: Dormancy's flag and
+ * fence, a re-check of nothingPending(), and if still nothing is pending a park up to the dormant
+ * bound (RcuFreeSettings.dormantParkNanos, or the quiet park if longer). nothingPending() also asks
+ * the target for open rcu sheaf bytes: the worker stays awake while a partly filled rcu sheaf
+ * exists, so the aged flush submits it within about a drain delay.
  * The producers that can turn an idle engine busy call wake() after storing their object: the
  * first object of an open batch in freeRcu(a, off) (its slow path, also when it splices deferred
  * objects or seals) and in headless freeRcu(a), freeRcu(a, off)'s deferred push when its batch is
- * held, submitRcuSheaf, and a caller past the pending bound that may not wait. wake(): full fence,
- * read the flag, and the producer that wins the CAS true -> false unparks. The fences on both
- * sides close the race (Dekker: the worker's re-check sees the object or the producer sees the
- * flag); they cost one fence per batch or per rcu sheaf, on paths that are once per batch anyway.
+ * held, submitRcuSheaf, and a caller past the pending bound that may not wait, through
+ * Dormancy.wake() (a full fence, then the flag): the worker's re-check sees the object or the
+ * producer sees the flag. That is one fence per batch or per rcu sheaf, on once-per-batch paths.
  * freeRcu's inlined common case never wakes: a batch that already has an object cannot belong to
  * a dormant engine (the re-check would have seen it). freeRcuNoLock never wakes (no system call,
  * by contract): an object it queues on a dormant engine, or a batch it opens, waits until the park
@@ -43,12 +42,11 @@ import java.util.function.Consumer;
  * it is never lost. A later freeRcu(a, off) into a batch opened by freeRcuNoLock does not wake
  * either (not the first object) and shares that bound.
  *
- * Memory ordering: `dormant` is written opaque by the worker and read opaque by producers; the full
- * fences, not the access modes, order the flag against the object stores and peeks. `cycles` is
- * written opaque by the worker only (a test hook). `running` is volatile: stop() clears it and
+ * Memory ordering: Dormancy's notes order the flag against the objects producers store. `cycles`
+ * is written opaque by the worker only (a test hook). `running` is volatile: stop() clears it and
  * unparks, and the loop re-reads it every cycle (and before a doze's park).
  *
- * Map: start / stop -> run (the loop) -> dormancy: rest, doze, wake -> test hooks.
+ * Map: start / stop -> run (the loop) -> dormancy: rest, doze, wake (onto Dormancy) -> test hooks.
  */
 /** The engine's own worker thread: runs the drainer and goes dormant when nothing is pending. */
 final class EngineWorker {
@@ -57,13 +55,11 @@ final class EngineWorker {
     private static final long QUIET_NANOS_BEFORE_DORMANT = 10_000_000L;
     /** Shortest quiet park: an idle worker never wakes more often than this. */
     private static final long MIN_QUIET_PARK_NANOS = 100_000L;
-    private static final VarHandle DORMANT;
     private static final VarHandle CYCLES;
 
     static {
         try {
             MethodHandles.Lookup lookup = MethodHandles.lookup();
-            DORMANT = lookup.findVarHandle(EngineWorker.class, "dormant", boolean.class);
             CYCLES = lookup.findVarHandle(EngineWorker.class, "cycles", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
@@ -79,13 +75,9 @@ final class EngineWorker {
     /** Worker loop iterations, written opaque by the worker only; a test hook. */
     private volatile long cycles;
 
-    // dormancy state: the loop's thread only, except `dormant`
+    private final Dormancy dormancy;
     private final long quietPark;
-    private final long quietCyclesBeforeDormant;
     private final long dormantPark;
-    private long quietCycles;
-    /** The worker is dozing or about to (see the notes); producers CAS it true -> false and unpark. */
-    private volatile boolean dormant;
 
     /**
      * A worker (not started) running {@code drainer}; {@code nothingPending} is the engine's idle
@@ -99,9 +91,10 @@ final class EngineWorker {
         this.idle = settings.idleStrategy() != null ? settings.idleStrategy()
                 : new BackoffIdleStrategy(64, 16, 1_000L, Math.max(10_000L, settings.drainDelayNanos() / 4));
         this.quietPark = Math.max(settings.drainDelayNanos(), MIN_QUIET_PARK_NANOS);
-        this.quietCyclesBeforeDormant = Math.max(1L, QUIET_NANOS_BEFORE_DORMANT / quietPark);
         this.dormantPark = Math.max(settings.dormantParkNanos(), quietPark); // never wake more often than awake
         this.thread = Thread.ofPlatform().daemon().name("sheaf-rcu-free").unstarted(this::run);
+        this.dormancy = new Dormancy(Math.max(1L, QUIET_NANOS_BEFORE_DORMANT / quietPark));
+        dormancy.bindWorker(thread);
     }
 
     void start() {
@@ -155,49 +148,38 @@ final class EngineWorker {
 
     /** Something was done or is pending: the quiet streak is over. */
     private void busy() {
-        quietCycles = 0;
+        dormancy.onBusyCycle();
     }
 
     /** Nothing is pending: a quiet park, or, after a quiet streak of QUIET_NANOS_BEFORE_DORMANT, a doze. */
     private void rest() {
-        if (quietCycles < quietCyclesBeforeDormant) {
-            quietCycles++;
+        if (!dormancy.onIdleCycle()) {
             LockSupport.parkNanos(this, quietPark);
-        } else {
-            doze(); // declined: something appeared, the next cycle sees it
+            return;
         }
-    }
-
-    /** The dormant park (see the notes): flag, fence, re-check, park; the flag is cleared after. */
-    private void doze() {
-        DORMANT.setOpaque(this, true);
-        VarHandle.fullFence(); // the Dekker fence: orders the re-check's peeks (OpenBatch.objects) after the flag
+        dormancy.prepareToDoze();
         try {
-            if (running && nothingPending.getAsBoolean()) {
-                LockSupport.parkNanos(this, dormantPark);
+            if (running && nothingPending.getAsBoolean()) { // declined: something appeared, the next cycle sees it
+                dormancy.doze(dormantPark);
             }
         } finally {
-            DORMANT.setOpaque(this, false); // a producer that still sees true costs one spare unpark
+            dormancy.endDoze();
         }
     }
 
     /**
      * Wakes a dormant worker; called by a producer after it has stored its object, on once-per-batch
-     * slow paths only: the full fence pairs with the one in doze(), so either the worker's re-check
-     * sees the object or this sees the flag.
+     * slow paths only (Dormancy.wake: never misses a dozing worker).
      */
     void wake() {
-        VarHandle.fullFence();
-        if ((boolean) DORMANT.getOpaque(this) && DORMANT.compareAndSet(this, true, false)) {
-            LockSupport.unpark(thread);
-        }
+        dormancy.wake();
     }
 
     // ------------------------------------------------------------------ test hooks
 
     /** The worker has published dormancy (parked or about to park). */
     boolean isDormant() {
-        return dormant;
+        return dormancy.isDormant();
     }
 
     /** Iterations of the loop so far. */
