@@ -103,7 +103,9 @@ final class PageSource implements AutoCloseable {
         this.retainLimit = retainLimit;
         this.owners = new Slab[blockCount];
         this.used = new BitSet(blockCount);
-        this.retained = new ArrayDeque[65];
+        @SuppressWarnings("unchecked") // a generic array: created as ArrayDeque<?>[], only ever holds ArrayDeque<Long>
+        ArrayDeque<Long>[] byRun = (ArrayDeque<Long>[]) new ArrayDeque<?>[65];
+        this.retained = byRun;
         if (NativeMemory.AVAILABLE && !forceArena) {
             // Over-reserve one block so the usable range starts block-aligned.
             long raw = NativeMemory.mmapReserve(cap + BLOCK_SIZE);
@@ -143,7 +145,9 @@ final class PageSource implements AutoCloseable {
         this.linkKey = FreePointer.newKey();
         this.lifetime = Arena.ofAuto();
         Unmap unmap = new Unmap(mapped, base, cap, mapBase, mapBytes, arena);
-        this.heap = MemorySegment.ofAddress(base).reinterpret(cap, lifetime, s -> unmap.run());
+        @SuppressWarnings("restricted") // the reserved range, sized and given the lifetime that unmaps it
+        MemorySegment whole = MemorySegment.ofAddress(base).reinterpret(cap, lifetime, s -> unmap.run());
+        this.heap = whole;
     }
 
     /** The lifetime's cleanup: holds no reference to the PageSource or a segment, only what to unmap. */
