@@ -12,6 +12,8 @@
 module dev.sheaf.allocator {
     requires transitive dev.sheaf.rcu;
     requires transitive org.agrona;
+    // @GuardedBy and other Error Prone annotations: compile time only.
+    requires static com.google.errorprone.annotations;
     requires jdk.jfr;
     // Default capacity reads the machine's physical memory (com.sun.management.OperatingSystemMXBean).
     requires jdk.management;

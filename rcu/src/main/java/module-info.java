@@ -11,6 +11,8 @@
 @SuppressWarnings({"requires-automatic", "requires-transitive-automatic", "module"})
 module dev.sheaf.rcu {
     requires transitive org.agrona;
+    // @GuardedBy and other Error Prone annotations: compile time only.
+    requires static com.google.errorprone.annotations;
 
     exports dev.sheaf.rcu;
     exports dev.sheaf.rcu.internal to dev.sheaf.allocator;

@@ -1,5 +1,7 @@
 package dev.sheaf.allocator;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
@@ -77,16 +79,23 @@ final class PageSource implements AutoCloseable {
     /** The whole range, scoped to `lifetime`: user segments are slices of it. */
     final MemorySegment heap;
     private final ReentrantLock lock = new ReentrantLock();
+    @GuardedBy("lock")
     private final BitSet used;
     private final int blockCount;
     private final long retainLimit;
     /** Retained runs by length in blocks (index = blocks); holds run start addresses. */
+    @GuardedBy("lock")
     private final ArrayDeque<Long>[] retained;
+    @GuardedBy("lock")
     private int searchHint;
+    @GuardedBy("lock")
     private long retainedBytes;
     private volatile long reservedBytes;
+    @GuardedBy("lock")
     private long peakReservedBytes;
+    @GuardedBy("lock")
     private long madvisedBytes;
+    @GuardedBy("lock")
     private boolean closed;
 
     @SuppressWarnings("unchecked")
@@ -103,9 +112,7 @@ final class PageSource implements AutoCloseable {
         this.retainLimit = retainLimit;
         this.owners = new Slab[blockCount];
         this.used = new BitSet(blockCount);
-        @SuppressWarnings("unchecked") // a generic array: created as ArrayDeque<?>[], only ever holds ArrayDeque<Long>
-        ArrayDeque<Long>[] byRun = (ArrayDeque<Long>[]) new ArrayDeque<?>[65];
-        this.retained = byRun;
+        this.retained = (ArrayDeque<Long>[]) new ArrayDeque<?>[65];
         if (NativeMemory.AVAILABLE && !forceArena) {
             // Over-reserve one block so the usable range starts block-aligned.
             long raw = NativeMemory.mmapReserve(cap + BLOCK_SIZE);
@@ -209,6 +216,7 @@ final class PageSource implements AutoCloseable {
         }
     }
 
+    @GuardedBy("lock")
     private long acquireLocked(int blocks, long touchBytes, boolean maySyscall) {
         if (closed) {
             throw new IllegalStateException("allocator is closed");
@@ -237,6 +245,7 @@ final class PageSource implements AutoCloseable {
         return base + ((long) start << BLOCK_SHIFT);
     }
 
+    @GuardedBy("lock")
     private int findFree(int blocks) {
         int from = searchHint;
         while (from < blockCount) {
@@ -308,6 +317,7 @@ final class PageSource implements AutoCloseable {
         }
     }
 
+    @GuardedBy("lock")
     private long releaseRetainedLocked() {
         long total = 0;
         for (int blocks = 1; blocks < retained.length; blocks++) {
@@ -328,6 +338,7 @@ final class PageSource implements AutoCloseable {
         return total;
     }
 
+    @GuardedBy("lock")
     private void dontNeed(long address, long bytes) {
         if (mapped && bytes > 0) {
             NativeMemory.madviseDontNeed(address, (bytes + PAGE_SIZE - 1) & -PAGE_SIZE);
@@ -336,6 +347,7 @@ final class PageSource implements AutoCloseable {
         }
     }
 
+    @GuardedBy("lock")
     private void freeBlocks(int first, int blocks) {
         used.clear(first, first + blocks);
         if (first < searchHint) {
@@ -343,6 +355,7 @@ final class PageSource implements AutoCloseable {
         }
     }
 
+    @GuardedBy("lock")
     private void addReserved(long delta) {
         long r = reservedBytes + delta;
         reservedBytes = r;

@@ -1,5 +1,7 @@
 package dev.sheaf.allocator;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
+
 import java.util.concurrent.locks.ReentrantLock;
 
 /*
@@ -17,8 +19,10 @@ import java.util.concurrent.locks.ReentrantLock;
 final class RcuBatchPool {
 
     private final ReentrantLock lock = new ReentrantLock();
+    @GuardedBy("lock")
     private final RcuBatch[] idle;
     private final int maxArrays;
+    @GuardedBy("lock")
     private int idleCount;
 
     RcuBatchPool(int capacity, int maxArrays) {

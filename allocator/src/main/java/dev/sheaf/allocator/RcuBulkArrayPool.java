@@ -1,5 +1,7 @@
 package dev.sheaf.allocator;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
+
 import java.util.concurrent.locks.ReentrantLock;
 
 /*
@@ -20,11 +22,14 @@ import java.util.concurrent.locks.ReentrantLock;
 final class RcuBulkArrayPool {
 
     private final ReentrantLock lock = new ReentrantLock();
+    @GuardedBy("lock")
     private final long[][] idle;
     private final int arrayLength;
     private final int limit;
+    @GuardedBy("lock")
     private int idleCount;
     /** Arrays in existence (idle + out); guarded by lock. */
+    @GuardedBy("lock")
     private int created;
 
     RcuBulkArrayPool(int arrayLength, int limit) {

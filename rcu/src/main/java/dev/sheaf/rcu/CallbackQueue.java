@@ -58,6 +58,7 @@ final class CallbackQueue {
     final boolean pooled;
     /** Dedicated queues: the owning platform thread (compared by identity in the lookup cache). */
     final Thread owner;
+    @SuppressWarnings("unused") // read and written through the CLAIMED VarHandle
     private int claimed;
 
     CallbackQueue(Thread owner) {

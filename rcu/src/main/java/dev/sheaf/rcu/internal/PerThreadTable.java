@@ -44,6 +44,7 @@ public final class PerThreadTable<T extends PerThreadTable.Entry> {
     private static final VarHandle SLOT = MethodHandles.arrayElementVarHandle(Entry[].class);
 
     private final Entry[] slots = new Entry[SLOTS];
+    @SuppressWarnings("ThreadLocalUsage") // per table on purpose: each table has its own overflow objects
     private final ThreadLocal<T> overflow = new ThreadLocal<>();
 
     /** The calling platform thread's object, or null if it has none. */
