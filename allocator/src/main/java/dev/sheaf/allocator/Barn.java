@@ -1,5 +1,7 @@
 package dev.sheaf.allocator;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
+
 import java.util.concurrent.locks.ReentrantLock;
 
 /*
@@ -26,12 +28,17 @@ final class Barn {
     static final Sheaf NO_EMPTY = new Sheaf(0);
 
     private final ReentrantLock lock = new ReentrantLock();
+    @GuardedBy("lock")
     private final Sheaf[] full;
+    @GuardedBy("lock")
     private Sheaf[] empty;
     private final int maxEmpty;
     /** maxEmpty plus the rcu allowance; guarded by lock. */
+    @GuardedBy("lock")
     private int emptyLimit;
+    @GuardedBy("lock")
     private int nrFull;
+    @GuardedBy("lock")
     private int nrEmpty;
     private volatile long fullObjects;
 
@@ -53,6 +60,7 @@ final class Barn {
     }
 
     /** Stores an empty sheaf if the bound allows; lock held. */
+    @GuardedBy("lock")
     private boolean storeEmptyLocked(Sheaf sheaf) {
         if (nrEmpty == empty.length) {
             if (nrEmpty >= emptyLimit) {
@@ -62,6 +70,12 @@ final class Barn {
         }
         empty[nrEmpty++] = sheaf;
         return true;
+    }
+
+    /** Lock held: one writer at a time, so the volatile update is atomic enough; stats read it racily. */
+    @SuppressWarnings("NonAtomicVolatileUpdate")
+    private void addFullObjects(long delta) {
+        fullObjects += delta;
     }
 
     private boolean lock(boolean noLock) {
@@ -88,7 +102,7 @@ final class Barn {
             }
             Sheaf f = full[--nrFull];
             full[nrFull] = null;
-            fullObjects -= f.size;
+            addFullObjects(-f.size);
             if (emptyIn != null) {
                 storeEmptyLocked(emptyIn);
             }
@@ -117,11 +131,11 @@ final class Barn {
                     return null;
                 }
                 full[nrFull++] = fullIn;
-                fullObjects += fullIn.size;
+                addFullObjects(fullIn.size);
                 return NO_EMPTY;
             }
             full[nrFull++] = fullIn;
-            fullObjects += fullIn.size;
+            addFullObjects(fullIn.size);
             Sheaf e = empty[--nrEmpty];
             empty[nrEmpty] = null;
             return e;
@@ -138,7 +152,7 @@ final class Barn {
                 return false;
             }
             full[nrFull++] = sheaf;
-            fullObjects += sheaf.size;
+            addFullObjects(sheaf.size);
             return true;
         } finally {
             lock.unlock();

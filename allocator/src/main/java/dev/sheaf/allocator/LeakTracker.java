@@ -1,5 +1,7 @@
 package dev.sheaf.allocator;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
+
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -32,10 +34,14 @@ public final class LeakTracker implements SlabHook {
     public record Leak(long address, long size, List<StackTraceElement> stack) { }
 
     private final ReentrantLock lock = new ReentrantLock();
+    @GuardedBy("lock")
     private final Long2LongHashMap sizes = new Long2LongHashMap(-1L);
+    /** Null unless stacks are recorded; its contents are guarded by lock, the final reference is not. */
     private final Long2ObjectHashMap<Throwable> stacks;
     private final Consumer<String> reporter;
+    @GuardedBy("lock")
     private long unknownFrees;
+    @GuardedBy("lock")
     private long reports;
 
     private LeakTracker(boolean recordStacks, Consumer<String> reporter) {
@@ -98,6 +104,7 @@ public final class LeakTracker implements SlabHook {
         }
     }
 
+    @GuardedBy("lock")
     private void forget(long address) {
         if (sizes.remove(address) == -1L) {
             unknownFrees++;

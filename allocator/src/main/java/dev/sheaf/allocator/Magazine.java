@@ -103,6 +103,7 @@ final class Magazine extends MagazineFields {
      * A flusher (rcuBarrier, or the reclaimer of a dead owner's magazine) takes the rcu sheaf,
      * first waiting out an owner that is inside a freeRcu call; null if there is none.
      */
+    @SuppressWarnings("ThreadPriorityCheck") // yield only after a bounded spin: the owner may be off the CPU
     Sheaf takeRcuSheafForFlush() {
         int spins = 0;
         while (true) {

@@ -1,5 +1,6 @@
 package dev.sheaf.allocator;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.sheaf.allocator.memory.FreePointer;
 import dev.sheaf.allocator.memory.NativeMemory;
 
@@ -80,16 +81,23 @@ final class PageSource implements AutoCloseable {
     /** The whole range, scoped to `lifetime`: user segments are slices of it. */
     final MemorySegment heap;
     private final ReentrantLock lock = new ReentrantLock();
+    @GuardedBy("lock")
     private final BitSet used;
     private final int blockCount;
     private final long retainLimit;
     /** Retained runs by length in blocks (index = blocks); holds run start addresses. */
+    @GuardedBy("lock")
     private final ArrayDeque<Long>[] retained;
+    @GuardedBy("lock")
     private int searchHint;
+    @GuardedBy("lock")
     private long retainedBytes;
     private volatile long reservedBytes;
+    @GuardedBy("lock")
     private long peakReservedBytes;
+    @GuardedBy("lock")
     private long madvisedBytes;
+    @GuardedBy("lock")
     private boolean closed;
 
     @SuppressWarnings("unchecked")
@@ -106,7 +114,7 @@ final class PageSource implements AutoCloseable {
         this.retainLimit = retainLimit;
         this.owners = new Slab[blockCount];
         this.used = new BitSet(blockCount);
-        this.retained = new ArrayDeque[65];
+        this.retained = (ArrayDeque<Long>[]) new ArrayDeque<?>[65];
         if (NativeMemory.AVAILABLE && !forceArena) {
             // Over-reserve one block so the usable range starts block-aligned.
             long raw = NativeMemory.mmapReserve(cap + BLOCK_SIZE);
@@ -146,7 +154,9 @@ final class PageSource implements AutoCloseable {
         this.linkKey = FreePointer.newKey();
         this.lifetime = Arena.ofAuto();
         Unmap unmap = new Unmap(mapped, base, cap, mapBase, mapBytes, arena);
-        this.heap = MemorySegment.ofAddress(base).reinterpret(cap, lifetime, s -> unmap.run());
+        @SuppressWarnings("restricted") // the reserved range, sized and given the lifetime that unmaps it
+        MemorySegment whole = MemorySegment.ofAddress(base).reinterpret(cap, lifetime, s -> unmap.run());
+        this.heap = whole;
     }
 
     /** The lifetime's cleanup: holds no reference to the PageSource or a segment, only what to unmap. */
@@ -208,6 +218,7 @@ final class PageSource implements AutoCloseable {
         }
     }
 
+    @GuardedBy("lock")
     private long acquireLocked(int blocks, long touchBytes, boolean maySyscall) {
         if (closed) {
             throw new IllegalStateException("allocator is closed");
@@ -236,6 +247,7 @@ final class PageSource implements AutoCloseable {
         return base + ((long) start << BLOCK_SHIFT);
     }
 
+    @GuardedBy("lock")
     private int findFree(int blocks) {
         int from = searchHint;
         while (from < blockCount) {
@@ -307,6 +319,7 @@ final class PageSource implements AutoCloseable {
         }
     }
 
+    @GuardedBy("lock")
     private long releaseRetainedLocked() {
         long total = 0;
         for (int blocks = 1; blocks < retained.length; blocks++) {
@@ -327,6 +340,7 @@ final class PageSource implements AutoCloseable {
         return total;
     }
 
+    @GuardedBy("lock")
     private void dontNeed(long address, long bytes) {
         if (mapped && bytes > 0) {
             NativeMemory.madviseDontNeed(address, (bytes + PAGE_SIZE - 1) & -PAGE_SIZE);
@@ -335,6 +349,7 @@ final class PageSource implements AutoCloseable {
         }
     }
 
+    @GuardedBy("lock")
     private void freeBlocks(int first, int blocks) {
         used.clear(first, first + blocks);
         if (first < searchHint) {
@@ -342,6 +357,7 @@ final class PageSource implements AutoCloseable {
         }
     }
 
+    @GuardedBy("lock")
     private void addReserved(long delta) {
         long r = reservedBytes + delta;
         reservedBytes = r;

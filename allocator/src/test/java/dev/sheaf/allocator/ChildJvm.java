@@ -159,14 +159,17 @@ final class ChildJvm {
     /**
      * The classpath of this test JVM. Surefire's default fork puts only a manifest jar on
      * {@code java.class.path} (its Class-Path names the test classpath), which works as a child's
-     * {@code -cp} as well while the fork runs.
+     * {@code -cp} as well while the fork runs. When Surefire runs the tests on the module path,
+     * the main classes and their modules are on {@code jdk.module.path}: the child gets them on
+     * its class path too, since it runs everything in the unnamed module (hence ALL-UNNAMED).
      */
     private static String classpath() {
         String cp = System.getProperty("surefire.test.class.path");
         if (cp == null || cp.isBlank()) {
             cp = System.getProperty("java.class.path");
         }
-        return cp;
+        String mp = System.getProperty("jdk.module.path");
+        return mp == null || mp.isBlank() ? cp : cp + java.io.File.pathSeparator + mp;
     }
 
     static String tail(String s, int lines) {

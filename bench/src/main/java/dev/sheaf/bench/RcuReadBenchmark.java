@@ -77,7 +77,7 @@ public class RcuReadBenchmark {
 
     @Benchmark
     public int ebrReadSection(Domains d) {
-        try (Rcu.ReadSection s = d.ebr.read()) {
+        try (Rcu.ReadSection _ = d.ebr.read()) {
             return d.datum;
         }
     }

@@ -86,6 +86,7 @@ final class CallbackQueue extends CallbackQueuePad1 {
     final boolean pooled;
     /** Dedicated queues: the owning platform thread (the sweep checks its liveness); null if pooled. */
     final Thread owner;
+    @SuppressWarnings("unused") // read and written through the CLAIMED VarHandle
     private int claimed;
 
     CallbackQueue(Thread owner) {

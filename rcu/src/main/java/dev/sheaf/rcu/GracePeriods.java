@@ -1,5 +1,7 @@
 package dev.sheaf.rcu;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
+
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.locks.ReentrantLock;
@@ -152,6 +154,7 @@ final class GracePeriods extends GracePeriodsPad1 {
      * Uninterruptible like synchronize_rcu(): an interrupt is remembered and restored at the end,
      * so that parking in the idle strategy keeps parking instead of returning at once.
      */
+    @GuardedBy("gpLock")
     private void runOne() {
         long seq = gpSeq & ~1L;
         gpSeq = seq + 1;

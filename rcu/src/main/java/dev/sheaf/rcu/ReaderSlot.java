@@ -135,6 +135,7 @@ final class ReaderSlot extends ReaderSlotPad1 implements Rcu.ReadSection {
     /** Pooled slots: the virtual thread holding the slot now, or null. */
     private volatile Thread holder;
     /** Pooled slots: 1 while held. CAS 0 -> 1 claims; release store 1 -> 0 returns. */
+    @SuppressWarnings("unused") // read and written through the CLAIMED VarHandle
     private int claimed;
     /** nesting value of a closed Rcu.Reader: every later lock() fails on the existing nesting check. */
     static final int RETIRED_NESTING = Integer.MIN_VALUE / 2;
@@ -146,6 +147,7 @@ final class ReaderSlot extends ReaderSlotPad1 implements Rcu.ReadSection {
     /** Set (under registrationLock) once a dedicated slot has left the registry's array. */
     volatile boolean removed;
     /** Rcu.Reader slots: the non-owner thread inside a section on it now, or null (see the notes). */
+    @SuppressWarnings("unused") // read and written through the BORROWER VarHandle
     private volatile Thread borrower;
     /** Handles: taken offline by their owner for a blocking call (owner-only). */
     boolean offlineForWait;

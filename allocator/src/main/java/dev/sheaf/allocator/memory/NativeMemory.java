@@ -20,6 +20,9 @@ import java.util.Optional;
  * transition. The constants are the Linux values (identical on x86_64 and aarch64); on other
  * systems AVAILABLE is false and PageSource falls back to Arena memory.
  */
+// Restricted FFM methods are this class's purpose (libc bindings, the all-addresses segment); the
+// module is run with --enable-native-access=dev.sheaf.allocator (ALL-UNNAMED on the class path).
+@SuppressWarnings("restricted")
 public final class NativeMemory {
 
     static final int PROT_READ = 0x1;

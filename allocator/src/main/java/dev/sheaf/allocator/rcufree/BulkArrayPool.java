@@ -1,5 +1,7 @@
 package dev.sheaf.allocator.rcufree;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
+
 import java.util.concurrent.locks.ReentrantLock;
 
 /*
@@ -22,11 +24,14 @@ import java.util.concurrent.locks.ReentrantLock;
 final class BulkArrayPool {
 
     private final ReentrantLock lock = new ReentrantLock();
+    @GuardedBy("lock")
     private final long[][] idle;
     private final int arrayLength;
     private final int limit;
+    @GuardedBy("lock")
     private int idleCount;
     /** Arrays in existence (idle + out); guarded by lock. */
+    @GuardedBy("lock")
     private int created;
 
     BulkArrayPool(int arrayLength, int limit) {

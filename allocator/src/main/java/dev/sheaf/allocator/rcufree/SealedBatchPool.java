@@ -1,5 +1,7 @@
 package dev.sheaf.allocator.rcufree;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
+
 import java.util.concurrent.locks.ReentrantLock;
 
 /*
@@ -19,8 +21,10 @@ import java.util.concurrent.locks.ReentrantLock;
 final class SealedBatchPool {
 
     private final ReentrantLock lock = new ReentrantLock();
+    @GuardedBy("lock")
     private final SealedBatch[] idle;
     private final int maxArrays;
+    @GuardedBy("lock")
     private int idleCount;
 
     SealedBatchPool(int capacity, int maxArrays) {

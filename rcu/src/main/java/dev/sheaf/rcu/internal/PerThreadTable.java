@@ -64,6 +64,7 @@ public final class PerThreadTable<T extends PerThreadTable.Entry> {
 
     /** Entry[] from the untyped constructor, T[] (really) from the typed one; see probeArray(). */
     private final T[] slots;
+    @SuppressWarnings("ThreadLocalUsage") // per table on purpose: each table has its own overflow objects
     private final ThreadLocal<T> overflow = new ThreadLocal<>();
 
     /** Creates an empty table; {@link #probeArray()} is for tables created with their entry class. */
