@@ -83,12 +83,16 @@ final class CallbackWorker extends CallbackWorkerPad1 implements Agent {
      */
     static final int IDLE_CYCLES_BEFORE_DORMANT = 64 + 16 + 10 + 10;
     private static final VarHandle CYCLES;
+    private static final VarHandle INVOKED;
+    private static final VarHandle FAILURES;
     private static final VarHandle SHARE;
 
     static {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
             CYCLES = l.findVarHandle(CallbackWorker.class, "cycles", long.class);
+            INVOKED = l.findVarHandle(CallbackWorker.class, "invoked", long.class);
+            FAILURES = l.findVarHandle(CallbackWorker.class, "failures", long.class);
             SHARE = l.findVarHandle(CallbackWorkerFields.class, "share", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
@@ -118,8 +122,12 @@ final class CallbackWorker extends CallbackWorkerPad1 implements Agent {
     private final Condition barrierDone = barrierLock.newCondition();
 
     private final CallbackQueue.CallbackRunner runner = this::runOne;
-    private volatile long invoked;
-    private volatile long failures;
+    /**
+     * Counters of the duty cycle: written only by the dutyLock holder (plain read, release store, so
+     * no read-modify-write is needed); an acquire read sees every callback counted as run.
+     */
+    private long invoked;
+    private long failures;
     /** Duty cycles run; written opaque by the cycle (under dutyLock), read opaque by tests. */
     private long cycles;
 
@@ -436,7 +444,7 @@ final class CallbackWorker extends CallbackWorkerPad1 implements Agent {
                 for (CallbackQueue q : qs) {
                     ran += q.runSnapshot(runner, recycled);
                 }
-                invoked = invoked + ran;
+                INVOKED.setRelease(this, invoked + ran);
                 work += (int) Math.min(ran, Integer.MAX_VALUE - 2);
             }
             long wanted = gpRequested.get();
@@ -469,7 +477,7 @@ final class CallbackWorker extends CallbackWorkerPad1 implements Agent {
         try {
             cb.run();
         } catch (Throwable t) {
-            failures = failures + 1;
+            FAILURES.setRelease(this, failures + 1);
             try {
                 handler.uncaughtException(Thread.currentThread(), t);
             } catch (Throwable ignored) {
@@ -519,11 +527,11 @@ final class CallbackWorker extends CallbackWorkerPad1 implements Agent {
     }
 
     long invoked() {
-        return invoked;
+        return (long) INVOKED.getAcquire(this);
     }
 
     long failures() {
-        return failures;
+        return (long) FAILURES.getAcquire(this);
     }
 }
 

@@ -179,6 +179,9 @@ public final class Rcu implements AutoCloseable {
      * @param heldNanos  how long it had held the grace period (0 for a dead thread)
      * @param stack      the reader's stack when reported (empty for a dead thread)
      */
+    // The stack is Thread.getStackTrace()'s own fresh array, handed to the report's handler once: a
+    // value to print, not a key (array equality would not matter) and not shared with the domain.
+    @SuppressWarnings("ArrayRecordComponent")
     public record ReaderReport(Kind kind, String domain, String thread, long heldNanos, StackTraceElement[] stack) {
         /** What was detected. */
         public enum Kind {

@@ -73,6 +73,7 @@ final class EngineWorker {
     private final Thread thread;
     private volatile boolean running;
     /** Worker loop iterations, written opaque by the worker only; a test hook. */
+    @SuppressWarnings("unused") // read and written through CYCLES
     private volatile long cycles;
 
     private final Dormancy dormancy;

@@ -79,6 +79,7 @@ public final class OpenBatch extends OpenBatchPad1 {
     }
 
     /** Takes the lock, spinning then yielding; for callers that may wait (barrier, headless, dead-owner sweep). */
+    @SuppressWarnings("ThreadPriorityCheck") // the holder runs a few stores; yield only after a bounded spin
     void lock() {
         int spins = 0;
         while (!tryLock()) {

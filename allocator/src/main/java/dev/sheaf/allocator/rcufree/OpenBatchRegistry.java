@@ -97,6 +97,7 @@ final class OpenBatchRegistry {
     }
 
     /** The calling thread's batch, locked, waiting for it if necessary (the headless path). */
+    @SuppressWarnings("ThreadPriorityCheck") // each stripe's holder runs a few stores; yield between probes
     OpenBatch acquire() {
         Thread t = Thread.currentThread();
         if (!t.isVirtual()) {
