@@ -25,7 +25,8 @@ final class Barn {
     /** Result of {@link #replaceFull} when the full sheaf was taken but no empty one was there. */
     static final Sheaf NO_EMPTY = new Sheaf(0);
 
-    private final ReentrantLock lock = new ReentrantLock();
+    /** Package-private so that tests can hold it and drive the no-lock paths into their fallbacks. */
+    final ReentrantLock lock = new ReentrantLock();
     private final Sheaf[] full;
     private Sheaf[] empty;
     private final int maxEmpty;

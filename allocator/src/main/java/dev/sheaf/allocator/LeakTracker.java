@@ -31,7 +31,8 @@ public final class LeakTracker implements SlabHook {
     /** One object still allocated. {@code stack} is empty unless stacks are recorded. */
     public record Leak(long address, long size, List<StackTraceElement> stack) { }
 
-    private final ReentrantLock lock = new ReentrantLock();
+    /** Package-private so that tests can hold it and drive the no-lock paths into their fallbacks. */
+    final ReentrantLock lock = new ReentrantLock();
     private final Long2LongHashMap sizes = new Long2LongHashMap(-1L);
     private final Long2ObjectHashMap<Throwable> stacks;
     private final Consumer<String> reporter;

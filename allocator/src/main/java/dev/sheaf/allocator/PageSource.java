@@ -79,7 +79,8 @@ final class PageSource implements AutoCloseable {
     private final Arena lifetime;
     /** The whole range, scoped to `lifetime`: user segments are slices of it. */
     final MemorySegment heap;
-    private final ReentrantLock lock = new ReentrantLock();
+    /** Package-private so that tests can hold it and drive the no-lock paths into their fallbacks. */
+    final ReentrantLock lock = new ReentrantLock();
     private final BitSet used;
     private final int blockCount;
     private final long retainLimit;

@@ -1,10 +1,7 @@
 package dev.sheaf.allocator;
 
-import dev.sheaf.allocator.rcufree.ChainLink;
 import dev.sheaf.allocator.rcufree.RcuFreeEngine;
 import dev.sheaf.allocator.rcufree.RcuFreeSettings;
-import dev.sheaf.allocator.rcufree.RcuFreeTarget;
-import dev.sheaf.allocator.rcufree.RcuSheaf;
 
 import dev.sheaf.rcu.Rcu;
 
@@ -21,23 +18,31 @@ import java.util.concurrent.locks.ReentrantLock;
  * Implementation notes.
  *
  * kmalloc over SlabCaches. Sizes 1..32 KiB go to one of 44 size-class caches (SizeClasses);
- * larger sizes get a PageSource span of whole 64 KiB blocks (touching only page-rounded bytes).
- * free(address) needs no size: PageSource maps the address to its Slab in one array load, and
- * the Slab names its cache (or is a span).
+ * larger sizes get a page span (LargeSpans). free(address) needs no size: PageSource maps the
+ * address to its Slab in one array load, and the Slab names its cache (or is a span).
  *
- * The allocator owns one PageSource (the address range), the caches, the hooks, and - created
- * lazily, because most users never free after a grace period - the RCU domain (unless the user
- * supplied one) and the RcuFreeEngine engine. RcuFreeEngine reaches back through RcuTarget, a private
- * adapter so the engine's callbacks do not become public methods.
+ * The allocator owns one PageSource (the address range), the caches, the large spans, the hooks,
+ * and - created lazily, because most users never free after a grace period - the RCU domain
+ * (unless the user supplied one) and the RcuFreeEngine. The engine reaches back through
+ * AllocatorRcuTarget, so its callbacks do not become public methods.
  *
- * Spans freed on the no-lock path cannot be returned (that may madvise), so they wait on a
- * lock-free list linked through their first 8 bytes until the next ordinary large operation,
- * shrink() or close().
+ * Address checks, one method per question (SlabCache and LargeSpans answer the per-kind ones):
+ * slabOf "which slab or span holds it" (or badAddress's exception), isObjectStart/
+ * checkObjectStart "is it an object start", objectStart the checks every free and claim shares.
+ *
+ * The closed check of the per-object entry points is a plain read of `closed`, as SlabCache's
+ * lifecycle check is (see its notes); the other entry points read it volatile.
  *
  * Closing: the engine is closed first (every freeRcu'd object freed), then TYPESAFE_BY_RCU slabs
  * still waiting for a grace period, then hooks report, then caches are marked closed and the
  * range is unmapped. Operations racing with close() are a caller error; operations after it
  * throw IllegalStateException before touching memory.
+ *
+ * Lock order: see SlabCache's notes (cachesLock is taken before any cache's locks).
+ *
+ * Map: Stats; fields; Builder; kmalloc (malloc, free, address checks, usableSize, segment,
+ * SegmentAllocator); caches; free after a grace period (engine, freeRcu*, rcu); introspection
+ * and lifecycle (shrink, stats, slabinfo, close); errors.
  */
 /**
  * An off-heap slab allocator after the Linux kernel's SLUB with sheaves (kmalloc + kmem_cache +
@@ -64,19 +69,15 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
     private final PageSource pages;
     private final SlabCache[] kmalloc;
     private final SlabHook[] hooks;
-    private final SlabHook[] noLockHooks;
-    private final boolean hasHooks;
     private final boolean rcuSheaves;
     private final int carrierSlots;
     private final RcuFreeSettings rcuSettings;
     private final ReentrantLock cachesLock = new ReentrantLock();
     /** Every live cache, size classes first; copy-on-write under cachesLock, read without it. */
     private volatile SlabCache[] caches = new SlabCache[0];
-    private final DeferredFreeList deferredSpans;
-    private final AtomicLong largeBytes = new AtomicLong();
-    private final AtomicLong largeCount = new AtomicLong();
+    private final LargeSpans spans;
     private final AtomicLong typesafePending = new AtomicLong();
-    private final RcuTarget target = new RcuTarget();
+    private final AllocatorRcuTarget target;
     private final Rcu givenRcu;
     private volatile Rcu rcu;
     private volatile RcuFreeEngine engine;
@@ -86,10 +87,10 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
 
     private SlabAllocator(Builder b) {
         this.pages = new PageSource(b.capacity, b.retainBytes, b.forceArena);
-        this.deferredSpans = new DeferredFreeList(0, pages.linkKey);
         this.hooks = b.hooks.toArray(new SlabHook[0]);
-        this.noLockHooks = b.hooks.stream().filter(h -> !h.needsLock()).toArray(SlabHook[]::new);
-        this.hasHooks = hooks.length > 0;
+        SlabHook[] noLockHooks = b.hooks.stream().filter(h -> !h.needsLock()).toArray(SlabHook[]::new);
+        this.spans = new LargeSpans(this, pages, hooks, noLockHooks);
+        this.target = new AllocatorRcuTarget(this, spans);
         this.rcuSheaves = b.rcuSheaves;
         this.givenRcu = b.rcu;
         this.rcu = b.rcu;
@@ -291,7 +292,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         if (size <= SizeClasses.MAX_CLASS_SIZE) {
             return kmalloc[SizeClasses.classOf(size)].alloc();
         }
-        return mallocLarge(size, false);
+        return spans.allocate(size, false);
     }
 
     /**
@@ -316,35 +317,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
             }
             return a;
         }
-        return mallocLarge(size, true);
-    }
-
-    private long mallocLarge(long size, boolean noLock) {
-        long usable = (size + PageSource.PAGE_SIZE - 1) & -PageSource.PAGE_SIZE;
-        int blocks = (int) ((size + PageSource.BLOCK_SIZE - 1) >>> PageSource.BLOCK_SHIFT);
-        if (!noLock) {
-            drainDeferredSpans();
-        }
-        long a = noLock ? pages.tryAcquire(blocks, usable) : pages.acquire(blocks, usable);
-        if (a == 0 && !noLock) {
-            shrinkForRetry();
-            a = pages.acquire(blocks, usable);
-        }
-        if (a == 0) {
-            if (noLock) {
-                return 0;
-            }
-            throw outOfMemory(size);
-        }
-        Slab span = new Slab(a, blocks, null, usable);
-        pages.publish(span);
-        largeBytes.addAndGet(usable);
-        largeCount.incrementAndGet();
-        SlabHook[] hs = noLock ? noLockHooks : hooks;
-        for (SlabHook h : hs) {
-            h.afterAlloc(null, a, usable);
-        }
-        return a;
+        return spans.allocate(size, true);
     }
 
     /**
@@ -361,12 +334,12 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         if (address == 0) {
             return;
         }
-        Slab s = slabToFree(address);
+        Slab s = objectStart(address);
         SlabCache c = s.cache;
         if (c != null) {
             c.freeValidated(address);
         } else {
-            freeLarge(address, s, false);
+            spans.free(address, s, false);
         }
     }
 
@@ -382,83 +355,68 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         if (address == 0) {
             return;
         }
-        Slab s = slabToFree(address);
+        Slab s = objectStart(address);
         SlabCache c = s.cache;
         if (c != null) {
             c.freeNoLockValidated(address);
         } else {
-            freeLarge(address, s, true);
+            spans.free(address, s, true);
         }
     }
 
+    // -------------------------------------------------------------------------------------------
+    // Address checks: one method per question
+
     /**
-     * The slab of an address about to be freed, after the checks every free path shares: the
-     * allocator is open, the address lies in a slab or span of this allocator, and a slab
-     * object's cache is live and the address is one of its object starts.
+     * The slab or span holding {@code address}: the one answer to "is it inside this allocator's
+     * memory, and in which slab or span", or the exception that says why not.
      */
-    private Slab slabToFree(long address) {
-        if (closedFast()) {
-            throw closedError();
-        }
+    Slab slabOf(long address) {
         Slab s = pages.ownerOf(address);
         if (s == null) {
             throw badAddress(address, null, null);
         }
-        SlabCache c = s.cache;
-        if (c != null) {
-            if (!c.isLive()) {
-                throw new IllegalStateException("cache '" + c.name() + "' is destroyed");
-            }
-            c.checkInSlab(address, s);
-        }
         return s;
     }
 
-    private void freeLarge(long address, Slab s, boolean noLock) {
-        checkSpanStart(address, s);
-        if (noLock) {
-            boolean hooksRan = true;
-            for (SlabHook h : hooks) {
-                if (!h.tryBeforeFree(null, address, s.bytes)) {
-                    hooksRan = false; // hooks run when the span is drained
-                    break;
-                }
-            }
-            // Returning pages may madvise: leave it to the next ordinary call. The state says the
-            // span is no longer allocated (a second free throws) and whether its hooks ran.
-            if (!SPAN_STATE.compareAndSet(s, Slab.LIVE, hooksRan ? SPAN_HOOKS_DONE : SPAN_HOOKS_DUE)) {
-                throw spanNotAllocated(address, s);
-            }
-            deferredSpans.push(address);
-            return;
-        }
-        if (!SPAN_STATE.compareAndSet(s, Slab.LIVE, Slab.FREED)) {
-            throw spanNotAllocated(address, s);
-        }
-        for (SlabHook h : hooks) {
-            h.beforeFree(null, address, s.bytes);
-        }
-        releaseSpan(s);
+    /** Whether {@code address} is an object start of slab or span {@code s} (never throws). */
+    static boolean isObjectStart(long address, Slab s) {
+        return s.cache == null ? LargeSpans.isSpanStart(address, s) : s.cache.isObjectStart(address, s);
     }
 
-    private static IllegalStateException spanNotAllocated(long address, Slab s) {
-        int st = s.state;
-        return new IllegalStateException(String.format("large allocation 0x%x is not allocated: it is %s", address,
-                st == SPAN_PENDING ? "pending a grace period" : "already freed (double free)"));
+    /** isObjectStart, or the exception that says which rule failed. */
+    static void checkObjectStart(long address, Slab s) {
+        if (s.cache == null) {
+            LargeSpans.checkSpanStart(address, s);
+        } else {
+            s.cache.checkInSlab(address, s);
+        }
     }
 
-    /** Span states beyond Slab.LIVE/FREED: deferred by freeNoLock with hooks run or due, or pending after freeRcu*. */
-    private static final int SPAN_HOOKS_DONE = 2;
-    private static final int SPAN_HOOKS_DUE = 3;
-    private static final int SPAN_PENDING = 4;
-    private static final java.lang.invoke.VarHandle SPAN_STATE;
+    /**
+     * The slab or span of an object start about to be freed or claimed, after the checks every
+     * such path shares: the allocator is open, the address lies in a slab or span of this
+     * allocator, a slab's cache is live, and the address is an object start.
+     */
+    Slab objectStart(long address) {
+        if (closedFast()) {
+            throw closedError();
+        }
+        Slab s = slabOf(address);
+        SlabCache c = s.cache;
+        if (c != null && !c.isLive()) {
+            throw new IllegalStateException("cache '" + c.name() + "' is destroyed");
+        }
+        checkObjectStart(address, s);
+        return s;
+    }
+
     private static final java.lang.invoke.VarHandle CLOSED;
     private static final java.lang.invoke.VarHandle ENGINE;
 
     static {
         try {
             var lookup = java.lang.invoke.MethodHandles.lookup();
-            SPAN_STATE = lookup.findVarHandle(Slab.class, "state", int.class);
             CLOSED = lookup.findVarHandle(SlabAllocator.class, "closed", boolean.class);
             ENGINE = lookup.findVarHandle(SlabAllocator.class, "engine", RcuFreeEngine.class);
         } catch (ReflectiveOperationException e) {
@@ -475,55 +433,6 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         return (boolean) CLOSED.get(this);
     }
 
-    private void releaseSpan(Slab s) {
-        largeBytes.addAndGet(-s.bytes);
-        largeCount.decrementAndGet();
-        pages.release(s, s.bytes, false);
-    }
-
-    private void drainDeferredSpans() {
-        if (deferredSpans.isEmpty()) {
-            return;
-        }
-        long a = deferredSpans.drainAll();
-        long n = 0;
-        while (a != 0) {
-            long next = deferredSpans.next(a); // read before the span is released
-            if (next != 0 && deferredSpan(next) == null) {
-                LOG.log(System.Logger.Level.ERROR, String.format("the deferred-free link of large allocation 0x%x"
-                        + " is corrupt (decodes to 0x%x); the spans behind it are not freed", a, next));
-                next = 0;
-            }
-            Slab s = deferredSpan(a);
-            if (s != null) {
-                int st = s.state;
-                if (st == SPAN_HOOKS_DUE && SPAN_STATE.compareAndSet(s, SPAN_HOOKS_DUE, Slab.FREED)) {
-                    for (SlabHook h : hooks) {
-                        h.beforeFree(null, a, s.bytes);
-                    }
-                    releaseSpan(s);
-                } else if (st == SPAN_HOOKS_DONE && SPAN_STATE.compareAndSet(s, SPAN_HOOKS_DONE, Slab.FREED)) {
-                    releaseSpan(s);
-                }
-            }
-            a = next;
-            n++;
-        }
-        deferredSpans.consumed(n);
-    }
-
-    /** A span on the deferred list: its start, in a deferred state (the drain's link validation). */
-    private Slab deferredSpan(long address) {
-        Slab s = pages.ownerOf(address);
-        if (s == null || !s.isLargeSpan() || s.base != address) {
-            return null;
-        }
-        int st = s.state;
-        return st == SPAN_HOOKS_DONE || st == SPAN_HOOKS_DUE ? s : null;
-    }
-
-    private static final System.Logger LOG = System.getLogger("dev.sheaf.allocator.corruption");
-
     /**
      * The usable size of an allocated object (the size class, the cache's object size, or the
      * page-rounded span size).
@@ -535,27 +444,14 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         if (closed) {
             throw closedError();
         }
-        Slab s = pages.ownerOf(address);
-        if (s == null) {
-            throw badAddress(address, null, null);
-        }
+        Slab s = slabOf(address);
+        checkObjectStart(address, s);
         if (s.cache == null) {
-            checkSpanStart(address, s);
-            if (s.state != Slab.LIVE) {
-                throw spanNotAllocated(address, s);
-            }
+            LargeSpans.checkAllocated(address, s);
             return s.bytes;
         }
-        s.cache.checkInSlab(address, s);
         s.cache.checkAllocated(address);
         return s.cache.objectSize();
-    }
-
-    private static void checkSpanStart(long address, Slab s) {
-        if (address != s.base) {
-            throw new IllegalArgumentException(String.format(
-                    "address 0x%x is inside a large allocation at 0x%x (interior address)", address, s.base));
-        }
     }
 
     /**
@@ -604,7 +500,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
             }
         }
         if (address == 0) {
-            address = mallocLarge(Math.max(size, SizeClasses.MAX_CLASS_SIZE + 1), false);
+            address = spans.allocate(Math.max(size, SizeClasses.MAX_CLASS_SIZE + 1), false);
         }
         MemorySegment seg = pages.slice(address, byteSize);
         seg.fill((byte) 0);
@@ -676,7 +572,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         } finally {
             cachesLock.unlock();
         }
-        if (c.rcuUsed()) {
+        if (c.rcuSheaves.used()) {
             engine().rcuBarrier(); // the cache's rcu sheaves too, even before the engine first ran
         }
         cachesLock.lock();
@@ -697,6 +593,11 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
 
     private List<SlabCache> cachesSnapshot() {
         return java.util.Arrays.asList(caches);
+    }
+
+    /** Every live cache (the copy-on-write array itself: do not modify). */
+    SlabCache[] caches() {
+        return caches;
     }
 
     // -------------------------------------------------------------------------------------------
@@ -758,7 +659,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
                             + s.cache.objectSize() + "-byte object");
                 }
                 s.cache.checkInSlab(address, s);
-                s.cache.freeRcuToSheaf(address, linkOffset);
+                s.cache.rcuSheaves.free(address, linkOffset);
                 return;
             }
         }
@@ -817,7 +718,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
 
     private boolean anyRcuSheafUsed() {
         for (SlabCache c : cachesSnapshot()) {
-            if (c.rcuUsed()) {
+            if (c.rcuSheaves.used()) {
                 return true;
             }
         }
@@ -862,129 +763,6 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         });
     }
 
-    private final class RcuTarget implements RcuFreeTarget {
-        @Override
-        public long claim(long address, long linkOffset) {
-            if (closedFast()) {
-                throw closedError();
-            }
-            Slab s = pages.ownerOf(address);
-            if (s == null) {
-                throw badAddress(address, null, null);
-            }
-            SlabCache c = s.cache;
-            long size;
-            if (c == null) {
-                checkSpanStart(address, s);
-                size = s.bytes;
-            } else {
-                if (!c.isLive()) {
-                    throw new IllegalStateException("cache '" + c.name() + "' is destroyed");
-                }
-                c.checkInSlab(address, s);
-                size = c.objectSize();
-            }
-            if (linkOffset >= 0) {
-                ChainLink.checkLinkField(address, linkOffset, size);
-            }
-            if (c == null) {
-                if (!SPAN_STATE.compareAndSet(s, Slab.LIVE, SPAN_PENDING)) {
-                    throw spanNotAllocated(address, s);
-                }
-            } else {
-                c.claimPending(address);
-            }
-            return size;
-        }
-
-        @Override
-        public boolean isPending(long address, long linkOffset) {
-            Slab s = pages.ownerOf(address);
-            if (s == null || (address & (Long.BYTES - 1)) != 0) {
-                return false;
-            }
-            SlabCache c = s.cache;
-            long size;
-            if (c == null) {
-                if (address != s.base || s.state != SPAN_PENDING) {
-                    return false;
-                }
-                size = s.bytes;
-            } else {
-                if (!c.isObjectStart(address, s) || !c.isPending(address)) {
-                    return false;
-                }
-                size = c.objectSize();
-            }
-            return linkOffset < 0 || ((linkOffset & (Long.BYTES - 1)) == 0 && linkOffset <= size - Long.BYTES);
-        }
-
-        @Override
-        public long usableSize(long address) {
-            Slab s = pages.ownerOf(address);
-            if (s == null) {
-                throw badAddress(address, null, null);
-            }
-            return s.cache == null ? s.bytes : s.cache.objectSize();
-        }
-
-        @Override
-        public void freeNow(long address) {
-            Slab s = pages.ownerOf(address);
-            if (s == null) {
-                throw new IllegalStateException(String.format(
-                        "pending object 0x%x lies in no slab or span of this allocator", address));
-            }
-            SlabCache c = s.cache;
-            if (c != null) {
-                c.releasePending(address);
-                return;
-            }
-            if (address != s.base || !SPAN_STATE.compareAndSet(s, SPAN_PENDING, Slab.FREED)) {
-                throw new IllegalStateException(String.format(
-                        "large allocation 0x%x released after its grace period is not pending", address));
-            }
-            for (SlabHook h : hooks) {
-                h.beforeFree(null, address, s.bytes);
-            }
-            releaseSpan(s);
-        }
-
-        @Override
-        public void rcuSheafReady(Object cache, RcuSheaf sheaf) {
-            ((SlabCache) cache).rcuSheafReady((Sheaf) sheaf);
-        }
-
-        @Override
-        public void flushAgedRcuSheaves(long nowNanos, long maxAgeNanos) {
-            for (SlabCache c : caches) { // the array itself: this runs on the drainer, allocation-free
-                if (c.rcuUsed()) {
-                    c.flushAgedRcuSheaves();
-                }
-            }
-        }
-
-        @Override
-        public long openRcuSheafBytes() {
-            long bytes = 0;
-            for (SlabCache c : caches) {
-                if (c.rcuUsed()) {
-                    bytes += c.openRcuSheafBytes();
-                }
-            }
-            return bytes;
-        }
-
-        @Override
-        public void flushRcuSheaves() {
-            for (SlabCache c : cachesSnapshot()) {
-                if (c.rcuUsed()) {
-                    c.flushRcuSheaves();
-                }
-            }
-        }
-    }
-
     // -------------------------------------------------------------------------------------------
     // Introspection and lifecycle
 
@@ -997,11 +775,11 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         if (closed) {
             throw closedError();
         }
-        drainDeferredSpans();
+        spans.drainDeferred();
         for (SlabCache c : cachesSnapshot()) {
             if (c.state() == SlabCache.LIVE) {
                 c.flushAll(false);
-                c.releaseEmptySlabs();
+                c.node.releaseEmptySlabs();
             }
         }
         return pages.shrink();
@@ -1010,7 +788,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
     void shrinkForRetry() {
         for (SlabCache c : cachesSnapshot()) {
             if (c.state() == SlabCache.LIVE) {
-                c.releaseEmptySlabs();
+                c.node.releaseEmptySlabs();
             }
         }
         pages.shrink();
@@ -1030,9 +808,9 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
             cachedBytes += s.cachedObjects() * s.objectSize();
             slabs += s.slabs();
         }
-        long lb = largeBytes.get();
+        long lb = spans.bytes();
         return new Stats(pages.capacity, pages.reservedBytes(), pages.peakReservedBytes(), pages.retainedBytes(),
-                live + lb, cached, cachedBytes, largeCount.get(), lb, slabs, all.size(), pages.madvisedBytes());
+                live + lb, cached, cachedBytes, spans.count(), lb, slabs, all.size(), pages.madvisedBytes());
     }
 
     /** Stats of every cache (size classes first). */
@@ -1113,9 +891,9 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         if (typesafePending.get() > 0) {
             rcu.barrier();
         }
-        drainDeferredSpans();
+        spans.drainDeferred();
         for (SlabCache c : cachesSnapshot()) {
-            c.drainDeferred();
+            c.node.drainDeferred();
         }
         for (SlabHook h : hooks) {
             h.allocatorClosed(this);

@@ -11,7 +11,7 @@ import java.util.concurrent.locks.ReentrantLock;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-/** Hooks (leak tracker) and the no-lock path. */
+/** Hooks (leak tracker) and the no-lock path, through the allocator and its caches. */
 class HookAndNoLockTest {
 
     @Test
@@ -119,11 +119,11 @@ class HookAndNoLockTest {
                     c.freeNoLock(p);
                 }
                 assertEquals(0, c.allocNoLock(), "no-lock alloc cannot wait for the node lock");
-                assertEquals(1000, c.deferredCount());
+                assertEquals(1000, c.node.deferredCount());
             }
             // An ordinary operation drains the list.
             long p = c.alloc();
-            assertEquals(0, c.deferredCount());
+            assertEquals(0, c.node.deferredCount());
             c.free(p);
             assertEquals(0, c.liveObjectsExact());
             c.destroy();
@@ -241,30 +241,21 @@ class HookAndNoLockTest {
         }
     }
 
-    static ReentrantLock barnLockOf(SlabCache c) throws ReflectiveOperationException {
-        var f = SlabCache.class.getDeclaredField("barn");
-        f.setAccessible(true);
-        Object barn = f.get(c);
-        var l = Barn.class.getDeclaredField("lock");
-        l.setAccessible(true);
-        return (ReentrantLock) l.get(barn);
+    // The locks the no-lock paths must never wait for, reached through package-private fields.
+
+    static ReentrantLock barnLockOf(SlabCache c) {
+        return c.barn.lock;
     }
 
-    static ReentrantLock pageLockOf(SlabAllocator a) throws ReflectiveOperationException {
-        var l = PageSource.class.getDeclaredField("lock");
-        l.setAccessible(true);
-        return (ReentrantLock) l.get(a.pages());
+    static ReentrantLock pageLockOf(SlabAllocator a) {
+        return a.pages().lock;
     }
 
-    static ReentrantLock nodeLockOf(SlabCache c) throws ReflectiveOperationException {
-        var f = SlabCache.class.getDeclaredField("nodeLock");
-        f.setAccessible(true);
-        return (ReentrantLock) f.get(c);
+    static ReentrantLock nodeLockOf(SlabCache c) {
+        return c.node.lock;
     }
 
-    static ReentrantLock lockOf(LeakTracker t) throws ReflectiveOperationException {
-        var f = LeakTracker.class.getDeclaredField("lock");
-        f.setAccessible(true);
-        return (ReentrantLock) f.get(t);
+    static ReentrantLock lockOf(LeakTracker t) {
+        return t.lock;
     }
 }

@@ -37,9 +37,9 @@ class MagazineTest {
                 }
             }
             assertNull(failure.get());
-            assertTrue(c.carrierMagazineCount() <= c.carrierSlotCount(),
-                    c.carrierMagazineCount() + " > " + c.carrierSlotCount());
-            assertTrue(c.magazineCount() <= c.carrierSlotCount());
+            assertTrue(c.magazines.carrierCount() <= c.magazines.carrierSlotCount(),
+                    c.magazines.carrierCount() + " > " + c.magazines.carrierSlotCount());
+            assertTrue(c.magazines.count() <= c.magazines.carrierSlotCount());
             assertEquals(0, c.stats().activeObjects());
             a.shrink();
             c.flushAll(true);
@@ -168,7 +168,7 @@ class MagazineTest {
     }
 
     static Magazine magazineOf(SlabCache c) {
-        return c.ownMagazine();
+        return c.magazines.own();
     }
 
     @Test
@@ -182,9 +182,9 @@ class MagazineTest {
             });
             t.join();
             assertTrue(c.stats().cachedObjects() > 0);
-            assertEquals(1, c.magazineCount());
-            assertEquals(1, c.reclaimDeadMagazines());
-            assertEquals(0, c.magazineCount());
+            assertEquals(1, c.magazines.count());
+            assertEquals(1, c.magazines.reclaimDead());
+            assertEquals(0, c.magazines.count());
             c.flushAll(false);
             assertEquals(0, c.liveObjectsExact(), "nothing the dead thread cached is lost");
             c.destroy();

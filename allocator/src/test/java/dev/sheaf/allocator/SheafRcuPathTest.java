@@ -49,19 +49,19 @@ class SheafRcuPathTest {
             for (long p : objs) {
                 c.freeRcu(p);
             }
-            assertEquals(5 * 64, c.openRcuSheafBytes(), "a partly filled rcu sheaf counts as pending memory");
-            c.flushAgedRcuSheaves(); // first sighting
+            assertEquals(5 * 64, c.rcuSheaves.openBytes(), "a partly filled rcu sheaf counts as pending memory");
+            c.rcuSheaves.flushAged(); // first sighting
             assertEquals(0, c.stats().rcuSheavesSubmitted());
-            c.flushAgedRcuSheaves(); // still there, no submission since: aged
+            c.rcuSheaves.flushAged(); // still there, no submission since: aged
             assertEquals(1, c.stats().rcuSheavesSubmitted());
-            assertEquals(0, c.openRcuSheafBytes());
+            assertEquals(0, c.rcuSheaves.openBytes());
             a.rcuBarrier();
             assertEquals(0, c.stats().activeObjects());
             c.freeRcu(c.alloc());
-            c.flushAgedRcuSheaves();
+            c.rcuSheaves.flushAged();
             c.freeRcu(c.alloc()); // a younger object joins; the oldest one's age is what counts
             long before = c.stats().rcuSheavesSubmitted();
-            c.flushAgedRcuSheaves();
+            c.rcuSheaves.flushAged();
             assertEquals(before + 1, c.stats().rcuSheavesSubmitted());
             a.rcuBarrier();
             c.destroy();
@@ -83,7 +83,7 @@ class SheafRcuPathTest {
             }
             CountDownLatch inPass = new CountDownLatch(1);
             CountDownLatch release = new CountDownLatch(1);
-            c.agedPassHook = () -> {
+            c.rcuSheaves.agedPassHook = () -> {
                 inPass.countDown();
                 try {
                     release.await();
@@ -92,17 +92,17 @@ class SheafRcuPathTest {
                 }
             };
             try {
-                c.flushAgedRcuSheaves(); // first sighting
-                Thread pass = Thread.ofPlatform().start(c::flushAgedRcuSheaves);
+                c.rcuSheaves.flushAged(); // first sighting
+                Thread pass = Thread.ofPlatform().start(c.rcuSheaves::flushAged);
                 assertTrue(inPass.await(30, java.util.concurrent.TimeUnit.SECONDS), "no aged pass took the sheaf");
                 Thread barrier = Thread.ofPlatform().start(a::rcuBarrier);
                 long deadline = System.nanoTime() + 30_000_000_000L;
-                while (!c.waitsForAgedPass(barrier) && barrier.isAlive()) {
+                while (!c.rcuSheaves.waitsForAgedPass(barrier) && barrier.isAlive()) {
                     assertTrue(System.nanoTime() < deadline, "the barrier neither waited for the pass nor ended");
                     Thread.onSpinWait();
                 }
                 assertTrue(barrier.isAlive(), "the barrier returned while an aged pass still held a sheaf");
-                c.agedPassHook = null;
+                c.rcuSheaves.agedPassHook = null;
                 release.countDown();
                 barrier.join(java.time.Duration.ofSeconds(30));
                 pass.join(java.time.Duration.ofSeconds(30));
@@ -111,7 +111,7 @@ class SheafRcuPathTest {
                     assertFalse(c.isPending(p), "pending after the barrier returned: 0x" + Long.toHexString(p));
                 }
             } finally {
-                c.agedPassHook = null;
+                c.rcuSheaves.agedPassHook = null;
                 release.countDown(); // never leave a pass (the drainer's, maybe) parked in the hook
             }
             assertEquals(0, c.stats().activeObjects());
@@ -283,7 +283,7 @@ class SheafRcuPathTest {
             }
             a.rcuBarrier();
             assertEquals(0, c.stats().activeObjects());
-            assertTrue(c.carrierMagazineCount() <= c.carrierSlotCount());
+            assertTrue(c.magazines.carrierCount() <= c.magazines.carrierSlotCount());
             RcuFreeStats s = a.rcuStats();
             assertEquals(10_000, s.freedByRcuSheaf() + s.freedByChain() + s.freedByBulkArray() + s.freedInline());
         }
