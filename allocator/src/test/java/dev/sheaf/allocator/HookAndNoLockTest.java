@@ -1,5 +1,6 @@
 package dev.sheaf.allocator;
 
+import dev.sheaf.allocator.testing.Heaps;
 import dev.sheaf.allocator.testing.HeldOnAnotherThread;
 
 import org.junit.jupiter.api.Test;
@@ -18,7 +19,7 @@ class HookAndNoLockTest {
     void leakTrackerRecordsAndReportsOnClose() {
         List<String> reports = new ArrayList<>();
         LeakTracker tracker = LeakTracker.create(true, reports::add);
-        SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).hook(tracker).build();
+        SlabAllocator a = Heaps.small().hook(tracker).build();
         long p = a.malloc(64);
         long q = a.malloc(100_000);
         long r = a.malloc(10);
@@ -36,7 +37,7 @@ class HookAndNoLockTest {
     void leakTrackerReportsOnDestroy() {
         List<String> reports = new ArrayList<>();
         LeakTracker tracker = LeakTracker.create(false, reports::add);
-        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).hook(tracker).build()) {
+        try (SlabAllocator a = Heaps.small().hook(tracker).build()) {
             SlabCache c = a.createCache("leaky", 32);
             long p = c.alloc();
             long other = a.malloc(32);
@@ -54,7 +55,7 @@ class HookAndNoLockTest {
     void mallocNoLockThenFreeWithLeakTracker() {
         List<String> reports = new ArrayList<>();
         LeakTracker tracker = LeakTracker.create(false, reports::add);
-        SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).hook(tracker).build();
+        SlabAllocator a = Heaps.small().hook(tracker).build();
         long[] objs = new long[200];
         for (int i = 0; i < objs.length; i++) {
             objs[i] = a.mallocNoLock(64 + (i % 3) * 64);
@@ -83,7 +84,7 @@ class HookAndNoLockTest {
     void mallocNoLockThenFreeRcuWithLeakTracker() {
         List<String> reports = new ArrayList<>();
         LeakTracker tracker = LeakTracker.create(false, reports::add);
-        SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).hook(tracker).build();
+        SlabAllocator a = Heaps.small().hook(tracker).build();
         List<Long> objs = new ArrayList<>();
         for (int i = 0; i < 300; i++) {
             objs.add(a.mallocNoLock(64));
@@ -109,7 +110,7 @@ class HookAndNoLockTest {
 
     @Test
     void freeNoLockDefersWhenLocksAreBusyAndNothingIsLost() throws Exception {
-        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).build()) {
+        try (SlabAllocator a = Heaps.small().build()) {
             SlabCache c = a.createCache(CacheSpec.of("nl", 64).withSheafCapacity(0));
             long[] objs = new long[1000];
             c.allocBulk(objs, objs.length);
@@ -133,7 +134,7 @@ class HookAndNoLockTest {
     @Test
     void freeNoLockDefersWhenAHookIsBusy() throws Exception {
         LeakTracker tracker = LeakTracker.create(false, s -> { });
-        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).hook(tracker).build()) {
+        try (SlabAllocator a = Heaps.small().hook(tracker).build()) {
             long[] objs = new long[100];
             for (int i = 0; i < objs.length; i++) {
                 objs[i] = a.malloc(64);
@@ -154,7 +155,7 @@ class HookAndNoLockTest {
 
     @Test
     void mallocNoLockRetriesTheNextSizeClass() throws Exception {
-        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).build()) {
+        try (SlabAllocator a = Heaps.small().build()) {
             // Warm the 112-byte class (the next one after 96) so it has free objects.
             long w = a.malloc(112);
             a.free(w);
@@ -174,7 +175,7 @@ class HookAndNoLockTest {
     @Test
     void noLockPathNeverBlocksWhileEveryLockIsHeld() throws Exception {
         LeakTracker tracker = LeakTracker.create(false, s -> { });
-        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).hook(tracker).build()) {
+        try (SlabAllocator a = Heaps.small().hook(tracker).build()) {
             SlabCache c = a.sizeClassCache(64);
             SlabCache next = a.sizeClassCache(72);
             ReentrantLock[] locks = {nodeLockOf(c), nodeLockOf(next), barnLockOf(c), barnLockOf(next),

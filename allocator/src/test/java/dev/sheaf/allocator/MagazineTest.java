@@ -1,5 +1,7 @@
 package dev.sheaf.allocator;
 
+import dev.sheaf.allocator.testing.Heaps;
+
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -109,7 +111,7 @@ class MagazineTest {
 
     @Test
     void busyMagazineFallsBackToSlabs() {
-        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).build()) {
+        try (SlabAllocator a = Heaps.small().build()) {
             SlabCache c = a.createCache("busy", 64);
             long warm = c.alloc();
             c.free(warm);
@@ -131,7 +133,7 @@ class MagazineTest {
 
     @Test
     void burstsOfTwoSheavesExchangeMainAndSpareOnTheFastPath() {
-        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).build()) {
+        try (SlabAllocator a = Heaps.small().build()) {
             SlabCache c = a.createCache("exchange", 64);
             int cap = c.sheafCapacity();
             long[] objs = new long[2 * cap];
@@ -173,7 +175,7 @@ class MagazineTest {
 
     @Test
     void deadThreadReturnsItsSheaves() throws Exception {
-        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).build()) {
+        try (SlabAllocator a = Heaps.small().build()) {
             SlabCache c = a.createCache("dies", 64);
             Thread t = Thread.ofPlatform().start(() -> {
                 long[] objs = new long[100];

@@ -1,6 +1,7 @@
 package dev.sheaf.allocator;
 
 import dev.sheaf.allocator.rcufree.OpenBatch;
+import dev.sheaf.allocator.testing.Heaps;
 
 import org.junit.jupiter.api.Test;
 
@@ -15,7 +16,7 @@ class SheafRcuPathTest {
 
     @Test
     void fullRcuSheafComesBackAsAFullBarnSheafReadyForAllocation() {
-        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).build()) {
+        try (SlabAllocator a = Heaps.small().build()) {
             SlabCache c = a.createCache(CacheSpec.of("rcu-objs", 64).withRcuLinkOffset(56));
             int cap = c.sheafCapacity();
             long[] objs = new long[cap];
@@ -42,7 +43,7 @@ class SheafRcuPathTest {
     @Test
     void anIdleThreadsPartlyFilledRcuSheafIsCountedAndFlushedAfterTwoAgedPasses() {
         // No background drainer: only this test's calls run aged passes.
-        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).rcuFreeWorkerThread(false).build()) {
+        try (SlabAllocator a = Heaps.small().rcuFreeWorkerThread(false).build()) {
             SlabCache c = a.createCache("rcu-aged", 64);
             long[] objs = new long[5];
             c.allocBulk(objs, objs.length);
@@ -74,7 +75,7 @@ class SheafRcuPathTest {
      */
     @Test
     void aBarrierWaitsForAnAgedPassThatHoldsSheaves() throws Exception {
-        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).rcuFreeWorkerThread(false).build()) {
+        try (SlabAllocator a = Heaps.small().rcuFreeWorkerThread(false).build()) {
             SlabCache c = a.createCache("rcu-aged-race", 64);
             long[] objs = new long[3];
             c.allocBulk(objs, objs.length);
@@ -121,7 +122,7 @@ class SheafRcuPathTest {
 
     @Test
     void barrierFlushesPartlyFilledRcuSheavesOfOtherLiveThreads() throws Exception {
-        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).build()) {
+        try (SlabAllocator a = Heaps.small().build()) {
             SlabCache c = a.createCache("rcu-partial", 64);
             CountDownLatch freedSome = new CountDownLatch(1);
             CountDownLatch done = new CountDownLatch(1);
@@ -154,8 +155,8 @@ class SheafRcuPathTest {
 
     @Test
     void kmallocFreeRcuUsesTheSheafOrTheChain() {
-        try (SlabAllocator sheaves = SlabAllocator.builder().capacity(64L << 20).build();
-             SlabAllocator chain = SlabAllocator.builder().capacity(64L << 20).rcuSheaves(false).build()) {
+        try (SlabAllocator sheaves = Heaps.small().build();
+             SlabAllocator chain = Heaps.small().rcuSheaves(false).build()) {
             for (SlabAllocator a : new SlabAllocator[] {sheaves, chain}) {
                 for (int i = 0; i < 1000; i++) {
                     a.freeRcu(a.malloc(64), 8);
@@ -181,7 +182,7 @@ class SheafRcuPathTest {
      */
     @Test
     void chainFreeRcuWhoseBatchIsHeldGoesThroughTheDeferredList() {
-        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).rcuSheaves(false).build()) {
+        try (SlabAllocator a = Heaps.small().rcuSheaves(false).build()) {
             a.freeRcu(a.malloc(64), 8); // registers this thread's open batch
             OpenBatch[] held = a.engine().lockLocals();
             try {
@@ -251,7 +252,7 @@ class SheafRcuPathTest {
      */
     @Test
     void rcuSheavesAreRecycledWhenTheBarnIsFull() {
-        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).build()) {
+        try (SlabAllocator a = Heaps.small().build()) {
             SlabCache c = a.createCache(CacheSpec.of("rcu-recycle", 64).withSheafCapacity(4));
             long[] objs = new long[4 * 40]; // 40 sheaves in flight per round, the barn keeps 10 full
             long[] created = new long[6];
