@@ -19,7 +19,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * registry lock, to the shared array: exact when no other thread uses the cache.
  *
  * Map: event indices; count (owner's plain increment); add (shared); absorb (retire a
- * magazine); snapshot; reportCorruption.
+ * magazine); snapshot; stats (SlabCache.Stats); reportCorruption.
  */
 /** The counters of one cache and its corruption report. */
 final class CacheCounters {
@@ -93,6 +93,27 @@ final class CacheCounters {
         for (int i = 0; i < COUNTERS; i++) {
             snapshot[i] += m.events[i];
         }
+    }
+
+    /** The cache's Stats: slab counts, this snapshot plus the live magazines, barn and deferred counts. */
+    SlabCache.Stats stats(SlabCache cache) {
+        long[] n = cache.node.counts();
+        long slabs = n[0], partial = n[1], out = n[2];
+        long[] c = snapshot();
+        long[] objects = new long[2]; // cached in magazines, in rcu sheaves
+        int mags = cache.magazines.addTo(c, objects);
+        Barn barn = cache.barn;
+        long cached = objects[0] + barn.fullObjects();
+        long rcuObjects = objects[1];
+        long deferredObjects = cache.node.deferredCount();
+        int[] bc = barn.counts();
+        long active = Math.max(0, out - cached - deferredObjects - rcuObjects);
+        int perSlab = cache.objectsPerSlab();
+        return new SlabCache.Stats(cacheName, cache.objectSize(), cache.slotSize(), perSlab, cache.slabBytes(),
+                slabs, partial, slabs * perSlab, active, cached, deferredObjects, rcuObjects, cache.sheafCapacity(),
+                bc[0], bc[1], mags, c[C_ALLOC_FAST], c[C_ALLOC_SLOW], c[C_FREE_FAST], c[C_FREE_SLOW],
+                c[C_REFILL], c[C_FLUSH], c[C_BARN_GET], c[C_BARN_GET_FAIL], c[C_BARN_PUT], c[C_BARN_PUT_FAIL],
+                c[C_SHEAF_ALLOC], c[C_DEFERRED], c[C_NOLOCK_FAIL], c[C_RCU_SHEAF], c[C_DIRECT], c[C_CORRUPT]);
     }
 
     /** Reports damage found in the allocator's own links; the caller goes on without the bad link. */

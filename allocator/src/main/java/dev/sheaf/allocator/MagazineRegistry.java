@@ -31,8 +31,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * no more sheaves than there are slots; a virtual thread that finds every magazine out and the
  * bound reached goes to the slab layer directly.
  *
- * The registry (`all`) is a copy-on-write array written under `lock` and read without it by
- * passes that tolerate a stale view (stats, the rcu sheaves' aged flush and pending-bytes sum).
+ * The registry (`all`) is a copy-on-write array written under `lock`. Stats and the rcu sheaves'
+ * aged flush read it under the lock; the pending-bytes sum, the barrier's flush and flushAll read
+ * the array without it (a magazine registered later holds nothing they must see).
  *
  * Reclaim: magazines of platform threads that died are found by a sweep of the registry when a
  * new thread registers, before a cache grows, and on shrink/destroy. Each is marked `retiring`

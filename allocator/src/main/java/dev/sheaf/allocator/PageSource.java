@@ -54,6 +54,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * It is address space, not memory: untouched pages cost nothing. Under strict overcommit
  * (vm.overcommit_memory=2) the kernel ignores MAP_NORESERVE and charges the whole range, so
  * such systems should pass a smaller capacity.
+ *
+ * Lock order: see SlabCache's notes (a leaf; under a node lock only by tryLock).
+ *
+ * Map: constants and fields; construction and the lifetime's cleanup; slice; ownerOf, contains
+ * (address lookup); acquire, tryAcquire, publish, release (runs); shrink and retained runs;
+ * byte counts; close.
  */
 final class PageSource implements AutoCloseable {
 

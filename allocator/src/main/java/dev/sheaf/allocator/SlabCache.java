@@ -7,24 +7,6 @@ import java.lang.invoke.VarHandle;
 import java.util.Arrays;
 import java.util.Set;
 
-import static dev.sheaf.allocator.CacheCounters.C_ALLOC_FAST;
-import static dev.sheaf.allocator.CacheCounters.C_ALLOC_SLOW;
-import static dev.sheaf.allocator.CacheCounters.C_BARN_GET;
-import static dev.sheaf.allocator.CacheCounters.C_BARN_GET_FAIL;
-import static dev.sheaf.allocator.CacheCounters.C_BARN_PUT;
-import static dev.sheaf.allocator.CacheCounters.C_BARN_PUT_FAIL;
-import static dev.sheaf.allocator.CacheCounters.C_CORRUPT;
-import static dev.sheaf.allocator.CacheCounters.C_DEFERRED;
-import static dev.sheaf.allocator.CacheCounters.C_DIRECT;
-import static dev.sheaf.allocator.CacheCounters.C_FLUSH;
-import static dev.sheaf.allocator.CacheCounters.C_FREE_FAST;
-import static dev.sheaf.allocator.CacheCounters.C_FREE_SLOW;
-import static dev.sheaf.allocator.CacheCounters.C_NOLOCK_FAIL;
-import static dev.sheaf.allocator.CacheCounters.C_RCU_SHEAF;
-import static dev.sheaf.allocator.CacheCounters.C_REFILL;
-import static dev.sheaf.allocator.CacheCounters.C_SHEAF_ALLOC;
-import static dev.sheaf.allocator.CacheCounters.count;
-
 /*
  * Implementation notes.
  *
@@ -41,7 +23,7 @@ import static dev.sheaf.allocator.CacheCounters.count;
  *                   deferred no-lock frees
  *   PageSource    - new slabs, released slabs
  *
- * This class holds the public API and the fast paths; CacheCounters the counters.
+ * This class holds the public API and the fast paths; CacheCounters the counters and Stats.
  *
  * Alloc order (alloc_from_pcs): pop main; main empty -> swap with a non-empty spare -> barn:
  * give the empty main, take a full sheaf -> refill main in bulk from partial slabs -> grow by a
@@ -104,11 +86,7 @@ import static dev.sheaf.allocator.CacheCounters.count;
  * reads every object as free, so its frees are refused. Slow paths read `state` volatile, under
  * their locks.
  *
- * TYPESAFE_BY_RCU: a slab that becomes empty beyond the retention bound is handed to the RCU
- * domain's call() and returned to PageSource after a grace period; its objects are reusable at
- * once while it stays on the partial list.
- *
- * Map: Stats; constants and fields (the fast paths' first); geometry; public API with the inlined
+ * Map: Stats; constants and fields (the fast paths' first); constructor; public API with the inlined
  * fast paths (alloc, popMain, pushMain, free, bulk, freeRcu, stats); address and state checks;
  * hooks; free paths; alloc slow paths; lifecycle (flushAll, destroy, close).
  */
@@ -635,21 +613,7 @@ public final class SlabCache {
      * @return a snapshot of the slab, sheaf and barn counters
      */
     public Stats stats() {
-        long[] n = node.counts();
-        long slabs = n[0], partial = n[1], out = n[2];
-        long[] c = counters.snapshot();
-        long[] objects = new long[2]; // cached in magazines, in rcu sheaves
-        int mags = magazines.addTo(c, objects);
-        long cached = objects[0] + barn.fullObjects();
-        long rcuObjects = objects[1];
-        long deferredObjects = node.deferredCount();
-        int[] bc = barn.counts();
-        long active = Math.max(0, out - cached - deferredObjects - rcuObjects);
-        return new Stats(name, objectSize, slotSize, objectsPerSlab, slabBytes, slabs, partial,
-                slabs * objectsPerSlab, active, cached, deferredObjects, rcuObjects, sheafCapacity(),
-                bc[0], bc[1], mags, c[C_ALLOC_FAST], c[C_ALLOC_SLOW], c[C_FREE_FAST], c[C_FREE_SLOW],
-                c[C_REFILL], c[C_FLUSH], c[C_BARN_GET], c[C_BARN_GET_FAIL], c[C_BARN_PUT], c[C_BARN_PUT_FAIL],
-                c[C_SHEAF_ALLOC], c[C_DEFERRED], c[C_NOLOCK_FAIL], c[C_RCU_SHEAF], c[C_DIRECT], c[C_CORRUPT]);
+        return counters.stats(this);
     }
 
     @Override

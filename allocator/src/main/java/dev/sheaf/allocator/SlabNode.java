@@ -42,6 +42,10 @@ import static dev.sheaf.allocator.CacheCounters.C_FLUSH;
  * slow paths (takeObjects, direct alloc, SlabCache.flushAll, close). A drained list's links are
  * validated before they are followed; the walk stops at a bad one.
  *
+ * TYPESAFE_BY_RCU: a slab that becomes empty beyond the retention bound is handed to the RCU
+ * domain's call() (SlabAllocator.releaseAfterGracePeriod) and returned to PageSource after a
+ * grace period; the memory of its objects stays type-stable until then.
+ *
  * Lock order: see SlabCache's notes. PageSource's lock is taken under the node lock only by
  * tryLock; ordinary growth and release call PageSource with the node lock released.
  *
