@@ -28,7 +28,13 @@ import org.agrona.collections.Long2ObjectHashMap;
  */
 public final class LeakTracker implements SlabHook {
 
-    /** One object still allocated. {@code stack} is empty unless stacks are recorded. */
+    /**
+     * One object still allocated. {@code stack} is empty unless stacks are recorded.
+     *
+     * @param address the object's address
+     * @param size its usable size in bytes
+     * @param stack where it was allocated; empty unless stacks are recorded
+     */
     public record Leak(long address, long size, List<StackTraceElement> stack) { }
 
     /** Package-private so that tests can hold it and drive the no-lock paths into their fallbacks. */
@@ -44,12 +50,22 @@ public final class LeakTracker implements SlabHook {
         this.reporter = reporter;
     }
 
-    /** A tracker without stacks that reports to {@code System.err}. */
+    /**
+     * A tracker without stacks that reports to {@code System.err}.
+     *
+     * @return a tracker
+     */
     public static LeakTracker create() {
         return new LeakTracker(false, System.err::println);
     }
 
-    /** A tracker that records allocating stacks when asked (costly) and reports to {@code reporter}. */
+    /**
+     * A tracker that records allocating stacks when asked (costly) and reports to {@code reporter}.
+     *
+     * @param recordStacks whether each allocation records its stack (costly)
+     * @param reporter receives the report text
+     * @return a tracker
+     */
     public static LeakTracker create(boolean recordStacks, Consumer<String> reporter) {
         if (reporter == null) {
             throw new IllegalArgumentException("reporter is null");
@@ -153,7 +169,11 @@ public final class LeakTracker implements SlabHook {
         reporter.accept(sb.toString());
     }
 
-    /** Objects recorded as live now. */
+    /**
+     * Objects recorded as live now.
+     *
+     * @return the objects allocated and not yet freed
+     */
     public List<Leak> leaks() {
         lock.lock();
         try {
@@ -171,7 +191,11 @@ public final class LeakTracker implements SlabHook {
         }
     }
 
-    /** Number of objects recorded as live. */
+    /**
+     * Number of objects recorded as live.
+     *
+     * @return the number of objects allocated and not yet freed
+     */
     public long liveCount() {
         lock.lock();
         try {
@@ -181,7 +205,12 @@ public final class LeakTracker implements SlabHook {
         }
     }
 
-    /** Whether {@code address} is recorded as live. */
+    /**
+     * Whether {@code address} is recorded as live.
+     *
+     * @param address an address
+     * @return whether it is a tracked allocated object
+     */
     public boolean isLive(long address) {
         lock.lock();
         try {
@@ -191,7 +220,11 @@ public final class LeakTracker implements SlabHook {
         }
     }
 
-    /** Frees of addresses the tracker never saw allocated (tolerated, not reported). */
+    /**
+     * Frees of addresses the tracker never saw allocated (tolerated, not reported).
+     *
+     * @return the number of frees of objects the tracker never saw allocated
+     */
     public long unknownFrees() {
         lock.lock();
         try {
@@ -201,7 +234,11 @@ public final class LeakTracker implements SlabHook {
         }
     }
 
-    /** Reports issued so far. */
+    /**
+     * Reports issued so far.
+     *
+     * @return the number of reports made
+     */
     public long reports() {
         lock.lock();
         try {

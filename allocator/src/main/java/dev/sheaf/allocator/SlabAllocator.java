@@ -61,7 +61,22 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
     /** Largest size served by a kmalloc size class; larger requests get page spans. */
     public static final long MAX_SIZE_CLASS = SizeClasses.MAX_CLASS_SIZE;
 
-    /** Allocator-wide counters. Racy while in use. */
+    /**
+     * Allocator-wide counters. Racy while in use.
+     *
+     * @param capacity bytes of address space
+     * @param reservedBytes bytes that may be resident
+     * @param peakReservedBytes highest reservedBytes seen
+     * @param retainedBytes bytes of released slabs kept for reuse
+     * @param liveBytes bytes with users
+     * @param cachedObjects objects in sheaves and barns
+     * @param cachedBytes bytes of the cached objects
+     * @param largeAllocations live large allocations
+     * @param largeBytes bytes of live large allocations
+     * @param slabs slabs of all caches
+     * @param caches live caches
+     * @param madvisedBytes bytes given back to the OS with madvise
+     */
     public record Stats(long capacity, long reservedBytes, long peakReservedBytes, long retainedBytes,
                         long liveBytes, long cachedObjects, long cachedBytes, long largeAllocations,
                         long largeBytes, long slabs, int caches, long madvisedBytes) { }
@@ -111,11 +126,20 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         this.caches = kmalloc.clone();
     }
 
-    /** An allocator with default settings. */
+    /**
+     * An allocator with default settings.
+     *
+     * @return a new allocator
+     */
     public static SlabAllocator create() {
         return builder().build();
     }
 
+    /**
+     * A builder of an allocator.
+     *
+     * @return a builder with default settings
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -144,13 +168,21 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
          * {@code AgentRunner}, or {@code doWork()} from their own loop); callers past the pending
          * bound and {@link SlabAllocator#rcuBarrier()} still drain themselves, so nothing waits forever.
          * Pair it with {@code Rcu.builder().ownWorkerThread(false)} to run no Sheaf thread at all.
+         *
+         * @param own whether to run the drainer on an own thread
+         * @return this builder
          */
         public Builder rcuFreeWorkerThread(boolean own) {
             this.rcuFreeWorkerThread = own;
             return this;
         }
 
-        /** How the drainer's own thread idles between duty cycles (default: Agrona backoff). */
+        /**
+         * How the drainer's own thread idles between duty cycles (default: Agrona backoff).
+         *
+         * @param idle the idle strategy
+         * @return this builder
+         */
         public Builder rcuFreeIdleStrategy(org.agrona.concurrent.IdleStrategy idle) {
             if (idle == null) {
                 throw new IllegalArgumentException("idle strategy is null");
@@ -162,6 +194,9 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         /**
          * Most bytes of address space (and so of memory) the allocator may use; rounded down to
          * 64 KiB. Default: a quarter of physical memory, clamped to 1..16 GiB.
+         *
+         * @param bytes the capacity in bytes, at least 65536
+         * @return this builder
          */
         public Builder capacity(long bytes) {
             if (bytes < PageSource.BLOCK_SIZE) {
@@ -171,7 +206,12 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
             return this;
         }
 
-        /** Bytes of released slabs kept resident for reuse before madvise; default capacity/64, at least 4 MiB. */
+        /**
+         * Bytes of released slabs kept resident for reuse before madvise; default capacity/64, at least 4 MiB.
+         *
+         * @param bytes bytes to retain, at least 0
+         * @return this builder
+         */
         public Builder retainBytes(long bytes) {
             if (bytes < 0) {
                 throw new IllegalArgumentException("retainBytes " + bytes + " negative");
@@ -180,7 +220,12 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
             return this;
         }
 
-        /** The RCU domain for freeRcu and TYPESAFE_BY_RCU; default: an own domain, closed with the allocator. */
+        /**
+         * The RCU domain for freeRcu and TYPESAFE_BY_RCU; default: an own domain, closed with the allocator.
+         *
+         * @param rcu the RCU domain
+         * @return this builder
+         */
         public Builder rcu(Rcu rcu) {
             if (rcu == null) {
                 throw new IllegalArgumentException("rcu is null");
@@ -189,7 +234,12 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
             return this;
         }
 
-        /** Registers a hook (runs in registration order). */
+        /**
+         * Registers a hook (runs in registration order).
+         *
+         * @param hook the hook
+         * @return this builder
+         */
         public Builder hook(SlabHook hook) {
             if (hook == null) {
                 throw new IllegalArgumentException("hook is null");
@@ -201,13 +251,21 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         /**
          * Whether {@link SlabAllocator#freeRcu(long, long)} of a size-class object uses the rcu
          * sheaf (default true); false makes the caller's 8-byte link chain the path.
+         *
+         * @param on whether size-class objects use rcu sheaves
+         * @return this builder
          */
         public Builder rcuSheaves(boolean on) {
             this.rcuSheaves = on;
             return this;
         }
 
-        /** Sheaf capacity of the size-class caches; -1 (default) uses the kernel's table, 0 disables sheaves. */
+        /**
+         * Sheaf capacity of the size-class caches; -1 (default) uses the kernel's table, 0 disables sheaves.
+         *
+         * @param capacity objects per sheaf, -1..4096
+         * @return this builder
+         */
         public Builder sheafCapacity(int capacity) {
             if (capacity < -1 || capacity > 4096) {
                 throw new IllegalArgumentException("sheaf capacity " + capacity + " outside -1..4096");
@@ -219,13 +277,21 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         /**
          * {@link SlabFlag#CHEAP_FREE_CHECKS} for the size-class caches (default false: exact checks,
          * every entry point refuses an object that is not allocated).
+         *
+         * @param on whether the size classes use cheap free checks
+         * @return this builder
          */
         public Builder cheapFreeChecks(boolean on) {
             this.cheapFreeChecks = on;
             return this;
         }
 
-        /** How long freeRcu batches may wait before they are sealed (default 2 ms). */
+        /**
+         * How long freeRcu batches may wait before they are sealed (default 2 ms).
+         *
+         * @param delay the drain delay, not negative
+         * @return this builder
+         */
         public Builder rcuDrainDelay(Duration delay) {
             if (delay == null || delay.isNegative()) {
                 throw new IllegalArgumentException("drain delay must not be negative: " + delay);
@@ -234,7 +300,12 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
             return this;
         }
 
-        /** Bound on bytes waiting for a grace period; past it callers help drain (default 64 MiB). */
+        /**
+         * Bound on bytes waiting for a grace period; past it callers help drain (default 64 MiB).
+         *
+         * @param bytes the bound in bytes, positive
+         * @return this builder
+         */
         public Builder rcuPendingLimit(long bytes) {
             if (bytes < 1) {
                 throw new IllegalArgumentException("pending limit must be positive: " + bytes);
@@ -249,6 +320,11 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
             return this;
         }
 
+        /**
+         * Builds the allocator.
+         *
+         * @return the allocator
+         */
         public SlabAllocator build() {
             if (retainBytes < 0) {
                 retainBytes = Math.max(4L << 20, capacity / 64);
@@ -278,7 +354,9 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
      * Allocates {@code size} bytes (contents unspecified), aligned to 8 bytes at least (sizes that
      * are powers of two are naturally aligned up to 4096).
      *
-     * @throws IllegalArgumentException size <= 0 or larger than the capacity
+     * @param size bytes wanted, 1..capacity
+     * @return the address, never 0
+     * @throws IllegalArgumentException size not positive or larger than the capacity
      * @throws OutOfMemoryError         capacity exhausted
      * @throws IllegalStateException    closed
      */
@@ -300,6 +378,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
      * makes no system call and allocates no sheaf; alloc hooks that take locks are skipped. When
      * its size class has nothing available without waiting, it tries the next class once.
      *
+     * @param size bytes wanted, 1..capacity
      * @return the address, or 0 when nothing is available without waiting
      */
     public long mallocNoLock(long size) {
@@ -324,6 +403,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
      * Frees an address returned by {@link #malloc}, {@link #mallocNoLock}, {@link #allocate} or a
      * cache of this allocator. {@code free(0)} is a no-op.
      *
+     * @param address an address this allocator handed out, or 0
      * @throws IllegalArgumentException not an object start of this allocator (outside it, in
      *                                  free memory, interior)
      * @throws IllegalStateException    the object is not allocated (already freed, pending a grace
@@ -348,6 +428,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
      * cannot be freed now is deferred to a lock-free list and freed by a later ordinary call. The
      * object is no longer allocated when this returns: a second free of it throws at once.
      *
+     * @param address an address this allocator handed out, or 0
      * @throws IllegalArgumentException as {@link #free}
      * @throws IllegalStateException    as {@link #free}
      */
@@ -437,6 +518,8 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
      * The usable size of an allocated object (the size class, the cache's object size, or the
      * page-rounded span size).
      *
+     * @param address an allocated object start
+     * @return its usable size in bytes
      * @throws IllegalArgumentException not an object start of this allocator
      * @throws IllegalStateException    the object is not allocated (freed, pending), or closed
      */
@@ -458,6 +541,9 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
      * A bounds-checked segment over the usable size of an allocated object (same checks as
      * usableSize). Using it after the object is freed is a use after free, but never a crash: the
      * segment keeps the allocator's address range mapped while it is reachable, even past close().
+     *
+     * @param address an allocated object start
+     * @return a segment over its usable size
      */
     public MemorySegment segment(long address) {
         long size = usableSize(address);
@@ -507,7 +593,11 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         return seg;
     }
 
-    /** Frees a segment returned by {@link #allocate}. */
+    /**
+     * Frees a segment returned by {@link #allocate}.
+     *
+     * @param segment a segment returned by allocate
+     */
     public void free(MemorySegment segment) {
         if (segment == null) {
             throw new IllegalArgumentException("segment is null");
@@ -518,12 +608,23 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
     // -------------------------------------------------------------------------------------------
     // Caches
 
-    /** Creates a cache of {@code objectSize}-byte objects with default settings. */
+    /**
+     * Creates a cache of {@code objectSize}-byte objects with default settings.
+     *
+     * @param name the cache name
+     * @param objectSize bytes per object
+     * @return the new cache
+     */
     public SlabCache createCache(String name, long objectSize) {
         return createCache(CacheSpec.of(name, objectSize));
     }
 
-    /** Creates a cache as described by {@code spec}. */
+    /**
+     * Creates a cache as described by {@code spec}.
+     *
+     * @param spec the cache's description
+     * @return the new cache
+     */
     public SlabCache createCache(CacheSpec spec) {
         if (spec == null) {
             throw new IllegalArgumentException("spec is null");
@@ -544,7 +645,12 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         }
     }
 
-    /** The size-class cache serving {@code size}, for inspection. */
+    /**
+     * The size-class cache serving {@code size}, for inspection.
+     *
+     * @param size a size, 1..MAX_SIZE_CLASS
+     * @return the cache of its size class
+     */
     public SlabCache sizeClassCache(long size) {
         if (size <= 0 || size > SizeClasses.MAX_CLASS_SIZE) {
             throw badSize(size);
@@ -552,7 +658,11 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         return kmalloc[SizeClasses.classOf(size)];
     }
 
-    /** The sizes of the kmalloc classes. */
+    /**
+     * The sizes of the kmalloc classes.
+     *
+     * @return a copy of the class sizes, ascending
+     */
     public static int[] sizeClasses() {
         return SizeClasses.SIZES.clone();
     }
@@ -609,6 +719,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
      * they cover. Run it on a thread of your own when the builder said
      * {@code rcuFreeWorkerThread(false)}; with the default worker thread it must not also run elsewhere.
      *
+     * @return the drainer's agent
      * @throws IllegalStateException closed
      */
     public org.agrona.concurrent.Agent rcuFreeAgent() {
@@ -643,6 +754,9 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
      * join the caller's rcu sheaf (unless the builder turned rcu sheaves off); otherwise the
      * object is chained through its own 8-byte field at {@code address + linkOffset}.
      * {@code freeRcu(0, off)} is a no-op.
+     *
+     * @param address an allocated object start, or 0
+     * @param linkOffset offset of an 8-byte field inside the object
      */
     public void freeRcu(long address, long linkOffset) {
         if (address == 0) {
@@ -666,7 +780,11 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         engine().freeRcu(address, linkOffset);
     }
 
-    /** Headless kfree_rcu (no link field); may wait for a grace period when no bulk array is available. */
+    /**
+     * Headless kfree_rcu (no link field); may wait for a grace period when no bulk array is available.
+     *
+     * @param address an allocated object start, or 0
+     */
     public void freeRcu(long address) {
         if (address == 0) {
             return;
@@ -688,6 +806,8 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
      * when the worker's dormant park ends (100 ms at most) or sooner by any other freeRcu call or
      * {@link #rcuBarrier()}.
      *
+     * @param address an allocated object start, or 0
+     * @param linkOffset offset of an 8-byte field inside the object
      * @throws IllegalArgumentException not a live object start of this allocator, or the link
      *                                  field is not an 8-byte aligned field inside the object
      * @throws IllegalStateException    already free, or closed
@@ -725,13 +845,21 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         return false;
     }
 
-    /** Counters of the free-after-grace-period engine. */
+    /**
+     * Counters of the free-after-grace-period engine.
+     *
+     * @return a snapshot of the counters
+     */
     public RcuFreeStats rcuStats() {
         RcuFreeEngine e = engine;
         return e != null ? e.stats() : engine().stats();
     }
 
-    /** The RCU domain used by freeRcu and TYPESAFE_BY_RCU caches (created on first use unless given). */
+    /**
+     * The RCU domain used by freeRcu and TYPESAFE_BY_RCU caches (created on first use unless given).
+     *
+     * @return the RCU domain
+     */
     public Rcu rcu() {
         Rcu r = rcu;
         if (r == null) {
@@ -770,6 +898,8 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
      * Gives memory back: drains deferred frees, returns the barns' sheaves, the caller's own
      * sheaves and dead threads' sheaves to slabs, releases empty slabs and madvises every
      * retained run. Returns the bytes given back to the OS.
+     *
+     * @return the bytes given back to the OS
      */
     public long shrink() {
         if (closed) {
@@ -794,7 +924,11 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         pages.shrink();
     }
 
-    /** Allocator-wide counters. */
+    /**
+     * Allocator-wide counters.
+     *
+     * @return a snapshot of the counters
+     */
     public Stats stats() {
         if (closed) {
             throw closedError();
@@ -813,7 +947,11 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
                 live + lb, cached, cachedBytes, spans.count(), lb, slabs, all.size(), pages.madvisedBytes());
     }
 
-    /** Stats of every cache (size classes first). */
+    /**
+     * Stats of every cache (size classes first).
+     *
+     * @return one Stats per cache
+     */
     public List<SlabCache.Stats> cacheStats() {
         List<SlabCache.Stats> out = new ArrayList<>();
         for (SlabCache c : cachesSnapshot()) {
@@ -825,6 +963,8 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
     /**
      * Text in the columns of /proc/slabinfo (version 2.1) plus sheaf counters: one line per cache
      * that has slabs or cached objects (size classes with nothing are skipped).
+     *
+     * @return the slabinfo text
      */
     public String slabinfo() {
         StringBuilder sb = new StringBuilder();
@@ -855,7 +995,11 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         return !name.startsWith("kmalloc-");
     }
 
-    /** Whether close() was called. */
+    /**
+     * Whether close() was called.
+     *
+     * @return whether close() was called
+     */
     public boolean isClosed() {
         return closed;
     }

@@ -102,7 +102,42 @@ import java.util.Set;
  */
 public final class SlabCache {
 
-    /** Counters of one cache (slabinfo columns plus sheaf counters). Racy while in use. */
+    /**
+     * Counters of one cache (slabinfo columns plus sheaf counters). Racy while in use.
+     *
+     * @param name the cache name
+     * @param objectSize bytes per object as requested
+     * @param slotSize distance between objects in a slab
+     * @param objectsPerSlab objects per slab
+     * @param slabBytes bytes per slab
+     * @param slabs slabs of the cache
+     * @param partialSlabs slabs on the partial list
+     * @param totalObjects object slots in all slabs
+     * @param activeObjects objects with users
+     * @param cachedObjects objects in sheaves and the barn
+     * @param deferredObjects objects on the deferred no-lock lists
+     * @param rcuSheafObjects objects in partly filled rcu sheaves
+     * @param sheafCapacity objects per sheaf, or 0
+     * @param barnFull full sheaves in the barn
+     * @param barnEmpty empty sheaves in the barn
+     * @param magazines registered magazines
+     * @param allocFastpath allocations served by a main sheaf
+     * @param allocSlowpath allocations that found main and spare empty
+     * @param freeFastpath frees taken by a main sheaf
+     * @param freeSlowpath frees that found main and spare full
+     * @param sheafRefills sheaves refilled from slabs
+     * @param sheafFlushes sheaves flushed to slabs
+     * @param barnGet full sheaves taken from the barn
+     * @param barnGetFail barn visits that found no full sheaf
+     * @param barnPut full sheaves given to the barn
+     * @param barnPutFail barn visits that found the full list at its bound
+     * @param sheafAlloc sheaves allocated
+     * @param deferredFrees no-lock frees deferred
+     * @param noLockFailures no-lock calls that could not proceed
+     * @param rcuSheavesSubmitted rcu sheaves handed to the engine
+     * @param directAllocs allocations served straight from slabs
+     * @param corruptions corruptions found in the allocator's own links
+     */
     public record Stats(String name, long objectSize, long slotSize, int objectsPerSlab, long slabBytes,
                         long slabs, long partialSlabs, long totalObjects, long activeObjects,
                         long cachedObjects, long deferredObjects, long rcuSheafObjects,
@@ -214,52 +249,102 @@ public final class SlabCache {
     // ---------------------------------------------------------------------------------------
     // Public API
 
-    /** The cache's name. */
+    /**
+     * The cache's name.
+     *
+     * @return the cache's name
+     */
     public String name() {
         return name;
     }
 
-    /** Bytes per object as requested at creation (also the usable size). */
+    /**
+     * Bytes per object as requested at creation (also the usable size).
+     *
+     * @return the object size in bytes
+     */
     public long objectSize() {
         return objectSize;
     }
 
-    /** Distance between objects in a slab (object size rounded up to the alignment). */
+    /**
+     * Distance between objects in a slab (object size rounded up to the alignment).
+     *
+     * @return the slot size in bytes
+     */
     public long slotSize() {
         return slotSize;
     }
 
+    /**
+     * The alignment of every object.
+     *
+     * @return the alignment in bytes
+     */
     public long alignment() {
         return alignment;
     }
 
+    /**
+     * Where a free object keeps its free-list link.
+     *
+     * @return the offset of the link field
+     */
     public long linkOffset() {
         return linkOffset;
     }
 
-    /** The rcu link offset declared at creation, or -1. */
+    /**
+     * The rcu link offset declared at creation, or -1.
+     *
+     * @return the rcu link offset, or -1
+     */
     public long rcuLinkOffset() {
         return rcuLinkOffset;
     }
 
+    /**
+     * The cache's flags.
+     *
+     * @return the flags given at creation
+     */
     public Set<SlabFlag> flags() {
         return flags;
     }
 
-    /** Objects per sheaf; 0 when the cache has no sheaves. */
+    /**
+     * Objects per sheaf; 0 when the cache has no sheaves.
+     *
+     * @return objects per sheaf, or 0
+     */
     public int sheafCapacity() {
         return sheaves ? capacity : 0;
     }
 
+    /**
+     * Objects per slab.
+     *
+     * @return objects per slab
+     */
     public int objectsPerSlab() {
         return objectsPerSlab;
     }
 
+    /**
+     * Bytes per slab.
+     *
+     * @return bytes per slab
+     */
     public long slabBytes() {
         return slabBytes;
     }
 
-    /** True when {@code address} is the start or interior of an allocated slab of this cache. */
+    /**
+     * True when {@code address} is the start or interior of an allocated slab of this cache.
+     *
+     * @param address any address
+     * @return whether it lies in a live slab of this cache
+     */
     public boolean owns(long address) {
         Slab s = pages.ownerOf(address);
         return s != null && s.cache == this;
@@ -414,6 +499,7 @@ public final class SlabCache {
     /**
      * Frees an object of this cache. {@code free(0)} is a no-op.
      *
+     * @param address an object of this cache, or 0
      * @throws IllegalArgumentException not an object start of this cache
      * @throws IllegalStateException    the object is not allocated (already freed, pending a
      *                                  grace period, never handed out), or cache destroyed /
@@ -434,6 +520,7 @@ public final class SlabCache {
      * kfree_nolock: never parks, spin-waits or makes a system call; when a lock it needs is busy,
      * the object goes onto a lock-free deferred list freed by a later ordinary operation.
      *
+     * @param address an object of this cache, or 0
      * @throws IllegalArgumentException not an object start of this cache
      * @throws IllegalStateException    the object is not allocated (as {@link #free}), or cache
      *                                  destroyed / allocator closed; nothing is changed then
@@ -453,6 +540,8 @@ public final class SlabCache {
      * Allocates {@code count} objects into {@code out[0..count)} (kmem_cache_alloc_bulk): whole
      * sheaves are taken from the magazine and the barn where possible, the rest from slabs.
      *
+     * @param out receives the addresses
+     * @param count how many objects, 0..out.length
      * @throws OutOfMemoryError capacity exhausted (objects already taken are freed again)
      */
     public void allocBulk(long[] out, int count) {
@@ -522,6 +611,8 @@ public final class SlabCache {
      * address is validated first; on a bad address (or one that is not allocated, or that appears
      * twice) nothing is freed and the exception says which.
      *
+     * @param objects the addresses (0 entries are skipped)
+     * @param count how many entries, 0..objects.length
      * @throws IllegalArgumentException an address is not an object start of this cache
      * @throws IllegalStateException    an object is not allocated, or cache destroyed / allocator closed
      */
@@ -572,6 +663,7 @@ public final class SlabCache {
      * calling thread's rcu sheaf, which after its grace period becomes a full sheaf in the barn;
      * otherwise it is chained through the cache's rcu link offset (headless if none).
      *
+     * @param address an object of this cache, or 0
      * @throws IllegalArgumentException not an object start of this cache
      * @throws IllegalStateException    the object is not allocated (already freed or already
      *                                  pending), or cache destroyed / allocator closed

@@ -49,9 +49,9 @@ import static dev.sheaf.allocator.CacheCounters.C_FLUSH;
  * Lock order: see SlabCache's notes. PageSource's lock is taken under the node lock only by
  * tryLock; ordinary growth and release call PageSource with the node lock released.
  *
- * Map: fields; chooseSlabBlocks (slab size); takeOne (direct alloc); takeObjects (refill); growth; takeFromSlab and the free
- * list's validation; popPartials; freeToSlabs, flushSheaf, pushToSlab (frees); release; the
- * partial list; deferred no-lock frees; shrink, destroy and counts.
+ * Map: fields; chooseSlabBlocks (slab size); takeOne (direct alloc); takeObjects (refill);
+ * growth; takeFromSlab and the free list's validation; popPartials; freeToSlabs, flushSheaf,
+ * pushToSlab (frees); release; the partial list; deferred no-lock frees; shrink, destroy, counts.
  */
 /** The slab layer of one cache (kmem_cache_node): partial list, node lock, growth and release. */
 final class SlabNode {
