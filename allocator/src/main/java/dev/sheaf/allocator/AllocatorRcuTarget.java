@@ -10,7 +10,7 @@ import dev.sheaf.allocator.rcufree.RcuSheaf;
  * The free-after-grace-period engine's view of a SlabAllocator: it claims objects (allocated ->
  * pending), asks whether one is pending, frees pending ones after their grace period, and drives
  * the caches' rcu sheaves (RcuSheaves). A separate class, so that these callbacks do not become
- * public methods of SlabAllocator. Address checks are SlabAllocator's (slabOf, objectStart) and
+ * public methods of SlabAllocator. Address checks are AddressChecks' (slabOf, objectStart) and
  * the caches' and LargeSpans' state checks; nothing here decides them again.
  *
  * The drainer calls flushAgedRcuSheaves and openRcuSheafBytes allocation-free: they read the
@@ -22,16 +22,18 @@ import dev.sheaf.allocator.rcufree.RcuSheaf;
 final class AllocatorRcuTarget implements RcuFreeTarget {
 
     private final SlabAllocator allocator;
+    private final AddressChecks addresses;
     private final LargeSpans spans;
 
-    AllocatorRcuTarget(SlabAllocator allocator, LargeSpans spans) {
+    AllocatorRcuTarget(SlabAllocator allocator, AddressChecks addresses, LargeSpans spans) {
         this.allocator = allocator;
+        this.addresses = addresses;
         this.spans = spans;
     }
 
     @Override
     public long claim(long address, long linkOffset) {
-        Slab s = allocator.objectStart(address);
+        Slab s = addresses.objectStart(address);
         SlabCache c = s.cache;
         long size = c == null ? s.bytes : c.objectSize();
         if (linkOffset >= 0) {
@@ -48,7 +50,7 @@ final class AllocatorRcuTarget implements RcuFreeTarget {
     @Override
     public boolean isPending(long address, long linkOffset) {
         Slab s = allocator.pages().ownerOf(address);
-        if (s == null || (address & (Long.BYTES - 1)) != 0 || !SlabAllocator.isObjectStart(address, s)) {
+        if (s == null || (address & (Long.BYTES - 1)) != 0 || !AddressChecks.isObjectStart(address, s)) {
             return false;
         }
         SlabCache c = s.cache;
@@ -61,7 +63,7 @@ final class AllocatorRcuTarget implements RcuFreeTarget {
 
     @Override
     public long usableSize(long address) {
-        Slab s = allocator.slabOf(address);
+        Slab s = addresses.slabOf(address);
         return s.cache == null ? s.bytes : s.cache.objectSize();
     }
 

@@ -45,7 +45,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * flushed; nothing nests under it.
  *
  * Map: fields; platform and carrier magazines; carrier slots (takeOut, giveBack); counts;
- * register/unregister; reclaim of dead owners (reclaimDead, retire).
+ * register/unregister; flushToSlabs; reclaim of dead owners (reclaimDead, retire).
  */
 /** The magazines of one cache: per platform thread, per carrier slot, and the reclaim of dead ones. */
 final class MagazineRegistry {
@@ -229,6 +229,34 @@ final class MagazineRegistry {
             }
         }
         all = n == next.length ? next : Arrays.copyOf(next, n);
+    }
+
+    /**
+     * Flushes the main and spare sheaves to slabs: of every magazine with {@code all} (destroy,
+     * close: no other thread may use the cache), else of the calling platform thread's own.
+     */
+    void flushToSlabs(boolean all) {
+        SlabNode node = cache.node;
+        if (all) {
+            for (Magazine m : this.all) {
+                if (m.mainSize > 0) {
+                    node.flushSheaf(m.syncMain(), false);
+                    m.loadMain();
+                }
+                if (m.spare != null && m.spare.size > 0) {
+                    node.flushSheaf(m.spare, false);
+                }
+            }
+        } else {
+            Magazine own = Thread.currentThread().isVirtual() ? null : own();
+            if (own != null && !own.busy) {
+                node.flushSheaf(own.syncMain(), false);
+                own.loadMain();
+                if (own.spare != null) {
+                    node.flushSheaf(own.spare, false);
+                }
+            }
+        }
     }
 
     // ---------------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * slice of `heap`), so the range stays mapped while any SlabAllocator, SlabCache, engine or
  * user's segment could still reach an address in it.
  *
- * Capacity default (SlabAllocator.Builder): a quarter of physical memory clamped to 1..16 GiB.
+ * Capacity default (defaultCapacity, for SlabAllocator.Builder): a quarter of physical memory clamped to 1..16 GiB.
  * It is address space, not memory: untouched pages cost nothing. Under strict overcommit
  * (vm.overcommit_memory=2) the kernel ignores MAP_NORESERVE and charges the whole range, so
  * such systems should pass a smaller capacity.
@@ -154,6 +154,21 @@ final class PageSource implements AutoCloseable {
         this.lifetime = Arena.ofAuto();
         Unmap unmap = new Unmap(mapped, base, cap, mapBase, mapBytes, arena);
         this.heap = MemorySegment.ofAddress(base).reinterpret(cap, lifetime, s -> unmap.run());
+    }
+
+    /** The capacity default: a quarter of physical memory, clamped to 1..16 GiB (see the notes). */
+    static long defaultCapacity() {
+        long physical = 0;
+        try {
+            if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                    instanceof com.sun.management.OperatingSystemMXBean os) {
+                physical = os.getTotalMemorySize();
+            }
+        } catch (RuntimeException | LinkageError e) {
+            physical = 0;
+        }
+        long quarter = physical > 0 ? physical / 4 : 4L << 30;
+        return Math.max(1L << 30, Math.min(16L << 30, quarter));
     }
 
     /** The lifetime's cleanup: holds no reference to the PageSource or a segment, only what to unmap. */

@@ -20,6 +20,12 @@ import static dev.sheaf.allocator.CacheCounters.count;
  * magazine and the Barn; when the barn cannot help, main is refilled from or flushed to the
  * SlabNode in one critical section.
  *
+ * Alloc order (alloc_from_pcs): pop main; main empty -> swap with a non-empty spare -> barn:
+ * give the empty main, take a full sheaf -> refill main in bulk from partial slabs -> grow by a
+ * new slab. Free order (free_to_pcs): push main; main full -> swap with an empty spare -> take
+ * an empty from the barn (or a new sheaf) if there is no spare -> barn: give the full main, take
+ * an empty -> barn full list at its bound: flush main to slabs in one critical section.
+ *
  * The caller owns the magazine (its own platform thread's with `busy` set, or a carrier magazine
  * taken out of its slot) and has written main's count back (Magazine.syncMain); it reloads main
  * afterwards (Magazine.loadMain). Counters are the owner's plain per-magazine events.

@@ -7,7 +7,6 @@ import dev.sheaf.rcu.Rcu;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SegmentAllocator;
-import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,12 +25,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * (unless the user supplied one) and the RcuFreeEngine. The engine reaches back through
  * AllocatorRcuTarget, so its callbacks do not become public methods.
  *
- * Address checks, one method per question (SlabCache and LargeSpans answer the per-kind ones):
- * slabOf "which slab or span holds it" (or badAddress's exception), isObjectStart/
- * checkObjectStart "is it an object start", objectStart the checks every free and claim shares.
- *
- * The closed check of the per-object entry points is a plain read of `closed`, as SlabCache's
- * lifecycle check is (see its notes); the other entry points read it volatile.
+ * Address checks: AddressChecks, one method per question. The closed check of the per-object
+ * entry points is a plain read, as SlabCache's lifecycle check is (see its notes).
  *
  * Closing: the engine is closed first (every freeRcu'd object freed), then TYPESAFE_BY_RCU slabs
  * still waiting for a grace period, then hooks report, then caches are marked closed and the
@@ -40,9 +35,8 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * Lock order: see SlabCache's notes (cachesLock is taken before any cache's locks).
  *
- * Map: Stats; fields; Builder; kmalloc (malloc, free, address checks, usableSize, segment,
- * SegmentAllocator); caches; free after a grace period (engine, freeRcu*, rcu); introspection
- * and lifecycle (shrink, stats, slabinfo, close); errors.
+ * Map: Stats; fields; Builder; kmalloc (malloc, free, usableSize, segment, SegmentAllocator);
+ * caches; free after a grace period (engine, freeRcu*, rcu); shrink, stats, close; errors.
  */
 /**
  * An off-heap slab allocator after the Linux kernel's SLUB with sheaves (kmalloc + kmem_cache +
@@ -93,6 +87,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
     private final LargeSpans spans;
     private final AtomicLong typesafePending = new AtomicLong();
     private final AllocatorRcuTarget target;
+    private final AddressChecks addresses;
     private final Rcu givenRcu;
     private volatile Rcu rcu;
     private volatile RcuFreeEngine engine;
@@ -105,7 +100,8 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         this.hooks = b.hooks.toArray(new SlabHook[0]);
         SlabHook[] noLockHooks = b.hooks.stream().filter(h -> !h.needsLock()).toArray(SlabHook[]::new);
         this.spans = new LargeSpans(this, pages, hooks, noLockHooks);
-        this.target = new AllocatorRcuTarget(this, spans);
+        this.addresses = new AddressChecks(this, pages);
+        this.target = new AllocatorRcuTarget(this, addresses, spans);
         this.rcuSheaves = b.rcuSheaves;
         this.givenRcu = b.rcu;
         this.rcu = b.rcu;
@@ -146,7 +142,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
 
     /** Settings of a {@link SlabAllocator}. */
     public static final class Builder {
-        private long capacity = defaultCapacity();
+        private long capacity = PageSource.defaultCapacity();
         private long retainBytes = -1;
         private Rcu rcu;
         private final List<SlabHook> hooks = new ArrayList<>();
@@ -331,20 +327,6 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
             }
             return new SlabAllocator(this);
         }
-
-        private static long defaultCapacity() {
-            long physical = 0;
-            try {
-                if (ManagementFactory.getOperatingSystemMXBean()
-                        instanceof com.sun.management.OperatingSystemMXBean os) {
-                    physical = os.getTotalMemorySize();
-                }
-            } catch (RuntimeException | LinkageError e) {
-                physical = 0;
-            }
-            long quarter = physical > 0 ? physical / 4 : 4L << 30;
-            return Math.max(1L << 30, Math.min(16L << 30, quarter));
-        }
     }
 
     // -------------------------------------------------------------------------------------------
@@ -414,7 +396,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         if (address == 0) {
             return;
         }
-        Slab s = objectStart(address);
+        Slab s = addresses.objectStart(address);
         SlabCache c = s.cache;
         if (c != null) {
             c.freeValidated(address);
@@ -436,60 +418,13 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         if (address == 0) {
             return;
         }
-        Slab s = objectStart(address);
+        Slab s = addresses.objectStart(address);
         SlabCache c = s.cache;
         if (c != null) {
-            c.freeNoLockValidated(address);
+            c.noLockPaths.free(address);
         } else {
             spans.free(address, s, true);
         }
-    }
-
-    // -------------------------------------------------------------------------------------------
-    // Address checks: one method per question
-
-    /**
-     * The slab or span holding {@code address}: the one answer to "is it inside this allocator's
-     * memory, and in which slab or span", or the exception that says why not.
-     */
-    Slab slabOf(long address) {
-        Slab s = pages.ownerOf(address);
-        if (s == null) {
-            throw badAddress(address, null, null);
-        }
-        return s;
-    }
-
-    /** Whether {@code address} is an object start of slab or span {@code s} (never throws). */
-    static boolean isObjectStart(long address, Slab s) {
-        return s.cache == null ? LargeSpans.isSpanStart(address, s) : s.cache.isObjectStart(address, s);
-    }
-
-    /** isObjectStart, or the exception that says which rule failed. */
-    static void checkObjectStart(long address, Slab s) {
-        if (s.cache == null) {
-            LargeSpans.checkSpanStart(address, s);
-        } else {
-            s.cache.checkInSlab(address, s);
-        }
-    }
-
-    /**
-     * The slab or span of an object start about to be freed or claimed, after the checks every
-     * such path shares: the allocator is open, the address lies in a slab or span of this
-     * allocator, a slab's cache is live, and the address is an object start.
-     */
-    Slab objectStart(long address) {
-        if (closedFast()) {
-            throw closedError();
-        }
-        Slab s = slabOf(address);
-        SlabCache c = s.cache;
-        if (c != null && !c.isLive()) {
-            throw new IllegalStateException("cache '" + c.name() + "' is destroyed");
-        }
-        checkObjectStart(address, s);
-        return s;
     }
 
     private static final java.lang.invoke.VarHandle CLOSED;
@@ -510,7 +445,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
      * guarantee SlabCache's notes give for its lifecycle state (use after close() ordered by the
      * caller's synchronization is always detected).
      */
-    private boolean closedFast() {
+    boolean closedFast() {
         return (boolean) CLOSED.get(this);
     }
 
@@ -527,8 +462,8 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         if (closed) {
             throw closedError();
         }
-        Slab s = slabOf(address);
-        checkObjectStart(address, s);
+        Slab s = addresses.slabOf(address);
+        AddressChecks.checkObjectStart(address, s);
         if (s.cache == null) {
             LargeSpans.checkAllocated(address, s);
             return s.bytes;
@@ -933,18 +868,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         if (closed) {
             throw closedError();
         }
-        long live = 0, cached = 0, cachedBytes = 0, slabs = 0;
-        List<SlabCache> all = cachesSnapshot();
-        for (SlabCache c : all) {
-            SlabCache.Stats s = c.stats();
-            live += s.activeObjects() * s.objectSize();
-            cached += s.cachedObjects();
-            cachedBytes += s.cachedObjects() * s.objectSize();
-            slabs += s.slabs();
-        }
-        long lb = spans.bytes();
-        return new Stats(pages.capacity, pages.reservedBytes(), pages.peakReservedBytes(), pages.retainedBytes(),
-                live + lb, cached, cachedBytes, spans.count(), lb, slabs, all.size(), pages.madvisedBytes());
+        return SlabInfo.totals(pages, spans, cachesSnapshot());
     }
 
     /**
@@ -967,32 +891,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
      * @return the slabinfo text
      */
     public String slabinfo() {
-        StringBuilder sb = new StringBuilder();
-        sb.append("slabinfo - version: 2.1 (sheaf)\n");
-        sb.append("# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab>")
-                .append(" : tunables <limit> <batchcount> <sharedfactor>")
-                .append(" : slabdata <active_slabs> <num_slabs> <sharedavail>")
-                .append(" : sheaves <capacity> <cached> <barn_full> <barn_empty> <alloc_fast> <alloc_slow>")
-                .append(" <free_fast> <free_slow> <refill> <flush> <barn_get> <barn_get_fail> <barn_put>")
-                .append(" <barn_put_fail> <deferred> <rcu_sheaves>\n");
-        for (SlabCache.Stats s : cacheStats()) {
-            if (s.slabs() == 0 && s.cachedObjects() == 0 && !isUserCache(s.name())) {
-                continue;
-            }
-            sb.append(String.format("%-17s %6d %6d %6d %4d %4d : tunables %4d %4d %4d : slabdata %6d %6d %6d"
-                            + " : sheaves %4d %6d %3d %3d %d %d %d %d %d %d %d %d %d %d %d %d%n",
-                    s.name(), s.activeObjects(), s.totalObjects(), s.slotSize(), s.objectsPerSlab(),
-                    s.slabBytes() / PageSource.PAGE_SIZE, 0, 0, 0, s.slabs(), s.slabs(), 0,
-                    s.sheafCapacity(), s.cachedObjects(), s.barnFull(), s.barnEmpty(), s.allocFastpath(),
-                    s.allocSlowpath(), s.freeFastpath(), s.freeSlowpath(), s.sheafRefills(), s.sheafFlushes(),
-                    s.barnGet(), s.barnGetFail(), s.barnPut(), s.barnPutFail(), s.deferredFrees(),
-                    s.rcuSheavesSubmitted()));
-        }
-        return sb.toString();
-    }
-
-    private static boolean isUserCache(String name) {
-        return !name.startsWith("kmalloc-");
+        return SlabInfo.format(cacheStats());
     }
 
     /**
@@ -1069,7 +968,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         return new IllegalArgumentException("size " + size + " outside 1.." + pages.capacity);
     }
 
-    private IllegalStateException closedError() {
+    IllegalStateException closedError() {
         return new IllegalStateException("allocator is closed");
     }
 

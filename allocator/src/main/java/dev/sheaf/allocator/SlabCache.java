@@ -23,13 +23,10 @@ import java.util.Set;
  *                   deferred no-lock frees
  *   PageSource    - new slabs, released slabs
  *
- * This class holds the public API and the fast paths; CacheCounters the counters and Stats.
+ * This class: the public API and the fast paths. CacheCounters: counters and Stats.
  *
- * Alloc order (alloc_from_pcs): pop main; main empty -> swap with a non-empty spare -> barn:
- * give the empty main, take a full sheaf -> refill main in bulk from partial slabs -> grow by a
- * new slab. Free order (free_to_pcs): push main; main full -> swap with an empty spare -> take
- * an empty from the barn (or a new sheaf) if there is no spare -> barn: give the full main, take
- * an empty -> barn full list at its bound: flush main to slabs in one critical section.
+ * Alloc order (alloc_from_pcs) and free order (free_to_pcs): the main sheaf, then the spare
+ * (exchanged in popMain/pushMain), then the barn and the slabs (SheafExchange, which states them).
  *
  * Fast path rules. Platform threads find their magazine in a PerThreadTable (one array load, keyed
  * by thread id) and use it with plain accesses. The fast paths probe the table first
@@ -45,21 +42,16 @@ import java.util.Set;
  * ("already compiled into a medium method"). Nothing may add a load or a call to alloc, free,
  * popMain or pushMain. `busy` makes a re-entrant call fall back to the slab layer.
  *
- * The no-lock path (allocNoLock/freeNoLock; kmalloc_nolock) uses the same layers but only
- * tryLocks, never creates a magazine or a sheaf, never makes a system call (PageSource's range
- * is mapped up front), and never waits for another thread. An alloc that cannot proceed returns
- * 0. A free that cannot proceed goes onto SlabNode's deferred lists, drained by ordinary slow paths.
+ * The no-lock paths (allocNoLock/freeNoLock; kmalloc_nolock) are NoLockPaths'; they use the
+ * same layers, only by tryLock, and never wait.
  *
  * Object states (ObjectStates, where the rules are): alloc entry points mark what they return
  * allocated; free, freeNoLock, freeRcu and usableSize accept only an allocated object, exactly for
  * calls ordered by happens-before. CHEAP_FREE_CHECKS drops the two fast-path stores (alloc's
  * allocated, free's cached): a user's object then stays cached (`withUser`).
  *
- * Address checks, one method per question: "which slab, and is it this cache's?" checkObject
- * (SlabAllocator.slabOf for any address of the allocator); "is it an object start?" isObjectStart
- * (checkInSlab throws); "is it allocated?" checkAllocated; "is it pending?" isPending. Links kept
- * in free memory (the slab free list, the deferred lists) are hardened (FreePointer) and validated
- * with these before they are followed (SlabNode).
+ * Address checks, one method per question: checkObject "which slab, this cache's?"; isObjectStart
+ * "an object start?" (checkInSlab throws); checkAllocated "allocated?"; isPending "pending?".
  *
  * Lock order and what each lock protects (the only nestings; tryLock may nest in any order since
  * it never waits). The other classes point here.
@@ -208,6 +200,8 @@ public final class SlabCache {
     final MagazineRegistry magazines;
     final RcuSheaves rcuSheaves;
     private final SheafExchange exchange;
+    /** kmalloc_nolock / kfree_nolock of this cache. */
+    final NoLockPaths noLockPaths;
     private volatile int state;
 
     SlabCache(SlabAllocator allocator, PageSource pages, CacheSpec spec, boolean kmalloc,
@@ -244,6 +238,7 @@ public final class SlabCache {
         this.magazines = new MagazineRegistry(this, capacity, local, carrierSlotCount);
         this.rcuSheaves = new RcuSheaves(this, magazines, barn, counters, capacity, stateBias);
         this.exchange = new SheafExchange(barn, node, capacity);
+        this.noLockPaths = new NoLockPaths(this, magazines, node, stateBias, hasHooks);
     }
 
     // ---------------------------------------------------------------------------------------
@@ -407,7 +402,7 @@ public final class SlabCache {
      * both are empty (no object lives at address 0). The exchange is here, not in the slow path,
      * so a burst of up to two sheaves never calls out of the caller's loop (see the notes).
      */
-    private static long popMain(Magazine m) {
+    static long popMain(Magazine m) {
         int n = m.mainSize;
         long[] objects = m.mainObjects;
         if (n == 0) {
@@ -431,7 +426,7 @@ public final class SlabCache {
     }
 
     /** Pushes onto the owner's main sheaf when it has room; false when it is full. */
-    private boolean pushMain(Magazine m, long a) {
+    boolean pushMain(Magazine m, long a) {
         int n = m.mainSize;
         long[] objects = m.mainObjects;
         if (n >= fastCapacity) {
@@ -463,7 +458,7 @@ public final class SlabCache {
         if (!isLive()) {
             throw dead();
         }
-        long a = allocNoLockInternal();
+        long a = noLockPaths.alloc();
         if (a != 0) {
             if (exactStates) {
                 ObjectStates.set(stateBias, a, ObjectStates.ALLOCATED);
@@ -473,27 +468,6 @@ public final class SlabCache {
             }
         }
         return a;
-    }
-
-    long allocNoLockInternal() {
-        Thread t = Thread.currentThread();
-        if (!t.isVirtual()) {
-            Magazine m = local.get();
-            if (m != null && !m.busy) {
-                long a = popMain(m);
-                if (a != 0) {
-                    return a;
-                }
-                m.busy = true;
-                try {
-                    return allocSlow(m, true);
-                } finally {
-                    m.busy = false;
-                }
-            }
-            return node.takeOne(true);
-        }
-        return allocCarrier(true);
     }
 
     /**
@@ -533,7 +507,7 @@ public final class SlabCache {
             throw dead();
         }
         checkObject(address, pages.ownerOf(address));
-        freeNoLockValidated(address);
+        noLockPaths.free(address);
     }
 
     /**
@@ -823,7 +797,7 @@ public final class SlabCache {
     }
 
     /** Tries every free hook without waiting; false if one could not run. */
-    private boolean tryFreeHooks(long a) {
+    boolean tryFreeHooks(long a) {
         for (SlabHook h : hooks) {
             if (!h.tryBeforeFree(this, a, objectSize)) {
                 return false;
@@ -914,40 +888,7 @@ public final class SlabCache {
         }
     }
 
-    void freeNoLockValidated(long a) {
-        checkAllocated(a);
-        if (hasHooks && !tryFreeHooks(a)) {
-            ObjectStates.set(stateBias, a, ObjectStates.CACHED);
-            node.defer(a, true);
-            return;
-        }
-        ObjectStates.set(stateBias, a, ObjectStates.CACHED);
-        Thread t = Thread.currentThread();
-        boolean done;
-        if (!t.isVirtual()) {
-            Magazine m = local.get();
-            if (m != null && !m.busy) {
-                if (pushMain(m, a)) {
-                    return;
-                }
-                m.busy = true;
-                try {
-                    done = freeSlow(m, a, true);
-                } finally {
-                    m.busy = false;
-                }
-            } else {
-                done = node.freeToSlabs(a, true);
-            }
-        } else {
-            done = freeCarrier(a, true);
-        }
-        if (!done) {
-            node.defer(a, false);
-        }
-    }
-
-    private boolean freeCarrier(long a, boolean noLock) {
+    boolean freeCarrier(long a, boolean noLock) {
         if (!sheaves) {
             return node.freeToSlabs(a, noLock);
         }
@@ -966,7 +907,7 @@ public final class SlabCache {
     }
 
     /** free_to_pcs slow path with main full; the caller owns {@code m}. False only in noLock mode. */
-    private boolean freeSlow(Magazine m, long a, boolean noLock) {
+    boolean freeSlow(Magazine m, long a, boolean noLock) {
         if (!sheaves) {
             return node.freeToSlabs(a, noLock);
         }
@@ -990,7 +931,7 @@ public final class SlabCache {
         }
     }
 
-    private long allocCarrier(boolean noLock) {
+    long allocCarrier(boolean noLock) {
         if (!sheaves) {
             return node.takeOne(noLock);
         }
@@ -1010,7 +951,7 @@ public final class SlabCache {
     }
 
     /** alloc_from_pcs slow path with main empty; the caller owns {@code m}. 0 = nothing available. */
-    private long allocSlow(Magazine m, boolean noLock) {
+    long allocSlow(Magazine m, boolean noLock) {
         if (!sheaves) {
             return node.takeOne(noLock);
         }
@@ -1029,26 +970,7 @@ public final class SlabCache {
     void flushAll(boolean allMagazines) {
         node.drainDeferred();
         magazines.reclaimDead();
-        if (allMagazines) {
-            for (Magazine m : magazines.all()) {
-                if (m.mainSize > 0) {
-                    node.flushSheaf(m.syncMain(), false);
-                    m.loadMain();
-                }
-                if (m.spare != null && m.spare.size > 0) {
-                    node.flushSheaf(m.spare, false);
-                }
-            }
-        } else {
-            Magazine own = Thread.currentThread().isVirtual() ? null : magazines.own();
-            if (own != null && !own.busy) {
-                node.flushSheaf(own.syncMain(), false);
-                own.loadMain();
-                if (own.spare != null) {
-                    node.flushSheaf(own.spare, false);
-                }
-            }
-        }
+        magazines.flushToSlabs(allMagazines);
         for (Sheaf s : barn.takeAllFull()) {
             node.flushSheaf(s, false);
             barn.putEmpty(s);
