@@ -122,7 +122,9 @@ class SheafRcuPathTest {
 
     @Test
     void barrierFlushesPartlyFilledRcuSheavesOfOtherLiveThreads() throws Exception {
-        try (SlabAllocator a = Heaps.small().build()) {
+        // No background drainer: its aged pass would submit the other thread's sheaf two drain
+        // delays after its last freeRcu, racing the count below; only the barrier may flush it.
+        try (SlabAllocator a = Heaps.small().rcuFreeWorkerThread(false).build()) {
             SlabCache c = a.createCache("rcu-partial", 64);
             CountDownLatch freedSome = new CountDownLatch(1);
             CountDownLatch done = new CountDownLatch(1);
