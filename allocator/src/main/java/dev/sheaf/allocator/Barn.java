@@ -21,13 +21,19 @@ import java.util.concurrent.locks.ReentrantLock;
  * room for them all, the rcu path takes its next sheaf from here instead of allocating one, and a
  * steady stream of freeRcu allocates nothing. The array grows (under the lock) only when the
  * allowance reaches a new high, so it is bounded by the cache's peak of sheaves in flight.
+ *
+ * Lock order: see SlabCache's notes (a leaf).
+ *
+ * Map: fields; allowEmpty; lock helpers; takeEmpty, replaceEmpty, replaceFull (exchanges);
+ * putFull, putEmpty, takeAllFull; racy counts.
  */
 final class Barn {
 
     /** Result of {@link #replaceFull} when the full sheaf was taken but no empty one was there. */
     static final Sheaf NO_EMPTY = new Sheaf(0);
 
-    private final ReentrantLock lock = new ReentrantLock();
+    /** Package-private so that tests can hold it and drive the no-lock paths into their fallbacks. */
+    final ReentrantLock lock = new ReentrantLock();
     @GuardedBy("lock")
     private final Sheaf[] full;
     @GuardedBy("lock")

@@ -53,23 +53,53 @@ public record CacheSpec(String name, long objectSize, long alignment, long linkO
         }
     }
 
-    /** Defaults: alignment 8, link at offset 0, no rcu link, no flags, sheaf capacity by size. */
+    /**
+     * Defaults: alignment 8, link at offset 0, no rcu link, no flags, sheaf capacity by size.
+     *
+     * @param name the cache name (for stats and errors)
+     * @param objectSize bytes per object, 1..SlabAllocator.MAX_CACHE_OBJECT_SIZE
+     * @return the spec
+     */
     public static CacheSpec of(String name, long objectSize) {
         return new CacheSpec(name, objectSize, 8, 0, -1, Set.of(), -1);
     }
 
+    /**
+     * The alignment of every object.
+     *
+     * @param alignment a power of two; objects start at multiples of it (at least 8)
+     * @return a copy with that alignment
+     */
     public CacheSpec withAlignment(long alignment) {
         return new CacheSpec(name, objectSize, alignment, linkOffset, rcuLinkOffset, flags, sheafCapacity);
     }
 
+    /**
+     * Where the free-list link lives inside a free object.
+     *
+     * @param linkOffset an 8-byte aligned offset inside the object
+     * @return a copy with that link offset
+     */
     public CacheSpec withLinkOffset(long linkOffset) {
         return new CacheSpec(name, objectSize, alignment, linkOffset, rcuLinkOffset, flags, sheafCapacity);
     }
 
+    /**
+     * The field freeRcu chains the object through when it does not use an rcu sheaf.
+     *
+     * @param rcuLinkOffset an 8-byte aligned offset inside the object, or -1 for none
+     * @return a copy with that rcu link offset
+     */
     public CacheSpec withRcuLinkOffset(long rcuLinkOffset) {
         return new CacheSpec(name, objectSize, alignment, linkOffset, rcuLinkOffset, flags, sheafCapacity);
     }
 
+    /**
+     * Adds flags.
+     *
+     * @param newFlags flags to add
+     * @return a copy with these flags added
+     */
     public CacheSpec withFlags(SlabFlag... newFlags) {
         EnumSet<SlabFlag> set = EnumSet.noneOf(SlabFlag.class);
         for (SlabFlag f : newFlags) {
@@ -78,10 +108,22 @@ public record CacheSpec(String name, long objectSize, long alignment, long linkO
         return new CacheSpec(name, objectSize, alignment, linkOffset, rcuLinkOffset, set, sheafCapacity);
     }
 
+    /**
+     * Objects per sheaf.
+     *
+     * @param sheafCapacity objects per sheaf; -1 for the kernel's table, 0 for no sheaves
+     * @return a copy with that sheaf capacity
+     */
     public CacheSpec withSheafCapacity(int sheafCapacity) {
         return new CacheSpec(name, objectSize, alignment, linkOffset, rcuLinkOffset, flags, sheafCapacity);
     }
 
+    /**
+     * Whether the spec has a flag.
+     *
+     * @param flag a flag
+     * @return whether the spec has it
+     */
     public boolean has(SlabFlag flag) {
         return flags.contains(flag);
     }

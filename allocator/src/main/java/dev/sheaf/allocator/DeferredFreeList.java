@@ -24,6 +24,8 @@ import java.lang.invoke.VarHandle;
  * individually while others push.
  *
  * `count` is informational (stats); it may briefly disagree with the list.
+ *
+ * Map: push; isEmpty, count; drainAll, consumed; next (a validated walk is the caller's).
  */
 final class DeferredFreeList {
 

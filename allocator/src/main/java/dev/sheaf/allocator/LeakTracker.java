@@ -30,10 +30,17 @@ import org.agrona.collections.Long2ObjectHashMap;
  */
 public final class LeakTracker implements SlabHook {
 
-    /** One object still allocated. {@code stack} is empty unless stacks are recorded. */
+    /**
+     * One object still allocated. {@code stack} is empty unless stacks are recorded.
+     *
+     * @param address the object's address
+     * @param size its usable size in bytes
+     * @param stack where it was allocated; empty unless stacks are recorded
+     */
     public record Leak(long address, long size, List<StackTraceElement> stack) { }
 
-    private final ReentrantLock lock = new ReentrantLock();
+    /** Package-private so that tests can hold it and drive the no-lock paths into their fallbacks. */
+    final ReentrantLock lock = new ReentrantLock();
     @GuardedBy("lock")
     private final Long2LongHashMap sizes = new Long2LongHashMap(-1L);
     /** Null unless stacks are recorded; its contents are guarded by lock, the final reference is not. */
@@ -49,12 +56,22 @@ public final class LeakTracker implements SlabHook {
         this.reporter = reporter;
     }
 
-    /** A tracker without stacks that reports to {@code System.err}. */
+    /**
+     * A tracker without stacks that reports to {@code System.err}.
+     *
+     * @return a tracker
+     */
     public static LeakTracker create() {
         return new LeakTracker(false, System.err::println);
     }
 
-    /** A tracker that records allocating stacks when asked (costly) and reports to {@code reporter}. */
+    /**
+     * A tracker that records allocating stacks when asked (costly) and reports to {@code reporter}.
+     *
+     * @param recordStacks whether each allocation records its stack (costly)
+     * @param reporter receives the report text
+     * @return a tracker
+     */
     public static LeakTracker create(boolean recordStacks, Consumer<String> reporter) {
         if (reporter == null) {
             throw new IllegalArgumentException("reporter is null");
@@ -159,7 +176,11 @@ public final class LeakTracker implements SlabHook {
         reporter.accept(sb.toString());
     }
 
-    /** Objects recorded as live now. */
+    /**
+     * Objects recorded as live now.
+     *
+     * @return the objects allocated and not yet freed
+     */
     public List<Leak> leaks() {
         lock.lock();
         try {
@@ -177,7 +198,11 @@ public final class LeakTracker implements SlabHook {
         }
     }
 
-    /** Number of objects recorded as live. */
+    /**
+     * Number of objects recorded as live.
+     *
+     * @return the number of objects allocated and not yet freed
+     */
     public long liveCount() {
         lock.lock();
         try {
@@ -187,7 +212,12 @@ public final class LeakTracker implements SlabHook {
         }
     }
 
-    /** Whether {@code address} is recorded as live. */
+    /**
+     * Whether {@code address} is recorded as live.
+     *
+     * @param address an address
+     * @return whether it is a tracked allocated object
+     */
     public boolean isLive(long address) {
         lock.lock();
         try {
@@ -197,7 +227,11 @@ public final class LeakTracker implements SlabHook {
         }
     }
 
-    /** Frees of addresses the tracker never saw allocated (tolerated, not reported). */
+    /**
+     * Frees of addresses the tracker never saw allocated (tolerated, not reported).
+     *
+     * @return the number of frees of objects the tracker never saw allocated
+     */
     public long unknownFrees() {
         lock.lock();
         try {
@@ -207,7 +241,11 @@ public final class LeakTracker implements SlabHook {
         }
     }
 
-    /** Reports issued so far. */
+    /**
+     * Reports issued so far.
+     *
+     * @return the number of reports made
+     */
     public long reports() {
         lock.lock();
         try {

@@ -40,9 +40,13 @@ import java.lang.ref.WeakReference;
  * left behind: the owner's window is a try/finally with no waiting for other threads in it.
  *
  * Padding on both sides keeps the owner's hot fields off the cache lines of neighbouring
- * magazines of other threads.
+ * magazines of other threads: the superclass chain MagazinePad0 -> MagazineFields ->
+ * MagazinePad1 -> Magazine (JCTools/Agrona style; the JVM lays out a superclass's fields first).
+ *
+ * Map: Magazine (main flattening, owner check, rcu sheaf protocol, racy counts); MagazinePad0;
+ * MagazineFields; MagazinePad1.
  */
-final class Magazine extends MagazineFields {
+final class Magazine extends MagazinePad1 {
 
     static final VarHandle RCU_SHEAF;
     /** The rcuSheaf value while the owner is inside a freeRcu call (see the notes). */
@@ -55,9 +59,6 @@ final class Magazine extends MagazineFields {
             throw new ExceptionInInitializerError(e);
         }
     }
-
-    @SuppressWarnings("unused")
-    private long q0, q1, q2, q3, q4, q5, q6, q7;
 
     Magazine(int capacity, Thread owner) {
         super(owner == null ? 0 : owner.threadId());
@@ -151,15 +152,15 @@ final class Magazine extends MagazineFields {
 }
 
 @SuppressWarnings("unused")
-abstract class MagazinePad extends PerThreadTable.Entry {
-    private long p0, p1, p2, p3, p4, p5, p6, p7;
+abstract class MagazinePad0 extends PerThreadTable.Entry {
+    private long p00, p01, p02, p03, p04, p05, p06, p07;
 
-    MagazinePad(long ownerTid) {
+    MagazinePad0(long ownerTid) {
         super(ownerTid);
     }
 }
 
-abstract class MagazineFields extends MagazinePad {
+abstract class MagazineFields extends MagazinePad0 {
     MagazineFields(long ownerTid) {
         super(ownerTid);
     }
@@ -172,8 +173,8 @@ abstract class MagazineFields extends MagazinePad {
     boolean busy;
     long allocFast;
     long freeFast;
-    /** Slow-path event counts (SlabCache's counter indices), owner-written like the two above. */
-    final long[] events = new long[SlabCache.COUNTERS];
+    /** Slow-path event counts (CacheCounters indices), owner-written like the two above. */
+    final long[] events = new long[CacheCounters.COUNTERS];
     volatile Sheaf rcuSheaf;
     /** rcu sheaves the owner submitted (owner-written, read racily by the aged flush). */
     int rcuSubmits;
@@ -181,6 +182,15 @@ abstract class MagazineFields extends MagazinePad {
     Sheaf agedSeen;
     int agedSeenSubmits;
     WeakReference<Thread> owner;
-    /** Set under the cache's registryLock by the one reclaimer retiring this dead owner's magazine. */
+    /** Set under MagazineRegistry.lock by the one reclaimer retiring this dead owner's magazine. */
     boolean retiring;
+}
+
+@SuppressWarnings("unused")
+abstract class MagazinePad1 extends MagazineFields {
+    private long p10, p11, p12, p13, p14, p15, p16, p17;
+
+    MagazinePad1(long ownerTid) {
+        super(ownerTid);
+    }
 }

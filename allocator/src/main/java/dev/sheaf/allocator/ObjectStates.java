@@ -39,6 +39,8 @@ import java.lang.foreign.ValueLayout;
  *
  * Cost: the map reserves capacity/16 bytes of address space; pages of it become resident as the
  * heap range they describe is used, i.e. one map page per 64 KiB of heap touched.
+ *
+ * Map: states; at (the byte of an address); get, set; name.
  */
 final class ObjectStates {
 

@@ -51,10 +51,16 @@ import java.util.concurrent.locks.ReentrantLock;
  * slice of `heap`), so the range stays mapped while any SlabAllocator, SlabCache, engine or
  * user's segment could still reach an address in it.
  *
- * Capacity default (SlabAllocator.Builder): a quarter of physical memory clamped to 1..16 GiB.
+ * Capacity default (defaultCapacity, for SlabAllocator.Builder): a quarter of physical memory clamped to 1..16 GiB.
  * It is address space, not memory: untouched pages cost nothing. Under strict overcommit
  * (vm.overcommit_memory=2) the kernel ignores MAP_NORESERVE and charges the whole range, so
  * such systems should pass a smaller capacity.
+ *
+ * Lock order: see SlabCache's notes (a leaf; under a node lock only by tryLock).
+ *
+ * Map: constants and fields; construction and the lifetime's cleanup; slice; ownerOf, contains
+ * (address lookup); acquire, tryAcquire, publish, release (runs); shrink and retained runs;
+ * byte counts; close.
  */
 final class PageSource implements AutoCloseable {
 
@@ -80,7 +86,8 @@ final class PageSource implements AutoCloseable {
     private final Arena lifetime;
     /** The whole range, scoped to `lifetime`: user segments are slices of it. */
     final MemorySegment heap;
-    private final ReentrantLock lock = new ReentrantLock();
+    /** Package-private so that tests can hold it and drive the no-lock paths into their fallbacks. */
+    final ReentrantLock lock = new ReentrantLock();
     @GuardedBy("lock")
     private final BitSet used;
     private final int blockCount;
@@ -157,6 +164,21 @@ final class PageSource implements AutoCloseable {
         @SuppressWarnings("restricted") // the reserved range, sized and given the lifetime that unmaps it
         MemorySegment whole = MemorySegment.ofAddress(base).reinterpret(cap, lifetime, s -> unmap.run());
         this.heap = whole;
+    }
+
+    /** The capacity default: a quarter of physical memory, clamped to 1..16 GiB (see the notes). */
+    static long defaultCapacity() {
+        long physical = 0;
+        try {
+            if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                    instanceof com.sun.management.OperatingSystemMXBean os) {
+                physical = os.getTotalMemorySize();
+            }
+        } catch (RuntimeException | LinkageError e) {
+            physical = 0;
+        }
+        long quarter = physical > 0 ? physical / 4 : 4L << 30;
+        return Math.max(1L << 30, Math.min(16L << 30, quarter));
     }
 
     /** The lifetime's cleanup: holds no reference to the PageSource or a segment, only what to unmap. */

@@ -36,7 +36,11 @@ public record RcuFreeStats(long pendingObjects, long pendingBytes, long peakPend
                            long batchesReadyAtSeal, long deferredPushes, long boundWaits, long freeErrors,
                            long corruptLinks, long lostObjects, long failedObjects) {
 
-    /** Objects freed through every channel (only what the allocator really freed). */
+    /**
+     * Objects freed through every channel (only what the allocator really freed).
+     *
+     * @return the number of objects freed after their grace period
+     */
     public long freed() {
         return freedByRcuSheaf + freedByBulkArray + freedByChain + freedByDeferredList + freedInline;
     }

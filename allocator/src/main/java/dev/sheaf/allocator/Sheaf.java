@@ -13,6 +13,20 @@ final class Sheaf extends RcuSheaf {
     final long[] objects;
     int size;
 
+    /** The kernel's sheaf capacity table (objects per sheaf by object size). */
+    static int defaultCapacity(long objectSize) {
+        if (objectSize < 256) {
+            return 60;
+        }
+        if (objectSize < 1024) {
+            return 26;
+        }
+        if (objectSize < 4096) {
+            return 12;
+        }
+        return 4;
+    }
+
     Sheaf(int capacity) {
         this.objects = new long[capacity];
     }

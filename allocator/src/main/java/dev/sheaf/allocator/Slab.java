@@ -13,12 +13,14 @@ package dev.sheaf.allocator;
  * costs no writes into its memory (and no page faults) until objects are actually used.
  *
  * The free-list links are hardened and validated before they are followed (FreePointer,
- * SlabCache.takeFromSlab); the state of each object lives in the heap's state map
+ * SlabNode.takeFromSlab); the state of each object lives in the heap's state map
  * (ObjectStates), not here.
  *
- * All mutable fields are guarded by the owning cache's node lock; `state` of a large span is
+ * All mutable fields are guarded by the owning cache's SlabNode lock; `state` of a large span is
  * changed by compare-and-set instead (a span has no cache): LIVE (allocated), then FREED, or
- * deferred by freeNoLock, or pending after freeRcu* (SlabAllocator's SPAN_* states).
+ * deferred by freeNoLock, or pending after freeRcu* (LargeSpans' SPAN_* states).
+ *
+ * Map: states; identity (base, blocks, cache, bytes); node-locked fields; span state.
  */
 final class Slab {
 
@@ -32,7 +34,7 @@ final class Slab {
     /** For a large span: the usable (page-rounded) size. For a slab: slab bytes. */
     final long bytes;
 
-    // Guarded by cache.nodeLock.
+    // Guarded by the cache's SlabNode.lock.
     long freeHead;
     int inuse;
     int carved;
@@ -40,7 +42,7 @@ final class Slab {
     Slab next;
     boolean onPartial;
 
-    /** Large spans only: LIVE while allocated, then one of SlabAllocator's span states (CAS). */
+    /** Large spans only: LIVE while allocated, then one of LargeSpans' span states (CAS). */
     volatile int state;
 
     Slab(long base, int blocks, SlabCache cache, long bytes) {

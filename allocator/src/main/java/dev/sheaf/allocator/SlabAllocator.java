@@ -1,16 +1,12 @@
 package dev.sheaf.allocator;
 
-import dev.sheaf.allocator.rcufree.ChainLink;
 import dev.sheaf.allocator.rcufree.RcuFreeEngine;
 import dev.sheaf.allocator.rcufree.RcuFreeSettings;
-import dev.sheaf.allocator.rcufree.RcuFreeTarget;
-import dev.sheaf.allocator.rcufree.RcuSheaf;
 
 import dev.sheaf.rcu.Rcu;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SegmentAllocator;
-import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,23 +17,26 @@ import java.util.concurrent.locks.ReentrantLock;
  * Implementation notes.
  *
  * kmalloc over SlabCaches. Sizes 1..32 KiB go to one of 44 size-class caches (SizeClasses);
- * larger sizes get a PageSource span of whole 64 KiB blocks (touching only page-rounded bytes).
- * free(address) needs no size: PageSource maps the address to its Slab in one array load, and
- * the Slab names its cache (or is a span).
+ * larger sizes get a page span (LargeSpans). free(address) needs no size: PageSource maps the
+ * address to its Slab in one array load, and the Slab names its cache (or is a span).
  *
- * The allocator owns one PageSource (the address range), the caches, the hooks, and - created
- * lazily, because most users never free after a grace period - the RCU domain (unless the user
- * supplied one) and the RcuFreeEngine engine. RcuFreeEngine reaches back through RcuTarget, a private
- * adapter so the engine's callbacks do not become public methods.
+ * The allocator owns one PageSource (the address range), the caches, the large spans, the hooks,
+ * and - created lazily, because most users never free after a grace period - the RCU domain
+ * (unless the user supplied one) and the RcuFreeEngine. The engine reaches back through
+ * AllocatorRcuTarget, so its callbacks do not become public methods.
  *
- * Spans freed on the no-lock path cannot be returned (that may madvise), so they wait on a
- * lock-free list linked through their first 8 bytes until the next ordinary large operation,
- * shrink() or close().
+ * Address checks: AddressChecks, one method per question. The closed check of the per-object
+ * entry points is a plain read, as SlabCache's lifecycle check is (see its notes).
  *
  * Closing: the engine is closed first (every freeRcu'd object freed), then TYPESAFE_BY_RCU slabs
  * still waiting for a grace period, then hooks report, then caches are marked closed and the
  * range is unmapped. Operations racing with close() are a caller error; operations after it
  * throw IllegalStateException before touching memory.
+ *
+ * Lock order: see SlabCache's notes (cachesLock is taken before any cache's locks).
+ *
+ * Map: Stats; fields; Builder; kmalloc (malloc, free, usableSize, segment, SegmentAllocator);
+ * caches; free after a grace period (engine, freeRcu*, rcu); shrink, stats, close; errors.
  */
 /**
  * An off-heap slab allocator after the Linux kernel's SLUB with sheaves (kmalloc + kmem_cache +
@@ -56,7 +55,22 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
     /** Largest size served by a kmalloc size class; larger requests get page spans. */
     public static final long MAX_SIZE_CLASS = SizeClasses.MAX_CLASS_SIZE;
 
-    /** Allocator-wide counters. Racy while in use. */
+    /**
+     * Allocator-wide counters. Racy while in use.
+     *
+     * @param capacity bytes of address space
+     * @param reservedBytes bytes that may be resident
+     * @param peakReservedBytes highest reservedBytes seen
+     * @param retainedBytes bytes of released slabs kept for reuse
+     * @param liveBytes bytes with users
+     * @param cachedObjects objects in sheaves and barns
+     * @param cachedBytes bytes of the cached objects
+     * @param largeAllocations live large allocations
+     * @param largeBytes bytes of live large allocations
+     * @param slabs slabs of all caches
+     * @param caches live caches
+     * @param madvisedBytes bytes given back to the OS with madvise
+     */
     public record Stats(long capacity, long reservedBytes, long peakReservedBytes, long retainedBytes,
                         long liveBytes, long cachedObjects, long cachedBytes, long largeAllocations,
                         long largeBytes, long slabs, int caches, long madvisedBytes) { }
@@ -64,19 +78,16 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
     private final PageSource pages;
     private final SlabCache[] kmalloc;
     private final SlabHook[] hooks;
-    private final SlabHook[] noLockHooks;
-    private final boolean hasHooks;
     private final boolean rcuSheaves;
     private final int carrierSlots;
     private final RcuFreeSettings rcuSettings;
     private final ReentrantLock cachesLock = new ReentrantLock();
     /** Every live cache, size classes first; copy-on-write under cachesLock, read without it. */
     private volatile SlabCache[] caches = new SlabCache[0];
-    private final DeferredFreeList deferredSpans;
-    private final AtomicLong largeBytes = new AtomicLong();
-    private final AtomicLong largeCount = new AtomicLong();
+    private final LargeSpans spans;
     private final AtomicLong typesafePending = new AtomicLong();
-    private final RcuTarget target = new RcuTarget();
+    private final AllocatorRcuTarget target;
+    private final AddressChecks addresses;
     private final Rcu givenRcu;
     private volatile Rcu rcu;
     private volatile RcuFreeEngine engine;
@@ -86,10 +97,11 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
 
     private SlabAllocator(Builder b) {
         this.pages = new PageSource(b.capacity, b.retainBytes, b.forceArena);
-        this.deferredSpans = new DeferredFreeList(0, pages.linkKey);
         this.hooks = b.hooks.toArray(new SlabHook[0]);
-        this.noLockHooks = b.hooks.stream().filter(h -> !h.needsLock()).toArray(SlabHook[]::new);
-        this.hasHooks = hooks.length > 0;
+        SlabHook[] noLockHooks = b.hooks.stream().filter(h -> !h.needsLock()).toArray(SlabHook[]::new);
+        this.spans = new LargeSpans(this, pages, hooks, noLockHooks);
+        this.addresses = new AddressChecks(this, pages);
+        this.target = new AllocatorRcuTarget(this, addresses, spans);
         this.rcuSheaves = b.rcuSheaves;
         this.givenRcu = b.rcu;
         this.rcu = b.rcu;
@@ -110,18 +122,27 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         this.caches = kmalloc.clone();
     }
 
-    /** An allocator with default settings. */
+    /**
+     * An allocator with default settings.
+     *
+     * @return a new allocator
+     */
     public static SlabAllocator create() {
         return builder().build();
     }
 
+    /**
+     * A builder of an allocator.
+     *
+     * @return a builder with default settings
+     */
     public static Builder builder() {
         return new Builder();
     }
 
     /** Settings of a {@link SlabAllocator}. */
     public static final class Builder {
-        private long capacity = defaultCapacity();
+        private long capacity = PageSource.defaultCapacity();
         private long retainBytes = -1;
         private Rcu rcu;
         private final List<SlabHook> hooks = new ArrayList<>();
@@ -143,13 +164,21 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
          * {@code AgentRunner}, or {@code doWork()} from their own loop); callers past the pending
          * bound and {@link SlabAllocator#rcuBarrier()} still drain themselves, so nothing waits forever.
          * Pair it with {@code Rcu.builder().ownWorkerThread(false)} to run no Sheaf thread at all.
+         *
+         * @param own whether to run the drainer on an own thread
+         * @return this builder
          */
         public Builder rcuFreeWorkerThread(boolean own) {
             this.rcuFreeWorkerThread = own;
             return this;
         }
 
-        /** How the drainer's own thread idles between duty cycles (default: Agrona backoff). */
+        /**
+         * How the drainer's own thread idles between duty cycles (default: Agrona backoff).
+         *
+         * @param idle the idle strategy
+         * @return this builder
+         */
         public Builder rcuFreeIdleStrategy(org.agrona.concurrent.IdleStrategy idle) {
             if (idle == null) {
                 throw new IllegalArgumentException("idle strategy is null");
@@ -161,6 +190,9 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         /**
          * Most bytes of address space (and so of memory) the allocator may use; rounded down to
          * 64 KiB. Default: a quarter of physical memory, clamped to 1..16 GiB.
+         *
+         * @param bytes the capacity in bytes, at least 65536
+         * @return this builder
          */
         public Builder capacity(long bytes) {
             if (bytes < PageSource.BLOCK_SIZE) {
@@ -170,7 +202,12 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
             return this;
         }
 
-        /** Bytes of released slabs kept resident for reuse before madvise; default capacity/64, at least 4 MiB. */
+        /**
+         * Bytes of released slabs kept resident for reuse before madvise; default capacity/64, at least 4 MiB.
+         *
+         * @param bytes bytes to retain, at least 0
+         * @return this builder
+         */
         public Builder retainBytes(long bytes) {
             if (bytes < 0) {
                 throw new IllegalArgumentException("retainBytes " + bytes + " negative");
@@ -179,7 +216,12 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
             return this;
         }
 
-        /** The RCU domain for freeRcu and TYPESAFE_BY_RCU; default: an own domain, closed with the allocator. */
+        /**
+         * The RCU domain for freeRcu and TYPESAFE_BY_RCU; default: an own domain, closed with the allocator.
+         *
+         * @param rcu the RCU domain
+         * @return this builder
+         */
         public Builder rcu(Rcu rcu) {
             if (rcu == null) {
                 throw new IllegalArgumentException("rcu is null");
@@ -188,7 +230,12 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
             return this;
         }
 
-        /** Registers a hook (runs in registration order). */
+        /**
+         * Registers a hook (runs in registration order).
+         *
+         * @param hook the hook
+         * @return this builder
+         */
         public Builder hook(SlabHook hook) {
             if (hook == null) {
                 throw new IllegalArgumentException("hook is null");
@@ -200,13 +247,21 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         /**
          * Whether {@link SlabAllocator#freeRcu(long, long)} of a size-class object uses the rcu
          * sheaf (default true); false makes the caller's 8-byte link chain the path.
+         *
+         * @param on whether size-class objects use rcu sheaves
+         * @return this builder
          */
         public Builder rcuSheaves(boolean on) {
             this.rcuSheaves = on;
             return this;
         }
 
-        /** Sheaf capacity of the size-class caches; -1 (default) uses the kernel's table, 0 disables sheaves. */
+        /**
+         * Sheaf capacity of the size-class caches; -1 (default) uses the kernel's table, 0 disables sheaves.
+         *
+         * @param capacity objects per sheaf, -1..4096
+         * @return this builder
+         */
         public Builder sheafCapacity(int capacity) {
             if (capacity < -1 || capacity > 4096) {
                 throw new IllegalArgumentException("sheaf capacity " + capacity + " outside -1..4096");
@@ -218,13 +273,21 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         /**
          * {@link SlabFlag#CHEAP_FREE_CHECKS} for the size-class caches (default false: exact checks,
          * every entry point refuses an object that is not allocated).
+         *
+         * @param on whether the size classes use cheap free checks
+         * @return this builder
          */
         public Builder cheapFreeChecks(boolean on) {
             this.cheapFreeChecks = on;
             return this;
         }
 
-        /** How long freeRcu batches may wait before they are sealed (default 2 ms). */
+        /**
+         * How long freeRcu batches may wait before they are sealed (default 2 ms).
+         *
+         * @param delay the drain delay, not negative
+         * @return this builder
+         */
         public Builder rcuDrainDelay(Duration delay) {
             if (delay == null || delay.isNegative()) {
                 throw new IllegalArgumentException("drain delay must not be negative: " + delay);
@@ -233,7 +296,12 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
             return this;
         }
 
-        /** Bound on bytes waiting for a grace period; past it callers help drain (default 64 MiB). */
+        /**
+         * Bound on bytes waiting for a grace period; past it callers help drain (default 64 MiB).
+         *
+         * @param bytes the bound in bytes, positive
+         * @return this builder
+         */
         public Builder rcuPendingLimit(long bytes) {
             if (bytes < 1) {
                 throw new IllegalArgumentException("pending limit must be positive: " + bytes);
@@ -248,25 +316,16 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
             return this;
         }
 
+        /**
+         * Builds the allocator.
+         *
+         * @return the allocator
+         */
         public SlabAllocator build() {
             if (retainBytes < 0) {
                 retainBytes = Math.max(4L << 20, capacity / 64);
             }
             return new SlabAllocator(this);
-        }
-
-        private static long defaultCapacity() {
-            long physical = 0;
-            try {
-                if (ManagementFactory.getOperatingSystemMXBean()
-                        instanceof com.sun.management.OperatingSystemMXBean os) {
-                    physical = os.getTotalMemorySize();
-                }
-            } catch (RuntimeException | LinkageError e) {
-                physical = 0;
-            }
-            long quarter = physical > 0 ? physical / 4 : 4L << 30;
-            return Math.max(1L << 30, Math.min(16L << 30, quarter));
         }
     }
 
@@ -277,7 +336,9 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
      * Allocates {@code size} bytes (contents unspecified), aligned to 8 bytes at least (sizes that
      * are powers of two are naturally aligned up to 4096).
      *
-     * @throws IllegalArgumentException size <= 0 or larger than the capacity
+     * @param size bytes wanted, 1..capacity
+     * @return the address, never 0
+     * @throws IllegalArgumentException size not positive or larger than the capacity
      * @throws OutOfMemoryError         capacity exhausted
      * @throws IllegalStateException    closed
      */
@@ -291,7 +352,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         if (size <= SizeClasses.MAX_CLASS_SIZE) {
             return kmalloc[SizeClasses.classOf(size)].alloc();
         }
-        return mallocLarge(size, false);
+        return spans.allocate(size, false);
     }
 
     /**
@@ -299,6 +360,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
      * makes no system call and allocates no sheaf; alloc hooks that take locks are skipped. When
      * its size class has nothing available without waiting, it tries the next class once.
      *
+     * @param size bytes wanted, 1..capacity
      * @return the address, or 0 when nothing is available without waiting
      */
     public long mallocNoLock(long size) {
@@ -316,41 +378,14 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
             }
             return a;
         }
-        return mallocLarge(size, true);
-    }
-
-    private long mallocLarge(long size, boolean noLock) {
-        long usable = (size + PageSource.PAGE_SIZE - 1) & -PageSource.PAGE_SIZE;
-        int blocks = (int) ((size + PageSource.BLOCK_SIZE - 1) >>> PageSource.BLOCK_SHIFT);
-        if (!noLock) {
-            drainDeferredSpans();
-        }
-        long a = noLock ? pages.tryAcquire(blocks, usable) : pages.acquire(blocks, usable);
-        if (a == 0 && !noLock) {
-            shrinkForRetry();
-            a = pages.acquire(blocks, usable);
-        }
-        if (a == 0) {
-            if (noLock) {
-                return 0;
-            }
-            throw outOfMemory(size);
-        }
-        Slab span = new Slab(a, blocks, null, usable);
-        pages.publish(span);
-        largeBytes.addAndGet(usable);
-        largeCount.incrementAndGet();
-        SlabHook[] hs = noLock ? noLockHooks : hooks;
-        for (SlabHook h : hs) {
-            h.afterAlloc(null, a, usable);
-        }
-        return a;
+        return spans.allocate(size, true);
     }
 
     /**
      * Frees an address returned by {@link #malloc}, {@link #mallocNoLock}, {@link #allocate} or a
      * cache of this allocator. {@code free(0)} is a no-op.
      *
+     * @param address an address this allocator handed out, or 0
      * @throws IllegalArgumentException not an object start of this allocator (outside it, in
      *                                  free memory, interior)
      * @throws IllegalStateException    the object is not allocated (already freed, pending a grace
@@ -361,12 +396,12 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         if (address == 0) {
             return;
         }
-        Slab s = slabToFree(address);
+        Slab s = addresses.objectStart(address);
         SlabCache c = s.cache;
         if (c != null) {
             c.freeValidated(address);
         } else {
-            freeLarge(address, s, false);
+            spans.free(address, s, false);
         }
     }
 
@@ -375,6 +410,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
      * cannot be freed now is deferred to a lock-free list and freed by a later ordinary call. The
      * object is no longer allocated when this returns: a second free of it throws at once.
      *
+     * @param address an address this allocator handed out, or 0
      * @throws IllegalArgumentException as {@link #free}
      * @throws IllegalStateException    as {@link #free}
      */
@@ -382,83 +418,21 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         if (address == 0) {
             return;
         }
-        Slab s = slabToFree(address);
+        Slab s = addresses.objectStart(address);
         SlabCache c = s.cache;
         if (c != null) {
-            c.freeNoLockValidated(address);
+            c.noLockPaths.free(address);
         } else {
-            freeLarge(address, s, true);
+            spans.free(address, s, true);
         }
     }
 
-    /**
-     * The slab of an address about to be freed, after the checks every free path shares: the
-     * allocator is open, the address lies in a slab or span of this allocator, and a slab
-     * object's cache is live and the address is one of its object starts.
-     */
-    private Slab slabToFree(long address) {
-        if (closedFast()) {
-            throw closedError();
-        }
-        Slab s = pages.ownerOf(address);
-        if (s == null) {
-            throw badAddress(address, null, null);
-        }
-        SlabCache c = s.cache;
-        if (c != null) {
-            if (!c.isLive()) {
-                throw new IllegalStateException("cache '" + c.name() + "' is destroyed");
-            }
-            c.checkInSlab(address, s);
-        }
-        return s;
-    }
-
-    private void freeLarge(long address, Slab s, boolean noLock) {
-        checkSpanStart(address, s);
-        if (noLock) {
-            boolean hooksRan = true;
-            for (SlabHook h : hooks) {
-                if (!h.tryBeforeFree(null, address, s.bytes)) {
-                    hooksRan = false; // hooks run when the span is drained
-                    break;
-                }
-            }
-            // Returning pages may madvise: leave it to the next ordinary call. The state says the
-            // span is no longer allocated (a second free throws) and whether its hooks ran.
-            if (!SPAN_STATE.compareAndSet(s, Slab.LIVE, hooksRan ? SPAN_HOOKS_DONE : SPAN_HOOKS_DUE)) {
-                throw spanNotAllocated(address, s);
-            }
-            deferredSpans.push(address);
-            return;
-        }
-        if (!SPAN_STATE.compareAndSet(s, Slab.LIVE, Slab.FREED)) {
-            throw spanNotAllocated(address, s);
-        }
-        for (SlabHook h : hooks) {
-            h.beforeFree(null, address, s.bytes);
-        }
-        releaseSpan(s);
-    }
-
-    private static IllegalStateException spanNotAllocated(long address, Slab s) {
-        int st = s.state;
-        return new IllegalStateException(String.format("large allocation 0x%x is not allocated: it is %s", address,
-                st == SPAN_PENDING ? "pending a grace period" : "already freed (double free)"));
-    }
-
-    /** Span states beyond Slab.LIVE/FREED: deferred by freeNoLock with hooks run or due, or pending after freeRcu*. */
-    private static final int SPAN_HOOKS_DONE = 2;
-    private static final int SPAN_HOOKS_DUE = 3;
-    private static final int SPAN_PENDING = 4;
-    private static final java.lang.invoke.VarHandle SPAN_STATE;
     private static final java.lang.invoke.VarHandle CLOSED;
     private static final java.lang.invoke.VarHandle ENGINE;
 
     static {
         try {
             var lookup = java.lang.invoke.MethodHandles.lookup();
-            SPAN_STATE = lookup.findVarHandle(Slab.class, "state", int.class);
             CLOSED = lookup.findVarHandle(SlabAllocator.class, "closed", boolean.class);
             ENGINE = lookup.findVarHandle(SlabAllocator.class, "engine", RcuFreeEngine.class);
         } catch (ReflectiveOperationException e) {
@@ -471,63 +445,16 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
      * guarantee SlabCache's notes give for its lifecycle state (use after close() ordered by the
      * caller's synchronization is always detected).
      */
-    private boolean closedFast() {
+    boolean closedFast() {
         return (boolean) CLOSED.get(this);
     }
-
-    private void releaseSpan(Slab s) {
-        largeBytes.addAndGet(-s.bytes);
-        largeCount.decrementAndGet();
-        pages.release(s, s.bytes, false);
-    }
-
-    private void drainDeferredSpans() {
-        if (deferredSpans.isEmpty()) {
-            return;
-        }
-        long a = deferredSpans.drainAll();
-        long n = 0;
-        while (a != 0) {
-            long next = deferredSpans.next(a); // read before the span is released
-            if (next != 0 && deferredSpan(next) == null) {
-                LOG.log(System.Logger.Level.ERROR, String.format("the deferred-free link of large allocation 0x%x"
-                        + " is corrupt (decodes to 0x%x); the spans behind it are not freed", a, next));
-                next = 0;
-            }
-            Slab s = deferredSpan(a);
-            if (s != null) {
-                int st = s.state;
-                if (st == SPAN_HOOKS_DUE && SPAN_STATE.compareAndSet(s, SPAN_HOOKS_DUE, Slab.FREED)) {
-                    for (SlabHook h : hooks) {
-                        h.beforeFree(null, a, s.bytes);
-                    }
-                    releaseSpan(s);
-                } else if (st == SPAN_HOOKS_DONE && SPAN_STATE.compareAndSet(s, SPAN_HOOKS_DONE, Slab.FREED)) {
-                    releaseSpan(s);
-                }
-            }
-            a = next;
-            n++;
-        }
-        deferredSpans.consumed(n);
-    }
-
-    /** A span on the deferred list: its start, in a deferred state (the drain's link validation). */
-    private Slab deferredSpan(long address) {
-        Slab s = pages.ownerOf(address);
-        if (s == null || !s.isLargeSpan() || s.base != address) {
-            return null;
-        }
-        int st = s.state;
-        return st == SPAN_HOOKS_DONE || st == SPAN_HOOKS_DUE ? s : null;
-    }
-
-    private static final System.Logger LOG = System.getLogger("dev.sheaf.allocator.corruption");
 
     /**
      * The usable size of an allocated object (the size class, the cache's object size, or the
      * page-rounded span size).
      *
+     * @param address an allocated object start
+     * @return its usable size in bytes
      * @throws IllegalArgumentException not an object start of this allocator
      * @throws IllegalStateException    the object is not allocated (freed, pending), or closed
      */
@@ -535,33 +462,23 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         if (closed) {
             throw closedError();
         }
-        Slab s = pages.ownerOf(address);
-        if (s == null) {
-            throw badAddress(address, null, null);
-        }
+        Slab s = addresses.slabOf(address);
+        AddressChecks.checkObjectStart(address, s);
         if (s.cache == null) {
-            checkSpanStart(address, s);
-            if (s.state != Slab.LIVE) {
-                throw spanNotAllocated(address, s);
-            }
+            LargeSpans.checkAllocated(address, s);
             return s.bytes;
         }
-        s.cache.checkInSlab(address, s);
         s.cache.checkAllocated(address);
         return s.cache.objectSize();
-    }
-
-    private static void checkSpanStart(long address, Slab s) {
-        if (address != s.base) {
-            throw new IllegalArgumentException(String.format(
-                    "address 0x%x is inside a large allocation at 0x%x (interior address)", address, s.base));
-        }
     }
 
     /**
      * A bounds-checked segment over the usable size of an allocated object (same checks as
      * usableSize). Using it after the object is freed is a use after free, but never a crash: the
      * segment keeps the allocator's address range mapped while it is reachable, even past close().
+     *
+     * @param address an allocated object start
+     * @return a segment over its usable size
      */
     public MemorySegment segment(long address) {
         long size = usableSize(address);
@@ -604,14 +521,18 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
             }
         }
         if (address == 0) {
-            address = mallocLarge(Math.max(size, SizeClasses.MAX_CLASS_SIZE + 1), false);
+            address = spans.allocate(Math.max(size, SizeClasses.MAX_CLASS_SIZE + 1), false);
         }
         MemorySegment seg = pages.slice(address, byteSize);
         seg.fill((byte) 0);
         return seg;
     }
 
-    /** Frees a segment returned by {@link #allocate}. */
+    /**
+     * Frees a segment returned by {@link #allocate}.
+     *
+     * @param segment a segment returned by allocate
+     */
     public void free(MemorySegment segment) {
         if (segment == null) {
             throw new IllegalArgumentException("segment is null");
@@ -622,12 +543,23 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
     // -------------------------------------------------------------------------------------------
     // Caches
 
-    /** Creates a cache of {@code objectSize}-byte objects with default settings. */
+    /**
+     * Creates a cache of {@code objectSize}-byte objects with default settings.
+     *
+     * @param name the cache name
+     * @param objectSize bytes per object
+     * @return the new cache
+     */
     public SlabCache createCache(String name, long objectSize) {
         return createCache(CacheSpec.of(name, objectSize));
     }
 
-    /** Creates a cache as described by {@code spec}. */
+    /**
+     * Creates a cache as described by {@code spec}.
+     *
+     * @param spec the cache's description
+     * @return the new cache
+     */
     public SlabCache createCache(CacheSpec spec) {
         if (spec == null) {
             throw new IllegalArgumentException("spec is null");
@@ -648,7 +580,12 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         }
     }
 
-    /** The size-class cache serving {@code size}, for inspection. */
+    /**
+     * The size-class cache serving {@code size}, for inspection.
+     *
+     * @param size a size, 1..MAX_SIZE_CLASS
+     * @return the cache of its size class
+     */
     public SlabCache sizeClassCache(long size) {
         if (size <= 0 || size > SizeClasses.MAX_CLASS_SIZE) {
             throw badSize(size);
@@ -656,7 +593,11 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         return kmalloc[SizeClasses.classOf(size)];
     }
 
-    /** The sizes of the kmalloc classes. */
+    /**
+     * The sizes of the kmalloc classes.
+     *
+     * @return a copy of the class sizes, ascending
+     */
     public static int[] sizeClasses() {
         return SizeClasses.SIZES.clone();
     }
@@ -676,7 +617,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         } finally {
             cachesLock.unlock();
         }
-        if (c.rcuUsed()) {
+        if (c.rcuSheaves.used()) {
             engine().rcuBarrier(); // the cache's rcu sheaves too, even before the engine first ran
         }
         cachesLock.lock();
@@ -699,6 +640,11 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         return java.util.Arrays.asList(caches);
     }
 
+    /** Every live cache (the copy-on-write array itself: do not modify). */
+    SlabCache[] caches() {
+        return caches;
+    }
+
     // -------------------------------------------------------------------------------------------
     // Free after a grace period
 
@@ -708,6 +654,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
      * they cover. Run it on a thread of your own when the builder said
      * {@code rcuFreeWorkerThread(false)}; with the default worker thread it must not also run elsewhere.
      *
+     * @return the drainer's agent
      * @throws IllegalStateException closed
      */
     public org.agrona.concurrent.Agent rcuFreeAgent() {
@@ -742,6 +689,9 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
      * join the caller's rcu sheaf (unless the builder turned rcu sheaves off); otherwise the
      * object is chained through its own 8-byte field at {@code address + linkOffset}.
      * {@code freeRcu(0, off)} is a no-op.
+     *
+     * @param address an allocated object start, or 0
+     * @param linkOffset offset of an 8-byte field inside the object
      */
     public void freeRcu(long address, long linkOffset) {
         if (address == 0) {
@@ -758,14 +708,18 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
                             + s.cache.objectSize() + "-byte object");
                 }
                 s.cache.checkInSlab(address, s);
-                s.cache.freeRcuToSheaf(address, linkOffset);
+                s.cache.rcuSheaves.free(address, linkOffset);
                 return;
             }
         }
         engine().freeRcu(address, linkOffset);
     }
 
-    /** Headless kfree_rcu (no link field); may wait for a grace period when no bulk array is available. */
+    /**
+     * Headless kfree_rcu (no link field); may wait for a grace period when no bulk array is available.
+     *
+     * @param address an allocated object start, or 0
+     */
     public void freeRcu(long address) {
         if (address == 0) {
             return;
@@ -787,6 +741,8 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
      * when the worker's dormant park ends (100 ms at most) or sooner by any other freeRcu call or
      * {@link #rcuBarrier()}.
      *
+     * @param address an allocated object start, or 0
+     * @param linkOffset offset of an 8-byte field inside the object
      * @throws IllegalArgumentException not a live object start of this allocator, or the link
      *                                  field is not an 8-byte aligned field inside the object
      * @throws IllegalStateException    already free, or closed
@@ -817,20 +773,28 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
 
     private boolean anyRcuSheafUsed() {
         for (SlabCache c : cachesSnapshot()) {
-            if (c.rcuUsed()) {
+            if (c.rcuSheaves.used()) {
                 return true;
             }
         }
         return false;
     }
 
-    /** Counters of the free-after-grace-period engine. */
+    /**
+     * Counters of the free-after-grace-period engine.
+     *
+     * @return a snapshot of the counters
+     */
     public RcuFreeStats rcuStats() {
         RcuFreeEngine e = engine;
         return e != null ? e.stats() : engine().stats();
     }
 
-    /** The RCU domain used by freeRcu and TYPESAFE_BY_RCU caches (created on first use unless given). */
+    /**
+     * The RCU domain used by freeRcu and TYPESAFE_BY_RCU caches (created on first use unless given).
+     *
+     * @return the RCU domain
+     */
     public Rcu rcu() {
         Rcu r = rcu;
         if (r == null) {
@@ -862,129 +826,6 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         });
     }
 
-    private final class RcuTarget implements RcuFreeTarget {
-        @Override
-        public long claim(long address, long linkOffset) {
-            if (closedFast()) {
-                throw closedError();
-            }
-            Slab s = pages.ownerOf(address);
-            if (s == null) {
-                throw badAddress(address, null, null);
-            }
-            SlabCache c = s.cache;
-            long size;
-            if (c == null) {
-                checkSpanStart(address, s);
-                size = s.bytes;
-            } else {
-                if (!c.isLive()) {
-                    throw new IllegalStateException("cache '" + c.name() + "' is destroyed");
-                }
-                c.checkInSlab(address, s);
-                size = c.objectSize();
-            }
-            if (linkOffset >= 0) {
-                ChainLink.checkLinkField(address, linkOffset, size);
-            }
-            if (c == null) {
-                if (!SPAN_STATE.compareAndSet(s, Slab.LIVE, SPAN_PENDING)) {
-                    throw spanNotAllocated(address, s);
-                }
-            } else {
-                c.claimPending(address);
-            }
-            return size;
-        }
-
-        @Override
-        public boolean isPending(long address, long linkOffset) {
-            Slab s = pages.ownerOf(address);
-            if (s == null || (address & (Long.BYTES - 1)) != 0) {
-                return false;
-            }
-            SlabCache c = s.cache;
-            long size;
-            if (c == null) {
-                if (address != s.base || s.state != SPAN_PENDING) {
-                    return false;
-                }
-                size = s.bytes;
-            } else {
-                if (!c.isObjectStart(address, s) || !c.isPending(address)) {
-                    return false;
-                }
-                size = c.objectSize();
-            }
-            return linkOffset < 0 || ((linkOffset & (Long.BYTES - 1)) == 0 && linkOffset <= size - Long.BYTES);
-        }
-
-        @Override
-        public long usableSize(long address) {
-            Slab s = pages.ownerOf(address);
-            if (s == null) {
-                throw badAddress(address, null, null);
-            }
-            return s.cache == null ? s.bytes : s.cache.objectSize();
-        }
-
-        @Override
-        public void freeNow(long address) {
-            Slab s = pages.ownerOf(address);
-            if (s == null) {
-                throw new IllegalStateException(String.format(
-                        "pending object 0x%x lies in no slab or span of this allocator", address));
-            }
-            SlabCache c = s.cache;
-            if (c != null) {
-                c.releasePending(address);
-                return;
-            }
-            if (address != s.base || !SPAN_STATE.compareAndSet(s, SPAN_PENDING, Slab.FREED)) {
-                throw new IllegalStateException(String.format(
-                        "large allocation 0x%x released after its grace period is not pending", address));
-            }
-            for (SlabHook h : hooks) {
-                h.beforeFree(null, address, s.bytes);
-            }
-            releaseSpan(s);
-        }
-
-        @Override
-        public void rcuSheafReady(Object cache, RcuSheaf sheaf) {
-            ((SlabCache) cache).rcuSheafReady((Sheaf) sheaf);
-        }
-
-        @Override
-        public void flushAgedRcuSheaves(long nowNanos, long maxAgeNanos) {
-            for (SlabCache c : caches) { // the array itself: this runs on the drainer, allocation-free
-                if (c.rcuUsed()) {
-                    c.flushAgedRcuSheaves();
-                }
-            }
-        }
-
-        @Override
-        public long openRcuSheafBytes() {
-            long bytes = 0;
-            for (SlabCache c : caches) {
-                if (c.rcuUsed()) {
-                    bytes += c.openRcuSheafBytes();
-                }
-            }
-            return bytes;
-        }
-
-        @Override
-        public void flushRcuSheaves() {
-            for (SlabCache c : cachesSnapshot()) {
-                if (c.rcuUsed()) {
-                    c.flushRcuSheaves();
-                }
-            }
-        }
-    }
-
     // -------------------------------------------------------------------------------------------
     // Introspection and lifecycle
 
@@ -992,16 +833,18 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
      * Gives memory back: drains deferred frees, returns the barns' sheaves, the caller's own
      * sheaves and dead threads' sheaves to slabs, releases empty slabs and madvises every
      * retained run. Returns the bytes given back to the OS.
+     *
+     * @return the bytes given back to the OS
      */
     public long shrink() {
         if (closed) {
             throw closedError();
         }
-        drainDeferredSpans();
+        spans.drainDeferred();
         for (SlabCache c : cachesSnapshot()) {
             if (c.state() == SlabCache.LIVE) {
                 c.flushAll(false);
-                c.releaseEmptySlabs();
+                c.node.releaseEmptySlabs();
             }
         }
         return pages.shrink();
@@ -1010,32 +853,29 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
     void shrinkForRetry() {
         for (SlabCache c : cachesSnapshot()) {
             if (c.state() == SlabCache.LIVE) {
-                c.releaseEmptySlabs();
+                c.node.releaseEmptySlabs();
             }
         }
         pages.shrink();
     }
 
-    /** Allocator-wide counters. */
+    /**
+     * Allocator-wide counters.
+     *
+     * @return a snapshot of the counters
+     */
     public Stats stats() {
         if (closed) {
             throw closedError();
         }
-        long live = 0, cached = 0, cachedBytes = 0, slabs = 0;
-        List<SlabCache> all = cachesSnapshot();
-        for (SlabCache c : all) {
-            SlabCache.Stats s = c.stats();
-            live += s.activeObjects() * s.objectSize();
-            cached += s.cachedObjects();
-            cachedBytes += s.cachedObjects() * s.objectSize();
-            slabs += s.slabs();
-        }
-        long lb = largeBytes.get();
-        return new Stats(pages.capacity, pages.reservedBytes(), pages.peakReservedBytes(), pages.retainedBytes(),
-                live + lb, cached, cachedBytes, largeCount.get(), lb, slabs, all.size(), pages.madvisedBytes());
+        return SlabInfo.totals(pages, spans, cachesSnapshot());
     }
 
-    /** Stats of every cache (size classes first). */
+    /**
+     * Stats of every cache (size classes first).
+     *
+     * @return one Stats per cache
+     */
     public List<SlabCache.Stats> cacheStats() {
         List<SlabCache.Stats> out = new ArrayList<>();
         for (SlabCache c : cachesSnapshot()) {
@@ -1047,37 +887,18 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
     /**
      * Text in the columns of /proc/slabinfo (version 2.1) plus sheaf counters: one line per cache
      * that has slabs or cached objects (size classes with nothing are skipped).
+     *
+     * @return the slabinfo text
      */
     public String slabinfo() {
-        StringBuilder sb = new StringBuilder();
-        sb.append("slabinfo - version: 2.1 (sheaf)\n");
-        sb.append("# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab>")
-                .append(" : tunables <limit> <batchcount> <sharedfactor>")
-                .append(" : slabdata <active_slabs> <num_slabs> <sharedavail>")
-                .append(" : sheaves <capacity> <cached> <barn_full> <barn_empty> <alloc_fast> <alloc_slow>")
-                .append(" <free_fast> <free_slow> <refill> <flush> <barn_get> <barn_get_fail> <barn_put>")
-                .append(" <barn_put_fail> <deferred> <rcu_sheaves>\n");
-        for (SlabCache.Stats s : cacheStats()) {
-            if (s.slabs() == 0 && s.cachedObjects() == 0 && !isUserCache(s.name())) {
-                continue;
-            }
-            sb.append(String.format("%-17s %6d %6d %6d %4d %4d : tunables %4d %4d %4d : slabdata %6d %6d %6d"
-                            + " : sheaves %4d %6d %3d %3d %d %d %d %d %d %d %d %d %d %d %d %d%n",
-                    s.name(), s.activeObjects(), s.totalObjects(), s.slotSize(), s.objectsPerSlab(),
-                    s.slabBytes() / PageSource.PAGE_SIZE, 0, 0, 0, s.slabs(), s.slabs(), 0,
-                    s.sheafCapacity(), s.cachedObjects(), s.barnFull(), s.barnEmpty(), s.allocFastpath(),
-                    s.allocSlowpath(), s.freeFastpath(), s.freeSlowpath(), s.sheafRefills(), s.sheafFlushes(),
-                    s.barnGet(), s.barnGetFail(), s.barnPut(), s.barnPutFail(), s.deferredFrees(),
-                    s.rcuSheavesSubmitted()));
-        }
-        return sb.toString();
+        return SlabInfo.format(cacheStats());
     }
 
-    private static boolean isUserCache(String name) {
-        return !name.startsWith("kmalloc-");
-    }
-
-    /** Whether close() was called. */
+    /**
+     * Whether close() was called.
+     *
+     * @return whether close() was called
+     */
     public boolean isClosed() {
         return closed;
     }
@@ -1113,9 +934,9 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         if (typesafePending.get() > 0) {
             rcu.barrier();
         }
-        drainDeferredSpans();
+        spans.drainDeferred();
         for (SlabCache c : cachesSnapshot()) {
-            c.drainDeferred();
+            c.node.drainDeferred();
         }
         for (SlabHook h : hooks) {
             h.allocatorClosed(this);
@@ -1147,7 +968,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         return new IllegalArgumentException("size " + size + " outside 1.." + pages.capacity);
     }
 
-    private IllegalStateException closedError() {
+    IllegalStateException closedError() {
         return new IllegalStateException("allocator is closed");
     }
 

@@ -21,18 +21,41 @@ package dev.sheaf.allocator;
  */
 public interface SlabHook {
 
-    /** True when the hook may block (takes a lock); such hooks are skipped by no-lock allocations. */
+    /**
+     * True when the hook may block (takes a lock); such hooks are skipped by no-lock allocations.
+     *
+     * @return true when the hook takes locks (then the no-lock paths skip or defer it)
+     */
     default boolean needsLock() {
         return true;
     }
 
-    /** After an object was handed out. */
+    /**
+     * After an object was handed out.
+     *
+     * @param cache the object's cache, or null for a large allocation
+     * @param address the object's address
+     * @param size its usable size in bytes
+     */
     default void afterAlloc(SlabCache cache, long address, long size) { }
 
-    /** Before an object goes back (for {@code freeRcu}: when its grace period has passed). */
+    /**
+     * Before an object goes back (for {@code freeRcu}: when its grace period has passed).
+     *
+     * @param cache the object's cache, or null for a large allocation
+     * @param address the object's address
+     * @param size its usable size in bytes
+     */
     default void beforeFree(SlabCache cache, long address, long size) { }
 
-    /** No-lock variant of {@link #beforeFree}: never waits; false if it could not run now. */
+    /**
+     * No-lock variant of {@link #beforeFree}: never waits; false if it could not run now.
+     *
+     * @param cache the object's cache, or null for a large allocation
+     * @param address the object's address
+     * @param size its usable size in bytes
+     * @return false when the hook could not run without waiting (it runs later through beforeFree)
+     */
     default boolean tryBeforeFree(SlabCache cache, long address, long size) {
         if (needsLock()) {
             return false;
@@ -41,9 +64,18 @@ public interface SlabHook {
         return true;
     }
 
-    /** A cache is being destroyed with {@code liveObjects} objects still allocated. */
+    /**
+     * A cache is being destroyed with {@code liveObjects} objects still allocated.
+     *
+     * @param cache the cache
+     * @param liveObjects objects still allocated
+     */
     default void cacheDestroyed(SlabCache cache, long liveObjects) { }
 
-    /** The allocator is closing; every object still allocated is released with it. */
+    /**
+     * The allocator is closing; every object still allocated is released with it.
+     *
+     * @param allocator the allocator being closed
+     */
     default void allocatorClosed(SlabAllocator allocator) { }
 }

@@ -1,5 +1,6 @@
 package dev.sheaf.allocator;
 
+import dev.sheaf.allocator.testing.Heaps;
 import dev.sheaf.allocator.testing.HeldOnAnotherThread;
 
 import dev.sheaf.rcu.Rcu;
@@ -56,7 +57,7 @@ class FastPathAndIntrospectionTest {
 
     @Test
     void slabinfoAndStatsDescribeTheCaches() {
-        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).build()) {
+        try (SlabAllocator a = Heaps.small().build()) {
             SlabCache c = a.createCache("dentry", 192);
             long[] objs = new long[500];
             c.allocBulk(objs, objs.length);
@@ -87,7 +88,7 @@ class FastPathAndIntrospectionTest {
     void slowPathsEmitJfrEvents() throws Exception {
         java.nio.file.Path file = java.nio.file.Files.createTempFile("sheaf", ".jfr");
         try (jdk.jfr.Recording rec = new jdk.jfr.Recording();
-             SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).retainBytes(0).build()) {
+             SlabAllocator a = Heaps.small().retainBytes(0).build()) {
             rec.enable("dev.sheaf.SlabGrow");
             rec.enable("dev.sheaf.PagesReleased");
             rec.start();
@@ -111,7 +112,7 @@ class FastPathAndIntrospectionTest {
     @Test
     void typesafeByRcuSlabWaitsForReaders() throws Exception {
         Rcu rcu = Rcu.create();
-        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).rcu(rcu).build()) {
+        try (SlabAllocator a = Heaps.small().rcu(rcu).build()) {
             SlabCache c = a.createCache(CacheSpec.of("sighand", 256).withLinkOffset(248)
                     .withSheafCapacity(0).withFlags(SlabFlag.TYPESAFE_BY_RCU));
             long[] objs = new long[c.objectsPerSlab() * 4];

@@ -1,5 +1,6 @@
 package dev.sheaf.allocator;
 
+import dev.sheaf.allocator.testing.Heaps;
 import dev.sheaf.allocator.testing.HeldOnAnotherThread;
 
 import org.junit.jupiter.api.Test;
@@ -11,14 +12,14 @@ import java.util.concurrent.locks.ReentrantLock;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-/** Hooks (leak tracker) and the no-lock path. */
+/** Hooks (leak tracker) and the no-lock path, through the allocator and its caches. */
 class HookAndNoLockTest {
 
     @Test
     void leakTrackerRecordsAndReportsOnClose() {
         List<String> reports = new ArrayList<>();
         LeakTracker tracker = LeakTracker.create(true, reports::add);
-        SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).hook(tracker).build();
+        SlabAllocator a = Heaps.small().hook(tracker).build();
         long p = a.malloc(64);
         long q = a.malloc(100_000);
         long r = a.malloc(10);
@@ -36,7 +37,7 @@ class HookAndNoLockTest {
     void leakTrackerReportsOnDestroy() {
         List<String> reports = new ArrayList<>();
         LeakTracker tracker = LeakTracker.create(false, reports::add);
-        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).hook(tracker).build()) {
+        try (SlabAllocator a = Heaps.small().hook(tracker).build()) {
             SlabCache c = a.createCache("leaky", 32);
             long p = c.alloc();
             long other = a.malloc(32);
@@ -54,7 +55,7 @@ class HookAndNoLockTest {
     void mallocNoLockThenFreeWithLeakTracker() {
         List<String> reports = new ArrayList<>();
         LeakTracker tracker = LeakTracker.create(false, reports::add);
-        SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).hook(tracker).build();
+        SlabAllocator a = Heaps.small().hook(tracker).build();
         long[] objs = new long[200];
         for (int i = 0; i < objs.length; i++) {
             objs[i] = a.mallocNoLock(64 + (i % 3) * 64);
@@ -83,7 +84,7 @@ class HookAndNoLockTest {
     void mallocNoLockThenFreeRcuWithLeakTracker() {
         List<String> reports = new ArrayList<>();
         LeakTracker tracker = LeakTracker.create(false, reports::add);
-        SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).hook(tracker).build();
+        SlabAllocator a = Heaps.small().hook(tracker).build();
         List<Long> objs = new ArrayList<>();
         for (int i = 0; i < 300; i++) {
             objs.add(a.mallocNoLock(64));
@@ -109,7 +110,7 @@ class HookAndNoLockTest {
 
     @Test
     void freeNoLockDefersWhenLocksAreBusyAndNothingIsLost() throws Exception {
-        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).build()) {
+        try (SlabAllocator a = Heaps.small().build()) {
             SlabCache c = a.createCache(CacheSpec.of("nl", 64).withSheafCapacity(0));
             long[] objs = new long[1000];
             c.allocBulk(objs, objs.length);
@@ -119,11 +120,11 @@ class HookAndNoLockTest {
                     c.freeNoLock(p);
                 }
                 assertEquals(0, c.allocNoLock(), "no-lock alloc cannot wait for the node lock");
-                assertEquals(1000, c.deferredCount());
+                assertEquals(1000, c.node.deferredCount());
             }
             // An ordinary operation drains the list.
             long p = c.alloc();
-            assertEquals(0, c.deferredCount());
+            assertEquals(0, c.node.deferredCount());
             c.free(p);
             assertEquals(0, c.liveObjectsExact());
             c.destroy();
@@ -133,7 +134,7 @@ class HookAndNoLockTest {
     @Test
     void freeNoLockDefersWhenAHookIsBusy() throws Exception {
         LeakTracker tracker = LeakTracker.create(false, s -> { });
-        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).hook(tracker).build()) {
+        try (SlabAllocator a = Heaps.small().hook(tracker).build()) {
             long[] objs = new long[100];
             for (int i = 0; i < objs.length; i++) {
                 objs[i] = a.malloc(64);
@@ -154,7 +155,7 @@ class HookAndNoLockTest {
 
     @Test
     void mallocNoLockRetriesTheNextSizeClass() throws Exception {
-        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).build()) {
+        try (SlabAllocator a = Heaps.small().build()) {
             // Warm the 112-byte class (the next one after 96) so it has free objects.
             long w = a.malloc(112);
             a.free(w);
@@ -174,7 +175,7 @@ class HookAndNoLockTest {
     @Test
     void noLockPathNeverBlocksWhileEveryLockIsHeld() throws Exception {
         LeakTracker tracker = LeakTracker.create(false, s -> { });
-        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).hook(tracker).build()) {
+        try (SlabAllocator a = Heaps.small().hook(tracker).build()) {
             SlabCache c = a.sizeClassCache(64);
             SlabCache next = a.sizeClassCache(72);
             ReentrantLock[] locks = {nodeLockOf(c), nodeLockOf(next), barnLockOf(c), barnLockOf(next),
@@ -241,30 +242,21 @@ class HookAndNoLockTest {
         }
     }
 
-    static ReentrantLock barnLockOf(SlabCache c) throws ReflectiveOperationException {
-        var f = SlabCache.class.getDeclaredField("barn");
-        f.setAccessible(true);
-        Object barn = f.get(c);
-        var l = Barn.class.getDeclaredField("lock");
-        l.setAccessible(true);
-        return (ReentrantLock) l.get(barn);
+    // The locks the no-lock paths must never wait for, reached through package-private fields.
+
+    static ReentrantLock barnLockOf(SlabCache c) {
+        return c.barn.lock;
     }
 
-    static ReentrantLock pageLockOf(SlabAllocator a) throws ReflectiveOperationException {
-        var l = PageSource.class.getDeclaredField("lock");
-        l.setAccessible(true);
-        return (ReentrantLock) l.get(a.pages());
+    static ReentrantLock pageLockOf(SlabAllocator a) {
+        return a.pages().lock;
     }
 
-    static ReentrantLock nodeLockOf(SlabCache c) throws ReflectiveOperationException {
-        var f = SlabCache.class.getDeclaredField("nodeLock");
-        f.setAccessible(true);
-        return (ReentrantLock) f.get(c);
+    static ReentrantLock nodeLockOf(SlabCache c) {
+        return c.node.lock;
     }
 
-    static ReentrantLock lockOf(LeakTracker t) throws ReflectiveOperationException {
-        var f = LeakTracker.class.getDeclaredField("lock");
-        f.setAccessible(true);
-        return (ReentrantLock) f.get(t);
+    static ReentrantLock lockOf(LeakTracker t) {
+        return t.lock;
     }
 }

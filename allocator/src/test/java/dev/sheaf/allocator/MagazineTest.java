@@ -1,5 +1,7 @@
 package dev.sheaf.allocator;
 
+import dev.sheaf.allocator.testing.Heaps;
+
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -37,9 +39,9 @@ class MagazineTest {
                 }
             }
             assertNull(failure.get());
-            assertTrue(c.carrierMagazineCount() <= c.carrierSlotCount(),
-                    c.carrierMagazineCount() + " > " + c.carrierSlotCount());
-            assertTrue(c.magazineCount() <= c.carrierSlotCount());
+            assertTrue(c.magazines.carrierCount() <= c.magazines.carrierSlotCount(),
+                    c.magazines.carrierCount() + " > " + c.magazines.carrierSlotCount());
+            assertTrue(c.magazines.count() <= c.magazines.carrierSlotCount());
             assertEquals(0, c.stats().activeObjects());
             a.shrink();
             c.flushAll(true);
@@ -109,7 +111,7 @@ class MagazineTest {
 
     @Test
     void busyMagazineFallsBackToSlabs() {
-        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).build()) {
+        try (SlabAllocator a = Heaps.small().build()) {
             SlabCache c = a.createCache("busy", 64);
             long warm = c.alloc();
             c.free(warm);
@@ -131,7 +133,7 @@ class MagazineTest {
 
     @Test
     void burstsOfTwoSheavesExchangeMainAndSpareOnTheFastPath() {
-        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).build()) {
+        try (SlabAllocator a = Heaps.small().build()) {
             SlabCache c = a.createCache("exchange", 64);
             int cap = c.sheafCapacity();
             long[] objs = new long[2 * cap];
@@ -168,12 +170,12 @@ class MagazineTest {
     }
 
     static Magazine magazineOf(SlabCache c) {
-        return c.ownMagazine();
+        return c.magazines.own();
     }
 
     @Test
     void deadThreadReturnsItsSheaves() throws Exception {
-        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).build()) {
+        try (SlabAllocator a = Heaps.small().build()) {
             SlabCache c = a.createCache("dies", 64);
             Thread t = Thread.ofPlatform().start(() -> {
                 long[] objs = new long[100];
@@ -182,9 +184,9 @@ class MagazineTest {
             });
             t.join();
             assertTrue(c.stats().cachedObjects() > 0);
-            assertEquals(1, c.magazineCount());
-            assertEquals(1, c.reclaimDeadMagazines());
-            assertEquals(0, c.magazineCount());
+            assertEquals(1, c.magazines.count());
+            assertEquals(1, c.magazines.reclaimDead());
+            assertEquals(0, c.magazines.count());
             c.flushAll(false);
             assertEquals(0, c.liveObjectsExact(), "nothing the dead thread cached is lost");
             c.destroy();

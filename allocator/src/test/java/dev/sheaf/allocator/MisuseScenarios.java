@@ -1,5 +1,6 @@
 package dev.sheaf.allocator;
 
+import dev.sheaf.allocator.testing.Heaps;
 import dev.sheaf.allocator.testing.HeldOnAnotherThread;
 
 import dev.sheaf.rcu.Rcu;
@@ -441,7 +442,7 @@ final class MisuseScenarios {
     static void jDeferredNoLockFreeThenFree() throws Throwable {
         List<Executable> checks = new ArrayList<>();
         checks.add(() -> {
-            try (Closing closing = new Closing(SlabAllocator.builder().capacity(64L << 20).hook(new RefusingHook()).build())) {
+            try (Closing closing = new Closing(Heaps.small().hook(new RefusingHook()).build())) {
                 SlabAllocator heap = closing.heap;
                 long span = heap.malloc(1 << 20);
                 heap.freeNoLock(span);
@@ -459,7 +460,7 @@ final class MisuseScenarios {
             }
         });
         checks.add(() -> {
-            try (Closing closing = new Closing(SlabAllocator.builder().capacity(64L << 20).hook(new RefusingHook()).build())) {
+            try (Closing closing = new Closing(Heaps.small().hook(new RefusingHook()).build())) {
                 SlabAllocator heap = closing.heap;
                 long p = heap.malloc(64);
                 heap.freeNoLock(p);
@@ -651,7 +652,7 @@ final class MisuseScenarios {
     }
 
     static SlabAllocator heap(boolean rcuSheaves) {
-        return SlabAllocator.builder().capacity(64L << 20).rcuSheaves(rcuSheaves).build();
+        return Heaps.small().rcuSheaves(rcuSheaves).build();
     }
 
     interface BoolBody {

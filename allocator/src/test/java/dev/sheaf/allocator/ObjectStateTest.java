@@ -1,5 +1,7 @@
 package dev.sheaf.allocator;
 
+import dev.sheaf.allocator.testing.Heaps;
+
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemorySegment;
@@ -17,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.*;
 class ObjectStateTest {
 
     private static SlabAllocator small() {
-        return SlabAllocator.builder().capacity(64L << 20).build();
+        return Heaps.small().build();
     }
 
     /**
@@ -25,7 +27,7 @@ class ObjectStateTest {
      * so a test may assert "pending" without racing the engine's own frees.
      */
     private static SlabAllocator.Builder quiet() {
-        return SlabAllocator.builder().capacity(64L << 20).rcuFreeWorkerThread(false);
+        return Heaps.small().rcuFreeWorkerThread(false);
     }
 
     private static void assertNotAllocated(Executable call, String state) {
@@ -168,7 +170,7 @@ class ObjectStateTest {
                 return false;
             }
         };
-        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).hook(busy).build()) {
+        try (SlabAllocator a = Heaps.small().hook(busy).build()) {
             long span = a.malloc(1 << 20);
             a.freeNoLock(span);
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> a.free(span));
@@ -238,7 +240,7 @@ class ObjectStateTest {
                 return false; // every no-lock free is deferred until an ordinary call drains
             }
         };
-        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).hook(busy).build()) {
+        try (SlabAllocator a = Heaps.small().hook(busy).build()) {
             SlabCache c = a.createCache("deferred", 64);
             long p = c.alloc();
             long q = c.alloc();
@@ -272,7 +274,7 @@ class ObjectStateTest {
             c.destroy(); // flushing the sheaf finds q twice: the second is reported, not pushed again
             assertEquals(1, c.stats().corruptions());
         }
-        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).cheapFreeChecks(true).build()) {
+        try (SlabAllocator a = Heaps.small().cheapFreeChecks(true).build()) {
             assertTrue(a.sizeClassCache(64).flags().contains(SlabFlag.CHEAP_FREE_CHECKS));
             long keep = a.malloc(64); // keeps the slab from being released by shrink()
             long p = a.malloc(64);

@@ -1,6 +1,7 @@
 package dev.sheaf.allocator;
 
 import dev.sheaf.allocator.rcufree.OpenBatch;
+import dev.sheaf.allocator.testing.Heaps;
 
 import org.junit.jupiter.api.Test;
 
@@ -15,7 +16,7 @@ class SheafRcuPathTest {
 
     @Test
     void fullRcuSheafComesBackAsAFullBarnSheafReadyForAllocation() {
-        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).build()) {
+        try (SlabAllocator a = Heaps.small().build()) {
             SlabCache c = a.createCache(CacheSpec.of("rcu-objs", 64).withRcuLinkOffset(56));
             int cap = c.sheafCapacity();
             long[] objs = new long[cap];
@@ -42,26 +43,26 @@ class SheafRcuPathTest {
     @Test
     void anIdleThreadsPartlyFilledRcuSheafIsCountedAndFlushedAfterTwoAgedPasses() {
         // No background drainer: only this test's calls run aged passes.
-        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).rcuFreeWorkerThread(false).build()) {
+        try (SlabAllocator a = Heaps.small().rcuFreeWorkerThread(false).build()) {
             SlabCache c = a.createCache("rcu-aged", 64);
             long[] objs = new long[5];
             c.allocBulk(objs, objs.length);
             for (long p : objs) {
                 c.freeRcu(p);
             }
-            assertEquals(5 * 64, c.openRcuSheafBytes(), "a partly filled rcu sheaf counts as pending memory");
-            c.flushAgedRcuSheaves(); // first sighting
+            assertEquals(5 * 64, c.rcuSheaves.openBytes(), "a partly filled rcu sheaf counts as pending memory");
+            c.rcuSheaves.flushAged(); // first sighting
             assertEquals(0, c.stats().rcuSheavesSubmitted());
-            c.flushAgedRcuSheaves(); // still there, no submission since: aged
+            c.rcuSheaves.flushAged(); // still there, no submission since: aged
             assertEquals(1, c.stats().rcuSheavesSubmitted());
-            assertEquals(0, c.openRcuSheafBytes());
+            assertEquals(0, c.rcuSheaves.openBytes());
             a.rcuBarrier();
             assertEquals(0, c.stats().activeObjects());
             c.freeRcu(c.alloc());
-            c.flushAgedRcuSheaves();
+            c.rcuSheaves.flushAged();
             c.freeRcu(c.alloc()); // a younger object joins; the oldest one's age is what counts
             long before = c.stats().rcuSheavesSubmitted();
-            c.flushAgedRcuSheaves();
+            c.rcuSheaves.flushAged();
             assertEquals(before + 1, c.stats().rcuSheavesSubmitted());
             a.rcuBarrier();
             c.destroy();
@@ -74,7 +75,7 @@ class SheafRcuPathTest {
      */
     @Test
     void aBarrierWaitsForAnAgedPassThatHoldsSheaves() throws Exception {
-        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).rcuFreeWorkerThread(false).build()) {
+        try (SlabAllocator a = Heaps.small().rcuFreeWorkerThread(false).build()) {
             SlabCache c = a.createCache("rcu-aged-race", 64);
             long[] objs = new long[3];
             c.allocBulk(objs, objs.length);
@@ -83,7 +84,7 @@ class SheafRcuPathTest {
             }
             CountDownLatch inPass = new CountDownLatch(1);
             CountDownLatch release = new CountDownLatch(1);
-            c.agedPassHook = () -> {
+            c.rcuSheaves.agedPassHook = () -> {
                 inPass.countDown();
                 try {
                     release.await();
@@ -92,17 +93,17 @@ class SheafRcuPathTest {
                 }
             };
             try {
-                c.flushAgedRcuSheaves(); // first sighting
-                Thread pass = Thread.ofPlatform().start(c::flushAgedRcuSheaves);
+                c.rcuSheaves.flushAged(); // first sighting
+                Thread pass = Thread.ofPlatform().start(c.rcuSheaves::flushAged);
                 assertTrue(inPass.await(30, java.util.concurrent.TimeUnit.SECONDS), "no aged pass took the sheaf");
                 Thread barrier = Thread.ofPlatform().start(a::rcuBarrier);
                 long deadline = System.nanoTime() + 30_000_000_000L;
-                while (!c.waitsForAgedPass(barrier) && barrier.isAlive()) {
+                while (!c.rcuSheaves.waitsForAgedPass(barrier) && barrier.isAlive()) {
                     assertTrue(System.nanoTime() < deadline, "the barrier neither waited for the pass nor ended");
                     Thread.onSpinWait();
                 }
                 assertTrue(barrier.isAlive(), "the barrier returned while an aged pass still held a sheaf");
-                c.agedPassHook = null;
+                c.rcuSheaves.agedPassHook = null;
                 release.countDown();
                 barrier.join(java.time.Duration.ofSeconds(30));
                 pass.join(java.time.Duration.ofSeconds(30));
@@ -111,7 +112,7 @@ class SheafRcuPathTest {
                     assertFalse(c.isPending(p), "pending after the barrier returned: 0x" + Long.toHexString(p));
                 }
             } finally {
-                c.agedPassHook = null;
+                c.rcuSheaves.agedPassHook = null;
                 release.countDown(); // never leave a pass (the drainer's, maybe) parked in the hook
             }
             assertEquals(0, c.stats().activeObjects());
@@ -121,7 +122,9 @@ class SheafRcuPathTest {
 
     @Test
     void barrierFlushesPartlyFilledRcuSheavesOfOtherLiveThreads() throws Exception {
-        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).build()) {
+        // No background drainer: its aged pass would submit the other thread's sheaf two drain
+        // delays after its last freeRcu, racing the count below; only the barrier may flush it.
+        try (SlabAllocator a = Heaps.small().rcuFreeWorkerThread(false).build()) {
             SlabCache c = a.createCache("rcu-partial", 64);
             CountDownLatch freedSome = new CountDownLatch(1);
             CountDownLatch done = new CountDownLatch(1);
@@ -154,8 +157,8 @@ class SheafRcuPathTest {
 
     @Test
     void kmallocFreeRcuUsesTheSheafOrTheChain() {
-        try (SlabAllocator sheaves = SlabAllocator.builder().capacity(64L << 20).build();
-             SlabAllocator chain = SlabAllocator.builder().capacity(64L << 20).rcuSheaves(false).build()) {
+        try (SlabAllocator sheaves = Heaps.small().build();
+             SlabAllocator chain = Heaps.small().rcuSheaves(false).build()) {
             for (SlabAllocator a : new SlabAllocator[] {sheaves, chain}) {
                 for (int i = 0; i < 1000; i++) {
                     a.freeRcu(a.malloc(64), 8);
@@ -181,7 +184,7 @@ class SheafRcuPathTest {
      */
     @Test
     void chainFreeRcuWhoseBatchIsHeldGoesThroughTheDeferredList() {
-        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).rcuSheaves(false).build()) {
+        try (SlabAllocator a = Heaps.small().rcuSheaves(false).build()) {
             a.freeRcu(a.malloc(64), 8); // registers this thread's open batch
             OpenBatch[] held = a.engine().lockLocals();
             try {
@@ -251,7 +254,7 @@ class SheafRcuPathTest {
      */
     @Test
     void rcuSheavesAreRecycledWhenTheBarnIsFull() {
-        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).build()) {
+        try (SlabAllocator a = Heaps.small().build()) {
             SlabCache c = a.createCache(CacheSpec.of("rcu-recycle", 64).withSheafCapacity(4));
             long[] objs = new long[4 * 40]; // 40 sheaves in flight per round, the barn keeps 10 full
             long[] created = new long[6];
@@ -283,7 +286,7 @@ class SheafRcuPathTest {
             }
             a.rcuBarrier();
             assertEquals(0, c.stats().activeObjects());
-            assertTrue(c.carrierMagazineCount() <= c.carrierSlotCount());
+            assertTrue(c.magazines.carrierCount() <= c.magazines.carrierSlotCount());
             RcuFreeStats s = a.rcuStats();
             assertEquals(10_000, s.freedByRcuSheaf() + s.freedByChain() + s.freedByBulkArray() + s.freedInline());
         }

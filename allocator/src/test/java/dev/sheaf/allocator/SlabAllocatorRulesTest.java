@@ -1,6 +1,7 @@
 package dev.sheaf.allocator;
 
 import dev.sheaf.allocator.memory.NativeMemory;
+import dev.sheaf.allocator.testing.Heaps;
 
 import org.junit.jupiter.api.Test;
 
@@ -15,7 +16,7 @@ import static org.junit.jupiter.api.Assertions.*;
 class SlabAllocatorRulesTest {
 
     private static SlabAllocator small() {
-        return SlabAllocator.builder().capacity(64L << 20).build();
+        return Heaps.small().build();
     }
 
     @Test

@@ -158,7 +158,7 @@ public final class SlabProbes {
             magazine.endRcu(earlier);
         }
 
-        /** One freeRcu of object 2 by the owner, as SlabCache.freeRcuToSheaf does it. */
+        /** One freeRcu of object 2 by the owner, as RcuSheaves.free does it. */
         public void ownerCall() {
             Sheaf r = magazine.beginRcu();
             try {

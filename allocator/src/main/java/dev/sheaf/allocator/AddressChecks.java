@@ -1,0 +1,76 @@
+package dev.sheaf.allocator;
+
+/*
+ * Implementation notes.
+ *
+ * The allocator's questions about an address, each answered by exactly one method:
+ *
+ *   "inside this allocator's memory, and in which slab or span?"  slabOf (PageSource.ownerOf, one
+ *                                                                  array load; badAddress says why not)
+ *   "an object start?"      isObjectStart / checkObjectStart: SlabCache.isObjectStart for a slab
+ *                           (checkInSlab throws), LargeSpans.isSpanStart for a span
+ *   "allocated?"            SlabCache.checkAllocated (the state map), LargeSpans.checkAllocated
+ *   "pending?"              SlabCache.isPending, LargeSpans.isPending
+ *
+ * objectStart is the sequence every free and every engine claim shares: open, in a slab or span,
+ * a live cache, an object start. SlabCache's own entry points ask the same questions through its
+ * inlined checkObject/checkInSlab (no call on the fast path); the answers are the same methods.
+ * Error messages and exception types are part of the contract (tests check them).
+ *
+ * Map: slabOf; isObjectStart, checkObjectStart; objectStart.
+ */
+/** Where an address lies, and whether it is an object start: the allocator's address checks. */
+final class AddressChecks {
+
+    private final SlabAllocator allocator;
+    private final PageSource pages;
+
+    AddressChecks(SlabAllocator allocator, PageSource pages) {
+        this.allocator = allocator;
+        this.pages = pages;
+    }
+
+    /**
+     * The slab or span holding {@code address}: the one answer to "is it inside this allocator's
+     * memory, and in which slab or span", or the exception that says why not.
+     */
+    Slab slabOf(long address) {
+        Slab s = pages.ownerOf(address);
+        if (s == null) {
+            throw allocator.badAddress(address, null, null);
+        }
+        return s;
+    }
+
+    /** Whether {@code address} is an object start of slab or span {@code s} (never throws). */
+    static boolean isObjectStart(long address, Slab s) {
+        return s.cache == null ? LargeSpans.isSpanStart(address, s) : s.cache.isObjectStart(address, s);
+    }
+
+    /** isObjectStart, or the exception that says which rule failed. */
+    static void checkObjectStart(long address, Slab s) {
+        if (s.cache == null) {
+            LargeSpans.checkSpanStart(address, s);
+        } else {
+            s.cache.checkInSlab(address, s);
+        }
+    }
+
+    /**
+     * The slab or span of an object start about to be freed or claimed, after the checks every
+     * such path shares: the allocator is open, the address lies in a slab or span of this
+     * allocator, a slab's cache is live, and the address is an object start.
+     */
+    Slab objectStart(long address) {
+        if (allocator.closedFast()) {
+            throw allocator.closedError();
+        }
+        Slab s = slabOf(address);
+        SlabCache c = s.cache;
+        if (c != null && !c.isLive()) {
+            throw new IllegalStateException("cache '" + c.name() + "' is destroyed");
+        }
+        checkObjectStart(address, s);
+        return s;
+    }
+}
