@@ -2,7 +2,6 @@ package dev.sheaf.allocator;
 
 import dev.sheaf.allocator.rcufree.RcuFreeEngine;
 import dev.sheaf.allocator.rcufree.RcuFreeSettings;
-
 import dev.sheaf.rcu.Rcu;
 
 import java.lang.foreign.MemorySegment;
@@ -106,7 +105,8 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         this.givenRcu = b.rcu;
         this.rcu = b.rcu;
         RcuFreeSettings settings = RcuFreeSettings.DEFAULT.withDrainDelayNanos(b.rcuDrainDelayNanos)
-                .withPendingLimitBytes(b.rcuPendingLimitBytes).withOwnWorker(b.rcuFreeWorkerThread);
+                .withPendingLimitBytes(b.rcuPendingLimitBytes > 0 ? b.rcuPendingLimitBytes
+                        : RcuFreeSettings.defaultPendingLimit(pages.capacity)).withOwnWorker(b.rcuFreeWorkerThread);
         this.rcuSettings = b.rcuFreeIdleStrategy == null ? settings : settings.withIdleStrategy(b.rcuFreeIdleStrategy);
         int cpus = Runtime.getRuntime().availableProcessors();
         this.carrierSlots = Integer.highestOneBit(Math.max(1, cpus) * 2 - 1);
@@ -150,7 +150,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         private int sheafCapacity = -1;
         private boolean cheapFreeChecks;
         private long rcuDrainDelayNanos = RcuFreeSettings.DEFAULT.drainDelayNanos();
-        private long rcuPendingLimitBytes = RcuFreeSettings.DEFAULT.pendingLimitBytes();
+        private long rcuPendingLimitBytes; // 0: RcuFreeSettings.defaultPendingLimit(capacity)
         private boolean forceArena;
         private boolean rcuFreeWorkerThread = true;
         private org.agrona.concurrent.IdleStrategy rcuFreeIdleStrategy;
@@ -297,7 +297,8 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         }
 
         /**
-         * Bound on bytes waiting for a grace period; past it callers help drain (default 64 MiB).
+         * Bound on bytes waiting for a grace period; past it callers help drain (default 64 MiB, at
+         * most an eighth of the capacity, so that deferred frees alone cannot fill the heap).
          *
          * @param bytes the bound in bytes, positive
          * @return this builder

@@ -120,6 +120,33 @@ class RcuSlabAllocatorTest {
         }
     }
 
+    /**
+     * Deferred frees alone must not fill a small heap: the default pending bound is at most an eighth
+     * of the capacity, so a caller that may wait meets it and drives grace periods long before the
+     * heap runs out. No drainer thread, so only the callers' own waits free anything; each path
+     * (rcu sheaf, 8-byte chain, headless) moves four times the capacity through freeRcu.
+     */
+    @ParameterizedTest
+    @CsvSource({"true, 0", "false, 0", "false, -1"})
+    void deferredFreesAloneNeverExhaustASmallHeap(boolean rcuSheaves, long linkOffset) {
+        long capacity = 64L << 20;
+        try (SlabAllocator a = SlabAllocator.builder().capacity(capacity).rcuSheaves(rcuSheaves)
+                .rcuFreeWorkerThread(false).build()) {
+            for (long moved = 0; moved < 4 * capacity; moved += 64) {
+                long p = a.malloc(64);
+                if (linkOffset < 0) {
+                    a.freeRcu(p);
+                } else {
+                    a.freeRcu(p, linkOffset);
+                }
+            }
+            RcuFreeStats s = a.rcuStats();
+            assertTrue(s.peakPendingBytes() <= capacity / 2, s::toString);
+            a.rcuBarrier();
+            assertEquals(0, a.rcuStats().pendingObjects(), a.rcuStats()::toString);
+        }
+    }
+
     @Test
     void barrierFreesEverythingQueuedThroughEveryEntryPoint() {
         try (SlabAllocator a = SlabAllocator.builder().rcuDrainDelay(java.time.Duration.ofSeconds(60)).build()) {

@@ -29,6 +29,19 @@ public record RcuFreeSettings(long drainDelayNanos, long pendingLimitBytes, int 
             DEFAULT_BATCH_OBJECTS, true, null, DEFAULT_DORMANT_PARK_NANOS);
 
     /**
+     * The pending bound for a target that can hold {@code capacity} bytes: {@link #DEFAULT}'s, but at
+     * most an eighth of the capacity. Callers that may not wait are refused only past twice the
+     * bound, so a bound near the capacity would let deferred frees alone exhaust the target before
+     * anyone waits for a grace period.
+     *
+     * @param capacity bytes the target can hold
+     * @return the bound in bytes, at least 1
+     */
+    public static long defaultPendingLimit(long capacity) {
+        return Math.max(1, Math.min(DEFAULT.pendingLimitBytes(), capacity / 8));
+    }
+
+    /**
      * Validates the settings.
      *
      * @throws IllegalArgumentException a negative drain delay, a non-positive pending limit, bulk
