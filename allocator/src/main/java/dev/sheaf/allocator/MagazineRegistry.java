@@ -1,5 +1,7 @@
 package dev.sheaf.allocator;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
+
 import dev.sheaf.allocator.memory.NativeMemory;
 
 import dev.sheaf.rcu.internal.PerThreadTable;
@@ -67,6 +69,7 @@ final class MagazineRegistry {
     final ReentrantLock lock = new ReentrantLock();
     /** Every registered magazine; copy-on-write under lock, read without it. */
     private volatile Magazine[] all = new Magazine[0];
+    @GuardedBy("lock")
     private int carrierMagazines;
 
     MagazineRegistry(SlabCache cache, int capacity, PerThreadTable<Magazine> local, int carrierSlotCount) {

@@ -1,5 +1,7 @@
 package dev.sheaf.allocator;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
+
 import dev.sheaf.allocator.memory.FreePointer;
 import dev.sheaf.allocator.memory.NativeMemory;
 
@@ -76,12 +78,18 @@ final class SlabNode {
 
     /** The node lock (package-private for tests that hold it to force the no-lock fallbacks). */
     final ReentrantLock lock = new ReentrantLock();
+    @GuardedBy("lock")
     private Slab partialHead;
+    @GuardedBy("lock")
     private Slab partialTail;
+    @GuardedBy("lock")
     private int nrPartial;
+    @GuardedBy("lock")
     private int nrEmpty;
+    @GuardedBy("lock")
     private long nrSlabs;
     /** Objects taken out of slabs (in sheaves, deferred lists, rcu sheaves, or with users). */
+    @GuardedBy("lock")
     private long outOfSlabs;
 
     /** No-lock frees whose hooks ran (or that have none). */
@@ -182,6 +190,7 @@ final class SlabNode {
     }
 
     /** Node lock held, partial list not empty. */
+    @GuardedBy("lock")
     private long popOne() {
         Slab s = partialHead;
         if (s.inuse == 0) {
@@ -264,6 +273,7 @@ final class SlabNode {
     }
 
     /** Node lock held. A new slab at {@code address} joins the tail of the partial list. */
+    @GuardedBy("lock")
     private void addNewSlabLocked(long address, boolean noLock) {
         if (!noLock) {
             SlabEvents.grow(cache.name(), slabBytes); // a JFR commit may flush buffers: not on the no-lock path
@@ -320,6 +330,7 @@ final class SlabNode {
     }
 
     /** Node lock held. Takes up to {@code want} objects from the head of the partial list. */
+    @GuardedBy("lock")
     private int popPartials(long[] dst, int off, int want) {
         int got = 0;
         while (got < want) {
@@ -410,6 +421,7 @@ final class SlabNode {
      * passes {@code mayRelease = false}: releasing may make a system call, so the empty slab
      * stays on the partial list until an ordinary operation shrinks the cache.
      */
+    @GuardedBy("lock")
     private Slab pushToSlab(long a, boolean mayRelease) {
         Slab s = pages.ownerOf(a);
         if (s == null || s.cache != cache || s.inuse == 0 || ObjectStates.get(stateBias, a) != ObjectStates.CACHED) {
@@ -455,6 +467,7 @@ final class SlabNode {
     // ---------------------------------------------------------------------------------------
     // Partial list (node lock held)
 
+    @GuardedBy("lock")
     private void addPartialHead(Slab s) {
         s.onPartial = true;
         s.prev = null;
@@ -468,6 +481,7 @@ final class SlabNode {
         nrPartial++;
     }
 
+    @GuardedBy("lock")
     private void addPartialTail(Slab s) {
         s.onPartial = true;
         s.next = null;
@@ -481,6 +495,7 @@ final class SlabNode {
         nrPartial++;
     }
 
+    @GuardedBy("lock")
     private void removePartial(Slab s) {
         if (!s.onPartial) {
             return;

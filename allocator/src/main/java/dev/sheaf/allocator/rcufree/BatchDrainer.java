@@ -1,5 +1,7 @@
 package dev.sheaf.allocator.rcufree;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
+
 import dev.sheaf.rcu.Rcu;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentTerminationException;
@@ -81,12 +83,14 @@ final class BatchDrainer implements Agent {
     private final FreeFailures failures;
     final ReentrantLock drainLock = new ReentrantLock();
 
-    /** In-flight FIFO (oldest first); guarded by drainLock. */
+    /** In-flight FIFO (oldest first): written under drainLock, head also read without it. */
     private volatile SealedBatch head;
+    @GuardedBy("drainLock")
     private SealedBatch tail;
-    /** Number given to the last adopted batch (SealedBatch.sequence); guarded by drainLock. */
+    /** Number given to the last adopted batch (SealedBatch.sequence). */
+    @GuardedBy("drainLock")
     private long adopted;
-    /** Chain objects collected for one bulk free; guarded by drainLock. */
+    /** Chain objects collected for one bulk free (its contents; the reference is final). */
     private final long[] scratch = new long[256];
     private final long linkKey;
     private final long drainDelayNanos;
@@ -155,6 +159,7 @@ final class BatchDrainer implements Agent {
     }
 
     /** Adopts the sealed stack and frees every batch whose cookie has completed. Drain lock held. */
+    @GuardedBy("drainLock")
     int drainReady() {
         adoptSealed();
         int freed = 0;
@@ -239,6 +244,7 @@ final class BatchDrainer implements Agent {
      * Adopts the sealed stack and returns the number of the newest batch in flight: every batch
      * published before this call has a number at or below it. Drain lock held.
      */
+    @GuardedBy("drainLock")
     long adoptAndNumber() {
         adoptSealed();
         return adopted;
@@ -249,6 +255,7 @@ final class BatchDrainer implements Agent {
         return head == null;
     }
 
+    @GuardedBy("drainLock")
     private void adoptSealed() {
         SealedBatch s = sealed.takeAll();
         if (s == null) {

@@ -286,12 +286,7 @@ public final class RcuFreeEngine implements AutoCloseable {
         } finally {
             local.unlock();
         }
-        if (wake || sealedOne) {
-            wakeWorker();
-        }
-        if (sealedOne || (fresh && bound.pastLimit())) {
-            afterSeal();
-        }
+        afterAdd(wake, sealedOne, fresh);
     }
 
     /**
@@ -350,12 +345,7 @@ public final class RcuFreeEngine implements AutoCloseable {
             } finally {
                 local.unlock();
             }
-            if (wake || sealedOne) {
-                wakeWorker();
-            }
-            if (sealedOne || (fresh && bound.pastLimit())) {
-                afterSeal();
-            }
+            afterAdd(wake, sealedOne, fresh);
             if (!noArray) {
                 return;
             }
@@ -604,6 +594,19 @@ public final class RcuFreeEngine implements AutoCloseable {
         l.moveTo(b);
         sealed.publish(b, current, snapshot);
         return true;
+    }
+
+    /**
+     * The slow path's end, with no lock held: wake the worker for a first object or a sealed batch,
+     * and meet the pending bound after a seal or a fresh batch opened past it.
+     */
+    private void afterAdd(boolean wake, boolean sealedOne, boolean fresh) {
+        if (wake || sealedOne) {
+            wakeWorker();
+        }
+        if (sealedOne || (fresh && bound.pastLimit())) {
+            afterSeal();
+        }
     }
 
     /**
