@@ -13,7 +13,8 @@ cp="allocator/target/test-classes:allocator/target/classes:rcu/target/test-class
 shift || true
 classes=("$@")
 [ ${#classes[@]} -gt 0 ] || classes=(dev.sheaf.rcu.RcuSafetyStressTest dev.sheaf.rcu.RcuThreadsTest dev.sheaf.rcu.RcuMisuseTest \
-  dev.sheaf.allocator.ConcurrentStressTest dev.sheaf.allocator.RcuFreeSafetyTest dev.sheaf.allocator.RcuFreeTest \
-  dev.sheaf.allocator.RcuFreeDormancyTest dev.sheaf.allocator.SheafRcuPathTest dev.sheaf.allocator.MagazineTest \
-  dev.sheaf.allocator.ObjectStateTest dev.sheaf.allocator.RcuFreeMisuseTest)
+  dev.sheaf.allocator.ConcurrentStressTest dev.sheaf.allocator.rcufree.RcuFreeEngineSafetyTest \
+  dev.sheaf.allocator.rcufree.RcuFreeEngineTest dev.sheaf.allocator.rcufree.RcuFreeEngineDormancyTest \
+  dev.sheaf.allocator.SheafRcuPathTest dev.sheaf.allocator.MagazineTest dev.sheaf.allocator.ObjectStateTest \
+  dev.sheaf.allocator.rcufree.RcuFreeEngineMisuseTest)
 exec "$java" --enable-native-access=ALL-UNNAMED -Xss1m -cp "$cp" dev.sheaf.allocator.RepeatRunner "$rounds" "${classes[@]}"
