@@ -15,26 +15,23 @@ package dev.sheaf.allocator;
  * objectStart is the sequence every free and every engine claim shares: open, in a slab or span,
  * a live cache, an object start. SlabCache's own entry points ask the same questions through its
  * inlined checkObject/checkInSlab (no call on the fast path); the answers are the same methods.
- * Error messages and exception types are part of the contract (tests check them).
+ * Error messages and exception types are part of the contract (tests check them). The methods are
+ * static and take the allocator's own fields, so an inlined call loads nothing the allocator would
+ * not load itself (no checker object between the entry point and its fields).
  *
  * Map: slabOf; isObjectStart, checkObjectStart; objectStart.
  */
 /** Where an address lies, and whether it is an object start: the allocator's address checks. */
 final class AddressChecks {
 
-    private final SlabAllocator allocator;
-    private final PageSource pages;
-
-    AddressChecks(SlabAllocator allocator, PageSource pages) {
-        this.allocator = allocator;
-        this.pages = pages;
+    private AddressChecks() {
     }
 
     /**
      * The slab or span holding {@code address}: the one answer to "is it inside this allocator's
      * memory, and in which slab or span", or the exception that says why not.
      */
-    Slab slabOf(long address) {
+    static Slab slabOf(SlabAllocator allocator, PageSource pages, long address) {
         Slab s = pages.ownerOf(address);
         if (s == null) {
             throw allocator.badAddress(address, null, null);
@@ -61,11 +58,11 @@ final class AddressChecks {
      * such path shares: the allocator is open, the address lies in a slab or span of this
      * allocator, a slab's cache is live, and the address is an object start.
      */
-    Slab objectStart(long address) {
+    static Slab objectStart(SlabAllocator allocator, PageSource pages, long address) {
         if (allocator.closedFast()) {
             throw allocator.closedError();
         }
-        Slab s = slabOf(address);
+        Slab s = slabOf(allocator, pages, address);
         SlabCache c = s.cache;
         if (c != null && !c.isLive()) {
             throw new IllegalStateException("cache '" + c.name() + "' is destroyed");

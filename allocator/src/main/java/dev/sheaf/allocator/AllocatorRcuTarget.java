@@ -22,18 +22,18 @@ import dev.sheaf.allocator.rcufree.RcuSheaf;
 final class AllocatorRcuTarget implements RcuFreeTarget {
 
     private final SlabAllocator allocator;
-    private final AddressChecks addresses;
+    private final PageSource pages;
     private final LargeSpans spans;
 
-    AllocatorRcuTarget(SlabAllocator allocator, AddressChecks addresses, LargeSpans spans) {
+    AllocatorRcuTarget(SlabAllocator allocator, PageSource pages, LargeSpans spans) {
         this.allocator = allocator;
-        this.addresses = addresses;
+        this.pages = pages;
         this.spans = spans;
     }
 
     @Override
     public long claim(long address, long linkOffset) {
-        Slab s = addresses.objectStart(address);
+        Slab s = AddressChecks.objectStart(allocator, pages, address);
         SlabCache c = s.cache;
         long size = c == null ? s.bytes : c.objectSize();
         if (linkOffset >= 0) {
@@ -63,7 +63,7 @@ final class AllocatorRcuTarget implements RcuFreeTarget {
 
     @Override
     public long usableSize(long address) {
-        Slab s = addresses.slabOf(address);
+        Slab s = AddressChecks.slabOf(allocator, pages, address);
         return s.cache == null ? s.bytes : s.cache.objectSize();
     }
 

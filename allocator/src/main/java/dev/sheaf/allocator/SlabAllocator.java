@@ -86,7 +86,6 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
     private final LargeSpans spans;
     private final AtomicLong typesafePending = new AtomicLong();
     private final AllocatorRcuTarget target;
-    private final AddressChecks addresses;
     private final Rcu givenRcu;
     private volatile Rcu rcu;
     private volatile RcuFreeEngine engine;
@@ -99,8 +98,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         this.hooks = b.hooks.toArray(new SlabHook[0]);
         SlabHook[] noLockHooks = b.hooks.stream().filter(h -> !h.needsLock()).toArray(SlabHook[]::new);
         this.spans = new LargeSpans(this, pages, hooks, noLockHooks);
-        this.addresses = new AddressChecks(this, pages);
-        this.target = new AllocatorRcuTarget(this, addresses, spans);
+        this.target = new AllocatorRcuTarget(this, pages, spans);
         this.rcuSheaves = b.rcuSheaves;
         this.givenRcu = b.rcu;
         this.rcu = b.rcu;
@@ -397,7 +395,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         if (address == 0) {
             return;
         }
-        Slab s = addresses.objectStart(address);
+        Slab s = AddressChecks.objectStart(this, pages, address);
         SlabCache c = s.cache;
         if (c != null) {
             c.freeValidated(address);
@@ -419,7 +417,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         if (address == 0) {
             return;
         }
-        Slab s = addresses.objectStart(address);
+        Slab s = AddressChecks.objectStart(this, pages, address);
         SlabCache c = s.cache;
         if (c != null) {
             c.noLockPaths.free(address);
@@ -463,7 +461,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         if (closed) {
             throw closedError();
         }
-        Slab s = addresses.slabOf(address);
+        Slab s = AddressChecks.slabOf(this, pages, address);
         AddressChecks.checkObjectStart(address, s);
         if (s.cache == null) {
             LargeSpans.checkAllocated(address, s);
