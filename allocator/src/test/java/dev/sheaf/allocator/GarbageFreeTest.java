@@ -1,0 +1,136 @@
+package dev.sheaf.allocator;
+
+import dev.sheaf.allocator.testing.Heaps;
+import dev.sheaf.rcu.Rcu;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+import java.lang.management.ManagementFactory;
+import java.util.function.LongUnaryOperator;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Steady state allocates no Java garbage: each entry point below, slow paths included (refills,
+ * flushes, barn exchanges, slab growth and release), runs {@link #CALLS} times after
+ * {@link #WARM_UP} warm-up calls, and the calling thread may allocate fewer than {@link #LIMIT}
+ * bytes in that time ({@code ThreadMXBean.getCurrentThreadAllocatedBytes}). Each round frees
+ * what it allocates, so the allocator's memory stays bounded.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class GarbageFreeTest {
+
+    static final int WARM_UP = 300_000;
+    static final int CALLS = 3_000_000;
+    static final long LIMIT = 16 * 1024;
+
+    private static final com.sun.management.ThreadMXBean THREADS =
+            (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+
+    private SlabAllocator heap;
+    private SlabCache cache;
+    private final long[] bulk = new long[64];
+
+    @BeforeAll
+    void open() {
+        heap = Heaps.small().capacity(256L << 20).build();
+        cache = heap.createCache("garbage", 64);
+    }
+
+    @AfterAll
+    void close() {
+        heap.close();
+    }
+
+    /**
+     * Runs {@code call} WARM_UP times, then CALLS times while counting the thread's allocations.
+     * The operation returns a value that is summed, so the JIT cannot drop it.
+     */
+    private void assertGarbageFree(String what, LongUnaryOperator call) {
+        long sink = 0;
+        for (int i = 0; i < WARM_UP; i++) {
+            sink += call.applyAsLong(i);
+        }
+        long before = THREADS.getCurrentThreadAllocatedBytes();
+        for (int i = 0; i < CALLS; i++) {
+            sink += call.applyAsLong(i);
+        }
+        long allocated = THREADS.getCurrentThreadAllocatedBytes() - before;
+        assertTrue(allocated < LIMIT, () -> what + ": " + allocated + " bytes allocated in " + CALLS
+                + " calls after warm-up (limit " + LIMIT + ")");
+        assertTrue(sink != 42, "keeps the calls alive");
+    }
+
+    @Test
+    void cacheAllocAndFree() {
+        assertGarbageFree("SlabCache alloc+free", i -> {
+            long p = cache.alloc();
+            cache.free(p);
+            return p;
+        });
+    }
+
+    @Test
+    void cacheBurstsThroughTheBarn() {
+        // 64 objects per round: more than two sheaves, so the barn and the slabs are used.
+        assertGarbageFree("SlabCache bursts of 64", i -> {
+            for (int k = 0; k < bulk.length; k++) {
+                bulk[k] = cache.alloc();
+            }
+            for (int k = 0; k < bulk.length; k++) {
+                cache.free(bulk[k]);
+            }
+            return bulk[0];
+        });
+    }
+
+    @Test
+    void cacheBulk() {
+        assertGarbageFree("SlabCache allocBulk+freeBulk", i -> {
+            cache.allocBulk(bulk, bulk.length);
+            cache.freeBulk(bulk, bulk.length);
+            return bulk[0];
+        });
+    }
+
+    @Test
+    void cacheNoLock() {
+        assertGarbageFree("SlabCache allocNoLock+freeNoLock", i -> {
+            long p = cache.allocNoLock();
+            cache.freeNoLock(p);
+            return p;
+        });
+    }
+
+    @Test
+    void mallocAndFree() {
+        assertGarbageFree("malloc+free", i -> {
+            long p = heap.malloc(8 + (i & 255));
+            heap.free(p);
+            return p;
+        });
+    }
+
+    @Test
+    void mallocNoLockAndFreeNoLock() {
+        assertGarbageFree("mallocNoLock+freeNoLock", i -> {
+            long p = heap.mallocNoLock(64);
+            heap.freeNoLock(p);
+            return p;
+        });
+    }
+
+    @Test
+    void readSections() {
+        Rcu rcu = heap.rcu();
+        assertGarbageFree("Rcu readLock/readUnlock and read()", i -> {
+            rcu.readLock();
+            rcu.readUnlock();
+            try (Rcu.ReadSection s = rcu.read()) {
+                return s.hashCode();
+            }
+        });
+    }
+}
