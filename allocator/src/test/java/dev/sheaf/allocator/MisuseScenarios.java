@@ -73,38 +73,32 @@ final class MisuseScenarios {
     // a. free after freeRcu
 
     static void a1FreeAfterFreeRcuWithOffset() throws Throwable {
-        each("rcuSheaves", new boolean[] {true, false}, sheaves -> {
-            try (Closing closing = new Closing(heap(sheaves))) {
-                SlabAllocator heap = closing.heap;
-                long bystander = heap.malloc(64);
-                tag(bystander, 64);
-                long p = heap.malloc(64);
-                heap.freeRcu(p, 8);
-                ise("free(p) after freeRcu(p, 8)", () -> heap.free(p));
-                barrier(heap);
-                checkTag(bystander, 64);
-                heap.free(bystander);
-                churn(heap, 64, 2000, Set.of());
-                assertNothingLeft(heap, "live bytes after everything was freed", "rcuStats().freeErrors");
-            }
+        withEachRcuSheafMode(heap -> {
+            long bystander = heap.malloc(64);
+            tag(bystander, 64);
+            long p = heap.malloc(64);
+            heap.freeRcu(p, 8);
+            ise("free(p) after freeRcu(p, 8)", () -> heap.free(p));
+            barrier(heap);
+            checkTag(bystander, 64);
+            heap.free(bystander);
+            churn(heap, 64, 2000, Set.of());
+            assertNothingLeft(heap, "live bytes after everything was freed", "rcuStats().freeErrors");
         });
     }
 
     static void a2FreeAfterHeadlessFreeRcu() throws Throwable {
-        each("rcuSheaves", new boolean[] {true, false}, sheaves -> {
-            try (Closing closing = new Closing(heap(sheaves))) {
-                SlabAllocator heap = closing.heap;
-                long bystander = heap.malloc(64);
-                tag(bystander, 64);
-                long p = heap.malloc(64);
-                heap.freeRcu(p);
-                ise("free(p) after headless freeRcu(p)", () -> heap.free(p));
-                barrier(heap);
-                checkTag(bystander, 64);
-                churn(heap, 64, 2000, Set.of(bystander));
-                heap.free(bystander);
-                assertNothingLeft(heap, "live bytes after everything was freed", "rcuStats().freeErrors");
-            }
+        withEachRcuSheafMode(heap -> {
+            long bystander = heap.malloc(64);
+            tag(bystander, 64);
+            long p = heap.malloc(64);
+            heap.freeRcu(p);
+            ise("free(p) after headless freeRcu(p)", () -> heap.free(p));
+            barrier(heap);
+            checkTag(bystander, 64);
+            churn(heap, 64, 2000, Set.of(bystander));
+            heap.free(bystander);
+            assertNothingLeft(heap, "live bytes after everything was freed", "rcuStats().freeErrors");
         });
     }
 
@@ -112,26 +106,23 @@ final class MisuseScenarios {
     // b. freeRcuNoLock twice on a fresh thread
 
     static void b2ndFreeRcuNoLockOnFreshThread() throws Throwable {
-        each("rcuSheaves", new boolean[] {true, false}, sheaves -> {
-            try (Closing closing = new Closing(heap(sheaves))) {
-                SlabAllocator heap = closing.heap;
-                long p = heap.malloc(64);
-                AtomicReference<Throwable> second = new AtomicReference<>();
-                onFreshThread("freeRcuNoLock(p, 0) twice", () -> {
+        withEachRcuSheafMode(heap -> {
+            long p = heap.malloc(64);
+            AtomicReference<Throwable> second = new AtomicReference<>();
+            onFreshThread("freeRcuNoLock(p, 0) twice", () -> {
+                heap.freeRcuNoLock(p, 0);
+                try {
                     heap.freeRcuNoLock(p, 0);
-                    try {
-                        heap.freeRcuNoLock(p, 0);
-                    } catch (Throwable t) {
-                        second.set(t);
-                    }
-                });
-                assertInstanceOf(IllegalStateException.class, second.get(),
-                        "second freeRcuNoLock(p, 0) must throw IllegalStateException, got " + second.get());
-                barrier(heap);
-                ise("free(p) after the barrier", () -> heap.free(p));
-                churn(heap, 64, 1000, Set.of());
-                assertNothingLeft(heap, "live bytes", "rcuStats().freeErrors");
-            }
+                } catch (Throwable t) {
+                    second.set(t);
+                }
+        });
+        assertInstanceOf(IllegalStateException.class, second.get(),
+                "second freeRcuNoLock(p, 0) must throw IllegalStateException, got " + second.get());
+        barrier(heap);
+        ise("free(p) after the barrier", () -> heap.free(p));
+        churn(heap, 64, 1000, Set.of());
+        assertNothingLeft(heap, "live bytes", "rcuStats().freeErrors");
         });
     }
 
@@ -139,22 +130,19 @@ final class MisuseScenarios {
     // c. freeRcu(q, 8); freeRcu(p, 8); freeRcu(p, 8)
 
     static void c3rdFreeRcuOfSameObject() throws Throwable {
-        each("rcuSheaves", new boolean[] {true, false}, sheaves -> {
-            try (Closing closing = new Closing(heap(sheaves))) {
-                SlabAllocator heap = closing.heap;
-                long q = heap.malloc(64);
-                long p = heap.malloc(64);
-                heap.freeRcu(q, 8);
-                heap.freeRcu(p, 8);
-                ise("third call: freeRcu(p, 8) again", () -> heap.freeRcu(p, 8));
-                barrier(heap);
-                assertEquals(0, heap.rcuStats().freeErrors(), "rcuStats().freeErrors after the barrier");
-                assertEquals(0, heap.rcuStats().pendingObjects(), "rcuStats().pendingObjects after the barrier");
-                ise("free(q) after the barrier (q must be free)", () -> heap.free(q));
-                ise("free(p) after the barrier (p must be free)", () -> heap.free(p));
-                churn(heap, 64, 1000, Set.of());
-                assertEquals(0, heap.stats().liveBytes(), "live bytes");
-            }
+        withEachRcuSheafMode(heap -> {
+            long q = heap.malloc(64);
+            long p = heap.malloc(64);
+            heap.freeRcu(q, 8);
+            heap.freeRcu(p, 8);
+            ise("third call: freeRcu(p, 8) again", () -> heap.freeRcu(p, 8));
+            barrier(heap);
+            assertEquals(0, heap.rcuStats().freeErrors(), "rcuStats().freeErrors after the barrier");
+            assertEquals(0, heap.rcuStats().pendingObjects(), "rcuStats().pendingObjects after the barrier");
+            ise("free(q) after the barrier (q must be free)", () -> heap.free(q));
+            ise("free(p) after the barrier (p must be free)", () -> heap.free(p));
+            churn(heap, 64, 1000, Set.of());
+            assertEquals(0, heap.stats().liveBytes(), "live bytes");
         });
     }
 
@@ -293,39 +281,36 @@ final class MisuseScenarios {
     // g. never-handed-out slot; double free not on top of a sheaf
 
     static void g1HeadlessFreeRcuOfNeverHandedOutSlot() throws Throwable {
-        each("rcuSheaves", new boolean[] {true, false}, sheaves -> {
-            try (Closing closing = new Closing(heap(sheaves))) {
-                SlabAllocator heap = closing.heap;
-                SlabCache cache = heap.createCache("g", 64);
-                long a = cache.alloc();
-                tag(a, 64);
-                long slot = cache.slotSize();
-                long x = sameBlockNeighbour(a, slot);
-                assertTrue(cache.owns(x), "neighbour slot lies in the cache's slab");
-                ise("headless freeRcu of a slot never handed out (0x" + Long.toHexString(x) + ")",
-                        () -> heap.freeRcu(x));
-                ise("cache.freeRcu of a slot never handed out", () -> cache.freeRcu(x));
-                ise("free of a slot never handed out", () -> heap.free(x));
-                barrier(heap);
-                assertEquals(0, heap.rcuStats().freeErrors(), "rcuStats().freeErrors");
-                checkTag(a, 64);
-                assertEquals(1, cache.stats().activeObjects(), "active objects: only a");
-                // Nothing was freed twice: a whole slab's worth of allocations is distinct and excludes a.
-                Set<Long> seen = new HashSet<>();
-                long[] objs = new long[cache.objectsPerSlab() * 2];
-                for (int i = 0; i < objs.length; i++) {
-                    objs[i] = cache.alloc();
-                    assertNotEquals(a, objs[i], "live object a handed out again");
-                    assertTrue(seen.add(objs[i]), "object handed out twice: 0x" + Long.toHexString(objs[i]));
-                    fill(objs[i], 64, (byte) i);
-                }
-                checkTag(a, 64);
-                for (long o : objs) {
-                    cache.free(o);
-                }
-                cache.free(a);
-                cache.destroy();
+        withEachRcuSheafMode(heap -> {
+            SlabCache cache = heap.createCache("g", 64);
+            long a = cache.alloc();
+            tag(a, 64);
+            long slot = cache.slotSize();
+            long x = sameBlockNeighbour(a, slot);
+            assertTrue(cache.owns(x), "neighbour slot lies in the cache's slab");
+            ise("headless freeRcu of a slot never handed out (0x" + Long.toHexString(x) + ")",
+                    () -> heap.freeRcu(x));
+            ise("cache.freeRcu of a slot never handed out", () -> cache.freeRcu(x));
+            ise("free of a slot never handed out", () -> heap.free(x));
+            barrier(heap);
+            assertEquals(0, heap.rcuStats().freeErrors(), "rcuStats().freeErrors");
+            checkTag(a, 64);
+            assertEquals(1, cache.stats().activeObjects(), "active objects: only a");
+            // Nothing was freed twice: a whole slab's worth of allocations is distinct and excludes a.
+            Set<Long> seen = new HashSet<>();
+            long[] objs = new long[cache.objectsPerSlab() * 2];
+            for (int i = 0; i < objs.length; i++) {
+                objs[i] = cache.alloc();
+                assertNotEquals(a, objs[i], "live object a handed out again");
+                assertTrue(seen.add(objs[i]), "object handed out twice: 0x" + Long.toHexString(objs[i]));
+                fill(objs[i], 64, (byte) i);
             }
+            checkTag(a, 64);
+            for (long o : objs) {
+                cache.free(o);
+            }
+            cache.free(a);
+            cache.destroy();
         });
     }
 
@@ -592,24 +577,19 @@ final class MisuseScenarios {
     // m, n: the remaining contract points with a one-line reproduction
 
     static void mHeadlessFreeRcuInReadSection() throws Throwable {
-        each("rcuSheaves", new boolean[] {true, false}, sheaves -> {
-            try (Closing closing = new Closing(heap(sheaves))) {
-                SlabAllocator heap = closing.heap;
-                long p = heap.malloc(64);
-                try (Rcu.ReadSection s = heap.rcu().read()) {
-                    ise("headless freeRcu inside a read section", () -> heap.freeRcu(p));
-                }
-                heap.rcu().readLock();
-                try {
-                    ise("headless freeRcu inside readLock()", () -> heap.freeRcu(p));
-                } finally {
-                    heap.rcu().readUnlock();
-                }
-                assertEquals(64, heap.usableSize(p), "p still allocated");
-                heap.free(p);
-            } catch (Exception e) {
-                throw new AssertionError(e);
+        withEachRcuSheafMode(heap -> {
+            long p = heap.malloc(64);
+            try (Rcu.ReadSection s = heap.rcu().read()) {
+                ise("headless freeRcu inside a read section", () -> heap.freeRcu(p));
             }
+            heap.rcu().readLock();
+            try {
+                ise("headless freeRcu inside readLock()", () -> heap.freeRcu(p));
+            } finally {
+                heap.rcu().readUnlock();
+            }
+            assertEquals(64, heap.usableSize(p), "p still allocated");
+            heap.free(p);
         });
     }
 
@@ -659,7 +639,22 @@ final class MisuseScenarios {
         void run(boolean b) throws Throwable;
     }
 
-    /** Runs {@code body} for each value, reporting every failing value. */
+    interface HeapBody {
+        void run(SlabAllocator heap) throws Throwable;
+    }
+
+    /**
+     * Runs {@code body} on a fresh heap with rcu sheaves on, then on one with them off, closing each
+     * heap on a fresh thread; reports every failing mode.
+     */
+    static void withEachRcuSheafMode(HeapBody body) {
+        each("rcuSheaves", new boolean[] {true, false}, sheaves -> {
+            try (Closing closing = new Closing(heap(sheaves))) {
+                body.run(closing.heap);
+            }
+        });
+    }
+
     // -------------------------------------------------------------------------------------------
     // o. a segment from segment()/allocate() used after its allocator is closed and dropped
 
@@ -686,6 +681,7 @@ final class MisuseScenarios {
         assertEquals(42L * kept.size(), sum, "every kept segment is still mapped");
     }
 
+    /** Runs {@code body} for each value, reporting every failing value. */
     static void each(String name, boolean[] values, BoolBody body) {
         List<Executable> checks = new ArrayList<>();
         for (boolean v : values) {
