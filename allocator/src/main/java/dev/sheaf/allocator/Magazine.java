@@ -61,7 +61,12 @@ final class Magazine extends MagazinePad1 {
     }
 
     Magazine(int capacity, Thread owner) {
-        super(owner == null ? 0 : owner.threadId());
+        this(capacity, owner, null);
+    }
+
+    /** A magazine of {@code cache} (null only in tests) owned by {@code owner}, or a carrier magazine (null). */
+    Magazine(int capacity, Thread owner, SlabCache cache) {
+        super(owner == null ? 0 : owner.threadId(), cache);
         this.main = new Sheaf(capacity);
         this.mainObjects = main.objects;
         this.owner = owner == null ? null : new WeakReference<>(owner);
@@ -161,9 +166,17 @@ abstract class MagazinePad0 extends PerThreadTable.Entry {
 }
 
 abstract class MagazineFields extends MagazinePad0 {
-    MagazineFields(long ownerTid) {
+    MagazineFields(long ownerTid, SlabCache cache) {
         super(ownerTid);
+        this.cache = cache;
     }
+
+    /**
+     * The cache whose magazine this is: a ThreadMagazines slot is trusted only when it names the
+     * probing cache (slot indexes are recycled). Here, among the owner's hot fields, so the check
+     * reads a cache line the fast path reads anyway.
+     */
+    final SlabCache cache;
 
     /** The main sheaf: its array is mainObjects, its count mainSize (main.size is stale, see the notes). */
     Sheaf main;
@@ -190,7 +203,7 @@ abstract class MagazineFields extends MagazinePad0 {
 abstract class MagazinePad1 extends MagazineFields {
     private long p10, p11, p12, p13, p14, p15, p16, p17;
 
-    MagazinePad1(long ownerTid) {
-        super(ownerTid);
+    MagazinePad1(long ownerTid, SlabCache cache) {
+        super(ownerTid, cache);
     }
 }

@@ -19,7 +19,13 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * Platform threads: one magazine each, found in a PerThreadTable keyed by thread id (one array
  * load). SlabCache holds the same table and probes it on its fast paths (PerThreadTable.peek);
- * this class registers, looks up and removes entries.
+ * this class registers, looks up and removes entries. Sheaf-aware threads (SheafThread) keep
+ * their magazine in their own ThreadMagazines instead, and only there: own() and newPlatform()
+ * pick the place by the calling thread, so every path finds the same magazine.
+ *
+ * Handles (SlabCache.Local, SlabAllocator.Local) hold the owner's one magazine; closing a handle
+ * gives its sheaves back (giveBackSheaves) but the magazine stays registered: the thread's plain
+ * calls and its other handles keep using it.
  *
  * Virtual threads never get their own magazine: they take the magazine out of a carrier slot
  * picked by the CPU they run on now (sched_getcpu through a critical downcall; thread-id striping
@@ -46,8 +52,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * Lock order: see SlabCache's notes. `lock` is released before a reclaimed magazine's sheaves are
  * flushed; nothing nests under it.
  *
- * Map: fields; platform and carrier magazines; carrier slots (takeOut, giveBack); counts;
- * register/unregister; flushToSlabs; reclaim of dead owners (reclaimDead, retire).
+ * Map: fields; platform and carrier magazines (own, newPlatform); carrier slots (takeOut,
+ * giveBack); counts; register/unregister; flushToSlabs; reclaim of dead owners (reclaimDead,
+ * retire), a closed handle's sheaves (giveBackSheaves).
  */
 /** The magazines of one cache: per platform thread, per carrier slot, and the reclaim of dead ones. */
 final class MagazineRegistry {
@@ -83,23 +90,39 @@ final class MagazineRegistry {
     // ---------------------------------------------------------------------------------------
     // Platform and carrier magazines
 
-    /** The calling platform thread's magazine, or null if it has none yet. */
+    /**
+     * The calling platform thread's magazine, or null if it has none yet: from the thread's own
+     * ThreadMagazines if it is a Sheaf-aware thread (its magazine is only there), else from the
+     * PerThreadTable.
+     */
     Magazine own() {
-        return local.get();
+        ThreadMagazines tm = ThreadMagazines.of(Thread.currentThread());
+        return tm != null ? tm.find(cache) : local.get();
     }
 
-    /** Creates and registers the calling platform thread's magazine. */
+    /** The calling platform thread's magazine, created and registered if it has none yet. */
+    Magazine ownOrNew(Thread t) {
+        Magazine m = own();
+        return m != null ? m : newPlatform(t);
+    }
+
+    /** Creates and registers the calling platform thread's magazine (it has none yet). */
     Magazine newPlatform(Thread t) {
         // A new thread is the moment thread churn shows: first take back what dead ones cached.
         reclaimDead();
-        Magazine m = new Magazine(capacity, t);
+        Magazine m = new Magazine(capacity, t, cache);
         lock.lock();
         try {
             register(m);
         } finally {
             lock.unlock();
         }
-        local.put(m);
+        ThreadMagazines tm = ThreadMagazines.of(t);
+        if (tm != null) {
+            tm.install(cache, m);
+        } else {
+            local.put(m);
+        }
         return m;
     }
 
@@ -111,7 +134,7 @@ final class MagazineRegistry {
                 return null;
             }
             carrierMagazines++;
-            Magazine m = new Magazine(capacity, null);
+            Magazine m = new Magazine(capacity, null, cache);
             register(m);
             return m;
         } finally {
@@ -288,7 +311,7 @@ final class MagazineRegistry {
         // Retired while still registered: a concurrent rcuBarrier must still find a dead owner's
         // rcu sheaf, and its flush waits on RCU_BUSY while retire() submits it.
         for (Magazine m : dead) {
-            local.remove(m);
+            local.remove(m); // a no-op for a magazine of a Sheaf-aware thread (never in the table)
             retire(m);
         }
         lock.lock();
@@ -315,6 +338,35 @@ final class MagazineRegistry {
             }
         } finally {
             m.endRcu(null);
+        }
+    }
+
+    /**
+     * A closed handle's sheaves (SlabCache.Local.close): main and spare go back as a dead owner's
+     * do, the rcu sheaf goes to the engine; the magazine stays the owner's, registered and
+     * empty. The owner calls this; a call from inside one of its own slow paths (busy: a hook
+     * closing a handle) leaves the sheaves where they are.
+     */
+    void giveBackSheaves(Magazine m) {
+        if (m.busy) {
+            return;
+        }
+        m.busy = true;
+        try {
+            returnSheaf(m.syncMain());
+            m.loadMain();
+            returnSheaf(m.spare);
+            Sheaf r = m.beginRcu();
+            try {
+                if (r != null && r.size > 0) {
+                    cache.rcuSheaves.submit(r);
+                    r = null; // the engine's now
+                }
+            } finally {
+                m.endRcu(r);
+            }
+        } finally {
+            m.busy = false;
         }
     }
 

@@ -36,7 +36,7 @@ import static dev.sheaf.allocator.CacheCounters.C_SHEAF_ALLOC;
  *
  * The engine is called with no allocator lock held. Lock order: see SlabCache's notes.
  *
- * Map: fields; free (the per-call path); emptySheaf, submit; flushAged; openBytes; flushAll;
+ * Map: fields; free (the per-call path: lookup, then freeOwned / putPending); emptySheaf, submit; flushAged; openBytes; flushAll;
  * used flag; ready (the engine's callback) and releasePending.
  */
 /** The rcu sheaves of one cache: freeRcu into sheaves, their submission and their return. */
@@ -96,75 +96,88 @@ final class RcuSheaves {
     void free(long a, long fallbackLinkOffset) {
         markUsed();
         Magazine m = cache.probeOwn(); // a hit is the calling platform thread's own magazine
-        boolean carrier = false;
-        if (m == null) {
-            Thread t = Thread.currentThread();
-            if (!t.isVirtual()) {
-                m = magazines.own();
-                if (m == null) {
-                    m = magazines.newPlatform(t);
-                }
-            } else {
-                carrier = true;
-                m = magazines.takeOut();
-                if (m == null) {
-                    m = magazines.newCarrier();
-                }
-                if (m == null) {
-                    if (fallbackLinkOffset >= 0) {
-                        cache.allocator.engine().freeRcu(a, fallbackLinkOffset);
-                    } else {
-                        cache.allocator.engine().freeRcu(a);
-                    }
-                    return;
-                }
-            }
+        if (m != null) {
+            freeOwned(m, a);
+            return;
         }
-        boolean submitted = false;
+        Thread t = Thread.currentThread();
+        if (!t.isVirtual()) {
+            freeOwned(magazines.ownOrNew(t), a);
+            return;
+        }
+        m = magazines.takeOut();
+        if (m == null) {
+            m = magazines.newCarrier();
+        }
+        if (m == null) {
+            if (fallbackLinkOffset >= 0) {
+                cache.allocator.engine().freeRcu(a, fallbackLinkOffset);
+            } else {
+                cache.allocator.engine().freeRcu(a);
+            }
+            return;
+        }
+        boolean submitted;
         try {
-            // RCU_BUSY in the slot until endRcu: a concurrent rcuBarrier waits for this call to
-            // end instead of missing the objects of earlier calls that this sheaf holds.
-            Sheaf r = m.beginRcu();
-            try {
-                if (r == null) {
-                    r = emptySheaf();
-                }
-                int n = r.size;
-                if (n == 0) {
-                    // Opening a sheaf: a caller that may not wait meets the engine's hard cap here.
-                    cache.allocator.engine().checkHardCapForRcuSheaf(a);
-                }
-                cache.claimPending(a);
-                r.objects[n] = a;
-                r.size = n + 1;
-                if (n + 1 == capacity) {
-                    try {
-                        submit(r);
-                    } catch (RuntimeException e) {
-                        // Not taken (the engine is closed): this call is undone, the sheaf keeps
-                        // the others, so the slot never holds a full sheaf.
-                        r.size = n;
-                        cache.returnToUser(a);
-                        throw e;
-                    }
-                    m.rcuSubmits++;
-                    submitted = true;
-                    r = null; // the engine's now; if taking an empty one fails, the slot stays empty
-                    r = emptySheaf();
-                }
-            } finally {
-                m.endRcu(r);
-            }
+            submitted = putPending(m, a);
         } finally {
-            if (carrier) {
-                magazines.giveBack(m);
-            }
+            magazines.giveBack(m);
         }
         if (submitted) {
+            cache.allocator.engine().meetPendingBound(); // with nothing held, as in freeOwned
+        }
+    }
+
+    /**
+     * kfree_rcu_sheaf into a magazine the caller owns ({@code m}: the calling platform thread's,
+     * found by free() or held by a handle): the validated object joins its rcu sheaf.
+     */
+    void freeOwned(Magazine m, long a) {
+        markUsed();
+        if (putPending(m, a)) {
             // The pending bound, met with nothing held: no RCU_BUSY window a barrier would wait
             // on, no carrier magazine; inside a read section it only helps, never waits.
             cache.allocator.engine().meetPendingBound();
         }
+    }
+
+    /** The object, marked pending, joins {@code m}'s rcu sheaf; true when that filled and submitted the sheaf. */
+    private boolean putPending(Magazine m, long a) {
+        boolean submitted = false;
+        // RCU_BUSY in the slot until endRcu: a concurrent rcuBarrier waits for this call to
+        // end instead of missing the objects of earlier calls that this sheaf holds.
+        Sheaf r = m.beginRcu();
+        try {
+            if (r == null) {
+                r = emptySheaf();
+            }
+            int n = r.size;
+            if (n == 0) {
+                // Opening a sheaf: a caller that may not wait meets the engine's hard cap here.
+                cache.allocator.engine().checkHardCapForRcuSheaf(a);
+            }
+            cache.claimPending(a);
+            r.objects[n] = a;
+            r.size = n + 1;
+            if (n + 1 == capacity) {
+                try {
+                    submit(r);
+                } catch (RuntimeException e) {
+                    // Not taken (the engine is closed): this call is undone, the sheaf keeps
+                    // the others, so the slot never holds a full sheaf.
+                    r.size = n;
+                    cache.returnToUser(a);
+                    throw e;
+                }
+                m.rcuSubmits++;
+                submitted = true;
+                r = null; // the engine's now; if taking an empty one fails, the slot stays empty
+                r = emptySheaf();
+            }
+        } finally {
+            m.endRcu(r);
+        }
+        return submitted;
     }
 
     /** An empty sheaf for the rcu path: the barn's (recycled rcu sheaves included), else a new one. */

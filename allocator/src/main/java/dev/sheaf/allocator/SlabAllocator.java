@@ -540,6 +540,232 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
     }
 
     // -------------------------------------------------------------------------------------------
+    // Thread-bound handles and Sheaf-aware threads
+
+    /**
+     * A handle bound to the calling thread that holds its magazine of each size class (taken on
+     * the class's first use): its malloc/free/freeRcu skip the per-call lookup of the thread's
+     * magazine. See {@link Local} for the rules.
+     *
+     * @return a new handle owned by the calling thread
+     * @throws IllegalStateException closed
+     */
+    public Local local() {
+        if (closedFast()) {
+            throw closedError();
+        }
+        return new Local(this, Thread.currentThread());
+    }
+
+    /**
+     * A factory of platform threads on which the plain per-call entry points find the thread's
+     * magazines in the thread itself ({@link SheafThreads#factory()}); usable with any allocator.
+     *
+     * @return a new thread factory
+     */
+    public static java.util.concurrent.ThreadFactory threadFactory() {
+        return SheafThreads.factory();
+    }
+
+    /**
+     * A kmalloc handle bound to the thread that created it ({@link SlabAllocator#local()}), like a
+     * confined {@link java.lang.foreign.Arena}: only that thread may call its methods, others get
+     * {@link WrongThreadException}. It holds the thread's magazine of every size class it used
+     * (an array indexed by size class), so its calls skip the per-call lookup; every check of the
+     * plain entry points stays, with the same exceptions. Large sizes, created caches' objects and
+     * rcu frees that do not use sheaves take the plain paths.
+     *
+     * <p>The magazines are the thread's own, shared with its plain calls and other handles (see
+     * {@link SlabCache.Local}). {@link #close()} gives their cached objects back and ends the
+     * handle. A thread that dies with an open handle is reclaimed like any dead thread. On a
+     * virtual thread the handle holds no magazine: every call borrows a carrier magazine, as the
+     * plain calls do.
+     */
+    public static final class Local implements AutoCloseable {
+        private final SlabAllocator allocator;
+        private final Thread owner;
+        private final boolean virtual;
+        /** The owner's magazine of each size class, once used; owner-only. */
+        private final Magazine[] magazines;
+        /** Owner-only. */
+        private boolean closed;
+
+        Local(SlabAllocator allocator, Thread owner) {
+            this.allocator = allocator;
+            this.owner = owner;
+            this.virtual = owner.isVirtual();
+            this.magazines = new Magazine[SizeClasses.count()];
+        }
+
+        /**
+         * Allocates {@code size} bytes, as {@link SlabAllocator#malloc(long)}.
+         *
+         * @param size bytes wanted, 1..capacity
+         * @return the address, never 0
+         * @throws WrongThreadException     called by a thread other than the handle's owner
+         * @throws IllegalArgumentException size not positive or larger than the capacity
+         * @throws OutOfMemoryError         capacity exhausted
+         * @throws IllegalStateException    the handle or the allocator is closed
+         */
+        public long malloc(long size) {
+            checkUsable();
+            SlabAllocator al = allocator;
+            if (size <= 0 || size > al.pages.capacity) {
+                throw al.badSize(size);
+            }
+            if (size <= SizeClasses.MAX_CLASS_SIZE) {
+                int c = SizeClasses.classOf(size);
+                SlabCache cache = al.kmalloc[c];
+                if (!cache.isLive()) {
+                    throw cache.dead();
+                }
+                return cache.allocWith(magazine(c, cache));
+            }
+            return al.spans.allocate(size, false);
+        }
+
+        /**
+         * Frees an address of the allocator, as {@link SlabAllocator#free(long)};
+         * {@code free(0)} is a no-op.
+         *
+         * @param address an address the allocator handed out, or 0
+         * @throws WrongThreadException     called by a thread other than the handle's owner
+         * @throws IllegalArgumentException not an object start of the allocator
+         * @throws IllegalStateException    the object is not allocated, or the handle or the
+         *                                  allocator is closed; nothing is changed then
+         */
+        public void free(long address) {
+            if (address == 0) {
+                return;
+            }
+            checkUsable();
+            SlabAllocator al = allocator;
+            Slab s = AddressChecks.objectStart(al, al.pages, address);
+            SlabCache c = s.cache;
+            if (c == null) {
+                al.spans.free(address, s, false);
+            } else if (c.sizeClass >= 0) {
+                c.freeValidated(magazine(c.sizeClass, c), address);
+            } else {
+                c.freeValidated(address);
+            }
+        }
+
+        /**
+         * Frees after a grace period, as {@link SlabAllocator#freeRcu(long, long)}: a size-class
+         * object joins the rcu sheaf of the held magazine of its class.
+         *
+         * @param address an allocated object start, or 0
+         * @param linkOffset offset of an 8-byte field inside the object
+         * @throws WrongThreadException     called by a thread other than the handle's owner
+         * @throws IllegalArgumentException not an object start of the allocator, or the link field
+         *                                  is not an 8-byte field of the object
+         * @throws IllegalStateException    the object is not allocated, or the handle or the
+         *                                  allocator is closed
+         */
+        public void freeRcu(long address, long linkOffset) {
+            if (address == 0) {
+                return;
+            }
+            checkUsable();
+            SlabAllocator al = allocator;
+            SlabCache c = al.rcuSheafCache(address, linkOffset);
+            if (c == null) {
+                al.engine().freeRcu(address, linkOffset);
+            } else if (virtual) {
+                c.rcuSheaves.free(address, linkOffset);
+            } else {
+                c.rcuSheaves.freeOwned(magazine(c.sizeClass, c), address);
+            }
+        }
+
+        /**
+         * Headless free after a grace period, as {@link SlabAllocator#freeRcu(long)}; a size-class
+         * object joins the rcu sheaf of the held magazine of its class, so no link field is needed
+         * and nothing waits for a grace period.
+         *
+         * @param address an allocated object start, or 0
+         * @throws WrongThreadException     called by a thread other than the handle's owner
+         * @throws IllegalArgumentException not an object start of the allocator
+         * @throws IllegalStateException    the object is not allocated, or the handle or the
+         *                                  allocator is closed
+         */
+        public void freeRcu(long address) {
+            if (address == 0) {
+                return;
+            }
+            checkUsable();
+            SlabAllocator al = allocator;
+            SlabCache c = al.rcuSheafCache(address, HEADLESS);
+            if (c == null) {
+                al.engine().freeRcu(address);
+            } else if (virtual) {
+                c.rcuSheaves.free(address, -1);
+            } else {
+                c.rcuSheaves.freeOwned(magazine(c.sizeClass, c), address);
+            }
+        }
+
+        /**
+         * Ends the handle and gives the cached objects of its magazines back (see
+         * {@link SlabCache.Local#close()}). A second close() is a no-op; after the allocator's
+         * close() it only ends the handle.
+         *
+         * @throws WrongThreadException called by a thread other than the handle's owner
+         */
+        @Override
+        public void close() {
+            if (Thread.currentThread() != owner) {
+                throw wrongThread();
+            }
+            if (closed) {
+                return;
+            }
+            closed = true;
+            for (int c = 0; c < magazines.length; c++) {
+                Magazine m = magazines[c];
+                SlabCache cache = allocator.kmalloc[c];
+                if (m != null && cache.isLive()) {
+                    cache.magazines.giveBackSheaves(m);
+                }
+            }
+        }
+
+        /** The owner's magazine of size class {@code c} (taken on first use); null on a virtual thread. */
+        private Magazine magazine(int c, SlabCache cache) {
+            Magazine m = magazines[c];
+            if (m == null && !virtual) {
+                m = cache.magazines.ownOrNew(owner);
+                magazines[c] = m;
+            }
+            return m;
+        }
+
+        /** The owner check, then the handle's and the allocator's lifecycle (plain reads). */
+        private void checkUsable() {
+            if (Thread.currentThread() != owner) {
+                throw wrongThread();
+            }
+            if (closed) {
+                throw new IllegalStateException("allocator handle is closed");
+            }
+            if (allocator.closedFast()) {
+                throw allocator.closedError();
+            }
+        }
+
+        private WrongThreadException wrongThread() {
+            return new WrongThreadException("allocator handle belongs to thread " + owner.getName()
+                    + ", used by " + Thread.currentThread().getName());
+        }
+
+        @Override
+        public String toString() {
+            return "SlabAllocator.Local[" + owner.getName() + (closed ? ", closed]" : "]");
+        }
+    }
+
+    // -------------------------------------------------------------------------------------------
     // Caches
 
     /**
@@ -699,20 +925,41 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         if (closedFast()) {
             throw closedError();
         }
-        if (rcuSheaves) {
-            Slab s = pages.ownerOf(address);
-            if (s != null && s.cache != null && s.cache.kmalloc && s.cache.sheafCapacity() > 0) {
-                if ((linkOffset & 7) != 0 || linkOffset < 0 || linkOffset > s.cache.objectSize() - Long.BYTES) {
-                    throw new IllegalArgumentException("link offset " + linkOffset + " is not an 8-byte field of a "
-                            + s.cache.objectSize() + "-byte object");
-                }
-                s.cache.checkInSlab(address, s);
-                s.cache.rcuSheaves.free(address, linkOffset);
-                return;
-            }
+        SlabCache c = rcuSheafCache(address, linkOffset);
+        if (c != null) {
+            c.rcuSheaves.free(address, linkOffset);
+            return;
         }
         engine().freeRcu(address, linkOffset);
     }
+
+    /**
+     * The size-class cache whose rcu sheaves take {@code address}, after the checks that path
+     * needs (an object start; {@code linkOffset}, unless negative for headless, an 8-byte field
+     * of the object); null when the object goes to the engine instead (rcu sheaves off, a large
+     * span, a created cache, a cache without sheaves, not an address of this allocator: the
+     * engine validates those).
+     */
+    private SlabCache rcuSheafCache(long address, long linkOffset) {
+        if (!rcuSheaves) {
+            return null;
+        }
+        Slab s = pages.ownerOf(address);
+        if (s == null || s.cache == null || !s.cache.kmalloc || s.cache.sheafCapacity() == 0) {
+            return null;
+        }
+        if (linkOffset != HEADLESS) {
+            if ((linkOffset & 7) != 0 || linkOffset < 0 || linkOffset > s.cache.objectSize() - Long.BYTES) {
+                throw new IllegalArgumentException("link offset " + linkOffset + " is not an 8-byte field of a "
+                        + s.cache.objectSize() + "-byte object");
+            }
+        }
+        s.cache.checkInSlab(address, s);
+        return s.cache;
+    }
+
+    /** rcuSheafCache's link offset of a headless freeRcu (no link field to check). */
+    private static final long HEADLESS = Long.MIN_VALUE;
 
     /**
      * Headless kfree_rcu (no link field); may wait for a grace period when no bulk array is available.

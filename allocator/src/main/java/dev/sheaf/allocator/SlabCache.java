@@ -185,6 +185,10 @@ public final class SlabCache {
     /** ceil(2^40 / slotSize): object index = (offset * recip) >>> 40, exact for slabs <= 1 MiB. */
     private final long recip;
     final boolean kmalloc;
+    /** The size class of a kmalloc cache (SlabAllocator.Local's magazine index), else -1. */
+    final int sizeClass;
+    /** This cache's index in Sheaf-aware threads' ThreadMagazines (CacheSlotIndexes). */
+    final int threadIndex;
 
     private final SlabHook[] hooks;
     private final SlabHook[] noLockAllocHooks;
@@ -218,6 +222,7 @@ public final class SlabCache {
         this.exactStates = !spec.has(SlabFlag.CHEAP_FREE_CHECKS);
         this.withUser = exactStates ? ObjectStates.ALLOCATED : ObjectStates.CACHED;
         this.kmalloc = kmalloc;
+        this.sizeClass = kmalloc ? SizeClasses.classOf(objectSize) : -1;
         int cap = spec.sheafCapacity() < 0 ? Sheaf.defaultCapacity(objectSize) : spec.sheafCapacity();
         this.sheaves = cap > 0;
         this.capacity = Math.max(cap, 1);
@@ -236,6 +241,7 @@ public final class SlabCache {
         this.rcuSheaves = new RcuSheaves(this, magazines, barn, counters, capacity, stateBias);
         this.exchange = new SheafExchange(barn, node, capacity);
         this.noLockPaths = new NoLockPaths(this, magazines, node, stateBias, hasHooks);
+        this.threadIndex = CacheSlotIndexes.acquire(); // last: released by markDestroyed/markClosed
     }
 
     // ---------------------------------------------------------------------------------------
@@ -354,7 +360,7 @@ public final class SlabCache {
             throw dead();
         }
         long a;
-        Magazine m = local.peek(); // a hit is the calling platform thread's own magazine
+        Magazine m = probe(); // a hit is the calling platform thread's own magazine
         if (m != null && !m.busy) {
             a = popMain(m);
             if (a == 0) {
@@ -384,7 +390,7 @@ public final class SlabCache {
         if (t.isVirtual()) {
             return allocCarrier(false);
         }
-        Magazine m = local.get();
+        Magazine m = magazines.own();
         if (m == null) {
             m = magazines.newPlatform(t);
         } else if (m.busy) {
@@ -528,7 +534,7 @@ public final class SlabCache {
         boolean carrier = false;
         if (sheaves) {
             if (!t.isVirtual()) {
-                m = local.get();
+                m = magazines.own();
                 if (m == null) {
                     m = magazines.newPlatform(t);
                 } else if (m.busy) {
@@ -651,12 +657,34 @@ public final class SlabCache {
             rcuSheaves.free(address, rcuLinkOffset); // marks the cache itself
             return;
         }
+        freeRcuWithoutSheaves(address);
+    }
+
+    /** freeRcu of a validated object of a cache without sheaves: the engine's chain (or headless). */
+    void freeRcuWithoutSheaves(long address) {
         rcuSheaves.markUsed(); // so that destroy() waits for the engine's batches
         if (rcuLinkOffset >= 0) {
             allocator.engine().freeRcu(address, rcuLinkOffset);
         } else {
             allocator.engine().freeRcu(address);
         }
+    }
+
+    /**
+     * A handle bound to the calling thread, holding that thread's magazine of this cache: its
+     * alloc/free skip the per-call lookup of the thread's magazine. See {@link Local} for the
+     * rules. A thread may hold several handles of one cache; they and the thread's plain calls
+     * share its one magazine.
+     *
+     * @return a new handle owned by the calling thread
+     * @throws IllegalStateException the cache is destroyed or the allocator closed
+     */
+    public Local local() {
+        if (!isLive()) {
+            throw dead();
+        }
+        Thread t = Thread.currentThread();
+        return new Local(this, t, t.isVirtual() ? null : magazines.ownOrNew(t));
     }
 
     /**
@@ -687,7 +715,7 @@ public final class SlabCache {
     // ---------------------------------------------------------------------------------------
     // Validation
 
-    private IllegalStateException dead() {
+    IllegalStateException dead() {
         return new IllegalStateException(state == DESTROYED
                 ? "cache '" + name + "' is destroyed" : "allocator is closed (cache '" + name + "')");
     }
@@ -808,6 +836,27 @@ public final class SlabCache {
 
     /** free() after the address checks: the object must be allocated; hooks run before it leaves the user. */
     void freeValidated(long a) {
+        leaveUser(a);
+        putObject(a);
+    }
+
+    /**
+     * A handle's free after the address checks: as freeValidated, into the handle's magazine
+     * {@code m} (the owner's; null on a virtual thread: a carrier magazine).
+     */
+    void freeValidated(Magazine m, long a) {
+        leaveUser(a);
+        if (m == null) {
+            freeCarrier(a, false);
+        } else if (m.busy) {
+            node.freeToSlabs(a, false); // re-entrant: a hook of this thread's slow path frees
+        } else if (!pushMain(m, a)) {
+            freeSlowOwned(m, a);
+        }
+    }
+
+    /** The object leaves its user: it must be allocated; the free hooks run, then it is cached. */
+    private void leaveUser(long a) {
         checkAllocated(a);
         if (hasHooks) {
             runFreeHooks(a);
@@ -815,7 +864,6 @@ public final class SlabCache {
         if (exactStates) {
             ObjectStates.set(stateBias, a, ObjectStates.CACHED);
         }
-        putObject(a);
     }
 
     /** The engine's free of a pending object (its grace period has passed); no public checks. */
@@ -832,14 +880,24 @@ public final class SlabCache {
         putObject(a);
     }
 
+    /**
+     * The fast paths' probe: a hit is the calling platform thread's own magazine; null sends the
+     * caller to its slow lookup (busy aside, the same cases as a PerThreadTable miss). A
+     * Sheaf-aware thread's magazine is in its ThreadMagazines, every other's in the table.
+     */
+    private Magazine probe() {
+        ThreadMagazines tm = ThreadMagazines.of(Thread.currentThread());
+        return tm != null ? tm.find(this) : local.peek();
+    }
+
     /** The fast paths' probe, for RcuSheaves: a hit is the calling platform thread's own magazine. */
     Magazine probeOwn() {
-        return local.peek();
+        return probe();
     }
 
     /** Puts a validated object whose free hooks already ran. */
     private void putObject(long a) {
-        Magazine m = local.peek();
+        Magazine m = probe();
         if (m == null || m.busy) {
             putObjectOther(a, m);
             return;
@@ -860,7 +918,7 @@ public final class SlabCache {
             freeCarrier(a, false);
             return;
         }
-        Magazine m = local.get();
+        Magazine m = magazines.own();
         if (m == null) {
             if (!sheaves) {
                 node.freeToSlabs(a, false);
@@ -918,6 +976,34 @@ public final class SlabCache {
 
     // ---------------------------------------------------------------------------------------
     // Alloc paths
+
+    /**
+     * A handle's alloc after the lifecycle checks: as alloc(), from the handle's magazine {@code m}
+     * (the owner's; null on a virtual thread: a carrier magazine).
+     */
+    long allocWith(Magazine m) {
+        long a;
+        if (m == null) {
+            a = allocCarrier(false);
+        } else if (m.busy) {
+            a = node.takeOne(false); // re-entrant: a hook of this thread's slow path allocates
+        } else {
+            a = popMain(m);
+            if (a == 0) {
+                a = allocSlowOwned(m);
+            }
+        }
+        if (a == 0) {
+            throw allocator.outOfMemory(objectSize);
+        }
+        if (exactStates) {
+            ObjectStates.set(stateBias, a, ObjectStates.ALLOCATED);
+        }
+        if (hasHooks) {
+            runAllocHooks(a, hooks);
+        }
+        return a;
+    }
 
     private long allocSlowOwned(Magazine m) {
         m.busy = true;
@@ -983,15 +1069,153 @@ public final class SlabCache {
     void markDestroyed() {
         state = DESTROYED;
         node.releaseAllSlabs();
+        CacheSlotIndexes.release(threadIndex); // stale ThreadMagazines entries name this cache: ignored
     }
 
+    /** close() of the allocator: the cache is dead (called once, for a live cache). */
     void markClosed() {
         state = CLOSED;
+        CacheSlotIndexes.release(threadIndex);
     }
 
     void runDestroyHooks(long live) {
         for (SlabHook h : hooks) {
             h.cacheDestroyed(this, live);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Thread-bound handle
+
+    /**
+     * A handle of one cache bound to the thread that created it ({@link SlabCache#local()}), like
+     * a confined {@link java.lang.foreign.Arena}: only that thread may call its methods, others get
+     * {@link WrongThreadException}. It holds the thread's magazine,
+     * so its calls skip the lookup the plain entry points make; every check of the plain entry
+     * points stays (address, object state, hooks, lifecycle), with the same exceptions.
+     *
+     * <p>The thread's plain calls and all its handles of the cache share one magazine, so mixing
+     * them is consistent. {@link #close()} gives the magazine's cached objects back (to the barn
+     * or the slabs; its partly filled rcu sheaf to the grace-period engine) and ends the handle;
+     * the thread's magazine stays for its plain calls and other handles. A thread that dies with
+     * an open handle is reclaimed like any dead thread.
+     *
+     * <p>On a virtual thread the handle holds no magazine (so that many virtual threads hoard no
+     * sheaves): each call borrows a carrier magazine as the plain entry points do (an atomic swap
+     * out and a CAS back), which is the cost of a plain call there.
+     */
+    public static final class Local implements AutoCloseable {
+        private final SlabCache cache;
+        private final Thread owner;
+        /** The owner's magazine; null on a virtual thread (carrier magazines per call). */
+        private final Magazine magazine;
+        /** Owner-only. */
+        private boolean closed;
+
+        Local(SlabCache cache, Thread owner, Magazine magazine) {
+            this.cache = cache;
+            this.owner = owner;
+            this.magazine = magazine;
+        }
+
+        /**
+         * Allocates one object, as {@link SlabCache#alloc()}.
+         *
+         * @return the object's address, never 0
+         * @throws WrongThreadException  called by a thread other than the handle's owner
+         * @throws OutOfMemoryError      the allocator's capacity is exhausted
+         * @throws IllegalStateException the handle is closed, the cache destroyed or the allocator closed
+         */
+        public long alloc() {
+            checkUsable();
+            return cache.allocWith(magazine);
+        }
+
+        /**
+         * Frees an object of the cache, as {@link SlabCache#free(long)}; {@code free(0)} is a no-op.
+         *
+         * @param address an object of the cache, or 0
+         * @throws WrongThreadException     called by a thread other than the handle's owner
+         * @throws IllegalArgumentException not an object start of the cache
+         * @throws IllegalStateException    the object is not allocated, the handle is closed, the
+         *                                  cache destroyed or the allocator closed; nothing is changed then
+         */
+        public void free(long address) {
+            if (address == 0) {
+                return;
+            }
+            checkUsable();
+            cache.checkObject(address, cache.pages.ownerOf(address));
+            cache.freeValidated(magazine, address);
+        }
+
+        /**
+         * Frees the object after an RCU grace period, as {@link SlabCache#freeRcu(long)}: with
+         * sheaves it joins the held magazine's rcu sheaf.
+         *
+         * @param address an object of the cache, or 0
+         * @throws WrongThreadException     called by a thread other than the handle's owner
+         * @throws IllegalArgumentException not an object start of the cache
+         * @throws IllegalStateException    the object is not allocated, the handle is closed, the
+         *                                  cache destroyed or the allocator closed
+         */
+        public void freeRcu(long address) {
+            if (address == 0) {
+                return;
+            }
+            checkUsable();
+            cache.checkObject(address, cache.pages.ownerOf(address));
+            if (!cache.sheaves) {
+                cache.freeRcuWithoutSheaves(address);
+            } else if (magazine != null) {
+                cache.rcuSheaves.freeOwned(magazine, address);
+            } else {
+                cache.rcuSheaves.free(address, cache.rcuLinkOffset); // virtual thread: a carrier magazine
+            }
+        }
+
+        /**
+         * Ends the handle and gives the magazine's cached objects back (see the class comment).
+         * A second close() is a no-op; close() after the cache is destroyed or the allocator
+         * closed only ends the handle.
+         *
+         * @throws WrongThreadException called by a thread other than the handle's owner
+         */
+        @Override
+        public void close() {
+            if (Thread.currentThread() != owner) {
+                throw wrongThread();
+            }
+            if (closed) {
+                return;
+            }
+            closed = true;
+            if (magazine != null && cache.isLive()) {
+                cache.magazines.giveBackSheaves(magazine);
+            }
+        }
+
+        /** The owner check, then the handle's and the cache's lifecycle (plain reads). */
+        private void checkUsable() {
+            if (Thread.currentThread() != owner) {
+                throw wrongThread();
+            }
+            if (closed) {
+                throw new IllegalStateException("handle of cache '" + cache.name + "' is closed");
+            }
+            if (!cache.isLive()) {
+                throw cache.dead();
+            }
+        }
+
+        private WrongThreadException wrongThread() {
+            return new WrongThreadException("handle of cache '" + cache.name + "' belongs to thread "
+                    + owner.getName() + ", used by " + Thread.currentThread().getName());
+        }
+
+        @Override
+        public String toString() {
+            return "SlabCache.Local[" + cache.name + ", " + owner.getName() + (closed ? ", closed]" : "]");
         }
     }
 }
