@@ -890,6 +890,11 @@ public final class SlabCache {
         return tm != null ? tm.find(this) : local.peek();
     }
 
+    /** Test hook: the calling thread's entry in the PerThreadTable (none for a Sheaf-aware thread). */
+    Magazine perThreadTableEntry() {
+        return local.get();
+    }
+
     /** The fast paths' probe, for RcuSheaves: a hit is the calling platform thread's own magazine. */
     Magazine probeOwn() {
         return probe();
