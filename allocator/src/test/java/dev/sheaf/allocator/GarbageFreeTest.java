@@ -123,6 +123,66 @@ class GarbageFreeTest {
     }
 
     @Test
+    void cacheHandleAllocAndFree() {
+        try (SlabCache.Local h = cache.local()) {
+            assertGarbageFree("SlabCache.Local alloc+free", i -> {
+                long p = h.alloc();
+                h.free(p);
+                return p;
+            });
+        }
+    }
+
+    @Test
+    void cacheHandleBurstsThroughTheBarn() {
+        try (SlabCache.Local h = cache.local()) {
+            assertGarbageFree("SlabCache.Local bursts of 64", i -> {
+                for (int k = 0; k < bulk.length; k++) {
+                    bulk[k] = h.alloc();
+                }
+                for (int k = 0; k < bulk.length; k++) {
+                    h.free(bulk[k]);
+                }
+                return bulk[0];
+            });
+        }
+    }
+
+    @Test
+    void allocatorHandleMallocAndFree() {
+        try (SlabAllocator.Local h = heap.local()) {
+            assertGarbageFree("SlabAllocator.Local malloc+free", i -> {
+                long p = h.malloc(8 + (i & 255));
+                h.free(p);
+                return p;
+            });
+        }
+    }
+
+    @Test
+    void sheafThreadPlainCalls() throws InterruptedException {
+        java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread t = SheafThreads.factory().newThread(() -> {
+            try {
+                assertGarbageFree("SheafThreads factory thread: alloc+free, malloc+free", i -> {
+                    long p = cache.alloc();
+                    cache.free(p);
+                    long q = heap.malloc(8 + (i & 255));
+                    heap.free(q);
+                    return p + q;
+                });
+            } catch (Throwable e) {
+                failure.set(e);
+            }
+        });
+        t.start();
+        t.join();
+        if (failure.get() != null) {
+            throw new AssertionError(failure.get());
+        }
+    }
+
+    @Test
     void readSections() {
         Rcu rcu = heap.rcu();
         assertGarbageFree("Rcu readLock/readUnlock and read()", i -> {
