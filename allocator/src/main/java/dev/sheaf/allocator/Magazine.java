@@ -22,8 +22,9 @@ import java.lang.ref.WeakReference;
  * outgoing main's count into that sheaf, which becomes the spare, and loads the new main's array.
  *
  * Ownership, not locking, protects main/spare/busy/counters:
- *  - a platform thread's magazine is reached only through its own PerThreadTable slot, so the fast path
- *    uses plain loads and stores; `busy` (plain) is set across slow paths so that a re-entrant
+ *  - a platform thread's magazine is reached only by that thread: through its own PerThreadTable
+ *    slot, its own ThreadMagazines (Sheaf-aware threads) or a handle confined to it, so the fast
+ *    path uses plain loads and stores; `cache` names the magazine's cache, for ThreadMagazines; `busy` (plain) is set across slow paths so that a re-entrant
  *    call on the same thread (from a hook, say) falls back instead of corrupting the sheaves;
  *  - a carrier magazine is taken out of its slot with an atomic swap and given back with a
  *    CAS; whoever holds it owns it (the swap/CAS order the plain accesses between owners).

@@ -42,6 +42,20 @@ import java.util.Set;
  * ("already compiled into a medium method"). Nothing may add a load or a call to alloc, free,
  * popMain or pushMain. `busy` makes a re-entrant call fall back to the slab layer.
  *
+ * Where the probe looks (probe()): a Sheaf-aware thread (SheafThreads' final factory class, checked
+ * first by exact class, then the SheafThread interface) keeps its magazines in its own
+ * ThreadMagazines, indexed by `threadIndex` and trusted only when the magazine names this cache;
+ * every other platform thread's is in the PerThreadTable. A thread's magazine lives in exactly one
+ * of the two (MagazineRegistry.own/newPlatform choose by the thread), so every path finds the same.
+ *
+ * Handles (Local; SlabAllocator.Local): bound to their creating thread (an identity compare with
+ * Thread.currentThread(), WrongThreadException otherwise) and holding its one magazine in a final
+ * field, so a handle call makes no lookup: allocWith/freeValidated(Magazine, long) are alloc/free
+ * with the magazine given. The checks are the same methods the plain paths call; `busy` sends a
+ * re-entrant handle call to the slab layer; a virtual thread's handle holds no magazine (null) and
+ * borrows a carrier magazine per call. A handle's close() gives the magazine's sheaves back
+ * (MagazineRegistry.giveBackSheaves); the magazine stays the thread's.
+ *
  * The no-lock paths (allocNoLock/freeNoLock; kmalloc_nolock) are NoLockPaths'; they use the
  * same layers, only by tryLock, and never wait.
  *
@@ -67,7 +81,9 @@ import java.util.Set;
  *        PageSource after SlabNode.lock is released
  *   PageSource.lock (block bitmap, retained runs, reserved byte count)  leaf
  *   hook locks (e.g. LeakTracker's)                            leaf, taken with no allocator lock held
- *   SlabAllocator.cachesLock (list of caches)                  -> MagazineRegistry/SlabNode/Barn locks
+ *   SlabAllocator.cachesLock (list of caches)                  -> MagazineRegistry/SlabNode/Barn locks,
+ *                 CacheSlotIndexes.LOCK
+ *   CacheSlotIndexes.LOCK (the JVM-wide cache index bitmap)    leaf
  *
  * Lifecycle: `state` is written with volatile stores (destroy, close) and read plain by the public
  * entry points. Use after destroy()/close() is detected whenever it is ordered after them by the
@@ -79,8 +95,9 @@ import java.util.Set;
  * their locks.
  *
  * Map: Stats; constants and fields (the fast paths' first); constructor; public API with the inlined
- * fast paths (alloc, popMain, pushMain, free, bulk, freeRcu, stats); address and state checks;
- * hooks; free paths; alloc slow paths; lifecycle (flushAll, destroy, close).
+ * fast paths (alloc, popMain, pushMain, free, bulk, freeRcu, local, stats); address and state
+ * checks; hooks; free paths (the handle's freeValidated, probe); alloc slow paths (allocWith);
+ * lifecycle (flushAll, destroy, close); Local.
  */
 /**
  * A cache of objects of one size: the kernel's {@code kmem_cache}. Created by
