@@ -669,7 +669,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
             }
             checkUsable();
             SlabAllocator al = allocator;
-            SlabCache c = al.rcuSheafCache(address, linkOffset);
+            SlabCache c = al.rcuSheafCache(address, linkOffset, true);
             if (c == null) {
                 al.engine().freeRcu(address, linkOffset);
             } else if (virtual) {
@@ -696,7 +696,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
             }
             checkUsable();
             SlabAllocator al = allocator;
-            SlabCache c = al.rcuSheafCache(address, HEADLESS);
+            SlabCache c = al.rcuSheafCache(address, 0, false);
             if (c == null) {
                 al.engine().freeRcu(address);
             } else if (virtual) {
@@ -925,7 +925,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         if (closedFast()) {
             throw closedError();
         }
-        SlabCache c = rcuSheafCache(address, linkOffset);
+        SlabCache c = rcuSheafCache(address, linkOffset, true);
         if (c != null) {
             c.rcuSheaves.free(address, linkOffset);
             return;
@@ -935,12 +935,12 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
 
     /**
      * The size-class cache whose rcu sheaves take {@code address}, after the checks that path
-     * needs (an object start; {@code linkOffset}, unless negative for headless, an 8-byte field
-     * of the object); null when the object goes to the engine instead (rcu sheaves off, a large
+     * needs (an object start; with {@code hasLink}, {@code linkOffset} an 8-byte field of the
+     * object); null when the object goes to the engine instead (rcu sheaves off, a large
      * span, a created cache, a cache without sheaves, not an address of this allocator: the
      * engine validates those).
      */
-    private SlabCache rcuSheafCache(long address, long linkOffset) {
+    private SlabCache rcuSheafCache(long address, long linkOffset, boolean hasLink) {
         if (!rcuSheaves) {
             return null;
         }
@@ -948,7 +948,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         if (s == null || s.cache == null || !s.cache.kmalloc || s.cache.sheafCapacity() == 0) {
             return null;
         }
-        if (linkOffset != HEADLESS) {
+        if (hasLink) {
             if ((linkOffset & 7) != 0 || linkOffset < 0 || linkOffset > s.cache.objectSize() - Long.BYTES) {
                 throw new IllegalArgumentException("link offset " + linkOffset + " is not an 8-byte field of a "
                         + s.cache.objectSize() + "-byte object");
@@ -957,9 +957,6 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         s.cache.checkInSlab(address, s);
         return s.cache;
     }
-
-    /** rcuSheafCache's link offset of a headless freeRcu (no link field to check). */
-    private static final long HEADLESS = Long.MIN_VALUE;
 
     /**
      * Headless kfree_rcu (no link field); may wait for a grace period when no bulk array is available.
