@@ -3,6 +3,7 @@ package dev.sheaf.allocator;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 
 import java.util.BitSet;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 
 /*
@@ -15,20 +16,26 @@ import java.util.concurrent.locks.ReentrantLock;
  * An index is released when its cache can no longer install magazines (destroyed, or its allocator
  * closed) and may then go to a new cache. A live thread's table may still hold the old cache's
  * magazine at that index: ThreadMagazines.find trusts a slot only when the magazine names the
- * probing cache (Magazine.cache), so a stale entry is a miss and is overwritten by the new
+ * probing cache (Magazine.cacheId, from nextId: never reused), so a stale entry is a miss and is overwritten by the new
  * cache's magazine on the next install. An allocator that is dropped without close() keeps its
  * indexes (a few dozen ints of table length per allocator; nothing else).
  *
- * Map: acquire; release.
+ * Map: nextId; acquire; release.
  */
 /** JVM-wide recycling of the caches' ThreadMagazines indexes. */
 final class CacheSlotIndexes {
 
+    private static final AtomicLong IDS = new AtomicLong();
     private static final ReentrantLock LOCK = new ReentrantLock();
     @GuardedBy("LOCK")
     private static final BitSet USED = new BitSet();
 
     private CacheSlotIndexes() {
+    }
+
+    /** A new cache's id: positive, JVM-wide, never reused (Magazine.cacheId). */
+    static long nextId() {
+        return IDS.incrementAndGet();
     }
 
     /** The lowest index no live cache holds, now held by the caller. */

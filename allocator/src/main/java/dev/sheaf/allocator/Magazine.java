@@ -24,7 +24,7 @@ import java.lang.ref.WeakReference;
  * Ownership, not locking, protects main/spare/busy/counters:
  *  - a platform thread's magazine is reached only by that thread: through its own PerThreadTable
  *    slot, its own ThreadMagazines (Sheaf-aware threads) or a handle confined to it, so the fast
- *    path uses plain loads and stores; `cache` names the magazine's cache, for ThreadMagazines; `busy` (plain) is set across slow paths so that a re-entrant
+ *    path uses plain loads and stores; `cacheId` names the magazine's cache, for ThreadMagazines; `busy` (plain) is set across slow paths so that a re-entrant
  *    call on the same thread (from a hook, say) falls back instead of corrupting the sheaves;
  *  - a carrier magazine is taken out of its slot with an atomic swap and given back with a
  *    CAS; whoever holds it owns it (the swap/CAS order the plain accesses between owners).
@@ -169,15 +169,17 @@ abstract class MagazinePad0 extends PerThreadTable.Entry {
 abstract class MagazineFields extends MagazinePad0 {
     MagazineFields(long ownerTid, SlabCache cache) {
         super(ownerTid);
-        this.cache = cache;
+        this.cacheId = cache == null ? 0 : cache.id;
     }
 
     /**
-     * The cache whose magazine this is: a ThreadMagazines slot is trusted only when it names the
-     * probing cache (slot indexes are recycled). Here, among the owner's hot fields, so the check
-     * reads a cache line the fast path reads anyway.
+     * The id of the cache whose magazine this is (SlabCache.id; 0 without one): a ThreadMagazines
+     * slot is trusted only when it names the probing cache (slot indexes are recycled). An id, not
+     * a reference, so a thread's table never keeps a dead allocator reachable (its address range
+     * is unmapped only once nothing reaches it). Among the owner's hot fields, so the check reads
+     * a cache line the fast path reads anyway.
      */
-    final SlabCache cache;
+    final long cacheId;
 
     /** The main sheaf: its array is mainObjects, its count mainSize (main.size is stale, see the notes). */
     Sheaf main;

@@ -206,6 +206,8 @@ public final class SlabCache {
     final int sizeClass;
     /** This cache's index in Sheaf-aware threads' ThreadMagazines (CacheSlotIndexes). */
     final int threadIndex;
+    /** JVM-wide id, never reused: what a ThreadMagazines slot must name to be this cache's. */
+    final long id = CacheSlotIndexes.nextId();
 
     private final SlabHook[] hooks;
     private final SlabHook[] noLockAllocHooks;

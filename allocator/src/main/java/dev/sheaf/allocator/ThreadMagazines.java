@@ -15,8 +15,10 @@ import java.util.Arrays;
  * Invariants:
  *  - only the owner thread reads or writes `byCache` (the owner check in of() enforces it even
  *    for a SheafThread that hands out another thread's table), so every access is plain;
- *  - a slot is trusted only if its magazine names the probing cache (Magazine.cache): indexes are
- *    recycled after a cache dies, and a stale magazine is then a miss, never a wrong hit;
+ *  - a slot is trusted only if its magazine names the probing cache (Magazine.cacheId, a
+ *    JVM-wide id never reused): indexes are recycled after a cache dies, and a stale magazine is
+ *    then a miss, never a wrong hit; a magazine holds no reference to its cache, so a stale
+ *    entry keeps only its (emptied) sheaves reachable, never a closed allocator;
  *  - a magazine installed here is registered in its cache's MagazineRegistry and is NOT put into
  *    the cache's PerThreadTable: for such a thread this table is the one place its magazine is
  *    found (MagazineRegistry.own), so plain API and handles always agree.
@@ -75,7 +77,7 @@ public final class ThreadMagazines {
         int i = c.threadIndex;
         if (i < a.length) {
             Magazine m = a[i];
-            if (m != null && m.cache == c) {
+            if (m != null && m.cacheId == c.id) {
                 return m;
             }
         }

@@ -508,7 +508,7 @@ class LocalHandleTest {
                 second.free(p);
                 Magazine m = tm.find(second);
                 assertNotNull(m);
-                assertSame(second, m.cache);
+                assertEquals(second.id, m.cacheId);
                 assertTrue(m.cachedObjects() > 0);
                 return null;
             }).get();
