@@ -286,6 +286,31 @@ class LocalHandleTest {
     }
 
     @Test
+    void handlesOfCachesWithoutSheavesOrWithCheapChecks() {
+        try (SlabAllocator a = Heaps.small().sheafCapacity(0).build()) {
+            SlabCache none = a.createCache(CacheSpec.of("no-sheaves", 64).withSheafCapacity(0).withRcuLinkOffset(0));
+            SlabCache cheap = a.createCache(CacheSpec.of("cheap", 64).withFlags(SlabFlag.CHEAP_FREE_CHECKS));
+            try (SlabCache.Local n = none.local(); SlabCache.Local c = cheap.local(); SlabAllocator.Local h = a.local()) {
+                for (int i = 0; i < 100; i++) {
+                    n.free(n.alloc());
+                    n.freeRcu(n.alloc()); // the engine's chain through the rcu link
+                    c.free(c.alloc());
+                    h.free(h.malloc(64)); // size classes without sheaves
+                    h.freeRcu(h.malloc(64), 0);
+                    h.freeRcu(h.malloc(64));
+                }
+                long p = n.alloc();
+                n.free(p);
+                assertThrows(IllegalStateException.class, () -> n.free(p), "double free without sheaves");
+                assertThrows(IllegalArgumentException.class, () -> c.free(c.alloc() + 8), "interior, cheap checks");
+            }
+            a.rcuBarrier();
+            assertEquals(0, none.stats().activeObjects());
+            assertEquals(0, a.sizeClassCache(64).stats().activeObjects());
+        }
+    }
+
+    @Test
     void reentrantHandleCallsFallBackToTheSlabs() {
         try (SlabAllocator a = Heaps.small().build()) {
             SlabCache c = a.createCache("busy", 64);
