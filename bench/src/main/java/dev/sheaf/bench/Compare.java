@@ -96,6 +96,16 @@ public final class Compare {
             jmh.addAll(runJmh(full, NettyNativeApiBenchmark.class.getName() + "\\.(pair|burst)$", nettyPeers,
                     new String[] {"1000"}));
         }
+        o.println("JMH: hot paths (direct native anchors, handles, factory threads, freeRcu, read side) ...");
+        jmh.addAll(new Runner(options(full).include(HotPathBenchmark.class.getName()).build()).run());
+        jmh.addAll(new Runner(options(full).include(FactoryThreadBenchmark.class.getName()).build()).run());
+        jmh.addAll(new Runner(options(full).include(HotBurstBenchmark.class.getName())
+                .param("burst", full ? new String[] {"100", "400", "1000", "1600"} : new String[] {"100", "1000"})
+                .build()).run());
+        jmh.addAll(new Runner(options(full).include(FreeRcuBenchmark.class.getName()).param("drain", "caller")
+                .build()).run());
+        jmh.addAll(new Runner(options(full).include(RcuReadBenchmark.class.getName()
+                + "\\.(ebrHandle|ebrImplicit|qsbrImplicit|stampedLockOptimistic)$").build()).run());
         if (full) {
             o.println("JMH: off-heap cache ...");
             jmh.addAll(new Runner(options(true).include(OffHeapCacheBenchmark.class.getName()).build()).run());

@@ -36,6 +36,8 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code chain}: {@code SlabAllocator.freeRcu(addr, off)} with rcu sheaves off - the 8-byte in-object chain;</li>
  *   <li>{@code headless}: {@code SlabAllocator.freeRcu(addr)} - bulk arrays;</li>
  *   <li>{@code sheaf}: {@code SlabCache.freeRcu(addr)} - the rcu sheaf;</li>
+ *   <li>{@code local-sheaf}, {@code local-malloc}: the same two through the thread-bound handles
+ *       {@code SlabCache.Local.freeRcu(addr)} and {@code SlabAllocator.Local.freeRcu(addr, off)};</li>
  *   <li>{@code call}: {@code rcu.call(() -> allocator.free(addr))} per object, the approach the RFC calls inefficient.</li>
  * </ul>
  * Auxiliary counters (averages over the measurement iterations, computed at the end of each
@@ -58,7 +60,7 @@ public class FreeRcuBenchmark {
     /** One allocator, domain and batch of objects per trial. */
     @State(Scope.Thread)
     public static class Env {
-        @Param({"default", "chain", "headless", "sheaf", "call"})
+        @Param({"default", "chain", "headless", "sheaf", "local-sheaf", "local-malloc", "call"})
         public String path;
 
         /**
@@ -73,6 +75,9 @@ public class FreeRcuBenchmark {
         Rcu rcu;
         SlabAllocator allocator;
         SlabCache cache;
+        /** The benchmark thread's handles (JMH runs setup and benchmark on one thread per Scope.Thread state). */
+        SlabCache.Local localCache;
+        SlabAllocator.Local localHeap;
         final long[] objects = new long[BATCH];
         long invocations;
         long iterationStart;
@@ -93,8 +98,10 @@ public class FreeRcuBenchmark {
         void open(int measurementIterations) {
             this.measurementIterations = measurementIterations;
             rcu = Rcu.builder().name("bench-free-rcu").build();
-            allocator = SlabAllocator.builder().rcu(rcu).rcuSheaves(path.equals("default")).build();
+            allocator = SlabAllocator.builder().rcu(rcu).rcuSheaves(!path.equals("chain")).build();
             cache = allocator.createCache(CacheSpec.of("bench-rcu-64", 64));
+            localCache = cache.local();
+            localHeap = allocator.local();
         }
 
         @Setup(Level.Invocation)
@@ -107,7 +114,7 @@ public class FreeRcuBenchmark {
                 }
             }
             for (int i = 0; i < BATCH; i++) {
-                long a = path.equals("sheaf") ? cache.alloc() : allocator.malloc(64);
+                long a = path.endsWith("sheaf") ? cache.alloc() : allocator.malloc(64);
                 // The user has written its object before freeing it, so its line is in the caller's
                 // cache, as it is in real use; without this the chain path's link store would pay
                 // for the setup's artefact (a line last written by the drainer on the other core).
@@ -143,6 +150,8 @@ public class FreeRcuBenchmark {
 
         @TearDown(Level.Trial)
         public void close() {
+            localCache.close();
+            localHeap.close();
             allocator.rcuBarrier();
             rcu.barrier();
             RcuFreeStats s = allocator.rcuStats();
@@ -194,6 +203,18 @@ public class FreeRcuBenchmark {
                 SlabCache cache = e.cache;
                 for (int i = 0; i < BATCH; i++) {
                     cache.freeRcu(o[i]);
+                }
+            }
+            case "local-sheaf" -> {
+                SlabCache.Local l = e.localCache;
+                for (int i = 0; i < BATCH; i++) {
+                    l.freeRcu(o[i]);
+                }
+            }
+            case "local-malloc" -> {
+                SlabAllocator.Local l = e.localHeap;
+                for (int i = 0; i < BATCH; i++) {
+                    l.freeRcu(o[i], 0);
                 }
             }
             default -> {

@@ -6,7 +6,7 @@ import java.lang.invoke.MethodHandle;
 public final class GlibcPeer implements AllocatorPeer {
     public static final String NAME = "glibc";
 
-    private static final NativeLibrary LIBRARY = NativeLibrary.libc();
+    private static final NativeLibrary LIBRARY = NativeLibrary.GLIBC;
     // static final, so the JIT treats the handles as constants and inlines the downcall stubs
     private static final MethodHandle MALLOC = LIBRARY.malloc();
     private static final MethodHandle FREE = LIBRARY.free();

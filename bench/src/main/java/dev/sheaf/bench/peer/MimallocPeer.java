@@ -6,7 +6,7 @@ import java.lang.invoke.MethodHandle;
 public final class MimallocPeer implements AllocatorPeer {
     public static final String NAME = "mimalloc";
 
-    private static final NativeLibrary LIBRARY = NativeLibrary.load("libmimalloc.so.2", "mi_malloc", "mi_free");
+    private static final NativeLibrary LIBRARY = NativeLibrary.MIMALLOC;
     // static final, so the JIT treats the handles as constants and inlines the downcall stubs
     private static final MethodHandle MALLOC = LIBRARY.malloc();
     private static final MethodHandle FREE = LIBRARY.free();

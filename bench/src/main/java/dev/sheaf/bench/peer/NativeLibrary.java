@@ -19,6 +19,11 @@ record NativeLibrary(MethodHandle malloc, MethodHandle free, String unavailableR
     private static final FunctionDescriptor MALLOC = FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG);
     private static final FunctionDescriptor FREE = FunctionDescriptor.ofVoid(ValueLayout.JAVA_LONG);
 
+    /** glibc, mimalloc and tcmalloc, linked once for the peers and {@link DirectNative}. */
+    static final NativeLibrary GLIBC = libc();
+    static final NativeLibrary MIMALLOC = load("libmimalloc.so.2", "mi_malloc", "mi_free");
+    static final NativeLibrary TCMALLOC = load("libtcmalloc_minimal.so.4", "tc_malloc", "tc_free");
+
     /** The process's own C library (glibc on Linux). */
     static NativeLibrary libc() {
         return link(Linker.nativeLinker().defaultLookup(), "malloc", "free", "libc");

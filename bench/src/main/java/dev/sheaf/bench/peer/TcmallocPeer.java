@@ -6,7 +6,7 @@ import java.lang.invoke.MethodHandle;
 public final class TcmallocPeer implements AllocatorPeer {
     public static final String NAME = "tcmalloc";
 
-    private static final NativeLibrary LIBRARY = NativeLibrary.load("libtcmalloc_minimal.so.4", "tc_malloc", "tc_free");
+    private static final NativeLibrary LIBRARY = NativeLibrary.TCMALLOC;
     // static final, so the JIT treats the handles as constants and inlines the downcall stubs
     private static final MethodHandle MALLOC = LIBRARY.malloc();
     private static final MethodHandle FREE = LIBRARY.free();

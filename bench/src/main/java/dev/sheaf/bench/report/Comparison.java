@@ -360,6 +360,97 @@ public final class Comparison {
         return t;
     }
 
+    /**
+     * Issue 14's targets (the hot paths), judged against glibc called straight from the benchmark
+     * method ({@code HotPathBenchmark.glibcPair}), with the rcu.call(free) row and StampedLock's
+     * optimistic read of the same run as the other anchors. Rows the run did not produce are left out.
+     */
+    public List<String> hotPathTargets() {
+        List<String> t = new ArrayList<>();
+        Double glibc = jmhNanos("hot glibcPair", "-");
+        if (glibc != null) {
+            ratioAtMost(t, jmhNanos("hot localCachePair", "-"), glibc, 0.35, "SlabCache.Local pair", "direct glibc");
+            ratioAtMost(t, jmhNanos("hot cachePair", "-"), glibc, 0.6, "SlabCache pair", "direct glibc");
+            ratioAtMost(t, jmhNanos("factory cachePair", "-"), glibc, 0.4, "SlabCache pair on a factory thread",
+                    "direct glibc");
+            ratioAtMost(t, jmhNanos("hot localMallocPair", "-"), glibc, 0.5, "SlabAllocator.Local malloc+free",
+                    "direct glibc");
+        }
+        Double call = jmhNanos("freeRcu caller", "call");
+        if (call != null) {
+            ratioAtMost(t, jmhNanos("freeRcu caller", "local-sheaf"), call, 0.25, "SlabCache.Local.freeRcu", "rcu.call(free)");
+            ratioAtMost(t, jmhNanos("freeRcu caller", "local-malloc"), call, 0.25,
+                    "SlabAllocator.Local.freeRcu(addr, off)", "rcu.call(free)");
+            ratioAtMost(t, jmhNanos("freeRcu caller", "default"), call, 0.5, "freeRcu(addr, off)", "rcu.call(free)");
+            ratioAtMost(t, jmhNanos("freeRcu caller", "headless"), call, 1.0, "headless freeRcu(addr)", "rcu.call(free)");
+        }
+        for (int burst : new int[] {100, 400, 1000, 1600}) {
+            Double cache = jmhBurst("hot-burst cache", burst);
+            Double malloc = jmhBurst("hot-burst malloc", burst);
+            for (String peer : List.of("glibc", "mimalloc", "tcmalloc")) {
+                Double p = jmhBurst("hot-burst " + peer, burst);
+                if (p == null) {
+                    continue;
+                }
+                ratioAtMost(t, cache, p, 1 / 1.1, "SlabCache burst of " + burst, peer + " (>= 1.1x faster)");
+                ratioAtMost(t, malloc, p, 1.0, "malloc burst of " + burst, peer + " (level)");
+            }
+        }
+        Double stamped = jmhNanos("rcu-read stampedLockOptimistic", "-");
+        if (stamped != null) {
+            ratioAtMost(t, jmhNanos("rcu-read ebrImplicit", "-"), stamped, 3, "EBR readLock/readUnlock",
+                    "StampedLock optimistic read");
+            ratioAtMost(t, jmhNanos("rcu-read ebrHandle", "-"), stamped, 2, "EBR Reader handle",
+                    "StampedLock optimistic read");
+            ratioAtMost(t, jmhNanos("rcu-read qsbrImplicit", "-"), stamped, 1.5, "QSBR readLock/readUnlock",
+                    "StampedLock optimistic read");
+        }
+        for (String row : List.of("hot cachePair", "hot localCachePair", "hot mallocPair", "hot localMallocPair")) {
+            Double bytes = jmhBytes(row, "-");
+            if (bytes != null) {
+                t.add(check(bytes <= 0.01, row.substring(4) + " gc.alloc.rate.norm <= 0.01 B/op: "
+                        + String.format(Locale.ROOT, "%.4f", bytes)));
+            }
+        }
+        for (String path : List.of("local-sheaf", "local-malloc", "default", "headless", "sheaf")) {
+            Double bytes = jmhBytes("freeRcu caller", path);
+            if (bytes != null) {
+                t.add(check(bytes <= 0.01, "freeRcu " + path + " gc.alloc.rate.norm <= 0.01 B/op: "
+                        + String.format(Locale.ROOT, "%.4f", bytes)));
+            }
+        }
+        WorkloadResult callScale = harness("rcuscale", "rcu.call(free)");
+        for (String mode : List.of("freeRcu(addr,off)", "freeRcu(addr,off) chain", "freeRcu(addr)", "SlabCache.freeRcu")) {
+            WorkloadResult r = harness("rcuscale", mode);
+            if (r != null && callScale != null) {
+                double speed = r.opsPerSecond() / callScale.opsPerSecond();
+                t.add(check(speed >= 3, "rcuscale " + mode + " >= 3x the throughput of rcu.call(free): "
+                        + String.format(Locale.ROOT, "%.2fx", speed)));
+            }
+        }
+        return t;
+    }
+
+    /** One "A at most k times B" target line; nothing when either figure is missing. */
+    private static void ratioAtMost(List<String> t, Double value, Double anchor, double k, String what, String vs) {
+        if (value == null || anchor == null) {
+            return;
+        }
+        double r = value / anchor;
+        t.add(check(r <= k, String.format(Locale.ROOT, "%s <= %.2fx %s: %s vs %s ns = %.2fx", what, k, vs,
+                format(value), format(anchor), r)));
+    }
+
+    /** ns per object of a burst row of {@code burst} objects. */
+    private Double jmhBurst(String benchmark, int burst) {
+        for (JmhRow r : jmh) {
+            if (r.benchmark().equals(benchmark) && r.burst() == burst) {
+                return r.nanosPerObject();
+            }
+        }
+        return null;
+    }
+
     private static String check(boolean ok, String what) {
         return (ok ? "MET     " : "MISSED  ") + what;
     }
@@ -397,6 +488,13 @@ public final class Comparison {
         sb.append("\nTargets:\n");
         for (String t : targets()) {
             sb.append("  ").append(t).append('\n');
+        }
+        List<String> hot = hotPathTargets();
+        if (!hot.isEmpty()) {
+            sb.append("\nHot-path targets (issue 14; anchor: glibc called straight from the benchmark):\n");
+            for (String t : hot) {
+                sb.append("  ").append(t).append('\n');
+            }
         }
         for (String n : notes) {
             sb.append("note: ").append(n).append('\n');
@@ -458,6 +556,14 @@ public final class Comparison {
         sb.append("\n## Targets\n\n");
         for (String t : targets()) {
             sb.append("- ").append(t.startsWith("MET") ? "**met**: " : "**missed**: ").append(t.substring(8)).append('\n');
+        }
+        List<String> hot = hotPathTargets();
+        if (!hot.isEmpty()) {
+            sb.append("\n### Hot paths (issue 14; anchor: glibc called straight from the benchmark method)\n\n");
+            for (String t : hot) {
+                sb.append("- ").append(t.startsWith("MET") ? "**met**: " : "**missed**: ").append(t.substring(8))
+                        .append('\n');
+            }
         }
         if (!notes.isEmpty()) {
             sb.append("\n## Notes\n\n");

@@ -31,11 +31,19 @@ public record JmhRow(String benchmark, String peer, int burst, double nanos, dou
             String cls = full.substring(0, full.lastIndexOf('.'));
             String method = full.substring(full.lastIndexOf('.') + 1);
             String name = cls.endsWith("NettyNativeApiBenchmark") ? "netty-api " + method
-                    : cls.endsWith("OffHeapCacheBenchmark") ? "cache " + method : method;
-            String peer = params.getParamsKeys().contains("peer") ? params.getParam("peer")
-                    : params.getParamsKeys().contains("map") ? params.getParam("map") : "-";
-            String burstParam = params.getParamsKeys().contains("burst") ? params.getParam("burst") : null;
-            int burst = "burst".equals(method) && burstParam != null ? Integer.parseInt(burstParam) : 0;
+                    : cls.endsWith("OffHeapCacheBenchmark") ? "cache " + method
+                    : cls.endsWith("HotPathBenchmark") ? "hot " + method
+                    : cls.endsWith("FactoryThreadBenchmark") ? "factory " + method
+                    : cls.endsWith("HotBurstBenchmark") ? "hot-burst " + method
+                    : cls.endsWith("FreeRcuBenchmark") ? "freeRcu " + params.getParam("drain")
+                    : cls.endsWith("RcuReadBenchmark") ? "rcu-read " + method : method;
+            var keys = params.getParamsKeys();
+            String peer = keys.contains("peer") ? params.getParam("peer")
+                    : keys.contains("map") ? params.getParam("map")
+                    : keys.contains("path") ? params.getParam("path") : "-";
+            String burstParam = keys.contains("burst") ? params.getParam("burst") : null;
+            boolean perBurst = "burst".equals(method) || cls.endsWith("HotBurstBenchmark");
+            int burst = perBurst && burstParam != null ? Integer.parseInt(burstParam) : 0;
             Result<?> primary = r.getPrimaryResult();
             Result<?> gc = r.getSecondaryResults().get("gc.alloc.rate.norm");
             double bytes = gc == null ? Double.NaN : gc.getScore() / (burst > 0 ? burst : 1);

@@ -18,7 +18,7 @@ import org.openjdk.jmh.annotations.Warmup;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The plain alloc+free pairs of {@link LocalHandleBenchmark} on Sheaf-aware threads: the fork runs
+ * The plain alloc+free pairs of {@link HotPathBenchmark} on Sheaf-aware threads: the fork runs
  * JMH's benchmark threads on {@link SheafThreadExecutor}, so {@code alloc()}/{@code free(long)}
  * find the thread's magazine in the thread's own table. The setup refuses to run on any other
  * thread, so a fork that ignored the executor property cannot report numbers.
@@ -30,7 +30,7 @@ import java.util.concurrent.TimeUnit;
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xss1m", "-Djmh.executor=CUSTOM",
         "-Djmh.executor.class=dev.sheaf.bench.SheafThreadExecutor"})
 @State(Scope.Thread)
-public class LocalHandleFactoryThreadBenchmark {
+public class FactoryThreadBenchmark {
 
     SlabAllocator allocator;
     SlabCache cache;
@@ -50,14 +50,14 @@ public class LocalHandleFactoryThreadBenchmark {
     }
 
     @Benchmark
-    public long cachePlainOnSheafThread() {
+    public long cachePair() {
         long a = cache.alloc();
         cache.free(a);
         return a;
     }
 
     @Benchmark
-    public long mallocPlainOnSheafThread() {
+    public long mallocPair() {
         long a = allocator.malloc(64);
         allocator.free(a);
         return a;
