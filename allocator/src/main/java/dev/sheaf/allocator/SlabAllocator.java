@@ -691,6 +691,9 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
      *
      * @param address an allocated object start, or 0
      * @param linkOffset offset of an 8-byte field inside the object
+     * @throws IllegalArgumentException not a live object start of this allocator, or the link
+     *                                  field is not an 8-byte aligned field inside the object
+     * @throws IllegalStateException    already free or pending, or closed
      */
     public void freeRcu(long address, long linkOffset) {
         if (address == 0) {
@@ -715,9 +718,17 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
     }
 
     /**
-     * Headless kfree_rcu (no link field); may wait for a grace period when no bulk array is available.
+     * Headless kfree_rcu (no link field). Size-class objects join the caller's rcu sheaf (unless
+     * the builder turned rcu sheaves off), as in {@link #freeRcu(long, long)}; there it never waits
+     * for a grace period (past the pending bound it helps drain, and waits only if the caller may).
+     * Otherwise (large spans, rcu sheaves off, a virtual thread that finds no carrier magazine)
+     * the address goes into the engine's per-thread bulk array and the call may wait for a grace
+     * period when no bulk array is available.
      *
      * @param address an allocated object start, or 0
+     * @throws IllegalArgumentException not a live object start of this allocator
+     * @throws IllegalStateException    already free or pending, or closed; on the engine's path
+     *                                  also inside an RCU read section (waiting there would deadlock)
      */
     public void freeRcu(long address) {
         if (address == 0) {
@@ -725,6 +736,14 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         }
         if (closedFast()) {
             throw closedError();
+        }
+        if (rcuSheaves) {
+            Slab s = pages.ownerOf(address);
+            if (s != null && s.cache != null && s.cache.kmalloc && s.cache.sheafCapacity() > 0) {
+                s.cache.checkInSlab(address, s);
+                s.cache.rcuSheaves.free(address, -1);
+                return;
+            }
         }
         engine().freeRcu(address);
     }
