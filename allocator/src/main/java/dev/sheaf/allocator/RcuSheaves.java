@@ -434,7 +434,9 @@ final class RcuSheaves {
         if (cache.state() == SlabCache.LIVE && count > 0 && s.objects.length == capacity && barn.putFull(s)) {
             return;
         }
-        cache.node.flushSheaf(s, false);
+        // Slabs this empties stay until shrink: as many objects are allocated again a grace period
+        // later, and growing the cache again would allocate a Slab each time (SlabNode.flushSheaf).
+        cache.node.flushSheaf(s, false, false);
         if (s.objects.length == capacity && cache.state() == SlabCache.LIVE) {
             barn.putEmpty(s);
         }
