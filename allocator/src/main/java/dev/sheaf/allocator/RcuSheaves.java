@@ -399,9 +399,13 @@ final class RcuSheaves {
                 System.arraycopy(r.objects, from, r.objects, 0, n - from);
                 r.size = n - from;
                 submit(r);
+                r = null; // the engine's now
             }
         } finally {
             m.publishRcuSheaf(null);
+        }
+        if (r != null) {
+            barn.putEmpty(r); // closed: a stale stealer finds nothing in it
         }
     }
 

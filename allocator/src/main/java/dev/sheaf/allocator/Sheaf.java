@@ -22,6 +22,8 @@ import java.lang.invoke.VarHandle;
  * rcu life left it, closed (taken count == capacity) or never opened (both zero), so a stealer
  * holding a stale reference finds nothing to take. A generation is an int: it wraps after 2^32
  * lives of one sheaf, and a stealer would have to stall across all of them to be fooled.
+ * No padding between the two: `taken` is written once per life by the owner's close and only
+ * rarely by stealers (a barrier, the aged flush), so the owner's cache line is seldom disturbed.
  *
  * Map: fields and VarHandles; capacity table; constructors; RcuSheaf view; the packed pair.
  */

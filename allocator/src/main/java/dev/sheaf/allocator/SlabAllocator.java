@@ -719,16 +719,19 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
 
     /**
      * Headless kfree_rcu (no link field). Size-class objects join the caller's rcu sheaf (unless
-     * the builder turned rcu sheaves off), as in {@link #freeRcu(long, long)}; there it never waits
-     * for a grace period (past the pending bound it helps drain, and waits only if the caller may).
-     * Otherwise (large spans, rcu sheaves off, a virtual thread that finds no carrier magazine)
-     * the address goes into the engine's per-thread bulk array and the call may wait for a grace
-     * period when no bulk array is available.
+     * the builder turned rcu sheaves off), as in {@link #freeRcu(long, long)}. Otherwise (large
+     * spans, rcu sheaves off, a virtual thread that finds no carrier magazine) the address goes
+     * into the engine's per-thread bulk array and the call may wait for a grace period when no
+     * bulk array is available.
+     *
+     * <p>Waiting rule: since it may have to wait, a caller that may not wait for a grace period
+     * (inside an RCU read section, or an online QSBR thread) is refused on either path, before
+     * the object is taken.
      *
      * @param address an allocated object start, or 0
      * @throws IllegalArgumentException not a live object start of this allocator
-     * @throws IllegalStateException    already free or pending, or closed; on the engine's path
-     *                                  also inside an RCU read section (waiting there would deadlock)
+     * @throws IllegalStateException    the caller may not wait for a grace period, already free or
+     *                                  pending, or closed
      */
     public void freeRcu(long address) {
         if (address == 0) {
@@ -740,6 +743,11 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         if (rcuSheaves) {
             Slab s = pages.ownerOf(address);
             if (s != null && s.cache != null && s.cache.kmalloc && s.cache.sheafCapacity() > 0) {
+                if (!rcu().mayWaitForGracePeriod()) { // the engine's path refuses the same way
+                    throw new IllegalStateException("headless freeRcu(0x" + Long.toHexString(address)
+                            + ") by a caller that may not wait for a grace period (inside an RCU read section, or an"
+                            + " online QSBR thread) may have to wait and would deadlock");
+                }
                 s.cache.checkInSlab(address, s);
                 s.cache.rcuSheaves.free(address, -1);
                 return;
