@@ -72,8 +72,11 @@ import static dev.sheaf.allocator.CacheCounters.C_SHEAF_ALLOC;
  * No garbage: the owner's next sheaf, a stealer's destination sheaf and every sheaf the engine
  * hands back come from and go to the barn's empty list, which is allowed maxEmpty plus the peak of
  * sheaves in flight plus the sheaves the stealers hold (Barn notes); every submitted sheaf comes
- * back, so a steady stream of freeRcu allocates nothing once warm. Virtual threads take a carrier
- * magazine out with an atomic swap per call (MagazineRegistry); the holder is the owner.
+ * back, so a steady stream of freeRcu allocates nothing once warm (the pending bound reached). A
+ * returning sheaf the barn's full list cannot hold is flushed to slabs keeping the slabs it empties
+ * (until shrink): as many objects are allocated again, and regrowing would allocate Slabs.
+ * Virtual threads take a carrier magazine out with an atomic swap per call (MagazineRegistry);
+ * the holder is the owner.
  *
  * `used` goes only from false to true (the first freeRcu), so it is read plain on the per-call path:
  * a stale false costs one more volatile store, while a volatile read would forbid C2 to move or
