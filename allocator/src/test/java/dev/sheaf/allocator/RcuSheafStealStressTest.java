@@ -25,9 +25,11 @@ import java.util.concurrent.atomic.AtomicReference;
 /**
  * The lock-free rcu sheaf path under real threads: owners alloc and freeRcu (SlabCache.freeRcu
  * with small sheaves, SlabAllocator.freeRcu(a) and freeRcu(a, off) of size-class objects) while
- * one thread loops rcuBarrier, the drainer steals aged sheaves every 200 us, and short-lived
- * owners die holding partly filled sheaves (reclaimed while barriers run). Checked: an address is
- * never handed out while live; an object a reader holds keeps its stamps until the reader leaves;
+ * one thread loops rcuBarrier, another runs aged passes back to back (as does the drainer, every
+ * 200 us), and short-lived owners die holding partly filled sheaves (reclaimed while barriers
+ * run). Checked: an address is never handed out while live; an object a reader holds keeps its
+ * stamps until the reader leaves; the count of objects freed through rcu sheaves equals the
+ * count of freeRcu calls (a double take, e.g. a close without its CAS, breaks it);
  * each barrier frees at least every sheaf object whose freeRcu returned before it began; after a
  * final barrier all memory is back. Runs a fixed number of operations (no sleeps, no timing).
  */
@@ -37,7 +39,7 @@ class RcuSheafStealStressTest {
     private static final long STAMP = 0;
     private static final long STAMP2 = 16;
     private static final int SLOTS = 64;
-    private static final int ROUNDS = 30_000;
+    private static final int ROUNDS = 200_000;
     private static final int OWNERS = 3;
     private static final int SHORT_LIVED = 200;
 
@@ -82,6 +84,13 @@ class RcuSheafStealStressTest {
                                 + " objects of earlier freeRcu calls not freed");
                     }
                     barriers.incrementAndGet();
+                }
+            }, failure));
+            others.add(start(false, () -> {
+                // Aged passes back to back (the drainer's run only every 200 us): a sheaf seen
+                // twice without a submission is stolen from while its owner appends and closes.
+                while (!stop.get() && failure.get() == null) {
+                    cache.rcuSheaves.flushAged();
                 }
             }, failure));
             others.add(start(false, () -> readSections(rcu, Rcu.Flavor.EBR, false, stop, failure, rnd -> {
