@@ -16,7 +16,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * `fullObjects` is written under the lock and read racily by stats (a plain long read).
  *
  * Empty sheaves: up to `maxEmpty`, plus an allowance the cache raises to the most rcu sheaves it
- * has had waiting for a grace period at once (allowEmpty). Every such sheaf comes back, and when
+ * has had waiting for a grace period at once and the rcu stealers' sheaf (allowEmpty). Every such sheaf comes back, and when
  * the full list is at its bound it comes back as an empty one (its objects flushed to slabs); with
  * room for them all, the rcu path takes its next sheaf from here instead of allocating one, and a
  * steady stream of freeRcu allocates nothing. The array grows (under the lock) only when the

@@ -31,27 +31,25 @@ import java.lang.ref.WeakReference;
  * Other threads read `mainSize`/`spare.size` racily for statistics only, and touch main/spare
  * only when the owner is dead (Thread.isAlive() == false orders the dead thread's writes).
  *
- * `rcuSheaf` is different: rcuBarrier() on another thread must be able to flush it while the
- * owner lives. The owner swaps in RCU_BUSY for the length of one freeRcu (getAndSet) and stores
- * its sheaf back with a release store; a flusher takes the sheaf with a CAS to null and, finding
- * RCU_BUSY, waits for that one call to end. It must: the sheaf in the owner's hands holds objects
- * of freeRcu calls that returned before the barrier began (the kernel gets the same from running
- * the flush on each CPU with the owner unable to be half-way through). The owner never waits: a
- * null slot means a flush took the sheaf, and the owner starts a new one. RCU_BUSY is never
- * left behind: the owner's window is a try/finally with no waiting for other threads in it.
+ * `rcuSheaf` is different: other threads (rcuBarrier's flush, the drainer's aged flush) steal
+ * the objects the owner published in it while the owner lives (RcuSheaves notes: the published /
+ * taken pair on the sheaf). Only the holder of the magazine writes the slot, with a release store
+ * after the sheaf's generation is opened, so the owner reads it plain and a stealer with acquire.
+ * The slot holds a sheaf whose generation is closed (taken count == capacity) only between the
+ * owner's close and its next slot store; the owner submits the sheaf before that store, in a
+ * try/finally with no waiting in it, so a barrier that meets a closed sheaf waits (bounded) for
+ * the store and then knows the submission happened before it (waitWhileClosing).
  *
  * Padding on both sides keeps the owner's hot fields off the cache lines of neighbouring
  * magazines of other threads: the superclass chain MagazinePad0 -> MagazineFields ->
  * MagazinePad1 -> Magazine (JCTools/Agrona style; the JVM lays out a superclass's fields first).
  *
- * Map: Magazine (main flattening, owner check, rcu sheaf protocol, racy counts); MagazinePad0;
+ * Map: Magazine (main flattening, owner check, rcu sheaf slot, racy counts); MagazinePad0;
  * MagazineFields; MagazinePad1.
  */
 final class Magazine extends MagazinePad1 {
 
     static final VarHandle RCU_SHEAF;
-    /** The rcuSheaf value while the owner is inside a freeRcu call (see the notes). */
-    static final Sheaf RCU_BUSY = new Sheaf(0);
 
     static {
         try {
@@ -96,54 +94,36 @@ final class Magazine extends MagazinePad1 {
         return t == null || !t.isAlive();
     }
 
-    /** Marks the rcu sheaf in use by the owner for one freeRcu call; its sheaf, or null if a flush took it. */
-    Sheaf beginRcu() {
-        return (Sheaf) RCU_SHEAF.getAndSet(this, RCU_BUSY);
+    /** The holder's own read of its rcu sheaf (plain: only the holder writes the slot). */
+    Sheaf ownRcuSheaf() {
+        return (Sheaf) RCU_SHEAF.get(this);
     }
 
-    /** Ends the owner's call: {@code s} (may be null) becomes the rcu sheaf again. */
-    void endRcu(Sheaf s) {
+    /** The holder installs {@code s} (opened, or null); release: its generation is seen with it. */
+    void publishRcuSheaf(Sheaf s) {
         RCU_SHEAF.setRelease(this, s);
     }
 
+    /** A stealer's read of the rcu sheaf (acquire: the sheaf's opened generation comes with it). */
+    Sheaf rcuSheafForSteal() {
+        return (Sheaf) RCU_SHEAF.getAcquire(this);
+    }
+
     /**
-     * A flusher (rcuBarrier, or the reclaimer of a dead owner's magazine) takes the rcu sheaf,
-     * first waiting out an owner that is inside a freeRcu call; null if there is none.
+     * A barrier met {@code s} in the slot with its generation closed ({@code closedTaken}): the
+     * holder is between its close and its slot store, which it reaches without waiting. Spins,
+     * then yields, until the slot holds something else or {@code s} is opened again.
      */
     @SuppressWarnings("ThreadPriorityCheck") // yield only after a bounded spin: the owner may be off the CPU
-    Sheaf takeRcuSheafForFlush() {
+    void waitWhileClosing(Sheaf s, long closedTaken) {
         int spins = 0;
-        while (true) {
-            Sheaf s = (Sheaf) RCU_SHEAF.getVolatile(this);
-            if (s == null) {
-                return null;
-            }
-            if (s != RCU_BUSY) {
-                if (RCU_SHEAF.compareAndSet(this, s, (Sheaf) null)) {
-                    return s;
-                }
-            } else if (++spins < 64) {
+        while (RCU_SHEAF.getAcquire(this) == s && (long) Sheaf.TAKEN.getVolatile(s) == closedTaken) {
+            if (++spins < 64) {
                 Thread.onSpinWait();
             } else {
-                Thread.yield(); // the owner may be descheduled (or a parked virtual thread) mid-call
+                Thread.yield(); // the owner may be descheduled (or a parked virtual thread) mid-close
             }
         }
-    }
-
-    /**
-     * The drainer's aged flush takes {@code s} if it is still the idle rcu sheaf; null when the
-     * owner is inside a call or has another sheaf. Never waits.
-     */
-    Sheaf takeRcuSheafIfIdle(Sheaf s) {
-        return s != RCU_BUSY && RCU_SHEAF.compareAndSet(this, s, (Sheaf) null) ? s : null;
-    }
-
-    /**
-     * Puts back a sheaf a flusher took but did not submit, unless the owner has meanwhile
-     * started a new one: a plain store here could overwrite the owner's sheaf and lose its objects.
-     */
-    boolean putRcuSheafIfAbsent(Sheaf s) {
-        return RCU_SHEAF.compareAndSet(this, (Sheaf) null, s);
     }
 
     int cachedObjects() {
@@ -153,7 +133,7 @@ final class Magazine extends MagazinePad1 {
 
     int rcuObjects() {
         Sheaf r = rcuSheaf;
-        return r == null ? 0 : r.size;
+        return r == null ? 0 : r.rcuHeld();
     }
 }
 

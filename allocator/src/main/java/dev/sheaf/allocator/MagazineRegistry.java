@@ -39,9 +39,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * no more sheaves than there are slots; a virtual thread that finds every magazine out and the
  * bound reached goes to the slab layer directly.
  *
- * The registry (`all`) is a copy-on-write array written under `lock`. Stats and the rcu sheaves'
- * aged flush read it under the lock; the pending-bytes sum, the barrier's flush and flushAll read
- * the array without it (a magazine registered later holds nothing they must see).
+ * The registry (`all`) is a copy-on-write array written under `lock`. Stats read it under the lock;
+ * the pending-bytes sum, the rcu sheaves' aged flush, the barrier's flush and flushAll read the
+ * array without it (a magazine registered later holds nothing they must see).
  *
  * Reclaim: magazines of platform threads that died are found by a sweep of the registry when a
  * new thread registers, before a cache grows, and on shrink/destroy. Each is marked `retiring`
@@ -309,7 +309,7 @@ final class MagazineRegistry {
             return 0;
         }
         // Retired while still registered: a concurrent rcuBarrier must still find a dead owner's
-        // rcu sheaf, and its flush waits on RCU_BUSY while retire() submits it.
+        // rcu sheaf, and its flush waits for the closed sheaf's slot store while retire() submits it.
         for (Magazine m : dead) {
             local.remove(m); // a no-op for a magazine of a Sheaf-aware thread (never in the table)
             retire(m);
@@ -329,16 +329,9 @@ final class MagazineRegistry {
         returnSheaf(m.syncMain());
         m.loadMain();
         returnSheaf(m.spare);
-        // Take the rcu sheaf the way its owner would, so a barrier flushing concurrently waits
-        // until it is submitted instead of finding the slot empty and returning early.
-        Sheaf r = m.beginRcu();
-        try {
-            if (r != null && r.size > 0) {
-                cache.rcuSheaves.submit(r);
-            }
-        } finally {
-            m.endRcu(null);
-        }
+        // Close the rcu sheaf the way its owner would, so a barrier flushing concurrently waits
+        // until it is submitted instead of finding nothing to take and returning early.
+        cache.rcuSheaves.retireRcuSheaf(m);
     }
 
     /**
@@ -356,15 +349,7 @@ final class MagazineRegistry {
             returnSheaf(m.syncMain());
             m.loadMain();
             returnSheaf(m.spare);
-            Sheaf r = m.beginRcu();
-            try {
-                if (r != null && r.size > 0) {
-                    cache.rcuSheaves.submit(r);
-                    r = null; // the engine's now
-                }
-            } finally {
-                m.endRcu(r);
-            }
+            cache.rcuSheaves.retireRcuSheaf(m);
         } finally {
             m.busy = false;
         }

@@ -917,6 +917,9 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
      *
      * @param address an allocated object start, or 0
      * @param linkOffset offset of an 8-byte field inside the object
+     * @throws IllegalArgumentException not a live object start of this allocator, or the link
+     *                                  field is not an 8-byte aligned field inside the object
+     * @throws IllegalStateException    already free or pending, or closed
      */
     public void freeRcu(long address, long linkOffset) {
         if (address == 0) {
@@ -959,9 +962,20 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
     }
 
     /**
-     * Headless kfree_rcu (no link field); may wait for a grace period when no bulk array is available.
+     * Headless kfree_rcu (no link field). Size-class objects join the caller's rcu sheaf (unless
+     * the builder turned rcu sheaves off), as in {@link #freeRcu(long, long)}. Otherwise (large
+     * spans, rcu sheaves off, a virtual thread that finds no carrier magazine) the address goes
+     * into the engine's per-thread bulk array and the call may wait for a grace period when no
+     * bulk array is available.
+     *
+     * <p>Waiting rule: since it may have to wait, a caller that may not wait for a grace period
+     * (inside an RCU read section, or an online QSBR thread) is refused on either path, before
+     * the object is taken.
      *
      * @param address an allocated object start, or 0
+     * @throws IllegalArgumentException not a live object start of this allocator
+     * @throws IllegalStateException    the caller may not wait for a grace period, already free or
+     *                                  pending, or closed
      */
     public void freeRcu(long address) {
         if (address == 0) {
@@ -970,7 +984,26 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         if (closedFast()) {
             throw closedError();
         }
+        SlabCache c = rcuSheafCache(address, 0, false);
+        if (c != null) {
+            checkHeadlessMayWait(address);
+            c.rcuSheaves.free(address, -1);
+            return;
+        }
         engine().freeRcu(address);
+    }
+
+    /**
+     * The headless rule of {@link #freeRcu(long)} on its rcu sheaf path, where the engine's own
+     * check does not run: a caller that may not wait for a grace period is refused before the
+     * object is taken.
+     */
+    private void checkHeadlessMayWait(long address) {
+        if (!rcu().mayWaitForGracePeriod()) {
+            throw new IllegalStateException("headless freeRcu(0x" + Long.toHexString(address)
+                    + ") by a caller that may not wait for a grace period (inside an RCU read section, or an"
+                    + " online QSBR thread) may have to wait and would deadlock");
+        }
     }
 
     /**

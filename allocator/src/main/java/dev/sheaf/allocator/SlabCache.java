@@ -70,9 +70,9 @@ import java.util.Set;
  * Lock order and what each lock protects (the only nestings; tryLock may nest in any order since
  * it never waits). The other classes point here.
  *
- *   RcuSheaves.agedLock (rcu sheaves taken out of their slots until submitted: aged flush by
+ *   RcuSheaves.agedLock (objects stolen from rcu sheaves until submitted: aged flush by
  *                 tryLock, barrier flush by lock; the aged flush's scratch array)
- *     -> MagazineRegistry.lock, then, released, the engine's locks (submitting the sheaves it took)
+ *     -> Barn.lock (the stealers' sheaves), then, released, the engine's locks (submitting them)
  *   MagazineRegistry.lock (writes of the copy-on-write registry, carrier magazine count)
  *     -> released before any sheaf of a reclaimed magazine is flushed; nothing nests under it
  *   Barn.lock     (the barn's full/empty stacks)             leaf

@@ -385,6 +385,16 @@ final class SlabNode {
      * noLock mode when the node lock is busy.
      */
     boolean flushSheaf(Sheaf sheaf, boolean noLock) {
+        return flushSheaf(sheaf, noLock, !noLock);
+    }
+
+    /**
+     * flushSheaf that keeps the slabs it empties ({@code mayRelease} false) on the partial list
+     * until shrink: for objects coming back from a grace period (RcuSheaves.ready), whose number
+     * the caller allocated a grace period ago and is about to allocate again. Releasing them
+     * would make the next allocations grow the cache again (a new Slab each time).
+     */
+    boolean flushSheaf(Sheaf sheaf, boolean noLock, boolean mayRelease) {
         if (noLock) {
             if (!lock.tryLock()) {
                 return false;
@@ -396,7 +406,7 @@ final class SlabNode {
         List<Slab> releases = null;
         try {
             for (int i = 0; i < sheaf.size; i++) {
-                Slab r = pushToSlab(sheaf.objects[i], !noLock);
+                Slab r = pushToSlab(sheaf.objects[i], mayRelease && !noLock);
                 if (r != null) {
                     if (releases == null) {
                         releases = new ArrayList<>(2);

@@ -144,47 +144,172 @@ public final class SlabProbes {
     }
 
     /**
-     * The rcu sheaf hand-off between its owner (one freeRcu call: beginRcu, push, endRcu) and a
-     * flusher (rcuBarrier's takeRcuSheafForFlush). The magazine starts with a sheaf holding one
-     * object from an earlier call; the owner's call adds a second.
+     * An rcu sheaf (capacity 4) whose owner has published object 1, then appends 2, 3 and 4,
+     * closes, compacts what it kept, and opens the same sheaf again for objects 5 and 6 (as a
+     * recycled sheaf would be); a stealer races it with RcuSheafProtocol.steal. Every object must
+     * end up in exactly one place: the owner's closed part, the stealer's sheaf, or published and
+     * untaken in the sheaf's new life. {@code brokenClose} makes the owner close with a plain read
+     * and a plain store of `taken` instead of the CAS (broken on purpose).
      */
-    public static final class RcuSheafHandoff {
-        private final Magazine magazine = new Magazine(4, null);
-        private int flushed = -1;
+    public static final class RcuStealVsClose {
+        private static final int CAP = 4;
+        private final boolean brokenClose;
+        private final Magazine magazine = new Magazine(CAP, null);
+        private final Sheaf sheaf = new Sheaf(CAP);
+        private final Sheaf stolen = new Sheaf(CAP);
+        private final long[] ownerKept = new long[CAP];
+        private int ownerKeptCount;
 
-        public RcuSheafHandoff() {
-            Sheaf earlier = new Sheaf(4);
-            earlier.objects[earlier.size++] = 1;
-            magazine.endRcu(earlier);
+        public RcuStealVsClose(boolean brokenClose) {
+            this.brokenClose = brokenClose;
+            RcuSheafProtocol.open(sheaf, 0);
+            RcuSheafProtocol.append(sheaf, 1);
+            magazine.publishRcuSheaf(sheaf);
         }
 
-        /** One freeRcu of object 2 by the owner, as RcuSheaves.free does it. */
-        public void ownerCall() {
-            Sheaf r = magazine.beginRcu();
-            try {
-                if (r == null) {
-                    r = new Sheaf(4); // a flush took ours: start a new one
+        /** The owner: fills the sheaf, closes it, keeps its part, starts a new life with 5 and 6. */
+        public void owner() {
+            RcuSheafProtocol.append(sheaf, 2);
+            RcuSheafProtocol.append(sheaf, 3);
+            RcuSheafProtocol.append(sheaf, 4);
+            int from = brokenClose ? closePlain() : RcuSheafProtocol.close(sheaf, CAP);
+            int kept = CAP - from;
+            System.arraycopy(sheaf.objects, from, sheaf.objects, 0, kept); // the compaction
+            System.arraycopy(sheaf.objects, 0, ownerKept, 0, kept);
+            ownerKeptCount = kept;
+            RcuSheafProtocol.open(sheaf, 0);
+            RcuSheafProtocol.append(sheaf, 5);
+            RcuSheafProtocol.append(sheaf, 6);
+        }
+
+        /** Broken on purpose: no CAS, so a stealer's claim between the read and the store is lost. */
+        private int closePlain() {
+            long t = (long) Sheaf.TAKEN.getVolatile(sheaf);
+            Sheaf.TAKEN.setVolatile(sheaf, Sheaf.pack(Sheaf.generation(t), CAP));
+            return Sheaf.count(t);
+        }
+
+        /** The stealer (an aged flush: no waiting). */
+        public void steal() {
+            RcuSheafProtocol.steal(magazine, stolen, CAP, false);
+        }
+
+        public int stolen() {
+            return stolen.size;
+        }
+
+        /** After both actors: how many of objects 1..6 are not in exactly one place (0 = correct). */
+        public int misplaced() {
+            int[] seen = new int[7];
+            int bad = 0;
+            for (int i = 0; i < ownerKeptCount; i++) {
+                bad += note(seen, ownerKept[i]);
+            }
+            for (int i = 0; i < stolen.size; i++) {
+                bad += note(seen, stolen.objects[i]);
+            }
+            long p = sheaf.published;
+            long t = sheaf.taken;
+            if (Sheaf.generation(p) == Sheaf.generation(t)) {
+                for (int i = Sheaf.count(t); i < Sheaf.count(p); i++) {
+                    bad += note(seen, sheaf.objects[i]);
                 }
-                r.objects[r.size++] = 2;
+            }
+            for (int k = 1; k <= 6; k++) {
+                if (seen[k] != 1) {
+                    bad++;
+                }
+            }
+            return bad;
+        }
+
+        private static int note(int[] seen, long a) {
+            if (a < 1 || a > 6) {
+                return 1;
+            }
+            seen[(int) a]++;
+            return 0;
+        }
+    }
+
+    /**
+     * The barrier rule: an rcu sheaf (capacity 4) holds objects 1..3 of earlier calls; its owner
+     * appends 4, closes, compacts, "submits" (a volatile store, as the engine's sealed stack
+     * publishes) and only then stores its next sheaf in the slot. A barrier-style flush
+     * (RcuSheafProtocol.steal, waiting for a closing owner) followed by a read of the submissions
+     * must find each of 1..3 exactly once, stolen or submitted.
+     */
+    public static final class RcuBarrierVsClose {
+        private static final int CAP = 4;
+        private final Magazine magazine = new Magazine(CAP, null);
+        private final Sheaf sheaf = new Sheaf(CAP);
+        private final Sheaf next = new Sheaf(CAP);
+        private final Sheaf stolen = new Sheaf(CAP);
+        private volatile Sheaf submitted;
+        private Sheaf barrierSawSubmitted;
+
+        public RcuBarrierVsClose() {
+            RcuSheafProtocol.open(sheaf, 0);
+            RcuSheafProtocol.append(sheaf, 1);
+            RcuSheafProtocol.append(sheaf, 2);
+            RcuSheafProtocol.append(sheaf, 3);
+            magazine.publishRcuSheaf(sheaf);
+        }
+
+        /** The owner's last append and close, as RcuSheaves.close does it. */
+        public void owner() {
+            RcuSheafProtocol.append(sheaf, 4);
+            int from = RcuSheafProtocol.close(sheaf, CAP);
+            Sheaf slot = sheaf;
+            try {
+                int kept = CAP - from;
+                if (kept == 0) {
+                    RcuSheafProtocol.open(sheaf, 0);
+                } else {
+                    System.arraycopy(sheaf.objects, from, sheaf.objects, 0, kept);
+                    sheaf.size = kept;
+                    submitted = sheaf;
+                    slot = RcuSheafProtocol.open(next, 0);
+                }
             } finally {
-                magazine.endRcu(r);
+                magazine.publishRcuSheaf(slot);
             }
         }
 
-        /** The barrier's flush; records how many objects it took. */
-        public void flush() {
-            Sheaf s = magazine.takeRcuSheafForFlush();
-            flushed = s == null ? 0 : s.size;
+        /** rcuBarrier: steal (waiting out a close), then read what was submitted. */
+        public void barrier() {
+            RcuSheafProtocol.steal(magazine, stolen, CAP, true);
+            barrierSawSubmitted = submitted;
         }
 
-        public int flushed() {
-            return flushed;
+        /** How many of the earlier objects 1..3 the barrier saw exactly once (3 = correct). */
+        public int earlierSeenOnce() {
+            int[] seen = new int[5];
+            for (int i = 0; i < stolen.size; i++) {
+                seen[(int) stolen.objects[i]]++;
+            }
+            Sheaf s = barrierSawSubmitted;
+            if (s != null) {
+                for (int i = 0; i < s.size; i++) {
+                    seen[(int) s.objects[i]]++;
+                }
+            }
+            return (seen[1] == 1 ? 1 : 0) + (seen[2] == 1 ? 1 : 0) + (seen[3] == 1 ? 1 : 0);
         }
 
-        /** Objects left in the magazine's rcu sheaf after both actors. */
-        public int remaining() {
-            Sheaf s = magazine.takeRcuSheafForFlush();
-            return s == null ? 0 : s.size;
+        /** Where object 4 went as the barrier saw it: 0 not seen, 1 stolen, 2 submitted, 3 both (wrong). */
+        public int fourth() {
+            int w = 0;
+            for (int i = 0; i < stolen.size; i++) {
+                w |= stolen.objects[i] == 4 ? 1 : 0;
+            }
+            Sheaf s = barrierSawSubmitted;
+            if (s != null) {
+                for (int i = 0; i < s.size; i++) {
+                    w |= s.objects[i] == 4 ? 2 : 0;
+                }
+            }
+            return w;
         }
     }
 }
