@@ -26,7 +26,9 @@ import dev.sheaf.rcu.internal.PerThreadTable;
  *   under registrationLock. A slot added after a scan loaded the array is safe to miss: its owner's
  *   first publication follows the volatile array store, and the scan's fence precedes its array
  *   load, so such a reader's loads see the writer's updates (same store-buffering argument as in
- *   ReaderSlot).
+ *   ReaderSlot). With asymmetricFence the membarrier after the epoch store precedes the array load:
+ *   a reader whose barrier point followed its array store would be seen by that load, so a missed
+ *   reader's barrier point precedes its array store and hence its section's loads.
  * pool: copy-on-write array of the slots lent to virtual threads, a subset of slots. A virtual thread
  *   claims a free one by CAS at its outermost section (or when it goes online) and returns it at the
  *   end, so the pool grows only to the number of virtual threads inside a section at the same time.

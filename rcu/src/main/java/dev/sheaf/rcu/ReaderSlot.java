@@ -79,10 +79,11 @@ import dev.sheaf.rcu.internal.PerThreadTable;
  *
  * The hot fields sit on their own cache lines (padding superclasses, as in JCTools), so a reader
  * entering a section dirties only its own line and the scan's loads do not false-share with other
- * readers. The cold fields after the right pad are written on claim/release and by the scan.
+ * readers. borrower sits there too: an Rcu.Reader owner's lock()/unlock() loads it on every call and
+ * a borrower writes it only around its sections, so the owner's section touches one line. The cold fields after the right pad are written on claim/release and by the scan.
  *
  * Map: padding chain (ReaderSlotPad0 on PerThreadTable.Entry, ReaderSlotFields: epoch, nesting,
- * entryFence;
+ * entryFence, borrower;
  * ReaderSlotPad1); cold fields; owner side EBR; owner side QSBR; borrowers; ReadSection; scan side;
  * pool side.
  */
@@ -118,6 +119,12 @@ abstract class ReaderSlotFields extends ReaderSlotPad0 {
     long epoch;
     /** Section depth; owner-only. */
     int nesting;
+    /**
+     * Rcu.Reader slots: the non-owner thread inside a section on it now, or null (see the notes).
+     * On the hot line: the owner's lock()/unlock() load it next to nesting.
+     */
+    @SuppressWarnings("unused") // read and written through ReaderSlot's BORROWER VarHandle
+    volatile Thread borrower;
 }
 
 abstract class ReaderSlotPad1 extends ReaderSlotFields {
@@ -145,7 +152,7 @@ final class ReaderSlot extends ReaderSlotPad1 implements Rcu.ReadSection {
             MethodHandles.Lookup lookup = MethodHandles.lookup();
             EPOCH = lookup.findVarHandle(ReaderSlotFields.class, "epoch", long.class);
             CLAIMED = lookup.findVarHandle(ReaderSlot.class, "claimed", int.class);
-            BORROWER = lookup.findVarHandle(ReaderSlot.class, "borrower", Thread.class);
+            BORROWER = lookup.findVarHandle(ReaderSlotFields.class, "borrower", Thread.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -173,9 +180,6 @@ final class ReaderSlot extends ReaderSlotPad1 implements Rcu.ReadSection {
     volatile boolean retired;
     /** Set (under registrationLock) once a dedicated slot has left the registry's array. */
     volatile boolean removed;
-    /** Rcu.Reader slots: the non-owner thread inside a section on it now, or null (see the notes). */
-    @SuppressWarnings("unused") // read and written through the BORROWER VarHandle
-    private volatile Thread borrower;
     /** Handles: taken offline by their owner for a blocking call (owner-only). */
     boolean offlineForWait;
     /** Epoch value of the section already reported as stalled (report once per section). */
