@@ -18,7 +18,8 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Grace-period latency: {@code synchronize()} with {@code readers} background platform threads
- * entering and leaving EBR sections in a tight loop (0 = no reader in a section, the fast path).
+ * entering and leaving sections in a tight loop (0 = no reader in a section, the fast path), for
+ * EBR and EBR_MEMBARRIER (whose grace periods issue two membarrier calls instead of a fence).
  * SampleTime mode: read the p0.50 line for the median.
  */
 @BenchmarkMode(Mode.SampleTime)
@@ -32,6 +33,9 @@ public class RcuGracePeriodBenchmark {
     @Param({"0", "2"})
     public int readers;
 
+    @Param({"EBR", "EBR_MEMBARRIER"})
+    public Rcu.Flavor flavor;
+
     Rcu rcu;
     volatile boolean stop;
     Thread[] threads;
@@ -39,7 +43,7 @@ public class RcuGracePeriodBenchmark {
 
     @Setup(Level.Trial)
     public void open() {
-        rcu = Rcu.builder().name("bench-gp").build();
+        rcu = Rcu.builder().name("bench-gp").flavor(flavor).build();
         stop = false;
         threads = new Thread[readers];
         for (int i = 0; i < readers; i++) {

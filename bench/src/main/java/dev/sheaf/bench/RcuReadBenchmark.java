@@ -20,7 +20,8 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Read-side cost: enter + read one shared field + exit, one thread, for the RCU flavors (implicit
- * thread lookup, try-with-resources section, explicit handle) against ReentrantReadWriteLock,
+ * thread lookup, try-with-resources section, explicit handle; EBR_MEMBARRIER rows name the reader
+ * fence in use, printed at setup) against ReentrantReadWriteLock,
  * StampedLock optimistic read and an AtomicLong reference count. Run with {@code -prof gc}: every
  * row should be 0 B/op.
  */
@@ -40,7 +41,9 @@ public class RcuReadBenchmark {
     public static class Domains {
         Rcu ebr;
         Rcu qsbr;
+        Rcu memb;
         Rcu.Reader ebrHandle;
+        Rcu.Reader membHandle;
         Rcu.Reader qsbrHandle;
         final ReentrantReadWriteLock rw = new ReentrantReadWriteLock();
         final StampedLock stamped = new StampedLock();
@@ -51,7 +54,10 @@ public class RcuReadBenchmark {
         public void open() {
             ebr = Rcu.builder().name("bench-ebr").build();
             qsbr = Rcu.builder().name("bench-qsbr").flavor(Rcu.Flavor.QSBR).build();
+            memb = Rcu.builder().name("bench-memb").flavor(Rcu.Flavor.EBR_MEMBARRIER).build();
+            System.out.println("EBR_MEMBARRIER reader fence: " + memb.readerFence() + " (" + Rcu.membarrierStatus() + ")");
             ebrHandle = ebr.register();
+            membHandle = memb.register();
             qsbrHandle = qsbr.register();
             qsbr.threadOnline();
         }
@@ -60,7 +66,9 @@ public class RcuReadBenchmark {
         public void close() {
             ebrHandle.close();
             qsbrHandle.close();
+            membHandle.close();
             qsbr.threadOffline();
+            memb.close();
             ebr.close();
             qsbr.close();
         }
@@ -85,6 +93,31 @@ public class RcuReadBenchmark {
     @Benchmark
     public int ebrHandle(Domains d) {
         Rcu.Reader h = d.ebrHandle;
+        h.lock();
+        int v = d.datum;
+        h.unlock();
+        return v;
+    }
+
+    @Benchmark
+    public int membImplicit(Domains d) {
+        Rcu rcu = d.memb;
+        rcu.readLock();
+        int v = d.datum;
+        rcu.readUnlock();
+        return v;
+    }
+
+    @Benchmark
+    public int membReadSection(Domains d) {
+        try (Rcu.ReadSection _ = d.memb.read()) {
+            return d.datum;
+        }
+    }
+
+    @Benchmark
+    public int membHandle(Domains d) {
+        Rcu.Reader h = d.membHandle;
         h.lock();
         int v = d.datum;
         h.unlock();

@@ -21,6 +21,7 @@ import org.agrona.concurrent.IdleStrategy;
  *   ImplicitReaders     the implicit API's thread -> slot lookup past the fast path's table probe.
  *   ReaderHandles       the explicit Rcu.Reader handles: registration, borrowing, per-thread queries.
  *   BlockingWaits       blocking calls refused inside a section; the caller quiescent while it waits.
+ *   Membarrier          Linux membarrier(PRIVATE_EXPEDITED) through an FFM downcall, for EBR_MEMBARRIER.
  *   ReaderSlot          one reader's published epoch + nesting (padded); the read-side memory ordering.
  *   ReaderRegistry      the global epoch, the copy-on-write slot array the scan reads, the pool of
  *                       slots lent to virtual threads, the PerThreadTable of implicit slots, sweeping.
@@ -35,7 +36,10 @@ import org.agrona.concurrent.IdleStrategy;
  *   internal.PerThreadTable, internal.Dormancy  shared with the allocator: per-thread lookup, dozing.
  *
  * Read side (EBR): outermost entry = load global epoch, opaque store into the own slot, full fence;
- * exit = release store of 0. QSBR: entry/exit touch only the own slot's nesting; quiescentState()
+ * exit = release store of 0. EBR_MEMBARRIER: the same without the entry fence; the grace period
+ * issues membarrier(PRIVATE_EXPEDITED) around its epoch advance instead (Membarrier, ReaderRegistry),
+ * or - membarrier unavailable, or the builder's test hook - the domain runs plain EBR. QSBR:
+ * entry/exit touch only the own slot's nesting; quiescentState()
  * is a release store of the current epoch plus a full fence when the epoch moved (at most once per
  * grace period); online = the EBR entry publication. Why this is enough is argued in ReaderSlot
  * (store buffering) and GracePeriods (cookies, hand-off to waiters).
@@ -74,6 +78,13 @@ import org.agrona.concurrent.IdleStrategy;
  * <ul>
  * <li>{@link Flavor#EBR} (default): each outermost section publishes the global epoch in the thread's
  *     own slot and fences; leaving clears the slot. No lock, no allocation, no shared write.
+ * <li>{@link Flavor#EBR_MEMBARRIER}: EBR whose sections publish the epoch without a fence; each
+ *     grace period instead makes every running thread of the process fence, with Linux
+ *     {@code membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)} (two calls of a few hundred nanoseconds per
+ *     grace period). Cheaper sections, dearer grace periods; otherwise it behaves as EBR. Where the
+ *     barrier is not available - not Linux on x86_64, a kernel without it, a seccomp filter that
+ *     refuses it, or native access not granted to this module ({@code --enable-native-access}) - the
+ *     domain runs the fenced EBR protocol transparently; {@link #readerFence()} tells which.
  * <li>{@link Flavor#QSBR}: sections cost nothing; a thread calls {@link #threadOnline()} before it
  *     reads, reports {@link #quiescentState()} at its own loop boundary (outside every section) and
  *     goes {@link #threadOffline()} while idle or blocking. A grace period waits for every online
@@ -82,7 +93,7 @@ import org.agrona.concurrent.IdleStrategy;
  * </ul>
  * In both flavors a thread blocked in {@link #synchronize()}, {@link #barrier()} or
  * {@link #condSynchronize(long)} is quiescent for that call (a QSBR thread that is online goes offline
- * for the duration and comes back online). In EBR, {@code threadOnline()}, {@code threadOffline()} and
+ * for the duration and comes back online). In both EBR flavors, {@code threadOnline()}, {@code threadOffline()} and
  * {@code quiescentState()} are no-ops.
  *
  * <h2>Threads</h2>
@@ -144,7 +155,29 @@ public final class Rcu implements AutoCloseable {
         /** Epoch-based: every outermost section publishes the observed epoch (one fence). */
         EBR,
         /** Quiescent-state-based: threads go online/offline and report quiescent states. */
-        QSBR
+        QSBR,
+        /**
+         * Epoch-based with an asymmetric fence: sections publish the epoch without a fence and each
+         * grace period issues Linux {@code membarrier(PRIVATE_EXPEDITED)}; falls back to {@link #EBR}'s
+         * fenced sections where that is unavailable (see {@link Rcu#readerFence()}).
+         */
+        EBR_MEMBARRIER
+    }
+
+    /** How a domain orders its readers' publication against the grace-period scan. */
+    public enum ReaderFence {
+        /** Every outermost section entry fences after publishing the epoch ({@link Flavor#EBR}). */
+        ENTRY_FENCE,
+        /**
+         * Section entries do not fence; each grace period issues {@code membarrier(PRIVATE_EXPEDITED)}
+         * ({@link Flavor#EBR_MEMBARRIER} where available).
+         */
+        MEMBARRIER,
+        /**
+         * Sections publish nothing; going online and a quiescent state that saw a new epoch fence
+         * ({@link Flavor#QSBR}).
+         */
+        QUIESCENT_STATE_FENCE
     }
 
     /** Garbage-free handle for try-with-resources read sections: {@code try (var s = rcu.read()) {}}. */
@@ -343,14 +376,15 @@ public final class Rcu implements AutoCloseable {
         Consumer<ReaderReport> readerReportListener;
         long dormantParkNanos = CallbackWorker.DORMANT_PARK_NANOS;
         long callbackLimit = DEFAULT_CALLBACK_LIMIT;
+        boolean forceEntryFence;
 
         Builder() {
         }
 
         /**
-         * EBR (default) or QSBR.
+         * EBR (default), EBR_MEMBARRIER or QSBR.
          *
-         * @param flavor EBR or QSBR
+         * @param flavor the flavor
          * @return this builder
          */
         public Builder flavor(Flavor flavor) {
@@ -487,6 +521,15 @@ public final class Rcu implements AutoCloseable {
         }
 
         /**
+         * Test hook, not API: an {@link Flavor#EBR_MEMBARRIER} domain runs the fenced EBR protocol as
+         * if membarrier were unavailable (the fallback path).
+         */
+        Builder forceEntryFence() {
+            this.forceEntryFence = true;
+            return this;
+        }
+
+        /**
          * Creates the domain (and starts its worker thread unless ownWorkerThread(false)).
          *
          * @return the new domain
@@ -515,6 +558,7 @@ public final class Rcu implements AutoCloseable {
     private final String name;
     private final Flavor flavor;
     private final boolean qsbr;
+    private final ReaderFence readerFence;
     /** The probe array of readers.threadSlots(), held here so the read side's lookup starts one load closer. */
     private final ReaderSlot[] slotProbe;
     private final ReaderRegistry readers;
@@ -532,7 +576,10 @@ public final class Rcu implements AutoCloseable {
         this.name = b.name;
         this.flavor = b.flavor;
         this.qsbr = b.flavor == Flavor.QSBR;
-        this.readers = new ReaderRegistry(qsbr);
+        boolean asymmetric = b.flavor == Flavor.EBR_MEMBARRIER && !b.forceEntryFence && Membarrier.available();
+        this.readerFence = qsbr ? ReaderFence.QUIESCENT_STATE_FENCE
+                : asymmetric ? ReaderFence.MEMBARRIER : ReaderFence.ENTRY_FENCE;
+        this.readers = new ReaderRegistry(qsbr, asymmetric);
         this.slotProbe = readers.threadSlots().probeArray();
         this.reports = new ReaderReports(name, LOGGER, b.readerReportListener);
         IdleStrategy readerWait = b.readerWaitIdle != null ? b.readerWaitIdle
@@ -582,10 +629,32 @@ public final class Rcu implements AutoCloseable {
     /**
      * The domain's flavor.
      *
-     * @return EBR or QSBR
+     * @return the flavor given to the builder (EBR_MEMBARRIER also when it fell back to fences)
      */
     public Flavor flavor() {
         return flavor;
+    }
+
+    /**
+     * How this domain's readers are ordered against grace periods: {@link ReaderFence#MEMBARRIER}
+     * for an {@link Flavor#EBR_MEMBARRIER} domain whose grace periods issue membarrier,
+     * {@link ReaderFence#ENTRY_FENCE} for EBR and for an EBR_MEMBARRIER domain that fell back to it,
+     * {@link ReaderFence#QUIESCENT_STATE_FENCE} for QSBR. Fixed for the domain's life.
+     *
+     * @return the protocol in use
+     */
+    public ReaderFence readerFence() {
+        return readerFence;
+    }
+
+    /**
+     * Why {@link Flavor#EBR_MEMBARRIER} domains fall back to {@link ReaderFence#ENTRY_FENCE} in this
+     * JVM, or {@code "available"}. Decided once per JVM, on the first call or domain.
+     *
+     * @return the reason membarrier is unavailable, or "available"
+     */
+    public static String membarrierStatus() {
+        return Membarrier.unavailableReason();
     }
 
     // ==================================================================== read side

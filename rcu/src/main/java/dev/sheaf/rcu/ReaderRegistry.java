@@ -13,13 +13,22 @@ import dev.sheaf.rcu.internal.PerThreadTable;
  *
  * epoch: starts at 1 and only the grace-period driver (one at a time, under GracePeriods' lock)
  *   advances it, by a volatile store followed by a full fence, after which it scans the slots with
- *   acquire loads. close() replaces it with CLOSED (negative), which readers treat as the closed flag,
+ *   acquire loads. With asymmetricFence (Rcu.Flavor.EBR_MEMBARRIER and Membarrier available) the
+ *   driver issues membarrier(PRIVATE_EXPEDITED) before and after the epoch store instead, and the
+ *   slots it creates do not fence on entry (ReaderSlot's notes). The barrier after the store is the
+ *   writer half of the store-buffering pattern (liburcu's memb flavour issues it before it reads the
+ *   readers' counters); the one before is its "write new ptr before changing the qparity": a reader
+ *   that loads the new epoch then loads after the updater's unlink without a fence of its own. The
+ *   downcall is a call the JIT moves no memory access across, and the kernel fences the caller
+ *   before and after it. close() replaces it with CLOSED (negative), which readers treat as the closed flag,
  *   so the EBR fast path needs no extra load for "everything after close() throws".
  * slots: copy-on-write array of every slot the scan must look at (dedicated and pooled), replaced
  *   under registrationLock. A slot added after a scan loaded the array is safe to miss: its owner's
  *   first publication follows the volatile array store, and the scan's fence precedes its array
  *   load, so such a reader's loads see the writer's updates (same store-buffering argument as in
- *   ReaderSlot).
+ *   ReaderSlot). With asymmetricFence the membarrier after the epoch store precedes the array load:
+ *   a reader whose barrier point followed its array store would be seen by that load, so a missed
+ *   reader's barrier point precedes its array store and hence its section's loads.
  * pool: copy-on-write array of the slots lent to virtual threads, a subset of slots. A virtual thread
  *   claims a free one by CAS at its outermost section (or when it goes online) and returns it at the
  *   end, so the pool grows only to the number of virtual threads inside a section at the same time.
@@ -82,14 +91,29 @@ final class ReaderRegistry extends ReaderRegistryPad1 {
     }
 
     final boolean qsbr;
+    /** Grace periods issue membarrier; slots of this registry do not fence on EBR entry. */
+    final boolean asymmetricFence;
     /** Implicit slots of platform threads; a dead owner's entry leaves it when the sweep reaps the slot. */
     private final PerThreadTable<ReaderSlot> threadSlots = new PerThreadTable<>(ReaderSlot.class);
     private final ReentrantLock registrationLock = new ReentrantLock();
     private volatile ReaderSlot[] slots = NONE;
     private volatile ReaderSlot[] pool = NONE;
 
+    /** A fenced registry (every EBR entry fences), EBR or QSBR. */
     ReaderRegistry(boolean qsbr) {
+        this(qsbr, false);
+    }
+
+    /**
+     * A registry; {@code asymmetricFence} (EBR only, and only where {@link Membarrier#available()})
+     * moves the readers' entry fence to the grace period's membarrier.
+     */
+    ReaderRegistry(boolean qsbr, boolean asymmetricFence) {
+        if (asymmetricFence && (qsbr || !Membarrier.available())) {
+            throw new IllegalArgumentException("asymmetric fence needs EBR and membarrier");
+        }
         this.qsbr = qsbr;
+        this.asymmetricFence = asymmetricFence;
     }
 
     // ---------------------------------------------------------------- epoch
@@ -108,8 +132,14 @@ final class ReaderRegistry extends ReaderRegistryPad1 {
      */
     long advanceEpoch() {
         long next = epoch + 1;
-        epoch = next;
-        VarHandle.fullFence(); // writer half of the store-buffering pattern (see ReaderSlot)
+        if (asymmetricFence) {
+            Membarrier.barrier(); // a reader that loads `next` loads after the updaters' unlinks
+            epoch = next;
+            Membarrier.barrier(); // writer half of the store-buffering pattern, for every reader at once
+        } else {
+            epoch = next;
+            VarHandle.fullFence(); // writer half of the store-buffering pattern (see ReaderSlot)
+        }
         return next;
     }
 

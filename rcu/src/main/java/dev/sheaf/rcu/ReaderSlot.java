@@ -36,6 +36,24 @@ import dev.sheaf.rcu.internal.PerThreadTable;
  *     argument would lean on multi-copy atomicity (true on x86 and ARMv8, not promised by the JMM).
  *     An unchanged epoch needs no new fence: the previous report already fenced, and any grace
  *     period that advanced past it waits for this slot.
+ * Asymmetric fence (Rcu.Flavor.EBR_MEMBARRIER, slots with entryFence false): the 0 -> e store is
+ *   opaque and not followed by a fence; the grace-period driver issues membarrier(PRIVATE_EXPEDITED)
+ *   instead (ReaderRegistry.advanceEpoch), which acts as a full fence executed by this thread at some
+ *   point of its program during the call. Either that point follows the slot store, and the scan
+ *   after the call sees the slot; or it precedes the store, and the reader's later loads follow a
+ *   fence that follows the driver's (and so the updater's) fence: the same two cases as with the
+ *   reader's own fence. What the reader still needs is that its own instruction stream keeps
+ *   program order: the JIT must not move later loads above the epoch store (the CPU may, but the
+ *   membarrier IPI orders whatever the CPU did). The JMM offers no compiler-only StoreLoad fence;
+ *   what is relied on is HotSpot's: C2 compiles every VarHandle access stronger than plain (opaque
+ *   here) as an Unsafe access that C2Access::needs_cpu_membar() brackets with MemBarCPUOrder nodes
+ *   (C2AccessFence, barrierSetC2.cpp), membars on all memory that no memory access is scheduled
+ *   across; C1 kills its value map at Unsafe stores and does not move loads; the interpreter runs
+ *   bytecodes in order. A virtual thread that moves to another carrier between the store and its
+ *   loads passes through the scheduler's CASes (full fences). MembarrierPublishScanStress checks
+ *   the shape on this JVM, MembarrierMissingStress shows the outcome without the driver's barrier.
+ *   A reader that observed the new epoch: the driver also issues a membarrier before the epoch
+ *   store, so such a reader's barrier point precedes its epoch load and hence its later loads.
  * Closing: EBR entries see the registry's negative epoch; QSBR slots receive ReaderRegistry.CLOSED
  *   themselves (negative, so "epoch <= 0" is the single check on the QSBR entry path).
  * nesting: section depth, a plain field of the thread using the slot: the owner, or the borrower of
@@ -61,9 +79,11 @@ import dev.sheaf.rcu.internal.PerThreadTable;
  *
  * The hot fields sit on their own cache lines (padding superclasses, as in JCTools), so a reader
  * entering a section dirties only its own line and the scan's loads do not false-share with other
- * readers. The cold fields after the right pad are written on claim/release and by the scan.
+ * readers. borrower sits there too: an Rcu.Reader owner's lock()/unlock() loads it on every call and
+ * a borrower writes it only around its sections, so the owner's section touches one line. The cold fields after the right pad are written on claim/release and by the scan.
  *
- * Map: padding chain (ReaderSlotPad0 on PerThreadTable.Entry, ReaderSlotFields: epoch and nesting,
+ * Map: padding chain (ReaderSlotPad0 on PerThreadTable.Entry, ReaderSlotFields: epoch, nesting,
+ * entryFence, borrower;
  * ReaderSlotPad1); cold fields; owner side EBR; owner side QSBR; borrowers; ReadSection; scan side;
  * pool side.
  */
@@ -83,19 +103,33 @@ abstract class ReaderSlotPad0 extends PerThreadTable.Entry {
 }
 
 abstract class ReaderSlotFields extends ReaderSlotPad0 {
-    ReaderSlotFields(long ownerTid) {
+    ReaderSlotFields(long ownerTid, boolean entryFence) {
         super(ownerTid);
+        this.entryFence = entryFence;
     }
+
+    /**
+     * True: an EBR outermost entry fences after publishing its epoch. False (EBR_MEMBARRIER with
+     * membarrier available): the grace period's membarrier stands in for it. On the hot line, read
+     * with nesting.
+     */
+    final boolean entryFence;
 
     /** See the implementation notes; accessed through {@link ReaderSlot#EPOCH} except for owner reads. */
     long epoch;
     /** Section depth; owner-only. */
     int nesting;
+    /**
+     * Rcu.Reader slots: the non-owner thread inside a section on it now, or null (see the notes).
+     * On the hot line: the owner's lock()/unlock() load it next to nesting.
+     */
+    @SuppressWarnings("unused") // read and written through ReaderSlot's BORROWER VarHandle
+    volatile Thread borrower;
 }
 
 abstract class ReaderSlotPad1 extends ReaderSlotFields {
-    ReaderSlotPad1(long ownerTid) {
-        super(ownerTid);
+    ReaderSlotPad1(long ownerTid, boolean entryFence) {
+        super(ownerTid, entryFence);
     }
 
     byte q000, q001, q002, q003, q004, q005, q006, q007, q010, q011, q012, q013, q014, q015, q016, q017;
@@ -118,7 +152,7 @@ final class ReaderSlot extends ReaderSlotPad1 implements Rcu.ReadSection {
             MethodHandles.Lookup lookup = MethodHandles.lookup();
             EPOCH = lookup.findVarHandle(ReaderSlotFields.class, "epoch", long.class);
             CLAIMED = lookup.findVarHandle(ReaderSlot.class, "claimed", int.class);
-            BORROWER = lookup.findVarHandle(ReaderSlot.class, "borrower", Thread.class);
+            BORROWER = lookup.findVarHandle(ReaderSlotFields.class, "borrower", Thread.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -146,23 +180,20 @@ final class ReaderSlot extends ReaderSlotPad1 implements Rcu.ReadSection {
     volatile boolean retired;
     /** Set (under registrationLock) once a dedicated slot has left the registry's array. */
     volatile boolean removed;
-    /** Rcu.Reader slots: the non-owner thread inside a section on it now, or null (see the notes). */
-    @SuppressWarnings("unused") // read and written through the BORROWER VarHandle
-    private volatile Thread borrower;
     /** Handles: taken offline by their owner for a blocking call (owner-only). */
     boolean offlineForWait;
     /** Epoch value of the section already reported as stalled (report once per section). */
     long stallReportedEpoch;
 
     ReaderSlot(ReaderRegistry registry, Thread owner) {
-        super(owner.threadId());
+        super(owner.threadId(), !registry.asymmetricFence);
         this.registry = registry;
         this.pooled = false;
         this.owner = owner;
     }
 
     ReaderSlot(ReaderRegistry registry) {
-        super(0L);
+        super(0L, !registry.asymmetricFence);
         this.registry = registry;
         this.pooled = true;
         this.owner = null;
@@ -170,7 +201,7 @@ final class ReaderSlot extends ReaderSlotPad1 implements Rcu.ReadSection {
 
     // ---------------------------------------------------------------- owner side, EBR
 
-    /** Enters a read section (EBR). The epoch read doubles as the closed check. */
+    /** Enters a read section (EBR, fenced or asymmetric). The epoch read doubles as the closed check. */
     void ebrEnter() {
         int n = nesting;
         if (n <= 0) {
@@ -181,8 +212,10 @@ final class ReaderSlot extends ReaderSlotPad1 implements Rcu.ReadSection {
             if (e <= 0) {
                 throw Rcu.closedException();
             }
-            EPOCH.setOpaque(this, e);
-            VarHandle.fullFence(); // store->load: see the implementation notes
+            EPOCH.setOpaque(this, e); // opaque, not plain: C2 keeps later loads below it (see the notes)
+            if (entryFence) {
+                VarHandle.fullFence(); // store->load: see the implementation notes
+            }
         }
         nesting = n + 1;
     }

@@ -40,7 +40,8 @@ class RcuSafetyStressTest {
     static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
 
     @ParameterizedTest(name = "{0} readers={1}")
-    @CsvSource({"EBR,platform", "EBR,virtual", "QSBR,platform", "QSBR,virtual"})
+    @CsvSource({"EBR,platform", "EBR,virtual", "QSBR,platform", "QSBR,virtual", "EBR_MEMBARRIER,platform",
+            "EBR_MEMBARRIER,virtual"})
     void readersNeverSeePoison(Rcu.Flavor flavor, String readerKind) throws Exception {
         boolean virtual = readerKind.equals("virtual");
         boolean qsbr = flavor == Rcu.Flavor.QSBR;
