@@ -60,7 +60,8 @@ for burst in (100, 400, 1000, 1600):
         ratio(f'SlabCache burst {burst} vs {p} (1.1x faster)', c, n, 1 / 1.1)
         ratio(f'malloc burst {burst} vs {p} (level)', m, n, 1.0)
 st = med.get('RcuReadBenchmark.stampedLockOptimistic')
-for row, lim in (('ebrImplicit', 3), ('ebrHandle', 2), ('qsbrImplicit', 1.5), ('qsbrHandle', 1.5)):
+for row, lim in (('ebrImplicit', 3), ('membImplicit', 3), ('ebrHandle', 2), ('membHandle', 2), ('qsbrImplicit', 1.5),
+                 ('qsbrHandle', 1.5)):
     ratio(f'{row} vs StampedLock optimistic', med.get(f'RcuReadBenchmark.{row}'), st, lim)
 for k in sorted(norms):
     if ('Pair' in k or 'freeRcu' in k) and statistics.median(norms[k]) > 0.01:

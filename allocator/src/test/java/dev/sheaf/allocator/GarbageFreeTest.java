@@ -222,6 +222,32 @@ class GarbageFreeTest {
     }
 
     @Test
+    void cacheHandleFreeRcu() {
+        try (SlabCache.Local h = rcuCache.local()) {
+            assertGarbageFree("SlabCache.Local alloc+freeRcu", i -> {
+                long p = h.alloc();
+                h.freeRcu(p);
+                return p;
+            });
+        }
+    }
+
+    @Test
+    void allocatorHandleFreeRcu() {
+        try (SlabAllocator.Local h = rcuHeap.local()) {
+            assertGarbageFree("SlabAllocator.Local malloc+freeRcu(a, off) / freeRcu(a)", i -> {
+                long p = h.malloc(64);
+                if ((i & 1) == 0) {
+                    h.freeRcu(p, 8);
+                } else {
+                    h.freeRcu(p);
+                }
+                return p;
+            });
+        }
+    }
+
+    @Test
     void readSections() {
         Rcu rcu = heap.rcu();
         assertGarbageFree("Rcu readLock/readUnlock and read()", i -> {

@@ -105,7 +105,7 @@ public final class Compare {
         jmh.addAll(new Runner(options(full).include(FreeRcuBenchmark.class.getName()).param("drain", "caller")
                 .build()).run());
         jmh.addAll(new Runner(options(full).include(RcuReadBenchmark.class.getName()
-                + "\\.(ebrHandle|ebrImplicit|qsbrImplicit|stampedLockOptimistic)$").build()).run());
+                + "\\.(ebrHandle|ebrImplicit|membHandle|membImplicit|qsbrImplicit|stampedLockOptimistic)$").build()).run());
         if (full) {
             o.println("JMH: off-heap cache ...");
             jmh.addAll(new Runner(options(true).include(OffHeapCacheBenchmark.class.getName()).build()).run());

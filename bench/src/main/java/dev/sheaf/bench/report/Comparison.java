@@ -400,7 +400,11 @@ public final class Comparison {
         if (stamped != null) {
             ratioAtMost(t, jmhNanos("rcu-read ebrImplicit", "-"), stamped, 3, "EBR readLock/readUnlock",
                     "StampedLock optimistic read");
+            ratioAtMost(t, jmhNanos("rcu-read membImplicit", "-"), stamped, 3, "EBR_MEMBARRIER readLock/readUnlock",
+                    "StampedLock optimistic read");
             ratioAtMost(t, jmhNanos("rcu-read ebrHandle", "-"), stamped, 2, "EBR Reader handle",
+                    "StampedLock optimistic read");
+            ratioAtMost(t, jmhNanos("rcu-read membHandle", "-"), stamped, 2, "EBR_MEMBARRIER Reader handle",
                     "StampedLock optimistic read");
             ratioAtMost(t, jmhNanos("rcu-read qsbrImplicit", "-"), stamped, 1.5, "QSBR readLock/readUnlock",
                     "StampedLock optimistic read");
