@@ -6,9 +6,10 @@ import dev.sheaf.allocator.memory.NativeMemory;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.ArrayDeque;
 import java.util.BitSet;
 import java.util.concurrent.locks.ReentrantLock;
+
+import org.agrona.collections.LongArrayList;
 
 /*
  * Implementation notes.
@@ -94,7 +95,7 @@ final class PageSource implements AutoCloseable {
     private final long retainLimit;
     /** Retained runs by length in blocks (index = blocks); holds run start addresses. */
     @GuardedBy("lock")
-    private final ArrayDeque<Long>[] retained;
+    private final LongArrayList[] retained;
     @GuardedBy("lock")
     private int searchHint;
     @GuardedBy("lock")
@@ -107,7 +108,6 @@ final class PageSource implements AutoCloseable {
     @GuardedBy("lock")
     private boolean closed;
 
-    @SuppressWarnings("unchecked")
     PageSource(long capacity, long retainLimit, boolean forceArena) {
         if (capacity < BLOCK_SIZE) {
             throw new IllegalArgumentException("capacity below one 64 KiB block: " + capacity);
@@ -121,7 +121,7 @@ final class PageSource implements AutoCloseable {
         this.retainLimit = retainLimit;
         this.owners = new Slab[blockCount];
         this.used = new BitSet(blockCount);
-        this.retained = (ArrayDeque<Long>[]) new ArrayDeque<?>[65];
+        this.retained = new LongArrayList[65];
         if (NativeMemory.AVAILABLE && !forceArena) {
             // Over-reserve one block so the usable range starts block-aligned.
             long raw = NativeMemory.mmapReserve(cap + BLOCK_SIZE);
@@ -246,7 +246,7 @@ final class PageSource implements AutoCloseable {
             throw new IllegalStateException("allocator is closed");
         }
         if (blocks < retained.length && retained[blocks] != null && !retained[blocks].isEmpty()) {
-            long address = retained[blocks].pop();
+            long address = retained[blocks].popLong();
             long bytes = (long) blocks << BLOCK_SHIFT;
             retainedBytes -= bytes;
             // A retained run was counted whole; re-count it with the new touch size.
@@ -316,9 +316,9 @@ final class PageSource implements AutoCloseable {
             }
             if (retain && blocks < retained.length && retainedBytes + bytes <= retainLimit) {
                 if (retained[blocks] == null) {
-                    retained[blocks] = new ArrayDeque<>();
+                    retained[blocks] = new LongArrayList();
                 }
-                retained[blocks].push(owner.base);
+                retained[blocks].pushLong(owner.base); // unboxed: a release allocates nothing
                 retainedBytes += bytes;
                 addReserved(bytes - touchedBytes);
                 return;
@@ -345,13 +345,13 @@ final class PageSource implements AutoCloseable {
     private long releaseRetainedLocked() {
         long total = 0;
         for (int blocks = 1; blocks < retained.length; blocks++) {
-            ArrayDeque<Long> runs = retained[blocks];
+            LongArrayList runs = retained[blocks];
             if (runs == null) {
                 continue;
             }
             long bytes = (long) blocks << BLOCK_SHIFT;
             while (!runs.isEmpty()) {
-                long address = runs.pop();
+                long address = runs.popLong();
                 dontNeed(address, bytes);
                 freeBlocks((int) ((address - base) >>> BLOCK_SHIFT), blocks);
                 total += bytes;
