@@ -19,7 +19,10 @@ package dev.sheaf.allocator;
  * static and take the allocator's own fields, so an inlined call loads nothing the allocator would
  * not load itself (no checker object between the entry point and its fields).
  *
- * Map: slabOf; isObjectStart, checkObjectStart; objectStart.
+ * "an allocated object start, and of which cache?" taggedCache: the state byte alone, when it
+ * carries a cache tag (ObjectStates notes); null means "ask the questions above".
+ *
+ * Map: slabOf; isObjectStart, checkObjectStart; objectStart; taggedCache.
  */
 /** Where an address lies, and whether it is an object start: the allocator's address checks. */
 final class AddressChecks {
@@ -69,5 +72,24 @@ final class AddressChecks {
         }
         checkObjectStart(address, s);
         return s;
+    }
+
+    /**
+     * The live cache whose tagged ALLOCATED byte sits at {@code address}, with the allocator open:
+     * then {@code address} is an allocated object start of it and needs no other check. Null when
+     * the address is outside the heap or unaligned, its byte carries no tag, or the allocator or
+     * cache is closed: the caller then runs objectStart, which throws what is wrong. Reads only
+     * the state map (never memory derived from an address it has not range-checked).
+     */
+    static SlabCache taggedCache(SlabAllocator allocator, PageSource pages, SlabCache[] byTag, long address) {
+        if (Long.compareUnsigned(address - pages.base, pages.capacity) >= 0
+                || (address & (ObjectStates.GRANULE - 1)) != 0) {
+            return null;
+        }
+        byte b = ObjectStates.get(pages.stateBias, address);
+        SlabCache c = byTag[ObjectStates.tagOf(b)]; // [0] is null
+        // c's byte must be the one read: a tag goes to a new cache only once no object of the
+        // old one is allocated, so the byte names the cache holding the tag now.
+        return c != null && c.allocatedByte() == b && c.isLive() && !allocator.closedFast() ? c : null;
     }
 }

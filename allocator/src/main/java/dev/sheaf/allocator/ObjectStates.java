@@ -26,6 +26,17 @@ import java.lang.foreign.ValueLayout;
  *   PENDING   - claimed by the free-after-grace-period engine (freeRcu*); only the engine's
  *               internal release moves it on (to CACHED).
  *
+ * Cache tags: an ALLOCATED byte carries, above its two state bits, the tag (1..MAX_TAG) of the
+ * cache that handed the object out, when that cache has one (SlabAllocator gives tags to caches
+ * whose slots are multiples of GRANULE, so every object start is granule-aligned). The tagged
+ * byte is then a complete answer to "is this 16-byte-aligned heap address an allocated object
+ * start of cache c": only c's alloc writes c's tagged byte, and only at an object start; every
+ * other byte of the map is FREE, CACHED, PENDING or another cache's (interior granules stay
+ * FREE, a released slab is all FREE, and a tag is reused only once its cache had no object
+ * allocated). A free path that finds its cache's byte needs no slab lookup; any other byte sends
+ * it to the full checks, which say exactly what is wrong. Caches without a tag write plain
+ * ALLOCATED and always take the full checks.
+ *
  * The public free paths accept an object only in ALLOCATED; the slab layer accepts one back only
  * in CACHED and treats anything else as corruption. A released slab is all FREE (released only
  * when nothing is out), so a reused range starts clean for whatever cache carves it next.
@@ -40,7 +51,7 @@ import java.lang.foreign.ValueLayout;
  * Cost: the map reserves capacity/16 bytes of address space; pages of it become resident as the
  * heap range they describe is used, i.e. one map page per 64 KiB of heap touched.
  *
- * Map: states; at (the byte of an address); get, set; name.
+ * Map: states and tags; at (the byte of an address); get, set; name.
  */
 final class ObjectStates {
 
@@ -48,6 +59,12 @@ final class ObjectStates {
     static final byte CACHED = 1;
     static final byte ALLOCATED = 2;
     static final byte PENDING = 3;
+
+    /** The state bits of a byte; the bits above them hold an ALLOCATED object's cache tag. */
+    static final int STATE_MASK = 3;
+    static final int TAG_SHIFT = 2;
+    /** The highest cache tag (0 means untagged). */
+    static final int MAX_TAG = 0xff >>> TAG_SHIFT;
 
     /** log2 of the heap bytes one state byte describes; also the smallest slot size. */
     static final int GRANULE_SHIFT = 4;
@@ -69,7 +86,20 @@ final class ObjectStates {
         NativeMemory.EVERYTHING.set(ValueLayout.JAVA_BYTE, at(bias, address), state);
     }
 
+    /** The ALLOCATED byte of a cache with tag {@code tag} (0: untagged). */
+    static byte allocated(int tag) {
+        return (byte) (ALLOCATED | tag << TAG_SHIFT);
+    }
+
+    /** The cache tag of an ALLOCATED byte, 0 for any other byte or an untagged one. */
+    static int tagOf(byte b) {
+        return (b & STATE_MASK) == ALLOCATED ? (b & 0xff) >>> TAG_SHIFT : 0;
+    }
+
     static String name(byte state) {
+        if ((state & STATE_MASK) == ALLOCATED) {
+            return "allocated";
+        }
         return switch (state) {
             case FREE -> "free";
             case CACHED -> "free (cached in a sheaf)";

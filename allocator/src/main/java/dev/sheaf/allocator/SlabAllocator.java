@@ -76,6 +76,12 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
 
     private final PageSource pages;
     private final SlabCache[] kmalloc;
+    /**
+     * Caches by state-map tag (ObjectStates notes); [0] stays null. Written at creation and
+     * destruction under cachesLock (or in the constructor), read plainly by the free paths: an
+     * object's tag was stored after its cache was, and the free of it is ordered after its alloc.
+     */
+    final SlabCache[] byTag = new SlabCache[ObjectStates.MAX_TAG + 1];
     private final SlabHook[] hooks;
     private final boolean rcuSheaves;
     private final int carrierSlots;
@@ -115,7 +121,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
             if (b.cheapFreeChecks) {
                 spec = spec.withFlags(SlabFlag.CHEAP_FREE_CHECKS);
             }
-            kmalloc[i] = new SlabCache(this, pages, spec, true, hooks, carrierSlots);
+            kmalloc[i] = register(new SlabCache(this, pages, spec, true, hooks, carrierSlots, freeTag()));
         }
         this.caches = kmalloc.clone();
     }
@@ -395,6 +401,11 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         if (address == 0) {
             return;
         }
+        SlabCache t = AddressChecks.taggedCache(this, pages, byTag, address);
+        if (t != null) {
+            t.freeValidated(address);
+            return;
+        }
         Slab s = AddressChecks.objectStart(this, pages, address);
         SlabCache c = s.cache;
         if (c != null) {
@@ -640,8 +651,12 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
             }
             checkUsable();
             SlabAllocator al = allocator;
-            Slab s = AddressChecks.objectStart(al, al.pages, address);
-            SlabCache c = s.cache;
+            SlabCache c = AddressChecks.taggedCache(al, al.pages, al.byTag, address);
+            Slab s = null;
+            if (c == null) {
+                s = AddressChecks.objectStart(al, al.pages, address);
+                c = s.cache;
+            }
             if (c == null) {
                 al.spans.free(address, s, false);
             } else if (c.sizeClass >= 0) {
@@ -794,7 +809,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
             if (closed) {
                 throw closedError();
             }
-            SlabCache c = new SlabCache(this, pages, spec, false, hooks, carrierSlots);
+            SlabCache c = register(new SlabCache(this, pages, spec, false, hooks, carrierSlots, freeTag()));
             SlabCache[] old = caches;
             SlabCache[] next = java.util.Arrays.copyOf(old, old.length + 1);
             next[old.length] = c;
@@ -855,10 +870,34 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
                         + " object(s) still allocated");
             }
             c.markDestroyed();
+            if (c.tag != 0) {
+                byTag[c.tag] = null; // no object of c is allocated: no byte carries its tag
+            }
             caches = java.util.Arrays.stream(caches).filter(x -> x != c).toArray(SlabCache[]::new);
         } finally {
             cachesLock.unlock();
         }
+    }
+
+    /**
+     * The lowest cache tag no cache holds (ObjectStates notes), or 0 when all are taken. Called
+     * from the constructor or under cachesLock; the cache keeps it only if it can use it.
+     */
+    private int freeTag() {
+        for (int t = 1; t < byTag.length; t++) {
+            if (byTag[t] == null) {
+                return t;
+            }
+        }
+        return 0;
+    }
+
+    /** Records a new cache's tag, if it kept one (constructor or cachesLock). */
+    private SlabCache register(SlabCache c) {
+        if (c.tag != 0) {
+            byTag[c.tag] = c;
+        }
+        return c;
     }
 
     private List<SlabCache> cachesSnapshot() {

@@ -192,6 +192,11 @@ public final class SlabCache {
      * needs to write it and a cached object passes as allocated.
      */
     private final byte withUser;
+    /** This cache's tag in the state map (ObjectStates notes), 0 if it has none. */
+    final int tag;
+    /** The heap range, for the tagged free check (PageSource.base / capacity). */
+    private final long heapBase;
+    private final long heapSize;
     private final boolean sheaves;
     private final int capacity;
     /** Objects a main sheaf may hold on the fast path: the capacity, or 0 for a cache without sheaves. */
@@ -226,7 +231,7 @@ public final class SlabCache {
     private volatile int state;
 
     SlabCache(SlabAllocator allocator, PageSource pages, CacheSpec spec, boolean kmalloc,
-              SlabHook[] hooks, int carrierSlotCount) {
+              SlabHook[] hooks, int carrierSlotCount, int tag) {
         this.allocator = allocator;
         this.pages = pages;
         this.name = spec.name();
@@ -239,7 +244,10 @@ public final class SlabCache {
         this.rcuLinkOffset = spec.rcuLinkOffset();
         this.flags = spec.flags();
         this.exactStates = !spec.has(SlabFlag.CHEAP_FREE_CHECKS);
-        this.withUser = exactStates ? ObjectStates.ALLOCATED : ObjectStates.CACHED;
+        this.tag = exactStates && slotSize % ObjectStates.GRANULE == 0 ? tag : 0;
+        this.withUser = exactStates ? ObjectStates.allocated(this.tag) : ObjectStates.CACHED;
+        this.heapBase = pages.base;
+        this.heapSize = pages.capacity;
         this.kmalloc = kmalloc;
         this.sizeClass = kmalloc ? SizeClasses.classOf(objectSize) : -1;
         int cap = spec.sheafCapacity() < 0 ? Sheaf.defaultCapacity(objectSize) : spec.sheafCapacity();
@@ -392,7 +400,7 @@ public final class SlabCache {
             throw allocator.outOfMemory(objectSize);
         }
         if (exactStates) {
-            ObjectStates.set(stateBias, a, ObjectStates.ALLOCATED);
+            ObjectStates.set(stateBias, a, withUser);
         }
         if (hasHooks) {
             runAllocHooks(a, hooks);
@@ -483,7 +491,7 @@ public final class SlabCache {
         long a = noLockPaths.alloc();
         if (a != 0) {
             if (exactStates) {
-                ObjectStates.set(stateBias, a, ObjectStates.ALLOCATED);
+                ObjectStates.set(stateBias, a, withUser);
             }
             if (noLockAllocHooks.length > 0) {
                 runAllocHooks(a, noLockAllocHooks);
@@ -508,7 +516,7 @@ public final class SlabCache {
         if (!isLive()) {
             throw dead();
         }
-        checkObject(address, pages.ownerOf(address));
+        checkObject(address);
         freeValidated(address);
     }
 
@@ -528,7 +536,7 @@ public final class SlabCache {
         if (!isLive()) {
             throw dead();
         }
-        checkObject(address, pages.ownerOf(address));
+        checkObject(address);
         noLockPaths.free(address);
     }
 
@@ -622,7 +630,7 @@ public final class SlabCache {
         for (int i = 0; i < count; i++) {
             long a = objects[i];
             if (a != 0) {
-                checkObject(a, pages.ownerOf(a));
+                checkObject(a);
             }
         }
         // Claim every object (allocated -> cached) before freeing any, so that a repeated or
@@ -671,7 +679,7 @@ public final class SlabCache {
         if (!isLive()) {
             throw dead();
         }
-        checkObject(address, pages.ownerOf(address));
+        checkObject(address);
         if (sheaves) {
             rcuSheaves.free(address, rcuLinkOffset); // marks the cache itself
             return;
@@ -750,6 +758,33 @@ public final class SlabCache {
 
     int state() {
         return state;
+    }
+
+    /**
+     * Whether {@code address} is, by its state byte alone, an object start of this cache with a
+     * user (ObjectStates notes: cache tags): in the heap, granule-aligned, and carrying this
+     * cache's tagged ALLOCATED byte. Never throws and reads nothing outside the state map; false
+     * sends the caller to checkObject, which says what is wrong. Always false for an untagged cache.
+     */
+    boolean isTaggedObject(long address) {
+        return tag != 0 && Long.compareUnsigned(address - heapBase, heapSize) < 0
+                && (address & (ObjectStates.GRANULE - 1)) == 0 && ObjectStates.get(stateBias, address) == withUser;
+    }
+
+    /**
+     * The address check of this cache's own entry points: an object start of this cache in a live
+     * slab. A tagged byte answers it without the slab lookup (isTaggedObject); whatever else is
+     * found goes through checkObject(address, slab), which throws what is wrong.
+     */
+    void checkObject(long address) {
+        if (!isTaggedObject(address)) {
+            checkObject(address, pages.ownerOf(address));
+        }
+    }
+
+    /** The state byte of this cache's objects with a user (tagged ALLOCATED, or CACHED: see withUser). */
+    byte allocatedByte() {
+        return withUser;
     }
 
     /** Checks that {@code address} is an object start of this cache in a live slab. */
@@ -1021,7 +1056,7 @@ public final class SlabCache {
             throw allocator.outOfMemory(objectSize);
         }
         if (exactStates) {
-            ObjectStates.set(stateBias, a, ObjectStates.ALLOCATED);
+            ObjectStates.set(stateBias, a, withUser);
         }
         if (hasHooks) {
             runAllocHooks(a, hooks);
@@ -1169,7 +1204,7 @@ public final class SlabCache {
                 return;
             }
             checkUsable();
-            cache.checkObject(address, cache.pages.ownerOf(address));
+            cache.checkObject(address);
             cache.freeValidated(magazine, address);
         }
 
@@ -1188,7 +1223,7 @@ public final class SlabCache {
                 return;
             }
             checkUsable();
-            cache.checkObject(address, cache.pages.ownerOf(address));
+            cache.checkObject(address);
             if (!cache.sheaves) {
                 cache.freeRcuWithoutSheaves(address);
             } else if (magazine != null) {
