@@ -10,7 +10,13 @@ import java.lang.ref.WeakReference;
  * Implementation notes.
  *
  * One thread's (or one carrier slot's) sheaves for one cache: the kernel's struct
- * slub_percpu_sheaves. `main` is never null; `spare` is null, empty or full.
+ * slub_percpu_sheaves. `main` is never null; `spare` is null, empty or full, where full means
+ * at least `capacity` objects (a sheaf filled by a magazine of larger capacity may hold more).
+ *
+ * `capacity` is how far pushMain fills main (and a refill takes): SheafSizing moves it on the slow
+ * path; every sheaf array of the cache has room for the largest capacity, so a sheaf never holds
+ * more than its array. It sits next to mainSize: pushMain compares the two and loads nothing else.
+ * A magazine of a cache without sheaves has capacity 0, so every push fails into the slow path.
  *
  * The main sheaf is flattened into the magazine: `mainObjects` is main's array and `mainSize` its
  * count, so the fast path reaches an object in one load fewer (magazine -> array, not magazine ->
@@ -60,9 +66,15 @@ final class Magazine extends MagazinePad1 {
         }
     }
 
-    Magazine(int capacity, Thread owner) {
+    /**
+     * @param sheafLength the cache's sheaf array length (SheafSizing.sheafLength)
+     * @param capacity the starting fill limit: the cache's base capacity, 0 without sheaves
+     * @param owner the platform thread, or null for a carrier magazine
+     */
+    Magazine(int sheafLength, int capacity, Thread owner) {
         super(owner == null ? 0 : owner.threadId());
-        this.main = new Sheaf(capacity);
+        this.main = new Sheaf(sheafLength);
+        this.capacity = capacity;
         this.mainObjects = main.objects;
         this.owner = owner == null ? null : new WeakReference<>(owner);
     }
@@ -169,12 +181,17 @@ abstract class MagazineFields extends MagazinePad0 {
     Sheaf main;
     long[] mainObjects;
     int mainSize;
+    /** Objects pushMain fills main to (SheafSizing; owner-written, read racily by stats). */
+    int capacity;
     Sheaf spare;
     boolean busy;
     long allocFast;
     long freeFast;
     /** Slow-path event counts (CacheCounters indices), owner-written like the two above. */
     final long[] events = new long[CacheCounters.COUNTERS];
+    /** Slow paths in the current sizing window, and that window's number (SheafSizing, owner-only). */
+    int misses;
+    int sizingWindow;
     volatile Sheaf rcuSheaf;
     /** rcu sheaves the owner submitted (owner-written, read racily by the aged flush). */
     int rcuSubmits;

@@ -60,7 +60,7 @@ final class MagazineRegistry {
             && !"thread".equals(System.getProperty("sheaf.carrierKey"));
 
     private final SlabCache cache;
-    private final int capacity;
+    private final SheafSizing sizing;
     /** The platform threads' magazines; SlabCache probes the same table on its fast paths. */
     private final PerThreadTable<Magazine> local;
     private final AtomicReferenceArray<Magazine> carrierSlots;
@@ -72,9 +72,9 @@ final class MagazineRegistry {
     @GuardedBy("lock")
     private int carrierMagazines;
 
-    MagazineRegistry(SlabCache cache, int capacity, PerThreadTable<Magazine> local, int carrierSlotCount) {
+    MagazineRegistry(SlabCache cache, SheafSizing sizing, PerThreadTable<Magazine> local, int carrierSlotCount) {
         this.cache = cache;
-        this.capacity = capacity;
+        this.sizing = sizing;
         this.local = local;
         this.carrierSlots = new AtomicReferenceArray<>(carrierSlotCount);
         this.carrierMask = carrierSlotCount - 1;
@@ -92,7 +92,7 @@ final class MagazineRegistry {
     Magazine newPlatform(Thread t) {
         // A new thread is the moment thread churn shows: first take back what dead ones cached.
         reclaimDead();
-        Magazine m = new Magazine(capacity, t);
+        Magazine m = new Magazine(sizing.sheafLength, sizing.base, t);
         lock.lock();
         try {
             register(m);
@@ -111,7 +111,7 @@ final class MagazineRegistry {
                 return null;
             }
             carrierMagazines++;
-            Magazine m = new Magazine(capacity, null);
+            Magazine m = new Magazine(sizing.sheafLength, sizing.base, null);
             register(m);
             return m;
         } finally {
@@ -197,7 +197,8 @@ final class MagazineRegistry {
 
     /**
      * Adds every registered magazine's counters to {@code snapshot} and its cached and rcu
-     * objects to {@code objects[0]} and {@code objects[1]}; the number of magazines.
+     * objects to {@code objects[0]} and {@code objects[1]}, and raises {@code objects[2]} to its
+     * capacity (racy reads); the number of magazines.
      */
     int addTo(long[] snapshot, long[] objects) {
         lock.lock();
@@ -205,6 +206,7 @@ final class MagazineRegistry {
             for (Magazine m : all) {
                 objects[0] += m.cachedObjects();
                 objects[1] += m.rcuObjects();
+                objects[2] = Math.max(objects[2], m.capacity);
                 CacheCounters.addMagazine(snapshot, m);
             }
             return all.length;
@@ -303,9 +305,9 @@ final class MagazineRegistry {
     /** Empties a magazine nobody uses any more (dead owner). */
     private void retire(Magazine m) {
         cache.counters.absorb(m);
-        returnSheaf(m.syncMain());
+        returnSheaf(m.syncMain(), m.capacity);
         m.loadMain();
-        returnSheaf(m.spare);
+        returnSheaf(m.spare, m.capacity);
         // Take the rcu sheaf the way its owner would, so a barrier flushing concurrently waits
         // until it is submitted instead of finding the slot empty and returning early.
         Sheaf r = m.beginRcu();
@@ -318,13 +320,16 @@ final class MagazineRegistry {
         }
     }
 
-    /** A retired magazine's sheaf: a full one into the barn as a copy, else its objects to slabs. */
-    private void returnSheaf(Sheaf s) {
+    /**
+     * A retired magazine's sheaf: a full one (at least the magazine's {@code capacity}) into the
+     * barn as a copy, else its objects to slabs.
+     */
+    private void returnSheaf(Sheaf s, int capacity) {
         if (s == null || s.size == 0) {
             return;
         }
-        if (s.size == capacity && cache.state() == SlabCache.LIVE) {
-            Sheaf copy = new Sheaf(capacity);
+        if (s.size >= capacity && cache.state() == SlabCache.LIVE) {
+            Sheaf copy = new Sheaf(sizing.sheafLength);
             System.arraycopy(s.objects, 0, copy.objects, 0, s.size);
             copy.size = s.size;
             if (cache.barn.putFull(copy)) {

@@ -149,7 +149,7 @@ public final class SlabProbes {
      * object from an earlier call; the owner's call adds a second.
      */
     public static final class RcuSheafHandoff {
-        private final Magazine magazine = new Magazine(4, null);
+        private final Magazine magazine = new Magazine(4, 4, null);
         private int flushed = -1;
 
         public RcuSheafHandoff() {
