@@ -238,12 +238,15 @@ final class MagazineRegistry {
 
     /**
      * Flushes the main and spare sheaves to slabs: of every magazine with {@code all} (destroy,
-     * close: no other thread may use the cache), else of the calling platform thread's own.
+     * close: no other thread may use the cache), else of the calling platform thread's own. A
+     * flushed magazine starts again from the base capacity (SheafSizing): the caller asked for
+     * the memory back.
      */
     void flushToSlabs(boolean all) {
         SlabNode node = cache.node;
         if (all) {
             for (Magazine m : this.all) {
+                m.capacity = sizing.base;
                 if (m.mainSize > 0) {
                     node.flushSheaf(m.syncMain(), false);
                     m.loadMain();
@@ -255,6 +258,7 @@ final class MagazineRegistry {
         } else {
             Magazine own = Thread.currentThread().isVirtual() ? null : own();
             if (own != null && !own.busy) {
+                own.capacity = sizing.base;
                 node.flushSheaf(own.syncMain(), false);
                 own.loadMain();
                 if (own.spare != null) {

@@ -30,6 +30,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *    down to base, once for the closed window if it saw fewer than GROW_MISSES slow paths, and
  *    once for every further window it saw none. A magazine whose thread stays idle keeps its
  *    capacity until its next slow path: only the owner may touch main and spare.
+ *  - reset: a magazine flushed to slabs (SlabAllocator.shrink for the caller's own, destroy and
+ *    close for all; MagazineRegistry.flushToSlabs) starts again from base.
  *
  * Memory ordering: `windows` is an atomic counter (one writer normally, tests as a second);
  * magazines read it with a volatile read on their slow path only. The per-magazine fields

@@ -70,6 +70,9 @@ class SheafSizingTest {
             burst(c, objs, BURST);
             long grownBurst = slowPaths(c) - before;
             assertTrue(grownBurst <= 2 * BURST / 240 + 2, grownBurst + " slow paths per burst at 240");
+            a.shrink(); // the caller asks for its memory back: its magazine starts again from 60
+            assertEquals(60, MagazineTest.magazineOf(c).capacity);
+            assertEquals(0, c.stats().magazineBytes());
             c.flushAll(true);
             assertEquals(0, c.liveObjectsExact());
             c.destroy();
