@@ -24,8 +24,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  *  - grow: every GROW_MISSES slow paths within one window double the capacity, up to max. A
  *    slow path means main and spare were both exhausted, i.e. the thread moved at least one
  *    sheaf's worth of objects in one direction: the barn or the slabs were reached.
- *  - shrink: windows are counted by `windows`, which the engine's drainer advances about once
- *    per drain delay (tick, from its existing periodic pass) and tests advance by hand. When an
+ *  - shrink: the engine's drainer counts its periodic passes (tick, about once per drain delay,
+ *    less often while the engine is dormant) in `passes`; PASSES_PER_WINDOW of them make a
+ *    window, so that a thread whose bursts come every few drain delays keeps its capacity.
+ *    Tests close windows by hand (closeWindow). When an
  *    owner's slow path finds that windows have closed since its last one, the capacity halves,
  *    down to base, once for the closed window if it saw fewer than GROW_MISSES slow paths, and
  *    once for every further window it saw none. A magazine whose thread stays idle keeps its
@@ -33,12 +35,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  *  - reset: a magazine flushed to slabs (SlabAllocator.shrink for the caller's own, destroy and
  *    close for all; MagazineRegistry.flushToSlabs) starts again from base.
  *
- * Memory ordering: `windows` is an atomic counter (one writer normally, tests as a second);
+ * Memory ordering: `passes` is an atomic counter (one writer normally, tests as a second);
  * magazines read it with a volatile read on their slow path only. The per-magazine fields
  * (capacity, misses, sizingWindow) are owner-written plain fields like the rest of the magazine;
  * stats read `capacity` racily.
  *
- * Map: constants; fields; constructor; tick; onSlowPath; shrink.
+ * Map: constants; fields; constructor; tick, closeWindow; onSlowPath; shrink.
  */
 /** The sheaf capacity policy of one cache: fixed, or adaptive between the table's value and 4x. */
 final class SheafSizing {
@@ -47,6 +49,8 @@ final class SheafSizing {
     static final int GROWTH_BOUND = 4;
     /** Slow paths within one window that double an adaptive capacity (a power of two). */
     static final int GROW_MISSES = 4;
+    /** Drainer passes per sizing window (a power of two). */
+    static final int PASSES_PER_WINDOW = 8;
 
     /** The table's capacity, or the pinned one; 0 for a cache without sheaves. */
     final int base;
@@ -55,8 +59,8 @@ final class SheafSizing {
     /** Length of every sheaf array of the cache: max, at least 1. */
     final int sheafLength;
     final boolean adaptive;
-    /** Windows closed so far (the drainer's periodic pass, tests). */
-    private final AtomicInteger windows = new AtomicInteger();
+    /** The drainer's periodic passes so far; a window is PASSES_PER_WINDOW of them. */
+    private final AtomicInteger passes = new AtomicInteger();
 
     /**
      * @param base    objects per sheaf by the table, or as pinned; 0 disables sheaves
@@ -69,9 +73,14 @@ final class SheafSizing {
         this.sheafLength = Math.max(1, max);
     }
 
-    /** Closes a window: the idle signal for shrinking (the drainer's periodic pass). */
+    /** One periodic pass of the drainer: the clock of the sizing windows (the idle signal). */
     void tick() {
-        windows.incrementAndGet();
+        passes.incrementAndGet();
+    }
+
+    /** Test hook: closes the current window at once (as PASSES_PER_WINDOW passes would). */
+    void closeWindow() {
+        passes.addAndGet(PASSES_PER_WINDOW - (passes.get() & (PASSES_PER_WINDOW - 1)));
     }
 
     /** The slow path of magazine {@code m} (owned by the caller): may grow or shrink its capacity. */
@@ -79,7 +88,7 @@ final class SheafSizing {
         if (!adaptive) {
             return;
         }
-        int w = windows.get();
+        int w = passes.get() / PASSES_PER_WINDOW;
         int closed = w - m.sizingWindow;
         if (closed != 0) {
             int quiet = m.misses < GROW_MISSES ? closed : closed - 1;

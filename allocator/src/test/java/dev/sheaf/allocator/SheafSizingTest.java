@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * Adaptive sheaf capacity (SheafSizing): growth under long bursts up to four times the table's
  * value, shrinking after quiet windows, pinned capacities, the per-thread memory in stats, and the
  * magazine rules (threads, carrier magazines, dead threads) with grown sheaves. The heaps run no
- * background drainer, so windows close only when a test calls SheafSizing.tick.
+ * background drainer, so windows close only when a test calls SheafSizing.closeWindow.
  */
 class SheafSizingTest {
 
@@ -90,8 +90,8 @@ class SheafSizingTest {
             Magazine m = MagazineTest.magazineOf(c);
             assertEquals(240, m.capacity);
             // The window of the bursts closes (it saw many slow paths: no step), then one quiet one.
-            c.sizing.tick();
-            c.sizing.tick();
+            c.sizing.closeWindow();
+            c.sizing.closeWindow();
             assertEquals(240, m.capacity, "nothing changes off the owner's slow path");
             long slow = slowPaths(c);
             int n = 0;
@@ -99,9 +99,9 @@ class SheafSizingTest {
                 objs[n++] = c.alloc();
             }
             assertEquals(120, m.capacity, "one quiet window: one halving");
-            c.sizing.tick();
-            c.sizing.tick();
-            c.sizing.tick();
+            c.sizing.closeWindow();
+            c.sizing.closeWindow();
+            c.sizing.closeWindow();
             slow = slowPaths(c);
             while (slowPaths(c) == slow) {
                 objs[n++] = c.alloc();
@@ -121,6 +121,46 @@ class SheafSizingTest {
     }
 
     @Test
+    void eightDrainerPassesMakeAWindow() {
+        try (SlabAllocator a = heap()) {
+            SlabCache c = a.createCache("passes", 64);
+            long[] objs = new long[BURST];
+            for (int i = 0; i < 10; i++) {
+                burst(c, objs, BURST);
+            }
+            Magazine m = MagazineTest.magazineOf(c);
+            assertEquals(240, m.capacity);
+            for (int i = 0; i < SheafSizing.PASSES_PER_WINDOW - 1; i++) {
+                c.sizing.tick();
+            }
+            int n = allocUntilSlowPath(c, objs, 0);
+            assertEquals(240, m.capacity, "no window closed yet");
+            for (int i = 0; i < SheafSizing.PASSES_PER_WINDOW + 1; i++) {
+                c.sizing.tick();
+            }
+            n = allocUntilSlowPath(c, objs, n);
+            // Two windows closed: the busy one of the bursts (no step) and a quiet one (one step).
+            assertEquals(120, m.capacity);
+            for (int i = 0; i < n; i++) {
+                c.free(objs[i]);
+            }
+            c.flushAll(true);
+            assertEquals(0, c.liveObjectsExact());
+            c.destroy();
+        }
+    }
+
+    /** Allocates into objs from index n until the calling thread takes a slow path; the new n. */
+    private static int allocUntilSlowPath(SlabCache c, long[] objs, int n) {
+        long slow = slowPaths(c);
+        int i = n;
+        while (slowPaths(c) == slow) {
+            objs[i++] = c.alloc();
+        }
+        return i;
+    }
+
+    @Test
     void anExplicitCapacityIsPinned() {
         try (SlabAllocator a = heap()) {
             SlabCache c = a.createCache(CacheSpec.of("pinned", 64).withSheafCapacity(60));
@@ -130,7 +170,7 @@ class SheafSizingTest {
             for (int i = 0; i < 20; i++) {
                 burst(c, objs, BURST);
                 if ((i & 3) == 0) {
-                    c.sizing.tick();
+                    c.sizing.closeWindow();
                 }
                 assertEquals(60, MagazineTest.magazineOf(c).capacity);
             }
@@ -288,7 +328,7 @@ class SheafSizingTest {
             AtomicBoolean done = new AtomicBoolean();
             Thread ticker = StressThreads.start(false, () -> {
                 while (!done.get()) {
-                    c.sizing.tick();
+                    c.sizing.closeWindow();
                     SlabCache.Stats s = c.stats();
                     if (s.largestSheafCapacity() > s.sheafCapacityLimit()) {
                         throw new AssertionError("capacity past the bound: " + s);
