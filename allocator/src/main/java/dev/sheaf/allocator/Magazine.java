@@ -67,6 +67,13 @@ final class Magazine extends MagazinePad1 {
     }
 
     /**
+     * Slow paths in the current sizing window, and that window's number (SheafSizing,
+     * owner-only). Here, after the padding: slow-path fields stay off the fast path's lines.
+     */
+    int misses;
+    int sizingWindow;
+
+    /**
      * @param sheafLength the cache's sheaf array length (SheafSizing.sheafLength)
      * @param capacity the starting fill limit: the cache's base capacity, 0 without sheaves
      * @param owner the platform thread, or null for a carrier magazine
@@ -189,9 +196,6 @@ abstract class MagazineFields extends MagazinePad0 {
     long freeFast;
     /** Slow-path event counts (CacheCounters indices), owner-written like the two above. */
     final long[] events = new long[CacheCounters.COUNTERS];
-    /** Slow paths in the current sizing window, and that window's number (SheafSizing, owner-only). */
-    int misses;
-    int sizingWindow;
     volatile Sheaf rcuSheaf;
     /** rcu sheaves the owner submitted (owner-written, read racily by the aged flush). */
     int rcuSubmits;
