@@ -14,7 +14,9 @@ import dev.sheaf.allocator.rcufree.RcuSheaf;
  * the caches' and LargeSpans' state checks; nothing here decides them again.
  *
  * The drainer calls flushAgedRcuSheaves and openRcuSheafBytes allocation-free: they read the
- * allocator's cache array itself, not a copy. No allocator lock is held when the engine calls in.
+ * allocator's cache array itself, not a copy. flushAgedRcuSheaves, the drainer's periodic pass,
+ * also ticks every cache's sheaf sizing clock (SheafSizing.tick: the idle signal). No allocator
+ * lock is held when the engine calls in.
  *
  * Map: claim, isPending, usableSize, freeNow (objects); rcu sheaf callbacks.
  */
@@ -90,6 +92,7 @@ final class AllocatorRcuTarget implements RcuFreeTarget {
     @Override
     public void flushAgedRcuSheaves(long nowNanos, long maxAgeNanos) {
         for (SlabCache c : allocator.caches()) { // the array itself: this runs on the drainer, allocation-free
+            c.sizing.tick(); // the same period is the sheaf sizing clock (SheafSizing)
             if (c.rcuSheaves.used()) {
                 c.rcuSheaves.flushAged();
             }

@@ -100,7 +100,8 @@ final class CacheCounters {
         long[] n = cache.node.counts();
         long slabs = n[0], partial = n[1], out = n[2];
         long[] c = snapshot();
-        long[] objects = new long[2]; // cached in magazines, in rcu sheaves
+        long[] objects = new long[3]; // cached in magazines, in rcu sheaves, largest magazine capacity
+        objects[2] = cache.sheafCapacity();
         int mags = cache.magazines.addTo(c, objects);
         Barn barn = cache.barn;
         long cached = objects[0] + barn.fullObjects();
@@ -113,7 +114,8 @@ final class CacheCounters {
                 slabs, partial, slabs * perSlab, active, cached, deferredObjects, rcuObjects, cache.sheafCapacity(),
                 bc[0], bc[1], mags, c[C_ALLOC_FAST], c[C_ALLOC_SLOW], c[C_FREE_FAST], c[C_FREE_SLOW],
                 c[C_REFILL], c[C_FLUSH], c[C_BARN_GET], c[C_BARN_GET_FAIL], c[C_BARN_PUT], c[C_BARN_PUT_FAIL],
-                c[C_SHEAF_ALLOC], c[C_DEFERRED], c[C_NOLOCK_FAIL], c[C_RCU_SHEAF], c[C_DIRECT], c[C_CORRUPT]);
+                c[C_SHEAF_ALLOC], c[C_DEFERRED], c[C_NOLOCK_FAIL], c[C_RCU_SHEAF], c[C_DIRECT], c[C_CORRUPT],
+                objects[0] * cache.objectSize(), (int) objects[2], cache.sheafCapacityLimit());
     }
 
     /** Reports damage found in the allocator's own links; the caller goes on without the bad link. */

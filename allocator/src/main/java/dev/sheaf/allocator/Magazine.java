@@ -10,7 +10,13 @@ import java.lang.ref.WeakReference;
  * Implementation notes.
  *
  * One thread's (or one carrier slot's) sheaves for one cache: the kernel's struct
- * slub_percpu_sheaves. `main` is never null; `spare` is null, empty or full.
+ * slub_percpu_sheaves. `main` is never null; `spare` is null, empty or full, where full means
+ * at least `capacity` objects (a sheaf filled by a magazine of larger capacity may hold more).
+ *
+ * `capacity` is how far pushMain fills main (and a refill takes): SheafSizing moves it on the slow
+ * path; every sheaf array of the cache has room for the largest capacity, so a sheaf never holds
+ * more than its array. It sits next to mainSize: pushMain compares the two and loads nothing else.
+ * A magazine of a cache without sheaves has capacity 0, so every push fails into the slow path.
  *
  * The main sheaf is flattened into the magazine: `mainObjects` is main's array and `mainSize` its
  * count, so the fast path reaches an object in one load fewer (magazine -> array, not magazine ->
@@ -59,14 +65,28 @@ final class Magazine extends MagazinePad1 {
         }
     }
 
-    Magazine(int capacity, Thread owner) {
-        this(capacity, owner, null);
+    /**
+     * Slow paths in the current sizing window, and that window's number (SheafSizing,
+     * owner-only). Here, after the padding: slow-path fields stay off the fast path's lines.
+     */
+    int misses;
+    int sizingWindow;
+
+    /** A magazine of no cache (tests). */
+    Magazine(int sheafLength, int capacity, Thread owner) {
+        this(sheafLength, capacity, owner, null);
     }
 
-    /** A magazine of {@code cache} (null only in tests) owned by {@code owner}, or a carrier magazine (null). */
-    Magazine(int capacity, Thread owner, SlabCache cache) {
+    /**
+     * @param sheafLength the cache's sheaf array length (SheafSizing.sheafLength)
+     * @param capacity the starting fill limit: the cache's base capacity, 0 without sheaves
+     * @param owner the platform thread, or null for a carrier magazine
+     * @param cache the magazine's cache (null only in tests)
+     */
+    Magazine(int sheafLength, int capacity, Thread owner, SlabCache cache) {
         super(owner == null ? 0 : owner.threadId(), cache);
-        this.main = new Sheaf(capacity);
+        this.main = new Sheaf(sheafLength);
+        this.capacity = capacity;
         this.mainObjects = main.objects;
         this.owner = owner == null ? null : new WeakReference<>(owner);
     }
@@ -165,6 +185,8 @@ abstract class MagazineFields extends MagazinePad0 {
     Sheaf main;
     long[] mainObjects;
     int mainSize;
+    /** Objects pushMain fills main to (SheafSizing; owner-written, read racily by stats). */
+    int capacity;
     Sheaf spare;
     boolean busy;
     long allocFast;

@@ -67,7 +67,7 @@ final class MagazineRegistry {
             && !"thread".equals(System.getProperty("sheaf.carrierKey"));
 
     private final SlabCache cache;
-    private final int capacity;
+    private final SheafSizing sizing;
     /** The platform threads' magazines; SlabCache probes the same table on its fast paths. */
     private final PerThreadTable<Magazine> local;
     private final AtomicReferenceArray<Magazine> carrierSlots;
@@ -79,9 +79,9 @@ final class MagazineRegistry {
     @GuardedBy("lock")
     private int carrierMagazines;
 
-    MagazineRegistry(SlabCache cache, int capacity, PerThreadTable<Magazine> local, int carrierSlotCount) {
+    MagazineRegistry(SlabCache cache, SheafSizing sizing, PerThreadTable<Magazine> local, int carrierSlotCount) {
         this.cache = cache;
-        this.capacity = capacity;
+        this.sizing = sizing;
         this.local = local;
         this.carrierSlots = new AtomicReferenceArray<>(carrierSlotCount);
         this.carrierMask = carrierSlotCount - 1;
@@ -110,7 +110,7 @@ final class MagazineRegistry {
     Magazine newPlatform(Thread t) {
         // A new thread is the moment thread churn shows: first take back what dead ones cached.
         reclaimDead();
-        Magazine m = new Magazine(capacity, t, cache);
+        Magazine m = new Magazine(sizing.sheafLength, sizing.base, t, cache);
         lock.lock();
         try {
             register(m);
@@ -134,7 +134,7 @@ final class MagazineRegistry {
                 return null;
             }
             carrierMagazines++;
-            Magazine m = new Magazine(capacity, null, cache);
+            Magazine m = new Magazine(sizing.sheafLength, sizing.base, null, cache);
             register(m);
             return m;
         } finally {
@@ -220,7 +220,8 @@ final class MagazineRegistry {
 
     /**
      * Adds every registered magazine's counters to {@code snapshot} and its cached and rcu
-     * objects to {@code objects[0]} and {@code objects[1]}; the number of magazines.
+     * objects to {@code objects[0]} and {@code objects[1]}, and raises {@code objects[2]} to its
+     * capacity (racy reads); the number of magazines.
      */
     int addTo(long[] snapshot, long[] objects) {
         lock.lock();
@@ -228,6 +229,7 @@ final class MagazineRegistry {
             for (Magazine m : all) {
                 objects[0] += m.cachedObjects();
                 objects[1] += m.rcuObjects();
+                objects[2] = Math.max(objects[2], m.capacity);
                 CacheCounters.addMagazine(snapshot, m);
             }
             return all.length;
@@ -259,12 +261,15 @@ final class MagazineRegistry {
 
     /**
      * Flushes the main and spare sheaves to slabs: of every magazine with {@code all} (destroy,
-     * close: no other thread may use the cache), else of the calling platform thread's own.
+     * close: no other thread may use the cache), else of the calling platform thread's own. A
+     * flushed magazine starts again from the base capacity (SheafSizing): the caller asked for
+     * the memory back.
      */
     void flushToSlabs(boolean all) {
         SlabNode node = cache.node;
         if (all) {
             for (Magazine m : this.all) {
+                m.capacity = sizing.base;
                 if (m.mainSize > 0) {
                     node.flushSheaf(m.syncMain(), false);
                     m.loadMain();
@@ -276,6 +281,7 @@ final class MagazineRegistry {
         } else {
             Magazine own = Thread.currentThread().isVirtual() ? null : own();
             if (own != null && !own.busy) {
+                own.capacity = sizing.base;
                 node.flushSheaf(own.syncMain(), false);
                 own.loadMain();
                 if (own.spare != null) {
@@ -326,9 +332,9 @@ final class MagazineRegistry {
     /** Empties a magazine nobody uses any more (dead owner). */
     private void retire(Magazine m) {
         cache.counters.absorb(m);
-        returnSheaf(m.syncMain());
+        returnSheaf(m.syncMain(), m.capacity);
         m.loadMain();
-        returnSheaf(m.spare);
+        returnSheaf(m.spare, m.capacity);
         // Close the rcu sheaf the way its owner would, so a barrier flushing concurrently waits
         // until it is submitted instead of finding nothing to take and returning early.
         cache.rcuSheaves.retireRcuSheaf(m);
@@ -346,22 +352,25 @@ final class MagazineRegistry {
         }
         m.busy = true;
         try {
-            returnSheaf(m.syncMain());
+            returnSheaf(m.syncMain(), m.capacity);
             m.loadMain();
-            returnSheaf(m.spare);
+            returnSheaf(m.spare, m.capacity);
             cache.rcuSheaves.retireRcuSheaf(m);
         } finally {
             m.busy = false;
         }
     }
 
-    /** A retired magazine's sheaf: a full one into the barn as a copy, else its objects to slabs. */
-    private void returnSheaf(Sheaf s) {
+    /**
+     * A retired magazine's sheaf: a full one (at least the magazine's {@code capacity}) into the
+     * barn as a copy, else its objects to slabs.
+     */
+    private void returnSheaf(Sheaf s, int capacity) {
         if (s == null || s.size == 0) {
             return;
         }
-        if (s.size == capacity && cache.state() == SlabCache.LIVE) {
-            Sheaf copy = new Sheaf(capacity);
+        if (s.size >= capacity && cache.state() == SlabCache.LIVE) {
+            Sheaf copy = new Sheaf(sizing.sheafLength);
             System.arraycopy(s.objects, 0, copy.objects, 0, s.size);
             copy.size = s.size;
             if (cache.barn.putFull(copy)) {

@@ -28,7 +28,9 @@ import static dev.sheaf.allocator.CacheCounters.count;
  *
  * The caller owns the magazine (its own platform thread's with `busy` set, or a carrier magazine
  * taken out of its slot) and has written main's count back (Magazine.syncMain); it reloads main
- * afterwards (Magazine.loadMain). Counters are the owner's plain per-magazine events.
+ * afterwards (Magazine.loadMain). Counters are the owner's plain per-magazine events. Each slow
+ * path first lets SheafSizing adjust the magazine's capacity (field updates only, so the noLock
+ * mode may do it too); new sheaves have the cache's one sheaf length, refills take `capacity`.
  *
  * In noLock mode nothing waits and nothing is allocated: the barn and the node only by tryLock,
  * no new sheaf; failure is reported (0 / false) and counted.
@@ -40,12 +42,12 @@ final class SheafExchange {
 
     private final Barn barn;
     private final SlabNode node;
-    private final int capacity;
+    private final SheafSizing sizing;
 
-    SheafExchange(Barn barn, SlabNode node, int capacity) {
+    SheafExchange(Barn barn, SlabNode node, SheafSizing sizing) {
         this.barn = barn;
         this.node = node;
-        this.capacity = capacity;
+        this.sizing = sizing;
     }
 
     /**
@@ -55,13 +57,14 @@ final class SheafExchange {
      */
     boolean replaceFullMain(Magazine m, long a, boolean noLock) {
         count(m, C_FREE_SLOW);
+        sizing.onSlowPath(m);
         Sheaf main = m.main; // full: pushMain failed, and exchanged main for an empty spare if there was one
         Sheaf spare = m.spare; // so null or not empty
         if (spare == null) {
             Sheaf e = barn.takeEmpty(noLock);
             if (e == null && !noLock) {
                 count(m, C_SHEAF_ALLOC);
-                e = new Sheaf(capacity);
+                e = new Sheaf(sizing.sheafLength);
             }
             if (e != null) {
                 m.spare = main;
@@ -75,7 +78,7 @@ final class SheafExchange {
             if (r == Barn.NO_EMPTY) {
                 count(m, C_BARN_PUT);
                 count(m, C_SHEAF_ALLOC);
-                m.main = new Sheaf(capacity);
+                m.main = new Sheaf(sizing.sheafLength);
             } else if (r != null) {
                 count(m, C_BARN_PUT);
                 m.main = r;
@@ -100,6 +103,7 @@ final class SheafExchange {
      */
     long replaceEmptyMain(Magazine m, boolean noLock) {
         count(m, C_ALLOC_SLOW);
+        sizing.onSlowPath(m);
         Sheaf main = m.main; // empty: popMain failed, and exchanged main for a non-empty spare if there was one
         Sheaf spare = m.spare; // so null or empty
         Sheaf full = barn.replaceEmpty(spare == null ? null : main, noLock);
@@ -112,7 +116,7 @@ final class SheafExchange {
         } else {
             count(m, C_BARN_GET_FAIL);
             count(m, C_REFILL);
-            int got = node.takeObjects(main.objects, 0, capacity, noLock);
+            int got = node.takeObjects(main.objects, 0, m.capacity, noLock);
             main.size = got;
             if (got == 0) {
                 if (noLock) {

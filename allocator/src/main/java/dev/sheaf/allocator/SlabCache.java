@@ -28,6 +28,11 @@ import java.util.Set;
  * Alloc order (alloc_from_pcs) and free order (free_to_pcs): the main sheaf, then the spare
  * (exchanged in popMain/pushMain), then the barn and the slabs (SheafExchange, which states them).
  *
+ * Sheaf capacity (SheafSizing): each magazine holds its own `capacity`, which pushMain compares
+ * with mainSize (no other load); a table-sized cache's magazines grow it on slow paths that come
+ * often and shrink it when the drainer's windows pass quietly; every sheaf array of the cache
+ * has room for the bound, so sheaves move freely between magazines and the barn.
+ *
  * Fast path rules. Platform threads find their magazine in a PerThreadTable (one array load, keyed
  * by thread id) and use it with plain accesses. The fast paths probe the table first
  * (PerThreadTable.peek): a hit can only be the calling platform thread's own magazine, so virtual
@@ -126,7 +131,7 @@ public final class SlabCache {
      * @param cachedObjects objects in sheaves and the barn
      * @param deferredObjects objects on the deferred no-lock lists
      * @param rcuSheafObjects objects in partly filled rcu sheaves
-     * @param sheafCapacity objects per sheaf, or 0
+     * @param sheafCapacity objects per sheaf a thread starts with ({@link SlabCache#sheafCapacity()}), or 0
      * @param barnFull full sheaves in the barn
      * @param barnEmpty empty sheaves in the barn
      * @param magazines registered magazines
@@ -146,6 +151,13 @@ public final class SlabCache {
      * @param rcuSheavesSubmitted rcu sheaves handed to the engine
      * @param directAllocs allocations served straight from slabs
      * @param corruptions corruptions found in the allocator's own links
+     * @param magazineBytes bytes of free objects cached per thread: objects in the main and spare
+     *                      sheaves of every magazine times the object size (the barn's are not
+     *                      included; cachedObjects counts both)
+     * @param largestSheafCapacity the largest sheaf capacity of any magazine now (at most
+     *                             sheafCapacityLimit; sheafCapacity when no magazine exists)
+     * @param sheafCapacityLimit the bound adaptive capacities may grow to
+     *                           ({@link SlabCache#sheafCapacityLimit()})
      */
     public record Stats(String name, long objectSize, long slotSize, int objectsPerSlab, long slabBytes,
                         long slabs, long partialSlabs, long totalObjects, long activeObjects,
@@ -154,7 +166,8 @@ public final class SlabCache {
                         long allocFastpath, long allocSlowpath, long freeFastpath, long freeSlowpath,
                         long sheafRefills, long sheafFlushes, long barnGet, long barnGetFail,
                         long barnPut, long barnPutFail, long sheafAlloc, long deferredFrees,
-                        long noLockFailures, long rcuSheavesSubmitted, long directAllocs, long corruptions) { }
+                        long noLockFailures, long rcuSheavesSubmitted, long directAllocs, long corruptions,
+                        long magazineBytes, int largestSheafCapacity, int sheafCapacityLimit) { }
 
     private static final VarHandle STATE;
 
@@ -198,9 +211,8 @@ public final class SlabCache {
     private final long heapBase;
     private final long heapSize;
     private final boolean sheaves;
-    private final int capacity;
-    /** Objects a main sheaf may hold on the fast path: the capacity, or 0 for a cache without sheaves. */
-    private final int fastCapacity;
+    /** The sheaf capacity policy: base, bound, sheaf length (each magazine holds its own capacity). */
+    final SheafSizing sizing;
     private final int objectsPerSlab;
     private final int slabBlocks;
     private final long slabBytes;
@@ -252,8 +264,7 @@ public final class SlabCache {
         this.sizeClass = kmalloc ? SizeClasses.classOf(objectSize) : -1;
         int cap = spec.sheafCapacity() < 0 ? Sheaf.defaultCapacity(objectSize) : spec.sheafCapacity();
         this.sheaves = cap > 0;
-        this.capacity = Math.max(cap, 1);
-        this.fastCapacity = sheaves ? capacity : 0;
+        this.sizing = new SheafSizing(cap, spec.sheafCapacity() >= 0);
         this.slabBlocks = SlabNode.chooseSlabBlocks(slotSize);
         this.slabBytes = (long) slabBlocks << PageSource.BLOCK_SHIFT;
         this.objectsPerSlab = (int) (slabBytes / slotSize);
@@ -264,9 +275,10 @@ public final class SlabCache {
         this.barn = new Barn(MAX_BARN_SHEAVES, MAX_BARN_SHEAVES);
         this.counters = new CacheCounters(name);
         this.node = new SlabNode(this, pages, counters, spec.has(SlabFlag.TYPESAFE_BY_RCU), spec.has(SlabFlag.POISON));
-        this.magazines = new MagazineRegistry(this, capacity, local, carrierSlotCount);
-        this.rcuSheaves = new RcuSheaves(this, magazines, barn, counters, capacity, stateBias);
-        this.exchange = new SheafExchange(barn, node, capacity);
+        this.magazines = new MagazineRegistry(this, sizing, local, carrierSlotCount);
+        // Rcu sheaves enter the barn and then magazines: they share the one sheaf length.
+        this.rcuSheaves = new RcuSheaves(this, magazines, barn, counters, sizing.sheafLength, stateBias);
+        this.exchange = new SheafExchange(barn, node, sizing);
         this.noLockPaths = new NoLockPaths(this, magazines, node, stateBias, hasHooks);
         this.threadIndex = CacheSlotIndexes.acquire(); // last: released by markDestroyed/markClosed
     }
@@ -338,12 +350,26 @@ public final class SlabCache {
     }
 
     /**
-     * Objects per sheaf; 0 when the cache has no sheaves.
+     * Objects per sheaf a thread starts with: the capacity the spec pinned, or the kernel's table
+     * value for the object size; 0 when the cache has no sheaves. With the table's value, a
+     * thread whose bursts keep reaching the barn grows its own capacity up to
+     * {@link #sheafCapacityLimit()} and shrinks back when idle ({@link Stats#largestSheafCapacity()}
+     * shows the largest now).
      *
-     * @return objects per sheaf, or 0
+     * @return objects per sheaf at the start, or 0
      */
     public int sheafCapacity() {
-        return sheaves ? capacity : 0;
+        return sizing.base;
+    }
+
+    /**
+     * The most objects per sheaf any thread may reach: four times {@link #sheafCapacity()} when
+     * the capacity is adaptive (the spec's {@code -1}), equal to it when the spec pinned it.
+     *
+     * @return the bound on objects per sheaf, or 0 without sheaves
+     */
+    public int sheafCapacityLimit() {
+        return sizing.max;
     }
 
     /**
@@ -455,13 +481,20 @@ public final class SlabCache {
         return a;
     }
 
-    /** Pushes onto the owner's main sheaf when it has room; false when it is full. */
+    /**
+     * Pushes onto the owner's main sheaf when it holds fewer than the magazine's capacity
+     * (a field next to mainSize: the one compare of the fast path); false when it is full.
+     */
     boolean pushMain(Magazine m, long a) {
         int n = m.mainSize;
         long[] objects = m.mainObjects;
-        if (n >= fastCapacity) {
-            Sheaf spare = m.spare; // exchange a full main for an empty spare, written out as in popMain
-            if (fastCapacity == 0 || spare == null || spare.size != 0) {
+        if (n >= m.capacity) {
+            // Exchange a full main for an empty spare, written out as in popMain. A cache without
+            // sheaves (capacity 0, never a spare) returns here; `!sheaves` is redundant with
+            // `spare == null` but keeps the branch shape C2 compiles bursts best with (checked
+            // in SheafCapacityBenchmark: without it, bursts of 100 are slower).
+            Sheaf spare = m.spare;
+            if (!sheaves || spare == null || spare.size != 0) {
                 return false;
             }
             Sheaf main = m.main;

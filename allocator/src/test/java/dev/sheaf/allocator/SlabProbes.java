@@ -154,7 +154,7 @@ public final class SlabProbes {
     public static final class RcuStealVsClose {
         private static final int CAP = 4;
         private final boolean brokenClose;
-        private final Magazine magazine = new Magazine(CAP, null);
+        private final Magazine magazine = new Magazine(CAP, CAP, null);
         private final Sheaf sheaf = new Sheaf(CAP);
         private final Sheaf stolen = new Sheaf(CAP);
         private final long[] ownerKept = new long[CAP];
@@ -241,7 +241,7 @@ public final class SlabProbes {
      */
     public static final class RcuBarrierVsClose {
         private static final int CAP = 4;
-        private final Magazine magazine = new Magazine(CAP, null);
+        private final Magazine magazine = new Magazine(CAP, CAP, null);
         private final Sheaf sheaf = new Sheaf(CAP);
         private final Sheaf next = new Sheaf(CAP);
         private final Sheaf stolen = new Sheaf(CAP);
