@@ -422,6 +422,11 @@ public final class SlabCache {
         } else {
             a = allocOther(m);
         }
+        return handOut(a);
+    }
+
+    /** The end of alloc and allocWith: 0 is out of memory, else the object goes to its user (state, hooks). */
+    private long handOut(long a) {
         if (a == 0) {
             throw allocator.outOfMemory(objectSize);
         }
@@ -1085,16 +1090,7 @@ public final class SlabCache {
                 a = allocSlowOwned(m);
             }
         }
-        if (a == 0) {
-            throw allocator.outOfMemory(objectSize);
-        }
-        if (exactStates) {
-            ObjectStates.set(stateBias, a, withUser);
-        }
-        if (hasHooks) {
-            runAllocHooks(a, hooks);
-        }
-        return a;
+        return handOut(a);
     }
 
     private long allocSlowOwned(Magazine m) {
