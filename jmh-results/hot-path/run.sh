@@ -8,12 +8,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 jar=${1:-bench/target/benchmarks.jar}
 rounds=${2:-3}
 java=${JAVA25:-/usr/lib/jvm/temurin-25-jdk-amd64/bin/java}
-opts=(-f 1 -wi 3 -w 1s -i 3 -r 1s -prof gc)
+opts=(-f 1 -wi 2 -w 1s -i 3 -r 1s -prof gc)
 for r in $(seq 1 "$rounds"); do
   "$java" --enable-native-access=ALL-UNNAMED -jar "$jar" 'HotPathBenchmark' "${opts[@]}" -rf json -rff "$here/pair-r$r.json"
   "$java" --enable-native-access=ALL-UNNAMED -jar "$jar" 'FactoryThreadBenchmark' "${opts[@]}" -rf json -rff "$here/factory-r$r.json"
   "$java" --enable-native-access=ALL-UNNAMED -jar "$jar" 'HotBurstBenchmark' "${opts[@]}" -rf json -rff "$here/burst-r$r.json"
   "$java" --enable-native-access=ALL-UNNAMED -jar "$jar" 'FreeRcuBenchmark' -p drain=caller,sustained "${opts[@]}" -rf json -rff "$here/free-rcu-r$r.json"
-  "$java" --enable-native-access=ALL-UNNAMED -jar "$jar" 'RcuReadBenchmark' "${opts[@]}" -rf json -rff "$here/rcu-read-r$r.json"
+  "$java" --enable-native-access=ALL-UNNAMED -jar "$jar" 'RcuReadBenchmark\.(ebrImplicit|ebrHandle|membImplicit|membHandle|qsbrImplicit|qsbrHandle|stampedLockOptimistic)$' "${opts[@]}" -rf json -rff "$here/rcu-read-r$r.json"
 done
 python3 "$here/summary.py" "$here" | tee "$here/summary.txt"

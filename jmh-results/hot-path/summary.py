@@ -6,7 +6,12 @@ from collections import defaultdict
 d = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
 scores, norms = defaultdict(list), defaultdict(list)
 for f in sorted(glob.glob(os.path.join(d, '*-r[0-9]*.json'))):
-    for row in json.load(open(f)):
+    try:
+        rows = json.load(open(f))
+    except ValueError:
+        print(f'skipped {os.path.basename(f)}: not complete JSON (a run still writing it?)')
+        continue
+    for row in rows:
         name = row['benchmark'].split('.')[-2] + '.' + row['benchmark'].split('.')[-1]
         params = row.get('params') or {}
         key = name + ''.join(f' {k}={v}' for k, v in sorted(params.items()))
