@@ -129,4 +129,10 @@ class MisuseCrashTest {
     void oSegmentOutlivesItsAllocator() {
         scenario("o");
     }
+
+    @Test
+    @DisplayName("p: the thread-bound handles under misuse (freed, pending, foreign, interior, closed) and racing close()")
+    void pHandlesUnderMisuse() {
+        scenario("p");
+    }
 }

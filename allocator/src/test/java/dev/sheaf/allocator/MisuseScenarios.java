@@ -65,6 +65,7 @@ final class MisuseScenarios {
             case "m" -> mHeadlessFreeRcuInReadSection();
             case "n" -> nDestroyWithLiveObjects();
             case "o" -> oSegmentOutlivesItsAllocator();
+            case "p" -> pHandlesUnderMisuse();
             default -> throw new IllegalArgumentException("no scenario " + name);
         }
     }
@@ -679,6 +680,122 @@ final class MisuseScenarios {
             sum += s.get(ValueLayout.JAVA_LONG, 0);
         }
         assertEquals(42L * kept.size(), sum, "every kept segment is still mapped");
+    }
+
+    // -------------------------------------------------------------------------------------------
+    // p. the thread-bound handles (SlabCache.Local, SlabAllocator.Local) under the same misuse
+
+    static void pHandlesUnderMisuse() throws Throwable {
+        withEachRcuSheafMode(heap -> {
+            SlabCache c = heap.createCache("p-handles", 64);
+            try (SlabAllocator other = heap(true);
+                 SlabCache.Local hc = c.local();
+                 SlabAllocator.Local hm = heap.local()) {
+                long keep = hc.alloc();
+                long keepM = hm.malloc(64);
+                MemorySegment.ofAddress(keep).reinterpret(64).set(ValueLayout.JAVA_LONG, 0, 0x5EAF_5EAFL);
+                MemorySegment.ofAddress(keepM).reinterpret(64).set(ValueLayout.JAVA_LONG, 0, 0x5EAF_5EAFL);
+                // Freed, not on top of the sheaf.
+                long p = hc.alloc();
+                long q = hc.alloc();
+                hc.free(p);
+                hc.free(q);
+                ise("cache handle: free of a freed object", () -> hc.free(p));
+                ise("cache handle: freeRcu of a freed object", () -> hc.freeRcu(p));
+                long m = hm.malloc(64);
+                long n = hm.malloc(64);
+                hm.free(m);
+                hm.free(n);
+                ise("allocator handle: free of a freed object", () -> hm.free(m));
+                ise("allocator handle: freeRcu(a, off) of a freed object", () -> hm.freeRcu(m, 8));
+                ise("allocator handle: headless freeRcu of a freed object", () -> hm.freeRcu(m));
+                // Pending a grace period.
+                long r = hc.alloc();
+                hc.freeRcu(r);
+                ise("cache handle: free of a pending object", () -> hc.free(r));
+                ise("cache handle: freeRcu of a pending object", () -> hc.freeRcu(r));
+                long t = hm.malloc(64);
+                hm.freeRcu(t, 8);
+                ise("allocator handle: free of a pending object", () -> hm.free(t));
+                ise("allocator handle: freeRcu of a pending object", () -> hm.freeRcu(t, 8));
+                // Foreign, interior, outside any heap.
+                long f = other.malloc(64);
+                for (long bad : new long[] {f, keep + 16, keep + 8, keepM + 32, 16, -64}) {
+                    assertThrows(IllegalArgumentException.class, () -> hc.free(bad), Long.toHexString(bad));
+                    assertThrows(IllegalArgumentException.class, () -> hc.freeRcu(bad), Long.toHexString(bad));
+                    assertThrows(IllegalArgumentException.class, () -> hm.free(bad), Long.toHexString(bad));
+                    assertThrows(IllegalArgumentException.class, () -> hm.freeRcu(bad, 8), Long.toHexString(bad));
+                }
+                other.free(f);
+                barrier(heap);
+                // Nothing else changed: the kept objects are intact and free once.
+                assertEquals(0x5EAF_5EAFL, MemorySegment.ofAddress(keep).reinterpret(64).get(ValueLayout.JAVA_LONG, 0));
+                assertEquals(0x5EAF_5EAFL, MemorySegment.ofAddress(keepM).reinterpret(64).get(ValueLayout.JAVA_LONG, 0));
+                hc.free(keep);
+                hm.free(keepM);
+                ise("cache handle: second free", () -> hc.free(keep));
+                ise("allocator handle: second free", () -> hm.free(keepM));
+            }
+            // A closed handle refuses every call.
+            SlabCache.Local closed = c.local();
+            long s = closed.alloc();
+            closed.close();
+            ise("closed cache handle: alloc", closed::alloc);
+            ise("closed cache handle: free", () -> closed.free(s));
+            c.free(s);
+            c.destroy();
+        });
+        // Handles racing close(): each caller thread works through its own handle; close() on another
+        // thread must end every call in IllegalStateException, never in a crash or a hang.
+        for (int round = 0; round < 10; round++) {
+            SlabAllocator heap = heap(round % 2 == 0);
+            SlabCache cache = heap.createCache("p-race", 64);
+            AtomicReference<Throwable> bad = new AtomicReference<>();
+            AtomicLong ops = new AtomicLong();
+            Thread[] ts = new Thread[2];
+            for (int k = 0; k < 2; k++) {
+                int id = k;
+                ts[k] = Thread.ofPlatform().name("p-caller-" + k).start(() -> {
+                    try (SlabCache.Local hc = cache.local(); SlabAllocator.Local hm = heap.local()) {
+                        for (long i = 0; ; i++) {
+                            long a = hc.alloc();
+                            long b = hm.malloc(64);
+                            if (((i + id) & 1) == 0) {
+                                hc.free(a);
+                                hm.free(b);
+                            } else {
+                                hc.freeRcu(a);
+                                hm.freeRcu(b, 8);
+                            }
+                            ops.incrementAndGet();
+                        }
+                    } catch (IllegalStateException e) {
+                        // the documented outcome of a call racing close()
+                    } catch (Throwable e) {
+                        bad.compareAndSet(null, e);
+                    }
+                });
+            }
+            long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (ops.get() < 2000 && System.nanoTime() < until) {
+                Thread.onSpinWait(); // both callers busy (progress, not a fixed delay)
+            }
+            Thread closer = Thread.ofPlatform().name("p-closer").start(() -> {
+                try {
+                    heap.close();
+                } catch (IllegalStateException e) {
+                    System.out.println("round note: close() threw " + e);
+                }
+            });
+            joinOrFail(closer, "round " + round + ": close() racing with handle callers");
+            for (Thread t : ts) {
+                joinOrFail(t, "round " + round + ": handle caller after close()");
+            }
+            if (bad.get() != null) {
+                throw new AssertionError("round " + round + ": a handle call racing close() threw something other"
+                        + " than IllegalStateException: " + bad.get(), bad.get());
+            }
+        }
     }
 
     /** Runs {@code body} for each value, reporting every failing value. */
