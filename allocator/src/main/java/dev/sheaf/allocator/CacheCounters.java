@@ -43,8 +43,14 @@ final class CacheCounters {
     /** Fast-path frees: of retired magazines in `shared`, of all magazines in a snapshot. */
     static final int C_FREE_FAST = 14;
     static final int C_CORRUPT = 15;
+    /** Objects a free routed to a remote sheaf (RemoteFrees). */
+    static final int C_REMOTE = 16;
+    /** Remote sheaves pushed on their home's inbox. */
+    static final int C_REMOTE_SENT = 17;
+    /** Alloc slow paths served by the magazine's inbox. */
+    static final int C_INBOX = 18;
     /** Length of Magazine.events and of `shared`. */
-    static final int COUNTERS = 16;
+    static final int COUNTERS = 19;
 
     private static final System.Logger CORRUPTION_LOG = System.getLogger("dev.sheaf.allocator.corruption");
 
@@ -115,7 +121,8 @@ final class CacheCounters {
                 bc[0], bc[1], mags, c[C_ALLOC_FAST], c[C_ALLOC_SLOW], c[C_FREE_FAST], c[C_FREE_SLOW],
                 c[C_REFILL], c[C_FLUSH], c[C_BARN_GET], c[C_BARN_GET_FAIL], c[C_BARN_PUT], c[C_BARN_PUT_FAIL],
                 c[C_SHEAF_ALLOC], c[C_DEFERRED], c[C_NOLOCK_FAIL], c[C_RCU_SHEAF], c[C_DIRECT], c[C_CORRUPT],
-                objects[0] * cache.objectSize(), (int) objects[2], cache.sheafCapacityLimit());
+                objects[0] * cache.objectSize(), (int) objects[2], cache.sheafCapacityLimit(),
+                c[C_REMOTE], c[C_REMOTE_SENT], c[C_INBOX]);
     }
 
     /** Reports damage found in the allocator's own links; the caller goes on without the bad link. */

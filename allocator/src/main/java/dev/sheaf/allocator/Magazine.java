@@ -46,6 +46,11 @@ import java.lang.ref.WeakReference;
  * try/finally with no waiting in it, so a barrier that meets a closed sheaf waits (bounded) for
  * the store and then knows the submission happened before it (waitWhileClosing).
  *
+ * Remote frees (RemoteFrees notes): `homeBase`/`homeSpan` sit beside mainSize, read by pushMain;
+ * `homeSlab` is written under the node lock; `remote`/`remoteHome` are owner-only like main;
+ * `inbox` is the one field other threads write while the owner lives (CAS), and lies after the
+ * padding with the slow-path fields.
+ *
  * Padding on both sides keeps the owner's hot fields off the cache lines of neighbouring
  * magazines of other threads: the superclass chain MagazinePad0 -> MagazineFields ->
  * MagazinePad1 -> Magazine (JCTools/Agrona style; the JVM lays out a superclass's fields first).
@@ -56,10 +61,13 @@ import java.lang.ref.WeakReference;
 final class Magazine extends MagazinePad1 {
 
     static final VarHandle RCU_SHEAF;
+    static final VarHandle INBOX;
 
     static {
         try {
-            RCU_SHEAF = MethodHandles.lookup().findVarHandle(MagazineFields.class, "rcuSheaf", Sheaf.class);
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            RCU_SHEAF = l.findVarHandle(MagazineFields.class, "rcuSheaf", Sheaf.class);
+            INBOX = l.findVarHandle(Magazine.class, "inbox", Sheaf.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -71,6 +79,21 @@ final class Magazine extends MagazinePad1 {
      */
     int misses;
     int sizingWindow;
+
+    /**
+     * The slab this magazine refills from (RemoteFrees: its home slab); written under the node
+     * lock by SlabNode, which claims and disowns it.
+     */
+    Slab homeSlab;
+    /** Owner-only: the sheaf of objects freed here whose home is {@code remoteHome}, or null. */
+    Sheaf remote;
+    Magazine remoteHome;
+    /**
+     * Full remote sheaves other magazines sent here (RemoteFrees: a Treiber stack through
+     * Sheaf.below; RemoteFrees.CLOSED once retired). Here, after the padding: remote threads CAS
+     * it, and that must not disturb the lines of the owner's fast path.
+     */
+    volatile Sheaf inbox;
 
     /** A magazine of no cache (tests). */
     Magazine(int sheafLength, int capacity, Thread owner) {
@@ -146,9 +169,17 @@ final class Magazine extends MagazinePad1 {
         }
     }
 
+    /** Objects cached here: main, spare, the remote sheaf and the inbox (racy, for statistics). */
     int cachedObjects() {
         Sheaf s = spare;
-        return mainSize + (s == null ? 0 : s.size);
+        Sheaf r = remote;
+        int n = mainSize + (s == null ? 0 : s.size) + (r == null ? 0 : r.size);
+        Sheaf i = inbox;
+        // At most depth steps: a racy walk may meet a sheaf that has since moved to another inbox.
+        for (int k = i == null ? 0 : i.depth; i != null && k > 0; i = i.below, k--) {
+            n += i.size;
+        }
+        return n;
     }
 
     int rcuObjects() {
@@ -187,6 +218,12 @@ abstract class MagazineFields extends MagazinePad0 {
     int mainSize;
     /** Objects pushMain fills main to (SheafSizing; owner-written, read racily by stats). */
     int capacity;
+    /**
+     * The home range pushMain accepts without a lookup: [homeBase, homeBase + homeSpan) is a slab
+     * whose objects this magazine keeps (RemoteFrees.route); owner-only. Span 0: none yet.
+     */
+    long homeBase;
+    long homeSpan;
     Sheaf spare;
     boolean busy;
     long allocFast;

@@ -277,6 +277,7 @@ final class MagazineRegistry {
                 if (m.spare != null && m.spare.size > 0) {
                     node.flushSheaf(m.spare, false);
                 }
+                endRemote(m, false);
             }
         } else {
             Magazine own = Thread.currentThread().isVirtual() ? null : own();
@@ -287,6 +288,7 @@ final class MagazineRegistry {
                 if (own.spare != null) {
                     node.flushSheaf(own.spare, false);
                 }
+                endRemote(own, false);
             }
         }
     }
@@ -335,9 +337,19 @@ final class MagazineRegistry {
         returnSheaf(m.syncMain(), m.capacity);
         m.loadMain();
         returnSheaf(m.spare, m.capacity);
+        endRemote(m, true);
         // Close the rcu sheaf the way its owner would, so a barrier flushing concurrently waits
         // until it is submitted instead of finding nothing to take and returning early.
         cache.rcuSheaves.retireRcuSheaf(m);
+    }
+
+    /**
+     * A magazine's remote frees end (RemoteFrees.close: its remote sheaf and inbox to the barn or
+     * slabs; {@code retire} closes the inbox for good), then its home slab goes back to the node.
+     */
+    private void endRemote(Magazine m, boolean retire) {
+        cache.remoteFrees.close(m, retire);
+        cache.node.disown(m);
     }
 
     /**
@@ -355,6 +367,7 @@ final class MagazineRegistry {
             returnSheaf(m.syncMain(), m.capacity);
             m.loadMain();
             returnSheaf(m.spare, m.capacity);
+            endRemote(m, false);
             cache.rcuSheaves.retireRcuSheaf(m);
         } finally {
             m.busy = false;

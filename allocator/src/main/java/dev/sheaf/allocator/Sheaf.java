@@ -48,6 +48,12 @@ final class Sheaf extends RcuSheaf {
     long published;
     /** (generation << 32 | count) of the prefix no longer the owner's; changed only by CAS. */
     long taken;
+    /**
+     * In a magazine's inbox (RemoteFrees): the sheaf below this one and this one's depth (1 at
+     * the bottom), written by the sender before the CAS that publishes the sheaf.
+     */
+    Sheaf below;
+    int depth;
 
     /** The kernel's sheaf capacity table (objects per sheaf by object size). */
     static int defaultCapacity(long objectSize) {

@@ -6,6 +6,7 @@ import static dev.sheaf.allocator.CacheCounters.C_BARN_GET_FAIL;
 import static dev.sheaf.allocator.CacheCounters.C_BARN_PUT;
 import static dev.sheaf.allocator.CacheCounters.C_BARN_PUT_FAIL;
 import static dev.sheaf.allocator.CacheCounters.C_FREE_SLOW;
+import static dev.sheaf.allocator.CacheCounters.C_INBOX;
 import static dev.sheaf.allocator.CacheCounters.C_NOLOCK_FAIL;
 import static dev.sheaf.allocator.CacheCounters.C_REFILL;
 import static dev.sheaf.allocator.CacheCounters.C_SHEAF_ALLOC;
@@ -20,7 +21,8 @@ import static dev.sheaf.allocator.CacheCounters.count;
  * magazine and the Barn; when the barn cannot help, main is refilled from or flushed to the
  * SlabNode in one critical section.
  *
- * Alloc order (alloc_from_pcs): pop main; main empty -> swap with a non-empty spare -> barn:
+ * Alloc order (alloc_from_pcs): pop main; main empty -> swap with a non-empty spare -> the
+ * sheaves other threads sent home to this magazine (RemoteFrees.takeInbox) -> barn:
  * give the empty main, take a full sheaf -> refill main in bulk from partial slabs -> grow by a
  * new slab. Free order (free_to_pcs): push main; main full -> swap with an empty spare -> take
  * an empty from the barn (or a new sheaf) if there is no spare -> barn: give the full main, take
@@ -43,11 +45,13 @@ final class SheafExchange {
     private final Barn barn;
     private final SlabNode node;
     private final SheafSizing sizing;
+    private final RemoteFrees remoteFrees;
 
-    SheafExchange(Barn barn, SlabNode node, SheafSizing sizing) {
+    SheafExchange(Barn barn, SlabNode node, SheafSizing sizing, RemoteFrees remoteFrees) {
         this.barn = barn;
         this.node = node;
         this.sizing = sizing;
+        this.remoteFrees = remoteFrees;
     }
 
     /**
@@ -106,8 +110,10 @@ final class SheafExchange {
         sizing.onSlowPath(m);
         Sheaf main = m.main; // empty: popMain failed, and exchanged main for a non-empty spare if there was one
         Sheaf spare = m.spare; // so null or empty
-        Sheaf full = barn.replaceEmpty(spare == null ? null : main, noLock);
-        if (full != null) {
+        Sheaf full = null;
+        if (!noLock && remoteFrees.takeInbox(m)) {
+            count(m, C_INBOX);
+        } else if ((full = barn.replaceEmpty(spare == null ? null : main, noLock)) != null) {
             count(m, C_BARN_GET);
             if (spare == null) {
                 m.spare = main;
@@ -116,7 +122,7 @@ final class SheafExchange {
         } else {
             count(m, C_BARN_GET_FAIL);
             count(m, C_REFILL);
-            int got = node.takeObjects(main.objects, 0, m.capacity, noLock);
+            int got = node.takeObjects(m, main.objects, 0, m.capacity, noLock);
             main.size = got;
             if (got == 0) {
                 if (noLock) {

@@ -20,7 +20,7 @@ package dev.sheaf.allocator;
  * changed by compare-and-set instead (a span has no cache): LIVE (allocated), then FREED, or
  * deferred by freeNoLock, or pending after freeRcu* (LargeSpans' SPAN_* states).
  *
- * Map: states; identity (base, blocks, cache, bytes); node-locked fields; span state.
+ * Map: states; identity (base, blocks, cache, bytes); node-locked fields; home; span state.
  */
 final class Slab {
 
@@ -41,6 +41,11 @@ final class Slab {
     Slab prev;
     Slab next;
     boolean onPartial;
+    /**
+     * The magazine refilling from this slab (RemoteFrees: its home slab), or null. Written under
+     * the node lock; read without it by remote-free routing, as a hint. An owned slab is on no list.
+     */
+    volatile Magazine home;
 
     /** Large spans only: LIVE while allocated, then one of LargeSpans' span states (CAS). */
     volatile int state;

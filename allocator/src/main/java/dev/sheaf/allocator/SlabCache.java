@@ -158,6 +158,10 @@ public final class SlabCache {
      *                             sheafCapacityLimit; sheafCapacity when no magazine exists)
      * @param sheafCapacityLimit the bound adaptive capacities may grow to
      *                           ({@link SlabCache#sheafCapacityLimit()})
+     * @param remoteFrees frees of objects whose slab is another thread's home slab, sent home in
+     *                    a remote sheaf instead of into the freeing thread's main sheaf
+     * @param remoteSheavesSent remote sheaves pushed on their home magazine's inbox
+     * @param inboxTakes alloc slow paths served by the sheaves other threads sent home
      */
     public record Stats(String name, long objectSize, long slotSize, int objectsPerSlab, long slabBytes,
                         long slabs, long partialSlabs, long totalObjects, long activeObjects,
@@ -167,7 +171,8 @@ public final class SlabCache {
                         long sheafRefills, long sheafFlushes, long barnGet, long barnGetFail,
                         long barnPut, long barnPutFail, long sheafAlloc, long deferredFrees,
                         long noLockFailures, long rcuSheavesSubmitted, long directAllocs, long corruptions,
-                        long magazineBytes, int largestSheafCapacity, int sheafCapacityLimit) { }
+                        long magazineBytes, int largestSheafCapacity, int sheafCapacityLimit,
+                        long remoteFrees, long remoteSheavesSent, long inboxTakes) { }
 
     private static final VarHandle STATE;
 
@@ -238,6 +243,8 @@ public final class SlabCache {
     final MagazineRegistry magazines;
     final RcuSheaves rcuSheaves;
     private final SheafExchange exchange;
+    /** Remote frees: objects of another magazine's home slab go home (RemoteFrees). */
+    final RemoteFrees remoteFrees;
     /** kmalloc_nolock / kfree_nolock of this cache. */
     final NoLockPaths noLockPaths;
     private volatile int state;
@@ -278,7 +285,8 @@ public final class SlabCache {
         this.magazines = new MagazineRegistry(this, sizing, local, carrierSlotCount);
         // Rcu sheaves enter the barn and then magazines: they share the one sheaf length.
         this.rcuSheaves = new RcuSheaves(this, magazines, barn, counters, sizing.sheafLength, stateBias);
-        this.exchange = new SheafExchange(barn, node, sizing);
+        this.remoteFrees = new RemoteFrees(this, pages, barn, node, sizing.sheafLength);
+        this.exchange = new SheafExchange(barn, node, sizing, remoteFrees);
         this.noLockPaths = new NoLockPaths(this, magazines, node, stateBias, hasHooks);
         this.threadIndex = CacheSlotIndexes.acquire(); // last: released by markDestroyed/markClosed
     }
@@ -487,10 +495,16 @@ public final class SlabCache {
     }
 
     /**
-     * Pushes onto the owner's main sheaf when it holds fewer than the magazine's capacity
-     * (a field next to mainSize: the one compare of the fast path); false when it is full.
+     * Pushes onto the owner's main sheaf when the object is in the magazine's home range and main
+     * holds fewer than the magazine's capacity (fields next to mainSize); false otherwise, and the
+     * slow path (freeSlow) decides.
      */
     boolean pushMain(Magazine m, long a) {
+        return Long.compareUnsigned(a - m.homeBase, m.homeSpan) < 0 && pushLocal(m, a);
+    }
+
+    /** pushMain without the home range test: for an object the slow path found local. */
+    private boolean pushLocal(Magazine m, long a) {
         int n = m.mainSize;
         long[] objects = m.mainObjects;
         if (n >= m.capacity) {
@@ -1062,6 +1076,14 @@ public final class SlabCache {
     boolean freeSlow(Magazine m, long a, boolean noLock) {
         if (!sheaves) {
             return node.freeToSlabs(a, noLock);
+        }
+        if (Long.compareUnsigned(a - m.homeBase, m.homeSpan) >= 0) {
+            if (remoteFrees.route(m, a, noLock)) {
+                return true;
+            }
+            if (pushLocal(m, a)) {
+                return true;
+            }
         }
         m.syncMain();
         try {

@@ -27,6 +27,13 @@ import static dev.sheaf.allocator.CacheCounters.C_FLUSH;
  * are kept; the next one that empties is released (to PageSource, or with TYPESAFE_BY_RCU after
  * a grace period through the allocator).
  *
+ * Home slabs (RemoteFrees): a magazine's refill takes from its home slab, claimed from the
+ * head of the partial list when it has none. An owned slab is on no list (like a full one), is
+ * never released while owned, and gets its freed objects on its free list for its owner; it
+ * becomes homeless when the owner takes its last free object (full) or hands it back (disown:
+ * onto the list, or released when empty beyond the bound). Direct allocs (takeOne) and refills
+ * without a magazine take only listed, unowned slabs.
+ *
  * Invariants (node lock held): `nrPartial` counts the list, `nrEmpty` the slabs on it with
  * inuse == 0, `nrSlabs` every slab of the cache, `outOfSlabs` the objects taken out of slabs
  * (in sheaves, on deferred lists, in rcu sheaves, or with users). Every mutable field of a Slab
@@ -51,9 +58,9 @@ import static dev.sheaf.allocator.CacheCounters.C_FLUSH;
  * Lock order: see SlabCache's notes. PageSource's lock is taken under the node lock only by
  * tryLock; ordinary growth and release call PageSource with the node lock released.
  *
- * Map: fields; chooseSlabBlocks (slab size); takeOne (direct alloc); takeObjects (refill);
- * growth; takeFromSlab and the free list's validation; popPartials; freeToSlabs, flushSheaf,
- * pushToSlab (frees); release; the partial list; deferred no-lock frees; shrink, destroy, counts.
+ * Map: fields; chooseSlabBlocks (slab size); takeOne (direct alloc); takeObjects (refill),
+ * popHome and disown (home slabs); growth; takeFromSlab and the free list's validation;
+ * popPartials; freeToSlabs, flushSheaf, pushToSlab (frees); release; the partial list; deferred no-lock frees; shrink, destroy, counts.
  */
 /** The slab layer of one cache (kmem_cache_node): partial list, node lock, growth and release. */
 final class SlabNode {
@@ -211,12 +218,20 @@ final class SlabNode {
      * in noLock mode a busy lock).
      */
     int takeObjects(long[] dst, int off, int want, boolean noLock) {
+        return takeObjects(null, dst, off, want, noLock);
+    }
+
+    /**
+     * takeObjects for magazine {@code home} (owned by the caller), or for no magazine (null):
+     * a magazine's refill takes from its home slab, claiming one first if it has none (popHome).
+     */
+    int takeObjects(Magazine home, long[] dst, int off, int want, boolean noLock) {
         if (noLock) {
             if (!lock.tryLock()) {
                 return 0;
             }
             try {
-                int got = popPartials(dst, off, want);
+                int got = pop(home, dst, off, want);
                 if (got > 0) {
                     return got;
                 }
@@ -226,7 +241,7 @@ final class SlabNode {
                     return 0;
                 }
                 addNewSlabLocked(address, true);
-                return popPartials(dst, off, want);
+                return pop(home, dst, off, want);
             } finally {
                 lock.unlock();
             }
@@ -235,7 +250,7 @@ final class SlabNode {
         int got;
         lock.lock();
         try {
-            got = popPartials(dst, off, want);
+            got = pop(home, dst, off, want);
         } finally {
             lock.unlock();
         }
@@ -246,7 +261,7 @@ final class SlabNode {
         if (cache.magazines.reclaimDead() > 0) {
             lock.lock();
             try {
-                got = popPartials(dst, off, want);
+                got = pop(home, dst, off, want);
             } finally {
                 lock.unlock();
             }
@@ -266,9 +281,83 @@ final class SlabNode {
         lock.lock();
         try {
             addNewSlabLocked(address, false);
-            return popPartials(dst, off, want);
+            return pop(home, dst, off, want);
         } finally {
             lock.unlock();
+        }
+    }
+
+    @GuardedBy("lock")
+    private int pop(Magazine home, long[] dst, int off, int want) {
+        return home == null ? popPartials(dst, off, want) : popHome(home, dst, off, want);
+    }
+
+    /**
+     * Node lock held; the caller owns {@code m}. Takes up to {@code want} objects from m's home
+     * slab, claiming the partial list's head when m has none; a slab m empties of free objects
+     * becomes homeless (full: on no list) and the next one is claimed. A claim moves m's home
+     * range to the new slab.
+     */
+    @GuardedBy("lock")
+    private int popHome(Magazine m, long[] dst, int off, int want) {
+        int got = 0;
+        while (got < want) {
+            Slab s = m.homeSlab;
+            if (s == null) {
+                s = partialHead;
+                if (s == null) {
+                    break;
+                }
+                removePartial(s);
+                if (s.inuse == 0) {
+                    nrEmpty--;
+                }
+                s.home = m;
+                m.homeSlab = s;
+                m.homeBase = s.base;
+                m.homeSpan = s.bytes;
+            }
+            while (got < want && s.inuse < objectsPerSlab) {
+                dst[off + got++] = takeFromSlab(s);
+                s.inuse++;
+            }
+            if (s.inuse == objectsPerSlab) {
+                s.home = null;
+                m.homeSlab = null;
+            }
+        }
+        outOfSlabs += got;
+        return got;
+    }
+
+    /**
+     * Hands m's home slab back (the magazine's use ends, or it flushes): onto the partial list,
+     * or released when it is empty and enough empty slabs are kept. The caller owns {@code m}
+     * (or its owner is dead).
+     */
+    void disown(Magazine m) {
+        Slab release = null;
+        lock.lock();
+        try {
+            Slab s = m.homeSlab;
+            if (s != null) {
+                m.homeSlab = null;
+                s.home = null;
+                if (s.inuse > 0) {
+                    addPartialHead(s);
+                } else if (nrEmpty >= MIN_EMPTY_SLABS && cache.state() == SlabCache.LIVE) {
+                    nrSlabs--;
+                    release = s;
+                } else {
+                    nrEmpty++;
+                    addPartialTail(s);
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (release != null) {
+            releaseSlab(release);
         }
     }
 
@@ -449,6 +538,9 @@ final class SlabNode {
         int before = s.inuse;
         s.inuse = before - 1;
         outOfSlabs--;
+        if (s.home != null) {
+            return null; // an owned slab (never full) keeps its free objects, on no list, for its owner
+        }
         if (before == objectsPerSlab) {
             addPartialHead(s);
         }
