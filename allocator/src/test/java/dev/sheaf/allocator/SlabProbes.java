@@ -312,4 +312,105 @@ public final class SlabProbes {
             return w;
         }
     }
+
+    /**
+     * The inbox hand-over (RemoteFrees): a sender offers two sheaves, one after the other (objects
+     * 1, 2 and 3, 4; the second lands on the first when both get in), to a home's inbox while the
+     * home takes everything ({@code retire} false) or retires the
+     * inbox (true). Each object must end in exactly one place: the chain the home took, the inbox
+     * afterwards, or a refused sheaf (which goes to the barn). jcstress runs two actors on this
+     * 2-CPU machine, so one thread sends both. {@code brokenRetire}
+     * retires with a plain read and a plain store instead of the getAndSet (broken on purpose).
+     */
+    public static final class InboxHandOver {
+        private final Magazine home = new Magazine(4, 4, null);
+        private final boolean retire;
+        private final boolean brokenRetire;
+        private final Sheaf first = sheafOf(1, 2);
+        private final Sheaf second = sheafOf(3, 4);
+        private boolean firstRefused;
+        private boolean secondRefused;
+        private Sheaf taken;
+
+        public InboxHandOver(boolean retire, boolean brokenRetire) {
+            this.retire = retire;
+            this.brokenRetire = brokenRetire;
+        }
+
+        private static Sheaf sheafOf(long x, long y) {
+            Sheaf s = new Sheaf(4);
+            s.objects[0] = x;
+            s.objects[1] = y;
+            s.size = 2;
+            return s;
+        }
+
+        /** The remote thread: sends one remote sheaf, then another. */
+        public void send() {
+            firstRefused = !RemoteFrees.offer(home, first);
+            secondRefused = !RemoteFrees.offer(home, second);
+        }
+
+        /** The home: takes its whole inbox, leaving it open or CLOSED. */
+        public void home() {
+            taken = brokenRetire ? takePlain() : RemoteFrees.takeAll(home, retire ? RemoteFrees.CLOSED : null);
+        }
+
+        /** Broken on purpose: a send between the read and the store is overwritten, so lost. */
+        private Sheaf takePlain() {
+            Sheaf head = (Sheaf) Magazine.INBOX.getVolatile(home);
+            Magazine.INBOX.setVolatile(home, RemoteFrees.CLOSED);
+            return head == RemoteFrees.CLOSED ? null : head;
+        }
+
+        /** Sheaves in the chain the home took. */
+        public int takenSheaves() {
+            int n = 0;
+            for (Sheaf s = taken; s != null && n < 3; s = s.below) {
+                n++;
+            }
+            return n;
+        }
+
+        /** After every actor: how many of objects 1..4 are not in exactly one place (0 = correct). */
+        public int misplaced() {
+            int[] seen = new int[5];
+            int bad = walk(seen, taken);
+            Sheaf rest = (Sheaf) Magazine.INBOX.getVolatile(home);
+            if (rest != RemoteFrees.CLOSED) {
+                bad += walk(seen, rest);
+            }
+            if (firstRefused) {
+                bad += walk(seen, sheafOf(1, 2));
+            }
+            if (secondRefused) {
+                bad += walk(seen, sheafOf(3, 4));
+            }
+            for (int k = 1; k <= 4; k++) {
+                if (seen[k] != 1) {
+                    bad++;
+                }
+            }
+            return bad;
+        }
+
+        private static int walk(int[] seen, Sheaf chain) {
+            int bad = 0;
+            int steps = 0;
+            for (Sheaf s = chain; s != null; s = s.below) {
+                if (++steps > 2) {
+                    return bad + 1; // a cycle or a third sheaf: wrong
+                }
+                for (int i = 0; i < s.size; i++) {
+                    long a = s.objects[i];
+                    if (a < 1 || a > 4) {
+                        bad++;
+                    } else {
+                        seen[(int) a]++;
+                    }
+                }
+            }
+            return bad;
+        }
+    }
 }
