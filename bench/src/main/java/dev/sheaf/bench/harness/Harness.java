@@ -32,8 +32,9 @@ public final class Harness {
 
     /** Peer workloads, in report order. */
     public static List<Workload> peerWorkloads() {
-        return List.of(new LarsonWorkload(), new XmallocWorkload(), FalseSharingWorkload.scratch(),
-                FalseSharingWorkload.thrash(), new ThreadChurnWorkload(), new LatencyUnderFloodWorkload());
+        return List.of(new LarsonWorkload(), new LarsonFreshThreadWorkload(), new XmallocWorkload(),
+                XmallocWorkload.producerConsumer(), FalseSharingWorkload.scratch(), FalseSharingWorkload.thrash(),
+                new ThreadChurnWorkload(), new LatencyUnderFloodWorkload());
     }
 
     private Harness() {
