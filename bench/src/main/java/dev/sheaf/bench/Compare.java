@@ -121,7 +121,7 @@ public final class Compare {
         }
         o.printf(Locale.ROOT, "JMH done in %.0f s%n", (System.nanoTime() - t0) / 1e9);
 
-        // seconds per round; the rounds of a peer together take about what one run took before rounds
+        // seconds per round: with 5 rounds each peer gets 1.5 s (quick) or 5 s (full) per workload
         WorkloadConfig config = WorkloadConfig.defaults(full ? 1 : 0.3);
         int rounds = Integer.getInteger("sheaf.rounds", Rounds.DEFAULT);
         List<WorkloadResult> harness = new ArrayList<>(

@@ -52,7 +52,7 @@ public final class Harness {
             }
         }
         boolean full = "full".equals(System.getProperty("sheaf.profile", "quick"));
-        // seconds per round: 5 rounds of the defaults take as long as the single runs they replaced
+        // seconds per round: with the default 5 rounds each peer gets 2.5 s (quick) or 10 s (full) per workload
         WorkloadConfig config = WorkloadConfig.defaults(Double.parseDouble(options.getOrDefault("seconds", full ? "2" : "0.5")));
         int rounds = Integer.parseInt(options.getOrDefault("rounds", String.valueOf(Rounds.DEFAULT)));
         if (options.containsKey("threads")) {
