@@ -241,12 +241,17 @@ public final class Comparison {
         });
     }
 
+    /** Rows of peers, a column per throughput workload that ran in rounds (header: its round count). */
     private List<List<String>> perWorkloadTable(String corner, Function<WorkloadResult, String> cell) {
         List<String> workloads = new ArrayList<>();
+        List<String> header = new ArrayList<>();
+        header.add(corner);
         for (String w : THROUGHPUT_WORKLOADS) {
             for (WorkloadResult r : harness) {
-                if (r.workload().equals(w) && r.figures().containsKey(WorkloadResult.ROUNDS)) {
+                Double rounds = r.figures().get(WorkloadResult.ROUNDS);
+                if (r.workload().equals(w) && rounds != null) {
                     workloads.add(w);
+                    header.add(w + " (" + rounds.intValue() + " rounds)");
                     break;
                 }
             }
@@ -254,18 +259,6 @@ public final class Comparison {
         List<List<String>> rows = new ArrayList<>();
         if (workloads.isEmpty()) {
             return rows;
-        }
-        List<String> header = new ArrayList<>();
-        header.add(corner);
-        for (String w : workloads) {
-            WorkloadResult any = null;
-            for (WorkloadResult r : harness) {
-                if (r.workload().equals(w) && r.figures().containsKey(WorkloadResult.ROUNDS)) {
-                    any = r;
-                    break;
-                }
-            }
-            header.add(w + (any == null ? "" : " (" + any.figures().get(WorkloadResult.ROUNDS).intValue() + " rounds)"));
         }
         rows.add(header);
         for (String p : peers()) {
