@@ -1,6 +1,7 @@
 package dev.sheaf.bench;
 
 import dev.sheaf.bench.harness.Harness;
+import dev.sheaf.bench.harness.Rounds;
 import dev.sheaf.bench.harness.SheafExperiment;
 import dev.sheaf.bench.harness.WorkloadConfig;
 import dev.sheaf.bench.harness.WorkloadResult;
@@ -40,10 +41,13 @@ import org.openjdk.jmh.runner.options.VerboseMode;
  * the JMH JSON, the harness JSON and {@code .hgrm} files, PNG charts and a generated
  * {@code README.md} into {@code -Dsheaf.results} (default {@code jmh-results}).
  *
- * <p>Profiles ({@code -Dsheaf.profile}): {@code quick} (about 3 minutes on 2 cores: one fork,
- * 3 x 0.4 s warm-up, 4 x 0.4 s measurement, bursts of 100 and 1000, 1.25 s per harness run; two-thread JMH rows such as
+ * <p>Profiles ({@code -Dsheaf.profile}): {@code quick} (about 6 minutes on 2 cores: one fork,
+ * 3 x 0.4 s warm-up, 4 x 0.4 s measurement, bursts of 100 and 1000, harness peer workloads in 5 interleaved
+ * rounds of 0.3 s per peer (median reported, the first round also warms the JIT up); two-thread JMH rows such as
  * producer/consumer need the longer warm-up, their JIT threads compete with two busy threads) and {@code full} (one fork,
- * 3 x 1 s warm-up, 5 x 1 s measurement, bursts of 25 to 1600, 5 s per harness run).
+ * 3 x 1 s warm-up, 5 x 1 s measurement, bursts of 25 to 1600, 5 rounds of 1 s per harness peer workload).
+ * {@code -Dsheaf.rounds=N} changes the number of harness rounds; the latency workload runs once for as long
+ * as the rounds of the others together ({@link dev.sheaf.bench.harness.Workload#interleavedRounds()}).
  * {@code -Dsheaf.jmh.verbose=true} shows JMH's own output.
  */
 public final class Compare {
@@ -117,9 +121,11 @@ public final class Compare {
         }
         o.printf(Locale.ROOT, "JMH done in %.0f s%n", (System.nanoTime() - t0) / 1e9);
 
-        WorkloadConfig config = WorkloadConfig.defaults(full ? 5 : 1.25);
+        // seconds per round: with 5 rounds each peer gets 1.5 s (quick) or 5 s (full) per workload
+        WorkloadConfig config = WorkloadConfig.defaults(full ? 1 : 0.3);
+        int rounds = Integer.getInteger("sheaf.rounds", Rounds.DEFAULT);
         List<WorkloadResult> harness = new ArrayList<>(
-                Harness.runPeerWorkloads(Harness.peerWorkloads(), peers, config, o));
+                Harness.runPeerWorkloads(Harness.peerWorkloads(), peers, config, rounds, o));
         for (SheafExperiment e : SheafExperiment.all(full)) {
             harness.addAll(e.run(config, o));
         }

@@ -28,7 +28,10 @@ import org.openjdk.jmh.infra.Control;
  * thread that did not allocate it, which is what a server's request buffers go through.
  * A full (or empty) ring makes the side spin, so both sides run at the pair's common rate;
  * the group score is the time per object. {@code arena-confined} cannot free on another
- * thread and is not in the list.
+ * thread and is not in the list. JMH runs the peers one after the other and cannot interleave
+ * them within a fork; the harness's {@code producer-consumer} workload
+ * ({@code XmallocWorkload.producerConsumer()}) is the same loop run in rounds interleaved across
+ * peers, with each peer's median round and spread.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)

@@ -9,12 +9,12 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * sizes (8 to 1000 bytes by default) and repeatedly replaces a random one. One replacement in
  * eight hands the old object to a shared mailbox instead of freeing it and frees whatever another
  * thread left there, so objects are regularly freed by threads that did not allocate them (the
- * original passes whole pools to new threads; the mailbox gives the same cross-thread traffic
- * without thread creation in the measurement). One operation = one allocation plus one free.
+ * original passes whole pools to new threads, which {@link LarsonFreshThreadWorkload} does; the
+ * mailbox gives cross-thread traffic without thread creation in the measurement). One operation =
+ * one allocation plus one free. The loop is {@link LarsonPool}'s, shared with the fresh-thread form.
  */
 public final class LarsonWorkload implements Workload {
     private static final int MAILBOX_SLOTS_PER_THREAD = 64;
-    private static final int CHECK_CLOCK_EVERY = 256;
 
     @Override
     public String name() {
@@ -51,51 +51,12 @@ public final class LarsonWorkload implements Workload {
         long start = System.nanoTime();
         long deadline = start + c.nanos();
         long[] ops = Workers.run("larson", threads, index -> {
-            FastRandom rnd = new FastRandom(c.seed() + index);
-            long[] pool = new long[c.poolSize()];
-            long allocs = 0;
-            long frees = 0;
-            for (int i = 0; i < pool.length; i++) {
-                long size = rnd.between(c.minSize(), c.maxSize());
-                pool[i] = peer.allocate(size);
-                Stamp.write(peer, pool[i], size, index);
-                allocs++;
-            }
-            long replaced = 0;
-            while (true) {
-                for (int k = 0; k < CHECK_CLOCK_EVERY; k++) {
-                    int slot = rnd.nextInt(pool.length);
-                    long old = pool[slot];
-                    long oldSize = Stamp.size(peer, old);
-                    if ((rnd.nextLong() & 7) == 0) {
-                        // publish ours, free a neighbour's (getAndSet: full fence, so its stamp is visible)
-                        long other = mailbox.getAndSet(rnd.nextInt(mailbox.length()), old);
-                        if (other != 0) {
-                            peer.free(other, Stamp.size(peer, other));
-                            frees++;
-                        }
-                    } else {
-                        peer.free(old, oldSize);
-                        frees++;
-                    }
-                    long size = rnd.between(c.minSize(), c.maxSize());
-                    long h = peer.allocate(size);
-                    Stamp.write(peer, h, size, index);
-                    pool[slot] = h;
-                    allocs++;
-                }
-                replaced += CHECK_CLOCK_EVERY;
-                if (System.nanoTime() - deadline >= 0) {
-                    break;
-                }
-            }
-            for (long h : pool) {
-                peer.free(h, Stamp.size(peer, h));
-                frees++;
-            }
-            allocated.addAndGet(allocs);
-            freed.addAndGet(frees);
-            return replaced;
+            LarsonPool pool = new LarsonPool(peer, c, index);
+            pool.replace(deadline, Long.MAX_VALUE, mailbox);
+            pool.freeAll();
+            allocated.addAndGet(pool.allocated());
+            freed.addAndGet(pool.freed());
+            return pool.replaced();
         });
         long elapsed = System.nanoTime() - start;
         long leftovers = 0;

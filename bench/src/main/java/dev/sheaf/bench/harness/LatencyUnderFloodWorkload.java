@@ -105,6 +105,18 @@ public final class LatencyUnderFloodWorkload implements Workload {
         return MachineFloor.NAME;
     }
 
+    /**
+     * Runs once per peer, not in interleaved rounds: its figures are tail percentiles of a fixed-rate
+     * schedule, whose throughput is the set rate, so a median round by throughput would be an arbitrary
+     * round; and a p99.99 needs many samples in one histogram (5 rounds of a fifth of the time would
+     * each hold a fifth of them, and each pay the warm-up again). The harness gives this one run the
+     * time the other workloads' rounds take together.
+     */
+    @Override
+    public boolean interleavedRounds() {
+        return false;
+    }
+
     /** Flood threads for {@code config}: {@code threads - 1}, at most {@code cores - 1}, at least 1. */
     static int floodThreads(WorkloadConfig config, int cores) {
         return Math.max(1, Math.min(config.threads(), cores) - 1);

@@ -12,7 +12,6 @@ import java.nio.ByteOrder;
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
@@ -63,27 +62,18 @@ public final class OffHeapCacheExperiment implements SheafExperiment {
         List<BiFunction<Integer, Integer, ByteCache>> variants = List.of(RcuOffHeapCache::new,
                 RefCountedOffHeapCache::new, HeapByteCache::new);
         // Rounds interleave the maps, so a slow phase of this shared machine falls on all of them
-        // rather than on whichever ran then; each map reports its median round.
-        List<List<WorkloadResult>> rounds = new ArrayList<>();
-        for (int i = 0; i < variants.size(); i++) {
-            rounds.add(new ArrayList<>());
-        }
-        for (int round = 0; round < ROUNDS; round++) {
-            for (int i = 0; i < variants.size(); i++) {
-                rounds.get(i).add(run(variants.get(i), c));
-            }
-        }
+        // rather than on whichever ran then; each map reports its median round (Rounds).
+        List<List<WorkloadResult>> rounds = Rounds.interleave(variants.size(), ROUNDS,
+                (i, round) -> run(variants.get(i), c));
         List<WorkloadResult> results = new ArrayList<>();
         for (List<WorkloadResult> all : rounds) {
-            all.sort(Comparator.comparingDouble(r -> r.figures().get("getsPerSecond")));
-            WorkloadResult median = all.get(all.size() / 2);
-            StringBuilder each = new StringBuilder();
-            for (WorkloadResult r : all) {
-                each.append(each.isEmpty() ? "" : ", ")
-                        .append(String.format(Locale.ROOT, "%.1f", r.figures().get("getsPerSecond") / 1e6));
-            }
+            Rounds.Summary<WorkloadResult> s = Rounds.summarize(all, r -> r.figures().get("getsPerSecond"));
+            WorkloadResult median = s.median();
+            median.figure("min getsPerSecond", s.min()).figure("max getsPerSecond", s.max())
+                    .figure(WorkloadResult.ROUNDS, s.rounds());
             median.note(median.note() + String.format(Locale.ROOT,
-                    "; median of %d rounds interleaved with the other maps (M gets/s: %s)", ROUNDS, each));
+                    "; median of %d rounds interleaved with the other maps (M gets/s: %s)", s.rounds(),
+                    Rounds.describe(s.values(), 1e6)));
             out.println("   " + Harness.describe(median));
             results.add(median);
         }

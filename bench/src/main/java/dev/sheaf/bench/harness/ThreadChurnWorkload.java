@@ -72,7 +72,7 @@ public final class ThreadChurnWorkload implements Workload {
             }
         }
         return new WorkloadResult(name(), peer.name(), objects, elapsed)
-                .figure("rounds", rounds)
+                .figure("threadGenerations", rounds)
                 .note(threads + " threads per round, " + perThread + " objects of " + SIZE + " B each");
     }
 }

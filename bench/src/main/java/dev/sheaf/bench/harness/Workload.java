@@ -32,6 +32,15 @@ public interface Workload {
         return java.util.List.of();
     }
 
+    /**
+     * Whether the harness runs this workload in interleaved rounds across peers and reports each
+     * peer's median round ({@link Rounds}); {@code true} by default. A workload that says
+     * {@code false} runs once per peer, for as long as the others' rounds take together.
+     */
+    default boolean interleavedRounds() {
+        return true;
+    }
+
     /** Why the peer cannot run this workload, or {@code null} when it can. */
     default String unsupportedReason(AllocatorPeer peer, WorkloadConfig config) {
         return null;

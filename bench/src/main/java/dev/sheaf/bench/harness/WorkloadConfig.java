@@ -3,7 +3,7 @@ package dev.sheaf.bench.harness;
 /**
  * Knobs shared by the harness workloads. Defaults fit a 2-core machine.
  *
- * @param seconds     how long each workload runs per peer
+ * @param seconds     how long one run of a workload on one peer lasts (one round, when the harness runs rounds)
  * @param threads     worker threads (workloads that pair threads use {@code threads / 2} pairs, at least 1)
  * @param minSize     smallest object size for random-size workloads
  * @param maxSize     largest object size for random-size workloads

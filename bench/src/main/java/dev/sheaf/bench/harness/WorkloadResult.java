@@ -9,6 +9,18 @@ import org.HdrHistogram.Histogram;
  * and latency histograms (nanoseconds) when the workload records them.
  */
 public final class WorkloadResult {
+    /** Figure: how many interleaved rounds the reported (median) round was picked from. */
+    public static final String ROUNDS = "rounds";
+    /** Figure: the slowest round's throughput, million operations per second. */
+    public static final String MIN_MOPS = "min Mops/s";
+    /** Figure: the fastest round's throughput, million operations per second. */
+    public static final String MAX_MOPS = "max Mops/s";
+    /**
+     * Figure: the peer's peak reserved bytes in the reported round ({@code AllocatorPeer.peakReservedBytes()});
+     * -1 when the peer does not expose it.
+     */
+    public static final String PEAK_RESERVED_BYTES = "peakReservedBytes";
+
     private final String workload;
     private final String peer;
     private final long operations;
@@ -22,6 +34,16 @@ public final class WorkloadResult {
         this.peer = peer;
         this.operations = operations;
         this.elapsedNanos = elapsedNanos;
+    }
+
+    /**
+     * Bytes as mebibytes for tables: {@code "12.3 MiB"}, or {@code "n/a"} when negative (not exposed).
+     *
+     * @param bytes a byte count, negative when unknown
+     * @return the text
+     */
+    public static String mebibytes(double bytes) {
+        return bytes < 0 ? "n/a" : String.format(java.util.Locale.ROOT, "%.1f MiB", bytes / (1024.0 * 1024));
     }
 
     public WorkloadResult figure(String name, double value) {

@@ -8,18 +8,48 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * through SPSC rings to consumer threads that free them, so every free is remote. With
  * {@code threads} workers there are {@code max(1, threads / 2)} producer/consumer pairs.
  * One operation = one object allocated, handed over and freed.
+ *
+ * <p>{@link #producerConsumer()} is the same loop as JMH's {@code ProducerConsumerBenchmark}
+ * (issue 3's producer/consumer row) in the harness: one pair, 64-byte objects, so it gets
+ * interleaved rounds and a median like the other workloads.
  */
 public final class XmallocWorkload implements Workload {
     private static final int RING = 4096;
+    /** The producer/consumer row's object size, as in the JMH benchmark. */
+    private static final int PC_SIZE = 64;
+
+    private final String name;
+    /** Every object's size, or 0 for random sizes up to {@code min(maxSize, 256)}. */
+    private final int fixedSize;
+
+    /** xmalloc: {@code threads / 2} pairs, random sizes of {@code minSize} to {@code min(maxSize, 256)} bytes. */
+    public XmallocWorkload() {
+        this("xmalloc", 0);
+    }
+
+    private XmallocWorkload(String name, int fixedSize) {
+        this.name = name;
+        this.fixedSize = fixedSize;
+    }
+
+    /**
+     * One thread allocates 64-byte objects, another frees them, through one {@link LongSpscRing}.
+     *
+     * @return the {@code producer-consumer} workload
+     */
+    public static XmallocWorkload producerConsumer() {
+        return new XmallocWorkload("producer-consumer", PC_SIZE);
+    }
 
     @Override
     public String name() {
-        return "xmalloc";
+        return name;
     }
 
     @Override
     public String description() {
-        return "producer/consumer: producers allocate, consumers on other threads free";
+        return fixedSize == 0 ? "producer/consumer: producers allocate, consumers on other threads free"
+                : "one thread allocates " + fixedSize + " B objects, another frees them (JMH's producer/consumer row)";
     }
 
     @Override
@@ -35,13 +65,13 @@ public final class XmallocWorkload implements Workload {
         return peer.maxSize() < maxSize(config) ? "serves at most " + peer.maxSize() + " bytes" : null;
     }
 
-    private static int maxSize(WorkloadConfig c) {
-        return Math.min(c.maxSize(), 256);
+    private int maxSize(WorkloadConfig c) {
+        return fixedSize != 0 ? fixedSize : Math.min(c.maxSize(), 256);
     }
 
     @Override
     public WorkloadResult run(AllocatorPeer peer, WorkloadConfig c) throws InterruptedException {
-        int pairs = Math.max(1, c.threads() / 2);
+        int pairs = fixedSize != 0 ? 1 : Math.max(1, c.threads() / 2);
         LongSpscRing[] rings = new LongSpscRing[pairs];
         for (int i = 0; i < pairs; i++) {
             rings[i] = new LongSpscRing(RING);
@@ -51,6 +81,7 @@ public final class XmallocWorkload implements Workload {
             finished[i] = new AtomicBoolean();
         }
         int maxSize = maxSize(c);
+        int minSize = fixedSize != 0 ? fixedSize : c.minSize();
         long start = System.nanoTime();
         long deadline = start + c.nanos();
         long[] counts = Workers.run("xmalloc", pairs * 2, index -> {
@@ -60,7 +91,7 @@ public final class XmallocWorkload implements Workload {
                 long produced = 0;
                 do { // at least one batch, however late the thread started
                     for (int k = 0; k < 64; k++) {
-                        long size = rnd.between(c.minSize(), maxSize);
+                        long size = rnd.between(minSize, maxSize);
                         long h = peer.allocate(size);
                         Stamp.write(peer, h, size, index);
                         while (!ring.offer(h)) {
@@ -105,6 +136,6 @@ public final class XmallocWorkload implements Workload {
             throw new IllegalStateException("xmalloc lost objects: produced " + produced + ", freed " + consumed);
         }
         return new WorkloadResult(name(), peer.name(), consumed, elapsed)
-                .note(pairs + " producer/consumer pair(s), sizes " + c.minSize() + "-" + maxSize + " B");
+                .note(pairs + " producer/consumer pair(s), sizes " + minSize + "-" + maxSize + " B");
     }
 }

@@ -84,6 +84,20 @@ public interface AllocatorPeer extends AutoCloseable {
         return -1;
     }
 
+    /**
+     * The most memory this peer has held from the operating system since it was opened, in bytes,
+     * as close as the allocator lets one see it; -1 when it does not expose it. Sheaf reports its
+     * page source's peak reserved bytes; native allocators that only report their current footprint
+     * return the largest value sampled by calls to this method (the harness samples once, at the end
+     * of each round, so for them it is an end-of-round figure, not a true peak). Safe to call from
+     * any thread; not for hot paths (it may call into the allocator's statistics).
+     *
+     * @return peak reserved bytes, or -1 when not exposed
+     */
+    default long peakReservedBytes() {
+        return -1;
+    }
+
     @Override
     void close();
 }

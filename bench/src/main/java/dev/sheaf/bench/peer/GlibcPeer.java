@@ -11,6 +11,8 @@ public final class GlibcPeer implements AllocatorPeer {
     private static final MethodHandle MALLOC = LIBRARY.malloc();
     private static final MethodHandle FREE = LIBRARY.free();
 
+    private final NativeHeapStats.EndOfRoundMax footprint = new NativeHeapStats.EndOfRoundMax();
+
     private GlibcPeer() {
     }
 
@@ -33,6 +35,15 @@ public final class GlibcPeer implements AllocatorPeer {
     @Override
     public void free(long handle, long size) {
         NativeLibrary.callFree(FREE, handle);
+    }
+
+    /**
+     * The largest mallinfo2 {@code arena + hblkhd} sampled by calls to this method: glibc reports its
+     * current footprint only, and for the whole process (the JVM's own mallocs included).
+     */
+    @Override
+    public long peakReservedBytes() {
+        return footprint.sample(NativeHeapStats.glibcFootprint());
     }
 
     @Override

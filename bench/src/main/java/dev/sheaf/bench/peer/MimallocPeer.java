@@ -11,7 +11,11 @@ public final class MimallocPeer implements AllocatorPeer {
     private static final MethodHandle MALLOC = LIBRARY.malloc();
     private static final MethodHandle FREE = LIBRARY.free();
 
+    /** Whether mimalloc's statistics were reset when this peer was opened, so that its peak counts from then. */
+    private final boolean peakFromOpen;
+
     private MimallocPeer() {
+        peakFromOpen = NativeHeapStats.mimallocResetPeak();
     }
 
     /** @throws PeerUnavailableException when the library is not installed */
@@ -33,6 +37,16 @@ public final class MimallocPeer implements AllocatorPeer {
     @Override
     public void free(long handle, long size) {
         NativeLibrary.callFree(FREE, handle);
+    }
+
+    /**
+     * mimalloc's peak committed bytes since this peer was opened ({@code mi_process_info}'s peak_commit
+     * counted from a statistics reset done at open). Process-wide: mimalloc used by another peer
+     * opened later resets the peak again, and use beside this one counts too.
+     */
+    @Override
+    public long peakReservedBytes() {
+        return peakFromOpen ? NativeHeapStats.mimallocPeak() : -1;
     }
 
     @Override

@@ -68,6 +68,12 @@ final class SheafPeers {
             return allocator.stats().liveBytes();
         }
 
+        /** The allocator's page source peak (a SlabCache's slabs come from the same page source). */
+        @Override
+        public final long peakReservedBytes() {
+            return allocator.stats().peakReservedBytes();
+        }
+
         /** Closes the allocator (which waits for pending freeRcu objects by driving grace periods itself), then the domain. */
         void closeAll() {
             try {

@@ -11,6 +11,8 @@ public final class TcmallocPeer implements AllocatorPeer {
     private static final MethodHandle MALLOC = LIBRARY.malloc();
     private static final MethodHandle FREE = LIBRARY.free();
 
+    private final NativeHeapStats.EndOfRoundMax footprint = new NativeHeapStats.EndOfRoundMax();
+
     private TcmallocPeer() {
     }
 
@@ -33,6 +35,15 @@ public final class TcmallocPeer implements AllocatorPeer {
     @Override
     public void free(long handle, long size) {
         NativeLibrary.callFree(FREE, handle);
+    }
+
+    /**
+     * The largest {@code generic.heap_size} sampled by calls to this method: tcmalloc reports its
+     * current heap only.
+     */
+    @Override
+    public long peakReservedBytes() {
+        return footprint.sample(NativeHeapStats.tcmallocHeapSize());
     }
 
     @Override

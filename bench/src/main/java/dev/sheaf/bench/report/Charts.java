@@ -61,7 +61,7 @@ public final class Charts {
 
         DefaultCategoryDataset tput = new DefaultCategoryDataset();
         for (String p : peers) {
-            for (String w : List.of("larson", "xmalloc", "cache-scratch", "cache-thrash", "thread-churn")) {
+            for (String w : Comparison.THROUGHPUT_WORKLOADS) {
                 WorkloadResult r = c.harness(w, p);
                 if (r != null) {
                     tput.addValue(r.opsPerSecond() / 1e6, p, w);

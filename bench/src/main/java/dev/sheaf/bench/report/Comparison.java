@@ -23,6 +23,9 @@ public final class Comparison {
 
     /** JMH benchmarks that run per peer. */
     private static final Set<String> PEER_BENCHMARKS = Set.of("pair", "burst", "pc");
+    /** Harness peer workloads with a throughput figure, in table order (the latency workload is apart). */
+    static final List<String> THROUGHPUT_WORKLOADS = List.of("larson", "larson-fresh", "xmalloc",
+            "producer-consumer", "cache-scratch", "cache-thrash", "thread-churn");
     /** Harness results that are Sheaf experiments rather than per-peer workloads. */
     private static final Set<String> EXPERIMENTS = Set.of("rcuscale", "offheap-cache");
 
@@ -126,7 +129,9 @@ public final class Comparison {
                 new Column("burst ns/obj", false, p -> jmhNanos("burst", p)),
                 new Column("prod/cons ns/obj", false, p -> jmhNanos("pc", p)),
                 new Column("larson Mops/s", true, p -> mops("larson", p)),
+                new Column("larson-fresh Mops/s", true, p -> mops("larson-fresh", p)),
                 new Column("xmalloc Mops/s", true, p -> mops("xmalloc", p)),
+                new Column("prod/cons Mops/s", true, p -> mops("producer-consumer", p)),
                 new Column("scratch Mops/s", true, p -> mops("cache-scratch", p)),
                 new Column("thrash Mops/s", true, p -> mops("cache-thrash", p)),
                 new Column("churn Mops/s", true, p -> mops("thread-churn", p)),
@@ -207,6 +212,63 @@ public final class Comparison {
                         us(h.getValueAtPercentile(99)), us(h.getValueAtPercentile(99.9)),
                         us(h.getValueAtPercentile(99.99)), us(h.getMaxValue()), String.valueOf(h.getTotalCount()), wait));
             }
+        }
+        return rows;
+    }
+
+    /**
+     * The harness throughput workloads' spread: per peer and workload, the median round's Mops/s with
+     * the slowest and fastest round, {@code "12.3 (11.0-13.1)"}, and the rounds per cell in the header;
+     * empty when no result has rounds.
+     */
+    List<List<String>> roundsTable() {
+        return perWorkloadTable("peer \\ Mops/s: median (min-max)", r -> {
+            Double min = r.figures().get(WorkloadResult.MIN_MOPS);
+            Double max = r.figures().get(WorkloadResult.MAX_MOPS);
+            String median = format(r.opsPerSecond() / 1e6);
+            return min == null || max == null ? median : median + " (" + format(min) + "-" + format(max) + ")";
+        });
+    }
+
+    /**
+     * Peak reserved bytes of each peer in the median round of each harness workload, in MiB;
+     * {@code n/a} where the peer does not expose it. Empty when no result carries the figure.
+     */
+    List<List<String>> peakReservedTable() {
+        return perWorkloadTable("peer \\ peak reserved (MiB)", r -> {
+            Double b = r.figures().get(WorkloadResult.PEAK_RESERVED_BYTES);
+            return b == null || b < 0 ? "n/a" : String.format(Locale.ROOT, "%.1f", b / (1024.0 * 1024));
+        });
+    }
+
+    /** Rows of peers, a column per throughput workload that ran in rounds (header: its round count). */
+    private List<List<String>> perWorkloadTable(String corner, Function<WorkloadResult, String> cell) {
+        List<String> workloads = new ArrayList<>();
+        List<String> header = new ArrayList<>();
+        header.add(corner);
+        for (String w : THROUGHPUT_WORKLOADS) {
+            for (WorkloadResult r : harness) {
+                Double rounds = r.figures().get(WorkloadResult.ROUNDS);
+                if (r.workload().equals(w) && rounds != null) {
+                    workloads.add(w);
+                    header.add(w + " (" + rounds.intValue() + " rounds)");
+                    break;
+                }
+            }
+        }
+        List<List<String>> rows = new ArrayList<>();
+        if (workloads.isEmpty()) {
+            return rows;
+        }
+        rows.add(header);
+        for (String p : peers()) {
+            List<String> row = new ArrayList<>();
+            row.add(p);
+            for (String w : workloads) {
+                WorkloadResult r = harness(w, p);
+                row.add(r == null ? "-" : cell.apply(r));
+            }
+            rows.add(row);
         }
         return rows;
     }
@@ -483,6 +545,13 @@ public final class Comparison {
         if (!bursts.isEmpty()) {
             sb.append('\n').append(render(bursts, false));
         }
+        List<List<String>> spread = roundsTable();
+        if (!spread.isEmpty()) {
+            sb.append("\nHarness rounds, interleaved across peers (median round, slowest-fastest):\n")
+                    .append(render(spread, false));
+            sb.append("\nPeak reserved bytes in the median round (glibc, tcmalloc: at the end of the round; glibc: the whole process):\n")
+                    .append(render(peakReservedTable(), false));
+        }
         sb.append("\nLatency on the latency-critical thread (microseconds, coordinated-omission-corrected):\n");
         sb.append(render(latencyTable(), false));
         List<List<String>> exp = experimentTable();
@@ -523,7 +592,7 @@ public final class Comparison {
         sb.append("\n- Every committed result file (also the RCU and freeRcu JMH runs) and the command that produced it: [COMMANDS.md](COMMANDS.md)");
         sb.append("\n\nThe machine is small and was shared: treat single figures as indicative, ratios measured in the same run as the result.\n\n");
         sb.append("## Sheaf against every peer\n\n");
-        sb.append("64-byte objects unless noted. `pair`, `burst` (1000 allocations then 1000 frees) and `prod/cons` (one thread allocates, another frees) are JMH (ns per object, lower is better); the Mops/s columns are the HdrHistogram harness (higher is better). `(Nx)` = how many times better the best Sheaf row is than that peer (below 1.0x the peer wins). `B/op` = JMH `-prof gc` bytes allocated on the Java heap per pair. Netty and Arena peers map handles to their objects through a lock-free table (see `HandleTable`); `netty-api` rows below show Netty without it.\n\n");
+        sb.append("64-byte objects unless noted. `pair`, `burst` (1000 allocations then 1000 frees) and `prod/cons` (one thread allocates, another frees) are JMH (ns per object, lower is better); the Mops/s columns are the HdrHistogram harness (higher is better; each peer's median of rounds interleaved across the peers, spread below; `prod/cons Mops/s` is the same one-allocates-one-frees loop as the JMH row). `(Nx)` = how many times better the best Sheaf row is than that peer (below 1.0x the peer wins). `B/op` = JMH `-prof gc` bytes allocated on the Java heap per pair. Netty and Arena peers map handles to their objects through a lock-free table (see `HandleTable`); `netty-api` rows below show Netty without it.\n\n");
         sb.append(render(mainTable(), true));
         List<List<String>> bursts = burstTable();
         if (!bursts.isEmpty()) {
@@ -550,6 +619,13 @@ public final class Comparison {
         }
         if (cacheJmh.size() > 1) {
             sb.append("\n### Off-heap cache, JMH (`OffHeapCacheBenchmark`, `-prof gc`)\n\n").append(render(cacheJmh, true));
+        }
+        List<List<String>> spread = roundsTable();
+        if (!spread.isEmpty()) {
+            sb.append("\n### Harness rounds and spread\n\nEvery harness throughput workload runs in rounds interleaved across the peers (A B C, A B C, ...; each round opens a fresh peer and closes it); the table above shows each peer's median round, this one the median with the slowest and fastest round (Mops/s). A wide spread means the machine, not the allocator, moved the figure.\n\n")
+                    .append(render(spread, true));
+            sb.append("\n### Peak reserved memory\n\nThe peer's peak reserved bytes in its median round, MiB: Sheaf's page-source peak (`SlabAllocator.Stats.peakReservedBytes`), mimalloc's peak commit since the peer was opened (`mi_process_info`), glibc's `mallinfo2` arena + hblkhd and tcmalloc's `generic.heap_size` sampled at the end of the round (not a true peak; glibc's counts the whole JVM's malloc use); `n/a`: the peer does not expose it.\n\n")
+                    .append(render(peakReservedTable(), true));
         }
         sb.append("\n## Latency under a deferred-free flood\n\nOne thread allocates and frees 64 bytes on a fixed schedule; latency is measured from each request's scheduled start (coordinated omission avoided); a flood thread (at most cores - 1 of them) floods the allocator with `freeRcu` (Sheaf, whose RCU duty cycle it also runs) or `free` (peers without deferred free). On Linux the latency thread runs alone on one CPU and the JVM's other threads on the rest; other processes are not kept away: `cpu wait ms` is how long the latency thread was runnable without a CPU during the measurement (near 0 on a quiet machine; when it is not, the percentiles are the machine's). The `floor` row is the same run with no allocator at all (each thread reuses one block of its own): what the schedule, the clock and the machine cost by themselves; a peer's tail is its own only above it. Microseconds.\n\n");
         sb.append(render(latencyTable(), true));

@@ -77,6 +77,53 @@ class WorkloadsTest {
     void harnessSelfTestPasses() throws InterruptedException {
         List<WorkloadResult> results = Harness.selfTest(System.out);
         assertTrue(results.size() >= Harness.peerWorkloads().size(), "glibc alone runs every workload");
+        for (String w : List.of("larson-fresh", "producer-consumer")) {
+            assertTrue(results.stream().anyMatch(r -> r.workload().equals(w) && r.peer().equals("glibc")), w);
+        }
+        for (WorkloadResult r : results) {
+            assertEquals(1.0, r.figures().get(WorkloadResult.ROUNDS), r.workload() + " selftest runs one round");
+        }
+    }
+
+    /** Rounds interleave across peers; every peer reports its median with the spread and its peak reserved bytes. */
+    @Test
+    void peerWorkloadsReportTheMedianRoundWithSpreadAndPeak() throws InterruptedException {
+        WorkloadConfig brief = BRIEF.withSeconds(0.02);
+        List<String> peers = Peers.available(List.of(Peers.SHEAF_MALLOC, "glibc", NettyPeer.POOLED), System.out);
+        java.io.ByteArrayOutputStream log = new java.io.ByteArrayOutputStream();
+        List<WorkloadResult> results = Harness.runPeerWorkloads(List.of(new LarsonFreshThreadWorkload()), peers, brief,
+                3, new java.io.PrintStream(log, true, java.nio.charset.StandardCharsets.UTF_8));
+        assertEquals(peers.size(), results.size());
+        for (WorkloadResult r : results) {
+            double median = r.opsPerSecond() / 1e6;
+            assertEquals(3.0, r.figures().get(WorkloadResult.ROUNDS));
+            assertTrue(r.figures().get(WorkloadResult.MIN_MOPS) <= median
+                    && median <= r.figures().get(WorkloadResult.MAX_MOPS), r.figures().toString());
+            assertTrue(r.note().contains("median of 3 rounds"), r.note());
+            assertTrue(r.figures().get("threadGenerations") >= 2, "a fresh thread per generation, per lineage");
+            double peak = r.figures().get(WorkloadResult.PEAK_RESERVED_BYTES);
+            if (r.peer().equals(NettyPeer.POOLED)) {
+                assertEquals(-1.0, peak, "netty does not expose it");
+            } else {
+                assertTrue(peak > 0, r.peer() + " peak reserved " + peak);
+            }
+        }
+        String text = log.toString(java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(text.contains("3 rounds interleaved across peers"), text);
+        if (peers.contains(NettyPeer.POOLED)) {
+            assertTrue(text.contains("peakReserved=n/a"), text);
+        }
+    }
+
+    /** The latency workload runs once per peer whatever the rounds (its Javadoc says why). */
+    @Test
+    void latencyRunsOnce() throws InterruptedException {
+        List<WorkloadResult> results = Harness.runPeerWorkloads(List.of(new LatencyUnderFloodWorkload()),
+                List.of(Peers.SHEAF_MALLOC), BRIEF.withSeconds(0.01), 5, System.out);
+        assertEquals(2, results.size(), "the floor and the peer");
+        for (WorkloadResult r : results) {
+            assertEquals(1.0, r.figures().get(WorkloadResult.ROUNDS));
+        }
     }
 
     @Test

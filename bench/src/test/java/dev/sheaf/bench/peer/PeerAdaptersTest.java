@@ -146,4 +146,29 @@ class PeerAdaptersTest {
     static Iterable<String> sheafPeers() {
         return java.util.List.of(Peers.SHEAF_CACHE, Peers.SHEAF_MALLOC);
     }
+
+    /** Sheaf and the native peers say how much they reserved; the object-style peers say they cannot (-1). */
+    @ParameterizedTest
+    @MethodSource("peers")
+    void peakReservedBytesIsReportedOrNotExposed(String name) {
+        try (AllocatorPeer peer = openOrSkip(name, 1024)) {
+            long[] handles = new long[1000];
+            for (int i = 0; i < handles.length; i++) {
+                handles[i] = peer.allocate(1000);
+            }
+            long peak = peer.peakReservedBytes();
+            for (long h : handles) {
+                peer.free(h, 1000);
+            }
+            if (Peers.isSheaf(name)) {
+                assertTrue(peak >= 1_000_000L, name + ": 1000 live objects of 1000 B within the peak: " + peak);
+            } else if (name.equals(GlibcPeer.NAME) || name.equals(MimallocPeer.NAME) || name.equals(TcmallocPeer.NAME)) {
+                assertTrue(peak > 0, name + " reports its footprint: " + peak);
+                assertTrue(peer.peakReservedBytes() >= (name.equals(MimallocPeer.NAME) ? 0 : peak),
+                        "a current-only reading keeps its largest sample");
+            } else {
+                assertEquals(-1, peak, name + " does not expose it");
+            }
+        }
+    }
 }

@@ -30,8 +30,12 @@ class ReportTest {
             h.recordValue(i);
         }
         List<WorkloadResult> harness = List.of(
-                new WorkloadResult("larson", "sheaf-cache", 30_000_000, 1_000_000_000L),
-                new WorkloadResult("larson", "glibc", 10_000_000, 1_000_000_000L),
+                new WorkloadResult("larson", "sheaf-cache", 30_000_000, 1_000_000_000L)
+                        .figure(WorkloadResult.ROUNDS, 5).figure(WorkloadResult.MIN_MOPS, 25)
+                        .figure(WorkloadResult.MAX_MOPS, 31).figure(WorkloadResult.PEAK_RESERVED_BYTES, 3 * 1024 * 1024),
+                new WorkloadResult("larson", "glibc", 10_000_000, 1_000_000_000L)
+                        .figure(WorkloadResult.ROUNDS, 5).figure(WorkloadResult.MIN_MOPS, 9)
+                        .figure(WorkloadResult.MAX_MOPS, 12).figure(WorkloadResult.PEAK_RESERVED_BYTES, -1),
                 new WorkloadResult("latency", "sheaf-cache", 10_000, 1_000_000_000L).histogram("alloc", h)
                         .histogram("free", h).note("x doing SlabCache.freeRcu"),
                 new WorkloadResult("rcuscale", "sheaf", 1_000_000, 1_000_000_000L).figure("gracePeriods", 12));
@@ -47,6 +51,19 @@ class ReportTest {
         assertTrue(text.contains("24.0 (6.0x)"), text); // glibc pair 24 ns vs Sheaf 4 ns
         assertTrue(text.contains("10.0 (3.0x)"), text); // larson: 30 vs 10 Mops/s
         assertTrue(text.contains("40.0 (8.0x)"), text); // burst per object: 40 vs 5 ns
+    }
+
+    @Test
+    void roundsSpreadAndPeakReservedAreShown() {
+        Comparison c = sample();
+        String text = c.text();
+        assertTrue(text.contains("30.0 (25.0-31.0)"), text); // median (min-max) of sheaf-cache's rounds
+        assertTrue(text.contains("10.0 (9.00-12.0)"), text);
+        assertTrue(text.contains("larson (5 rounds)"), text);
+        assertTrue(text.contains("3.0") && text.contains("n/a"), text); // 3 MiB; glibc not exposed here
+        String md = c.markdown(List.of(), List.of("a.json"));
+        assertTrue(md.contains("### Harness rounds and spread") && md.contains("| 30.0 (25.0-31.0) |"), md);
+        assertTrue(md.contains("### Peak reserved memory") && md.contains("| n/a |"), md);
     }
 
     @Test
