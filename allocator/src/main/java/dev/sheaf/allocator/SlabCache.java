@@ -18,6 +18,7 @@ import java.util.Set;
  *     spare sheaf - swapped with main when main runs empty/full
  *     rcu sheaf   - collects freeRcu() objects (RcuSheaves); a full one goes to the RcuFreeEngine,
  *                   comes back after a grace period and enters the barn as a full sheaf
+ *     remote sheaf, inbox - objects of another thread's home slab, sent home whole (RemoteFrees)
  *   Barn          - bounded stacks of full and empty sheaves, exchanged whole
  *   SlabNode      - partial list under the node lock; objects linked through in-object links;
  *                   deferred no-lock frees
@@ -27,6 +28,8 @@ import java.util.Set;
  *
  * Alloc order (alloc_from_pcs) and free order (free_to_pcs): the main sheaf, then the spare
  * (exchanged in popMain/pushMain), then the barn and the slabs (SheafExchange, which states them).
+ * A free first asks whether the object is the magazine's to keep (RemoteFrees): pushMain takes it
+ * only inside the magazine's home range, and the slow path routes anything else home or keeps it.
  *
  * Sheaf capacity (SheafSizing): each magazine holds its own `capacity`, which pushMain compares
  * with mainSize (no other load); a table-sized cache's magazines grow it on slow paths that come
@@ -45,7 +48,8 @@ import java.util.Set;
  * reach the barn make one. The exchange is written out in popMain/pushMain, not called: at call
  * sites this rare, C2 inlines a callee only while it is tiny and not yet compiled on its own
  * ("already compiled into a medium method"). Nothing may add a load or a call to alloc, free,
- * popMain or pushMain. `busy` makes a re-entrant call fall back to the slab layer.
+ * popMain or pushMain beyond the home range test (two loads on the line of mainSize, one compare:
+ * the price of never handing out a line another thread is writing, RemoteFrees). `busy` makes a re-entrant call fall back to the slab layer.
  *
  * Where the probe looks (probe()): a Sheaf-aware thread (SheafThreads' final factory class, checked
  * first by exact class, then the SheafThread interface) keeps its magazines in its own
@@ -151,9 +155,9 @@ public final class SlabCache {
      * @param rcuSheavesSubmitted rcu sheaves handed to the engine
      * @param directAllocs allocations served straight from slabs
      * @param corruptions corruptions found in the allocator's own links
-     * @param magazineBytes bytes of free objects cached per thread: objects in the main and spare
-     *                      sheaves of every magazine times the object size (the barn's are not
-     *                      included; cachedObjects counts both)
+     * @param magazineBytes bytes of free objects cached per thread: objects in the main, spare and
+     *                      remote sheaves and the inboxes of every magazine times the object size
+     *                      (the barn's are not included; cachedObjects counts both)
      * @param largestSheafCapacity the largest sheaf capacity of any magazine now (at most
      *                             sheafCapacityLimit; sheafCapacity when no magazine exists)
      * @param sheafCapacityLimit the bound adaptive capacities may grow to
