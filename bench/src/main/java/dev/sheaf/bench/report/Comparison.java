@@ -423,6 +423,65 @@ public final class Comparison {
     }
 
     /**
+     * Issue 15's targets (many threads), judged on the harness's medians of interleaved rounds: each
+     * Sheaf peer's median against the best (or a named) native peer's median of the same run. Rows
+     * the run did not produce are left out.
+     */
+    public List<String> manyThreadTargets() {
+        List<String> t = new ArrayList<>();
+        List<String> natives = List.of("glibc", "mimalloc", "tcmalloc");
+        leadAtLeast(t, "cache-scratch", 1.0, natives);
+        leadAtLeast(t, "cache-thrash", 1.0, natives);
+        for (String larson : List.of("larson", "larson-fresh")) {
+            leadAtLeast(t, larson, 1.5, List.of("glibc"));
+            leadAtLeast(t, larson, 1.2, List.of("tcmalloc"));
+        }
+        leadAtLeast(t, "xmalloc", 1.5, natives);
+        leadAtLeast(t, "producer-consumer", 1.5, natives);
+        leadAtLeast(t, "thread-churn", 1.0, natives);
+        return t;
+    }
+
+    /** One titled list of targets, for the console ({@code markdown} false) or the README. */
+    private static void appendTargets(StringBuilder sb, String title, List<String> targets, boolean markdown) {
+        if (targets.isEmpty()) {
+            return;
+        }
+        sb.append(markdown ? "\n### " + title + "\n\n" : "\n" + title + ":\n");
+        for (String t : targets) {
+            if (markdown) {
+                sb.append("- ").append(t.startsWith("MET") ? "**met**: " : "**missed**: ").append(t.substring(8));
+            } else {
+                sb.append("  ").append(t);
+            }
+            sb.append('\n');
+        }
+    }
+
+    /** Each Sheaf peer's median throughput on {@code workload} >= k x the best of {@code peers}. */
+    private void leadAtLeast(List<String> t, String workload, double k, List<String> peers) {
+        WorkloadResult best = null;
+        for (String p : peers) {
+            WorkloadResult r = harness(workload, p);
+            if (r != null && (best == null || r.opsPerSecond() > best.opsPerSecond())) {
+                best = r;
+            }
+        }
+        if (best == null) {
+            return;
+        }
+        String vs = peers.size() == 1 ? best.peer() : "the best native (" + best.peer() + ")";
+        for (String s : List.of(Peers.SHEAF_CACHE, Peers.SHEAF_MALLOC)) {
+            WorkloadResult r = harness(workload, s);
+            if (r != null) {
+                double ratio = r.opsPerSecond() / best.opsPerSecond();
+                t.add(check(ratio >= k, String.format(Locale.ROOT, "%s %s >= %.1fx %s: %.2f vs %.2f Mops/s = %.2fx",
+                        s, workload, k, vs, r.opsPerSecond() / 1e6, best.opsPerSecond() / 1e6, ratio)));
+            }
+        }
+    }
+
+    /**
      * Issue 14's targets (the hot paths), judged against glibc called straight from the benchmark
      * method ({@code HotPathBenchmark.glibcPair}), with the rcu.call(free) row and StampedLock's
      * optimistic read of the same run as the other anchors. Rows the run did not produce are left out.
@@ -562,13 +621,10 @@ public final class Comparison {
         for (String t : targets()) {
             sb.append("  ").append(t).append('\n');
         }
-        List<String> hot = hotPathTargets();
-        if (!hot.isEmpty()) {
-            sb.append("\nHot-path targets (issue 14; anchor: glibc called straight from the benchmark):\n");
-            for (String t : hot) {
-                sb.append("  ").append(t).append('\n');
-            }
-        }
+        appendTargets(sb, "Hot-path targets (issue 14; anchor: glibc called straight from the benchmark)",
+                hotPathTargets(), false);
+        appendTargets(sb, "Many-thread targets (issue 15; medians of interleaved harness rounds)",
+                manyThreadTargets(), false);
         for (String n : notes) {
             sb.append("note: ").append(n).append('\n');
         }
@@ -637,14 +693,9 @@ public final class Comparison {
         for (String t : targets()) {
             sb.append("- ").append(t.startsWith("MET") ? "**met**: " : "**missed**: ").append(t.substring(8)).append('\n');
         }
-        List<String> hot = hotPathTargets();
-        if (!hot.isEmpty()) {
-            sb.append("\n### Hot paths (issue 14; anchor: glibc called straight from the benchmark method)\n\n");
-            for (String t : hot) {
-                sb.append("- ").append(t.startsWith("MET") ? "**met**: " : "**missed**: ").append(t.substring(8))
-                        .append('\n');
-            }
-        }
+        appendTargets(sb, "Hot paths (issue 14; anchor: glibc called straight from the benchmark method)",
+                hotPathTargets(), true);
+        appendTargets(sb, "Many threads (issue 15; medians of interleaved harness rounds)", manyThreadTargets(), true);
         if (!notes.isEmpty()) {
             sb.append("\n## Notes\n\n");
             for (String n : notes) {
