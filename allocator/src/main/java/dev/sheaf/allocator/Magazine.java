@@ -5,6 +5,7 @@ import dev.sheaf.rcu.internal.PerThreadTable;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.lang.ref.WeakReference;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /*
  * Implementation notes.
@@ -46,7 +47,7 @@ import java.lang.ref.WeakReference;
  * try/finally with no waiting in it, so a barrier that meets a closed sheaf waits (bounded) for
  * the store and then knows the submission happened before it (waitWhileClosing).
  *
- * Remote frees (RemoteFrees notes): `homeBase`/`homeSpan` sit beside mainSize, read by pushMain;
+ * Remote frees (RemoteFrees notes): `homeId` sits beside mainSize, read by pushMain;
  * `homeSlab` is written under the node lock; `remote`/`remoteHome` are owner-only like main;
  * `inbox` is the one field other threads write while the owner lives (CAS), and lies after the
  * padding with the slow-path fields.
@@ -198,6 +199,9 @@ abstract class MagazinePad0 extends PerThreadTable.Entry {
 }
 
 abstract class MagazineFields extends MagazinePad0 {
+    /** Home ids handed out: 1, 2, ... (an int: 2^31 magazines before one would repeat). */
+    private static final AtomicInteger HOME_IDS = new AtomicInteger();
+
     MagazineFields(long ownerTid, SlabCache cache) {
         super(ownerTid);
         this.cacheId = cache == null ? 0 : cache.id;
@@ -219,11 +223,10 @@ abstract class MagazineFields extends MagazinePad0 {
     /** Objects pushMain fills main to (SheafSizing; owner-written, read racily by stats). */
     int capacity;
     /**
-     * The home range pushMain accepts without a lookup: [homeBase, homeBase + homeSpan) is a slab
-     * whose objects this magazine keeps (RemoteFrees.route); owner-only. Span 0: none yet.
+     * This magazine's id in PageSource.homeIds (RemoteFrees): never 0, never reused. pushMain keeps
+     * an object whose block names no home or this one. Among the owner's hot fields.
      */
-    long homeBase;
-    long homeSpan;
+    final int homeId = HOME_IDS.incrementAndGet();
     Sheaf spare;
     boolean busy;
     long allocFast;

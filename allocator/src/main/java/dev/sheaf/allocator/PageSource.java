@@ -31,6 +31,9 @@ import org.agrona.collections.LongArrayList;
  * owners[] entries are written with plain stores by the thread that acquired the run, before
  * the slab is published under a cache lock; readers reach an object address only through that
  * publication, so plain loads see the entry. Entries are cleared before the run is released.
+ * homeIds[] (the home magazine of each block's slab, RemoteFrees) is written by SlabNode under
+ * the slab's node lock and read by the free fast path without it: a hint, 0 on every block of a
+ * run that is not an owned slab, so a released run never carries one.
  *
  * reservedBytes counts memory the allocator may have made resident: runs of slabs in use or
  * retained (whole runs) plus large spans (rounded to 4 KiB pages, the only pages they touch).
@@ -60,7 +63,7 @@ import org.agrona.collections.LongArrayList;
  * Lock order: see SlabCache's notes (a leaf; under a node lock only by tryLock).
  *
  * Map: constants and fields; construction and the lifetime's cleanup; slice; ownerOf, contains
- * (address lookup); acquire, tryAcquire, publish, release (runs); shrink and retained runs;
+ * (address lookup); acquire, tryAcquire, setHome, publish, release (runs); shrink and retained runs;
  * byte counts; close.
  */
 final class PageSource implements AutoCloseable {
@@ -78,6 +81,11 @@ final class PageSource implements AutoCloseable {
     final long linkKey;
     /** Owner of each block: a slab or a large span; null when the block is free. */
     final Slab[] owners;
+    /**
+     * The home magazine's id (Magazine.homeId) of each block's slab, 0 when it has none
+     * (RemoteFrees): written under the slab's node lock, read by the free fast path without it.
+     */
+    final int[] homeIds;
 
     private final Arena arena;
     private final boolean mapped;
@@ -120,6 +128,7 @@ final class PageSource implements AutoCloseable {
         this.capacity = cap;
         this.retainLimit = retainLimit;
         this.owners = new Slab[blockCount];
+        this.homeIds = new int[blockCount];
         this.used = new BitSet(blockCount);
         this.retained = new LongArrayList[65];
         if (NativeMemory.AVAILABLE && !forceArena) {
@@ -288,6 +297,14 @@ final class PageSource implements AutoCloseable {
             from = next;
         }
         return -1;
+    }
+
+    /** Records {@code homeId} (0: none) for every block of slab {@code s} (its node lock held). */
+    void setHome(Slab s, int homeId) {
+        int first = (int) ((s.base - base) >>> BLOCK_SHIFT);
+        for (int i = 0; i < s.blocks; i++) {
+            homeIds[first + i] = homeId;
+        }
     }
 
     /** Publishes {@code owner} as the owner of its run (plain stores; see the notes). */

@@ -16,12 +16,13 @@ package dev.sheaf.allocator;
  * refilled by nobody else. Slab.home is written under the node lock and read here without it: it
  * is a hint, and a stale one only sends an object to a magazine that frees it like any other.
  *
- * Per free. pushMain first tests the magazine's home range [homeBase, homeBase + homeSpan): one
- * subtract and one unsigned compare on fields beside mainSize. A miss comes to route(), which
- * reads the object's slab (PageSource.ownerOf; the address was validated before). No home, this
- * magazine, or a retired home (inbox CLOSED): the object is local, the range moves to its slab and
- * the free goes on. Another live home: the object joins this magazine's remote sheaf for that home
- * (owner-only, plain), never this thread's main.
+ * Per free. pushMain first reads the home id of the object's block (PageSource.homeIds, written
+ * with Slab.home under the node lock, read without it): 0 (no home) or the magazine's own homeId
+ * keeps the object, so objects of old, exhausted slabs cost nothing extra. Another id comes to
+ * route(), which reads the object's slab (PageSource.ownerOf; the address was validated before).
+ * No home after all, this magazine, or a retired home (inbox CLOSED): the object is kept. Another
+ * live home: the object joins this magazine's remote sheaf for that home (owner-only, plain),
+ * never this thread's main.
  *
  * Hand-over. The remote sheaf is sent when it holds the magazine's capacity or when an object for
  * another home arrives: pushed on the home's inbox, a Treiber stack of sheaves headed by
@@ -69,9 +70,9 @@ final class RemoteFrees {
     }
 
     /**
-     * The free slow path's first step for an object outside {@code m}'s home range; the caller
-     * owns {@code m}. True when the object went to m's remote sheaf; false when it is local (m's
-     * range now covers its slab) or, in noLock mode, could not be routed without waiting.
+     * The free slow path's first step for an object whose block names another home; the caller
+     * owns {@code m}. True when the object went to m's remote sheaf; false when m keeps it (its
+     * home is gone or was m after all) or, in noLock mode, it could not be routed without waiting.
      */
     boolean route(Magazine m, long a, boolean noLock) {
         Slab s = pages.ownerOf(a);
@@ -80,9 +81,7 @@ final class RemoteFrees {
         }
         Magazine home = s.home;
         if (home == null || home == m || home.inbox == CLOSED) {
-            m.homeBase = s.base;
-            m.homeSpan = s.bytes;
-            return false;
+            return false; // homeIds was stale, or the home is retired: keep it
         }
         Sheaf r = m.remote;
         if (r != null && (m.remoteHome != home || r.size == r.objects.length)) {

@@ -29,7 +29,8 @@ import java.util.Set;
  * Alloc order (alloc_from_pcs) and free order (free_to_pcs): the main sheaf, then the spare
  * (exchanged in popMain/pushMain), then the barn and the slabs (SheafExchange, which states them).
  * A free first asks whether the object is the magazine's to keep (RemoteFrees): pushMain takes it
- * only inside the magazine's home range, and the slow path routes anything else home or keeps it.
+ * when its block names no home or this magazine (PageSource.homeIds), and the slow path routes
+ * anything else home, or keeps it when that home is gone.
  *
  * Sheaf capacity (SheafSizing): each magazine holds its own `capacity`, which pushMain compares
  * with mainSize (no other load); a table-sized cache's magazines grow it on slow paths that come
@@ -48,8 +49,8 @@ import java.util.Set;
  * reach the barn make one. The exchange is written out in popMain/pushMain, not called: at call
  * sites this rare, C2 inlines a callee only while it is tiny and not yet compiled on its own
  * ("already compiled into a medium method"). Nothing may add a load or a call to alloc, free,
- * popMain or pushMain beyond the home range test (two loads on the line of mainSize, one compare:
- * the price of never handing out a line another thread is writing, RemoteFrees). `busy` makes a re-entrant call fall back to the slab layer.
+ * popMain or pushMain beyond the home test (one load from homeIds, one from the magazine's hot
+ * line: the price of never handing out a line another thread is writing, RemoteFrees). `busy` makes a re-entrant call fall back to the slab layer.
  *
  * Where the probe looks (probe()): a Sheaf-aware thread (SheafThreads' final factory class, checked
  * first by exact class, then the SheafThread interface) keeps its magazines in its own
@@ -219,6 +220,8 @@ public final class SlabCache {
     /** The heap range, for the tagged free check (PageSource.base / capacity). */
     private final long heapBase;
     private final long heapSize;
+    /** PageSource.homeIds: the home of each block's slab, read by pushMain (RemoteFrees). */
+    private final int[] homeIds;
     private final boolean sheaves;
     /** The sheaf capacity policy: base, bound, sheaf length (each magazine holds its own capacity). */
     final SheafSizing sizing;
@@ -271,6 +274,7 @@ public final class SlabCache {
         this.withUser = exactStates ? ObjectStates.allocated(this.tag) : ObjectStates.CACHED;
         this.heapBase = pages.base;
         this.heapSize = pages.capacity;
+        this.homeIds = pages.homeIds;
         this.kmalloc = kmalloc;
         this.sizeClass = kmalloc ? SizeClasses.classOf(objectSize) : -1;
         int cap = spec.sheafCapacity() < 0 ? Sheaf.defaultCapacity(objectSize) : spec.sheafCapacity();
@@ -504,10 +508,11 @@ public final class SlabCache {
      * slow path (freeSlow) decides.
      */
     boolean pushMain(Magazine m, long a) {
-        return Long.compareUnsigned(a - m.homeBase, m.homeSpan) < 0 && pushLocal(m, a);
+        int home = homeIds[(int) ((a - heapBase) >>> PageSource.BLOCK_SHIFT)];
+        return (home == 0 || home == m.homeId) && pushLocal(m, a);
     }
 
-    /** pushMain without the home range test: for an object the slow path found local. */
+    /** pushMain without the home test: for an object the slow path found local. */
     private boolean pushLocal(Magazine m, long a) {
         int n = m.mainSize;
         long[] objects = m.mainObjects;
@@ -1081,7 +1086,8 @@ public final class SlabCache {
         if (!sheaves) {
             return node.freeToSlabs(a, noLock);
         }
-        if (Long.compareUnsigned(a - m.homeBase, m.homeSpan) >= 0) {
+        int home = homeIds[(int) ((a - heapBase) >>> PageSource.BLOCK_SHIFT)];
+        if (home != 0 && home != m.homeId) {
             if (remoteFrees.route(m, a, noLock)) {
                 return true;
             }

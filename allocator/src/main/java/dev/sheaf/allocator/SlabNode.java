@@ -295,8 +295,8 @@ final class SlabNode {
     /**
      * Node lock held; the caller owns {@code m}. Takes up to {@code want} objects from m's home
      * slab, claiming the partial list's head when m has none; a slab m empties of free objects
-     * becomes homeless (full: on no list) and the next one is claimed. A claim moves m's home
-     * range to the new slab.
+     * becomes homeless (full: on no list) and the next one is claimed. Slab.home and the slab's
+     * PageSource.homeIds change together.
      */
     @GuardedBy("lock")
     private int popHome(Magazine m, long[] dst, int off, int want) {
@@ -314,8 +314,7 @@ final class SlabNode {
                 }
                 s.home = m;
                 m.homeSlab = s;
-                m.homeBase = s.base;
-                m.homeSpan = s.bytes;
+                pages.setHome(s, m.homeId);
             }
             while (got < want && s.inuse < objectsPerSlab) {
                 dst[off + got++] = takeFromSlab(s);
@@ -324,6 +323,7 @@ final class SlabNode {
             if (s.inuse == objectsPerSlab) {
                 s.home = null;
                 m.homeSlab = null;
+                pages.setHome(s, 0);
             }
         }
         outOfSlabs += got;
@@ -343,6 +343,7 @@ final class SlabNode {
             if (s != null) {
                 m.homeSlab = null;
                 s.home = null;
+                pages.setHome(s, 0);
                 if (s.inuse > 0) {
                     addPartialHead(s);
                 } else if (nrEmpty >= MIN_EMPTY_SLABS && cache.state() == SlabCache.LIVE) {
