@@ -47,8 +47,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * try/finally with no waiting in it, so a barrier that meets a closed sheaf waits (bounded) for
  * the store and then knows the submission happened before it (waitWhileClosing).
  *
- * Remote frees (RemoteFrees notes): `homeId` sits beside mainSize, read by pushMain;
- * `homeSlab` is written under the node lock; `remote`/`remoteHome` are owner-only like main;
+ * Remote frees (RemoteFrees notes): `homeId`, `remote` and `remoteHomeId` sit beside mainSize,
+ * read by pushMain; `homeSlab` is written under the node lock; all but `inbox` are owner-only;
  * `inbox` is the one field other threads write while the owner lives (CAS), and lies after the
  * padding with the slow-path fields.
  *
@@ -86,8 +86,7 @@ final class Magazine extends MagazinePad1 {
      * lock by SlabNode, which claims and disowns it.
      */
     Slab homeSlab;
-    /** Owner-only: the sheaf of objects freed here whose home is {@code remoteHome}, or null. */
-    Sheaf remote;
+    /** Owner-only: the home magazine of the remote sheaf (MagazineFields.remote), or null. */
     Magazine remoteHome;
     /**
      * Full remote sheaves other magazines sent here (RemoteFrees: a Treiber stack through
@@ -227,6 +226,12 @@ abstract class MagazineFields extends MagazinePad0 {
      * an object whose block names no home or this one. Among the owner's hot fields.
      */
     final int homeId = HOME_IDS.incrementAndGet();
+    /**
+     * Owner-only: the sheaf of objects freed here whose home is another magazine (remoteHomeId,
+     * Magazine.remoteHome), or null; pushMain appends to it while it has room (RemoteFrees).
+     */
+    Sheaf remote;
+    int remoteHomeId;
     Sheaf spare;
     boolean busy;
     long allocFast;

@@ -503,13 +503,26 @@ public final class SlabCache {
     }
 
     /**
-     * Pushes onto the owner's main sheaf when the object is in the magazine's home range and main
-     * holds fewer than the magazine's capacity (fields next to mainSize); false otherwise, and the
-     * slow path (freeSlow) decides.
+     * Pushes onto the owner's main sheaf when the object's block names no home or this magazine and
+     * main holds fewer than the magazine's capacity; onto the remote sheaf when it names the home
+     * that sheaf is for and it has room; false otherwise, and the slow path (freeSlow) decides.
      */
     boolean pushMain(Magazine m, long a) {
         int home = homeIds[(int) ((a - heapBase) >>> PageSource.BLOCK_SHIFT)];
-        return (home == 0 || home == m.homeId) && pushLocal(m, a);
+        if (home == 0 || home == m.homeId) {
+            return pushLocal(m, a);
+        }
+        // Another thread's home slab: onto the remote sheaf for that home while it stays below the
+        // send point; a new home, a missing sheaf or the send is the slow path's (RemoteFrees.route).
+        Sheaf r = m.remote;
+        int n;
+        if (r == null || m.remoteHomeId != home || (n = r.size) >= m.capacity - 1) {
+            return false;
+        }
+        r.objects[n] = a;
+        r.size = n + 1;
+        CacheCounters.count(m, CacheCounters.C_REMOTE);
+        return true;
     }
 
     /** pushMain without the home test: for an object the slow path found local. */
