@@ -8,6 +8,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
 import java.lang.management.ManagementFactory;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongUnaryOperator;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -194,7 +196,7 @@ class GarbageFreeTest {
 
     @Test
     void sheafThreadPlainCalls() throws InterruptedException {
-        java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
         Thread t = SheafThreads.factory().newThread(() -> {
             try {
                 assertGarbageFree("SheafThreads factory thread: alloc+free, malloc+free", i -> {
@@ -213,6 +215,58 @@ class GarbageFreeTest {
         if (failure.get() != null) {
             throw new AssertionError(failure.get());
         }
+    }
+
+    @Test
+    void remoteFreesBetweenTwoThreads() throws InterruptedException {
+        // The test thread allocates and a consumer frees: every free is remote, so whole sheaves go
+        // home to the producer's inbox and empty ones come back through the barn. Neither thread
+        // allocates garbage in steady state. The hand-off is a ring of slots (0 = empty).
+        SlabCache c = heap.createCache("garbage-remote", 64);
+        int total = WARM_UP + CALLS;
+        AtomicLongArray ring = new AtomicLongArray(1024);
+        long[] consumerBytes = new long[1];
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread consumer = Thread.ofPlatform().start(() -> {
+            try {
+                long before = 0;
+                for (int i = 0, slot = 0; i < total; i++, slot = (slot + 1) & 1023) {
+                    if (i == WARM_UP) {
+                        before = THREADS.getCurrentThreadAllocatedBytes();
+                    }
+                    long p;
+                    while ((p = ring.get(slot)) == 0) {
+                        Thread.onSpinWait();
+                    }
+                    ring.setRelease(slot, 0);
+                    c.free(p);
+                }
+                consumerBytes[0] = THREADS.getCurrentThreadAllocatedBytes() - before;
+            } catch (Throwable e) {
+                failure.set(e);
+            }
+        });
+        long before = 0;
+        for (int i = 0, slot = 0; i < total && failure.get() == null; i++, slot = (slot + 1) & 1023) {
+            if (i == WARM_UP) {
+                before = THREADS.getCurrentThreadAllocatedBytes();
+            }
+            long p = c.alloc();
+            while (ring.get(slot) != 0) {
+                Thread.onSpinWait();
+            }
+            ring.setRelease(slot, p);
+        }
+        long producerBytes = THREADS.getCurrentThreadAllocatedBytes() - before;
+        consumer.join();
+        if (failure.get() != null) {
+            throw new AssertionError(failure.get());
+        }
+        SlabCache.Stats s = c.stats();
+        assertTrue(s.remoteSheavesSent() > 0 && s.inboxTakes() > 0, s::toString);
+        assertTrue(producerBytes < LIMIT, "producer: " + producerBytes + " bytes in " + CALLS + " allocs");
+        assertTrue(consumerBytes[0] < LIMIT, "consumer: " + consumerBytes[0] + " bytes in " + CALLS
+                + " remote frees");
     }
 
     @Test
