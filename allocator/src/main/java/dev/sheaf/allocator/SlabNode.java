@@ -392,13 +392,25 @@ final class SlabNode {
         ObjectStates.set(stateBias, a, ObjectStates.CACHED);
         long next = FreePointer.load(a + linkOffset, linkKey);
         if (next != 0 && !isFreeInSlab(s, next)) {
-            counters.reportCorruption(String.format("the free-list link of free object 0x%x in slab 0x%x is corrupt"
+            reportCorruption(String.format("the free-list link of free object 0x%x in slab 0x%x is corrupt"
                     + " (decodes to 0x%x; the object was written after it was freed); free list rebuilt",
                     a, s.base, next));
             next = rebuildFreeList(s);
         }
         s.freeHead = next;
         return a;
+    }
+
+    /**
+     * Reports damage found in this node's links or objects, while the cache is live. After
+     * destroy() or close() its slabs' memory is released or madvised and reads zeros (PageSource),
+     * so a late call racing them meets links that decode to nothing: that is not damage, the call
+     * goes on without the link and ends in IllegalStateException at its next lifecycle check.
+     */
+    private void reportCorruption(String what) {
+        if (cache.state() == SlabCache.LIVE) {
+            counters.reportCorruption(what);
+        }
     }
 
     /** Whether {@code x} is a free object start of {@code s}. */
@@ -525,7 +537,7 @@ final class SlabNode {
     private Slab pushToSlab(long a, boolean mayRelease) {
         Slab s = pages.ownerOf(a);
         if (s == null || s.cache != cache || s.inuse == 0 || ObjectStates.get(stateBias, a) != ObjectStates.CACHED) {
-            counters.reportCorruption(String.format("object 0x%x going back to its slab is not a cached object of"
+            reportCorruption(String.format("object 0x%x going back to its slab is not a cached object of"
                     + " this cache (%s); skipped", a, s == null || s.cache != cache ? "no slab of this cache"
                     : s.inuse == 0 ? "its slab is all free" : ObjectStates.name(ObjectStates.get(stateBias, a))));
             return null;
@@ -648,7 +660,7 @@ final class SlabNode {
         while (a != 0) {
             long next = list.next(a);
             if (next != 0 && !isCachedObject(next)) {
-                counters.reportCorruption(String.format("the deferred-free link of object 0x%x is corrupt"
+                reportCorruption(String.format("the deferred-free link of object 0x%x is corrupt"
                         + " (decodes to 0x%x); the objects behind it are not freed", a, next));
                 next = 0;
             }

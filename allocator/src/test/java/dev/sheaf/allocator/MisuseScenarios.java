@@ -632,6 +632,11 @@ final class MisuseScenarios {
         }
     }
 
+    /** Corruptions a cache reported (its counter: readable after close, unlike stats()). */
+    private static long corruptionReports(SlabCache c) {
+        return c.counters.snapshot()[CacheCounters.C_CORRUPT];
+    }
+
     static SlabAllocator heap(boolean rcuSheaves) {
         return Heaps.small().rcuSheaves(rcuSheaves).build();
     }
@@ -746,7 +751,8 @@ final class MisuseScenarios {
             c.destroy();
         });
         // Handles racing close(): each caller thread works through its own handle; close() on another
-        // thread must end every call in IllegalStateException, never in a crash or a hang.
+        // thread must end every call in IllegalStateException, never in a crash or a hang, and no
+        // call may find corruption: a late call reads released memory, and that is not damage.
         for (int round = 0; round < 10; round++) {
             SlabAllocator heap = heap(round % 2 == 0);
             SlabCache cache = heap.createCache("p-race", 64);
@@ -794,6 +800,14 @@ final class MisuseScenarios {
             if (bad.get() != null) {
                 throw new AssertionError("round " + round + ": a handle call racing close() threw something other"
                         + " than IllegalStateException: " + bad.get(), bad.get());
+            }
+            long reports = 0;
+            for (SlabCache k : heap.caches()) { // the size classes and p-race
+                reports += corruptionReports(k);
+            }
+            if (reports != 0) {
+                throw new AssertionError("round " + round + ": " + reports + " corruption reports while"
+                        + " handle calls raced close()");
             }
         }
     }
