@@ -232,4 +232,44 @@ class RemoteFreesTest {
             c.destroy();
         }
     }
+
+    @Test
+    void aCarrierMagazineIsAHomeToo() throws Exception {
+        // A virtual thread allocates through a carrier magazine, which claims a home slab like a
+        // platform thread's; a platform thread's frees of those objects are remote and go home to
+        // that carrier magazine, whose inbox the next virtual thread on it takes.
+        ExecutorService b = Executors.newSingleThreadExecutor();
+        try (SlabAllocator heap = Heaps.small().build()) {
+            SlabCache c = pinned(heap);
+            long[] objs = new long[4 * CAP];
+            Thread v = Thread.ofVirtual().start(() -> {
+                for (int i = 0; i < objs.length; i++) {
+                    objs[i] = c.alloc();
+                }
+            });
+            v.join();
+            on(b, () -> {
+                for (long x : objs) {
+                    c.free(x);
+                }
+                return null;
+            });
+            SlabCache.Stats s = c.stats();
+            assertEquals(objs.length, s.remoteFrees(), s.toString());
+            assertTrue(s.remoteSheavesSent() >= 3, s.toString());
+            Thread v2 = Thread.ofVirtual().start(() -> {
+                long[] again = new long[objs.length];
+                for (int i = 0; i < again.length; i++) {
+                    again[i] = c.alloc();
+                }
+                c.freeBulk(again, again.length);
+            });
+            v2.join();
+            assertEquals(0, c.stats().activeObjects());
+            stop(b);
+            c.flushAll(true);
+            assertEquals(0, c.liveObjectsExact());
+            c.destroy();
+        }
+    }
 }
