@@ -47,6 +47,7 @@ final class SheafExchange {
     private final SheafSizing sizing;
     private final RemoteFrees remoteFrees;
 
+    /** @param remoteFrees the cache's remote frees, or null with LOCAL_FREES (no home slabs) */
     SheafExchange(Barn barn, SlabNode node, SheafSizing sizing, RemoteFrees remoteFrees) {
         this.barn = barn;
         this.node = node;
@@ -111,7 +112,7 @@ final class SheafExchange {
         Sheaf main = m.main; // empty: popMain failed, and exchanged main for a non-empty spare if there was one
         Sheaf spare = m.spare; // so null or empty
         Sheaf full = null;
-        if (!noLock && remoteFrees.takeInbox(m)) {
+        if (!noLock && remoteFrees != null && remoteFrees.takeInbox(m)) {
             count(m, C_INBOX);
         } else if ((full = barn.replaceEmpty(spare == null ? null : main, noLock)) != null) {
             count(m, C_BARN_GET);
@@ -122,7 +123,9 @@ final class SheafExchange {
         } else {
             count(m, C_BARN_GET_FAIL);
             count(m, C_REFILL);
-            int got = node.takeObjects(m, main.objects, 0, m.capacity, noLock);
+            // With remote frees the refill comes from m's home slab; without (LOCAL_FREES) no slab
+            // has a home, so homeIds stay 0 and every free keeps its object.
+            int got = node.takeObjects(remoteFrees != null ? m : null, main.objects, 0, m.capacity, noLock);
             main.size = got;
             if (got == 0) {
                 if (noLock) {

@@ -121,6 +121,9 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
             if (b.cheapFreeChecks) {
                 spec = spec.withFlags(SlabFlag.CHEAP_FREE_CHECKS);
             }
+            if (!b.remoteFrees) {
+                spec = spec.withFlags(SlabFlag.LOCAL_FREES);
+            }
             kmalloc[i] = register(new SlabCache(this, pages, spec, true, hooks, carrierSlots, freeTag()));
         }
         this.caches = kmalloc.clone();
@@ -153,6 +156,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         private boolean rcuSheaves = true;
         private int sheafCapacity = -1;
         private boolean cheapFreeChecks;
+        private boolean remoteFrees = true;
         private long rcuDrainDelayNanos = RcuFreeSettings.DEFAULT.drainDelayNanos();
         private long rcuPendingLimitBytes; // 0: RcuFreeSettings.defaultPendingLimit(capacity)
         private boolean forceArena;
@@ -283,6 +287,18 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
          */
         public Builder cheapFreeChecks(boolean on) {
             this.cheapFreeChecks = on;
+            return this;
+        }
+
+        /**
+         * Remote frees for the size-class caches (default true); false gives them
+         * {@link SlabFlag#LOCAL_FREES}, the kernel's free path.
+         *
+         * @param on whether objects freed by another thread go back to their home thread
+         * @return this builder
+         */
+        public Builder remoteFrees(boolean on) {
+            this.remoteFrees = on;
             return this;
         }
 

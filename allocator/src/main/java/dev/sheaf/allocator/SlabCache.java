@@ -294,7 +294,7 @@ public final class SlabCache {
         // Rcu sheaves enter the barn and then magazines: they share the one sheaf length.
         this.rcuSheaves = new RcuSheaves(this, magazines, barn, counters, sizing.sheafLength, stateBias);
         this.remoteFrees = new RemoteFrees(this, pages, barn, node, sizing.sheafLength);
-        this.exchange = new SheafExchange(barn, node, sizing, remoteFrees);
+        this.exchange = new SheafExchange(barn, node, sizing, spec.has(SlabFlag.LOCAL_FREES) ? null : remoteFrees);
         this.noLockPaths = new NoLockPaths(this, magazines, node, stateBias, hasHooks);
         this.threadIndex = CacheSlotIndexes.acquire(); // last: released by markDestroyed/markClosed
     }

@@ -23,5 +23,14 @@ public enum SlabFlag {
      * out twice. For callers who have measured that one byte store per alloc and per free
      * matters more to them than that guarantee.
      */
-    CHEAP_FREE_CHECKS
+    CHEAP_FREE_CHECKS,
+    /**
+     * The kernel's free path: a freed object goes to the freeing thread's sheaves wherever it came
+     * from; no home slabs, no remote sheaves. By default each thread refills from a home slab of
+     * its own and an object of another live thread's home slab goes back to that thread in a whole
+     * sheaf (remote frees), so no thread hands out memory next to objects another thread is still
+     * writing. This flag saves the one partly used slab each thread holds per cache, at the price of
+     * that false sharing where threads free each other's objects.
+     */
+    LOCAL_FREES
 }

@@ -272,4 +272,39 @@ class RemoteFreesTest {
             c.destroy();
         }
     }
+
+    @Test
+    void localFreesKeepTheKernelsFreePath() throws Exception {
+        // LOCAL_FREES (and SlabAllocator.Builder.remoteFrees(false)): no home slabs; a remote
+        // object goes to the freeing thread's sheaf, which hands it out next.
+        ExecutorService a = Executors.newSingleThreadExecutor();
+        ExecutorService b = Executors.newSingleThreadExecutor();
+        try (SlabAllocator heap = Heaps.small().remoteFrees(false).build()) {
+            SlabCache c = heap.createCache(CacheSpec.of("local", 64).withSheafCapacity(CAP)
+                    .withFlags(SlabFlag.LOCAL_FREES));
+            long x = allocOn(a, c, 1)[0];
+            long y = on(b, () -> {
+                c.free(x);
+                return c.alloc();
+            });
+            assertEquals(x, y, "the kernel's path: the freeing thread's sheaf hands the object out next");
+            long p = on(a, () -> heap.malloc(64));
+            long q = on(b, () -> {
+                heap.free(p);
+                return heap.malloc(64);
+            });
+            assertEquals(p, q, "remoteFrees(false) gives the size classes the kernel's path");
+            assertEquals(0, c.stats().remoteFrees());
+            on(b, () -> {
+                c.free(y);
+                heap.free(q);
+                return null;
+            });
+            stop(a);
+            stop(b);
+            c.flushAll(true);
+            assertEquals(0, c.liveObjectsExact());
+            c.destroy();
+        }
+    }
 }

@@ -10,6 +10,10 @@ public final class Peers {
     public static final String SHEAF_MALLOC = "sheaf-malloc";
     /** sheaf-cache with SlabFlag.CHEAP_FREE_CHECKS, for measuring what the exact checks cost (not in ALL). */
     public static final String SHEAF_CACHE_CHEAP = "sheaf-cache-cheap";
+    /** sheaf-cache with SlabFlag.LOCAL_FREES (the kernel's free path, no remote frees; not in ALL). */
+    public static final String SHEAF_CACHE_LOCAL = "sheaf-cache-local";
+    /** sheaf-malloc built with remoteFrees(false) (not in ALL). */
+    public static final String SHEAF_MALLOC_LOCAL = "sheaf-malloc-local";
 
     /** Every peer, in table order. */
     public static final List<String> ALL = List.of(SHEAF_CACHE, SHEAF_MALLOC, GlibcPeer.NAME, MimallocPeer.NAME,
@@ -44,7 +48,8 @@ public final class Peers {
     public static AllocatorPeer open(String name, long cacheObjectSize, boolean callerDriven)
             throws PeerUnavailableException {
         return switch (name) {
-            case SHEAF_CACHE, SHEAF_CACHE_CHEAP, SHEAF_MALLOC -> SheafPeers.open(name, cacheObjectSize, callerDriven);
+            case SHEAF_CACHE, SHEAF_CACHE_CHEAP, SHEAF_CACHE_LOCAL, SHEAF_MALLOC, SHEAF_MALLOC_LOCAL ->
+                    SheafPeers.open(name, cacheObjectSize, callerDriven);
             case GlibcPeer.NAME -> GlibcPeer.open();
             case MimallocPeer.NAME -> MimallocPeer.open();
             case TcmallocPeer.NAME -> TcmallocPeer.open();

@@ -24,8 +24,9 @@ final class SheafPeers {
 
     static AllocatorPeer open(String name, long cacheObjectSize, boolean callerDriven) {
         return switch (name) {
-            case Peers.SHEAF_MALLOC -> new Malloc(callerDriven);
-            case Peers.SHEAF_CACHE, Peers.SHEAF_CACHE_CHEAP -> new Cache(name, cacheObjectSize, callerDriven);
+            case Peers.SHEAF_MALLOC, Peers.SHEAF_MALLOC_LOCAL -> new Malloc(name, callerDriven);
+            case Peers.SHEAF_CACHE, Peers.SHEAF_CACHE_CHEAP, Peers.SHEAF_CACHE_LOCAL ->
+                    new Cache(name, cacheObjectSize, callerDriven);
             default -> throw new IllegalArgumentException(name);
         };
     }
@@ -37,10 +38,11 @@ final class SheafPeers {
         /** The freeRcu drainer's duty cycle when caller-driven, else null. */
         private final org.agrona.concurrent.Agent drainer;
 
-        Base(boolean callerDriven) {
+        /** @param remoteFrees false for the *-local peers (the kernel's free path) */
+        Base(boolean callerDriven, boolean remoteFrees) {
             this.rcu = callerDriven ? Rcu.builder().name("bench-rcu").ownWorkerThread(false).build() : null;
-            this.allocator = rcu == null ? SlabAllocator.create()
-                    : SlabAllocator.builder().rcu(rcu).rcuFreeWorkerThread(false).build();
+            SlabAllocator.Builder b = SlabAllocator.builder().remoteFrees(remoteFrees);
+            this.allocator = rcu == null ? b.build() : b.rcu(rcu).rcuFreeWorkerThread(false).build();
             this.drainer = rcu == null ? null : allocator.rcuFreeAgent();
         }
 
@@ -88,13 +90,16 @@ final class SheafPeers {
 
     /** {@code SlabAllocator.malloc/free}; deferred frees are {@code freeRcu(address, 0)}. */
     static final class Malloc extends Base {
-        Malloc(boolean callerDriven) {
-            super(callerDriven);
+        private final String name;
+
+        Malloc(String name, boolean callerDriven) {
+            super(callerDriven, !Peers.SHEAF_MALLOC_LOCAL.equals(name));
+            this.name = name;
         }
 
         @Override
         public String name() {
-            return Peers.SHEAF_MALLOC;
+            return name;
         }
 
         @Override
@@ -130,12 +135,16 @@ final class SheafPeers {
         private final long objectSize;
 
         Cache(String name, long objectSize, boolean callerDriven) {
-            super(callerDriven);
+            super(callerDriven, true);
             this.name = name;
             this.objectSize = objectSize;
             CacheSpec spec = CacheSpec.of("bench-" + objectSize, objectSize);
-            this.cache = allocator.createCache(Peers.SHEAF_CACHE_CHEAP.equals(name)
-                    ? spec.withFlags(SlabFlag.CHEAP_FREE_CHECKS) : spec);
+            if (Peers.SHEAF_CACHE_CHEAP.equals(name)) {
+                spec = spec.withFlags(SlabFlag.CHEAP_FREE_CHECKS);
+            } else if (Peers.SHEAF_CACHE_LOCAL.equals(name)) {
+                spec = spec.withFlags(SlabFlag.LOCAL_FREES);
+            }
+            this.cache = allocator.createCache(spec);
         }
 
         @Override
