@@ -20,9 +20,11 @@ package dev.sheaf.allocator;
  * with Slab.home under the node lock, read without it): 0 (no home) or the magazine's own homeId
  * keeps the object, so objects of old, exhausted slabs cost nothing extra. Another id comes to
  * route(), which reads the object's slab (PageSource.ownerOf; the address was validated before).
- * No home after all, this magazine, or a retired home (inbox CLOSED): the object is kept. Another
- * live home: the object joins this magazine's remote sheaf for that home (owner-only, plain),
- * never this thread's main. pushMain itself appends to the remote sheaf while the object's home
+ * No home after all, this magazine, or a retired home (inbox CLOSED): the object is kept. A home
+ * whose thread has died is retired on the spot (MagazineRegistry.reclaimDead; not in noLock mode)
+ * and the object kept, so objects that outlive their thread (thread churn, Larson's fresh threads)
+ * do not travel through a dead thread's inbox. Another live home: the object joins this
+ * magazine's remote sheaf for that home (owner-only, plain), never this thread's main. pushMain itself appends to the remote sheaf while the object's home
  * is the one that sheaf is for and it is below the send point (capacity - 1), so a steady stream
  * to one home (producer/consumer) costs no more per object than a local free.
  *
@@ -84,6 +86,14 @@ final class RemoteFrees {
         Magazine home = s.home;
         if (home == null || home == m || home.inbox == CLOSED) {
             return false; // homeIds was stale, or the home is retired: keep it
+        }
+        if (home.ownerDead()) {
+            // Its thread is gone: keep the object, and retire the dead now (not at the next slab
+            // growth), so its slab loses its home and the next frees of it stay on the fast path.
+            if (!noLock) {
+                cache.magazines.reclaimDead();
+            }
+            return false;
         }
         Sheaf r = m.remote;
         if (r != null && (m.remoteHome != home || r.size == r.objects.length)) {
