@@ -32,6 +32,16 @@ class RemoteFreesTest {
         assertTrue(thread.awaitTermination(30, TimeUnit.SECONDS));
     }
 
+    /** The threads end; every object is back in the slabs and the cache destroys. */
+    private static void destroyWithNothingLive(SlabCache c, ExecutorService... threads) throws InterruptedException {
+        for (ExecutorService t : threads) {
+            stop(t);
+        }
+        c.flushAll(true);
+        assertEquals(0, c.liveObjectsExact(), c.stats().toString());
+        c.destroy();
+    }
+
     private static SlabCache pinned(SlabAllocator a) {
         return a.createCache(CacheSpec.of("remote", 64).withSheafCapacity(CAP));
     }
@@ -73,11 +83,7 @@ class RemoteFreesTest {
                 return null;
             });
             assertEquals(0, c.stats().activeObjects());
-            stop(a);
-            stop(b);
-            c.flushAll(true);
-            assertEquals(0, c.liveObjectsExact());
-            c.destroy();
+            destroyWithNothingLive(c, a, b);
         }
     }
 
@@ -105,11 +111,7 @@ class RemoteFreesTest {
                 c.freeBulk(again, again.length);
                 return null;
             });
-            stop(a);
-            stop(b);
-            c.flushAll(true);
-            assertEquals(0, c.liveObjectsExact());
-            c.destroy();
+            destroyWithNothingLive(c, a, b);
         }
     }
 
@@ -141,10 +143,7 @@ class RemoteFreesTest {
                 return null;
             });
             assertEquals(0, c.stats().activeObjects());
-            stop(b);
-            c.flushAll(true);
-            assertEquals(0, c.liveObjectsExact(), c.stats().toString());
-            c.destroy();
+            destroyWithNothingLive(c, b);
         }
     }
 
@@ -175,11 +174,7 @@ class RemoteFreesTest {
             });
             assertEquals(0, c.stats().magazineBytes(), "nothing stays in A's magazine after close");
             assertEquals(0, c.stats().activeObjects());
-            stop(a);
-            stop(b);
-            c.flushAll(true);
-            assertEquals(0, c.liveObjectsExact());
-            c.destroy();
+            destroyWithNothingLive(c, a, b);
         }
     }
 
@@ -197,11 +192,7 @@ class RemoteFreesTest {
                 return null;
             });
             assertEquals(0, c.stats().activeObjects());
-            stop(a);
-            stop(b);
-            c.flushAll(true);
-            assertEquals(0, c.liveObjectsExact());
-            c.destroy();
+            destroyWithNothingLive(c, a, b);
         }
     }
 
@@ -225,11 +216,7 @@ class RemoteFreesTest {
                 c.free(x);
                 return null;
             });
-            stop(a);
-            stop(b);
-            c.flushAll(true);
-            assertEquals(0, c.liveObjectsExact());
-            c.destroy();
+            destroyWithNothingLive(c, a, b);
         }
     }
 
@@ -266,10 +253,7 @@ class RemoteFreesTest {
             });
             v2.join();
             assertEquals(0, c.stats().activeObjects());
-            stop(b);
-            c.flushAll(true);
-            assertEquals(0, c.liveObjectsExact());
-            c.destroy();
+            destroyWithNothingLive(c, b);
         }
     }
 
@@ -300,11 +284,7 @@ class RemoteFreesTest {
                 heap.free(q);
                 return null;
             });
-            stop(a);
-            stop(b);
-            c.flushAll(true);
-            assertEquals(0, c.liveObjectsExact());
-            c.destroy();
+            destroyWithNothingLive(c, a, b);
         }
     }
 }
