@@ -1,0 +1,76 @@
+package dev.sheaf.netty;
+
+import dev.sheaf.allocator.SlabAllocator;
+import dev.sheaf.allocator.SlabCache;
+import io.netty.buffer.ByteBufAllocatorMetric;
+
+import java.util.List;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Memory figures of a {@link SheafByteBufAllocator}, read live from the Sheaf allocator's stats
+ * (racy while buffers are allocated and released). The direct figures are the whole
+ * {@link SlabAllocator}'s: if other code allocates from the same Sheaf allocator, its objects are
+ * counted too. Thread-safe.
+ */
+public final class SheafByteBufAllocatorMetric implements ByteBufAllocatorMetric {
+
+    private final SlabAllocator sheaf;
+    private final LongAdder heapBytes;
+
+    SheafByteBufAllocatorMetric(SlabAllocator sheaf, LongAdder heapBytes) {
+        this.sheaf = sheaf;
+        this.heapBytes = heapBytes;
+    }
+
+    /**
+     * Bytes of the arrays of live heap buffers.
+     *
+     * @return used heap bytes
+     */
+    @Override
+    public long usedHeapMemory() {
+        return heapBytes.sum();
+    }
+
+    /**
+     * Bytes handed out by the Sheaf allocator ({@link SlabAllocator.Stats#liveBytes()}).
+     *
+     * @return used direct bytes
+     * @throws IllegalStateException the Sheaf allocator is closed
+     */
+    @Override
+    public long usedDirectMemory() {
+        return sheaf.stats().liveBytes();
+    }
+
+    /**
+     * Bytes the Sheaf allocator may hold resident ({@link SlabAllocator.Stats#reservedBytes()}).
+     *
+     * @return reserved direct bytes
+     * @throws IllegalStateException the Sheaf allocator is closed
+     */
+    public long reservedDirectMemory() {
+        return sheaf.stats().reservedBytes();
+    }
+
+    /**
+     * One row per kmalloc size class, smallest first (objects, slabs, sheaves, counters).
+     *
+     * @return the size classes' stats
+     * @throws IllegalStateException the Sheaf allocator is closed
+     */
+    public List<SlabCache.Stats> sizeClasses() {
+        if (sheaf.isClosed()) {
+            throw new IllegalStateException("sheaf allocator is closed");
+        }
+        List<SlabCache.Stats> all = sheaf.cacheStats();
+        return List.copyOf(all.subList(0, Math.min(all.size(), SlabAllocator.sizeClasses().length)));
+    }
+
+    @Override
+    public String toString() {
+        return "SheafByteBufAllocatorMetric(usedHeapMemory: " + usedHeapMemory() + "; usedDirectMemory: "
+                + (sheaf.isClosed() ? "closed" : Long.toString(usedDirectMemory())) + ")";
+    }
+}
