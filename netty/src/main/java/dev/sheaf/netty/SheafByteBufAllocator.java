@@ -12,7 +12,8 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * AbstractByteBufAllocator does the ByteBufAllocator surface (buffer/ioBuffer/directBuffer/
  * heapBuffer/composite*, argument checks, capacity growth policy); this class supplies the two
- * factories. Direct buffers are SheafDirectByteBuf (a recycled ByteBuf over one Sheaf object, see
+ * factories. BufferSizes (one per allocator: it creates Sheaf caches for the sizes just above the
+ * kmalloc classes) decides which Sheaf object a direct buffer gets. Direct buffers are SheafDirectByteBuf (a recycled ByteBuf over one Sheaf object, see
  * its notes); heap buffers are Netty's unpooled heap buffers counting their bytes into heapBytes.
  * Both pass through toLeakAwareBuffer, so Netty's ResourceLeakDetector samples them at its
  * configured level and reports a buffer that was never released with Netty's usual records.
@@ -25,8 +26,9 @@ import java.util.concurrent.atomic.LongAdder;
  */
 /**
  * A Netty {@link io.netty.buffer.ByteBufAllocator} whose direct buffers are objects of a Sheaf
- * {@link SlabAllocator} (size classes up to {@link SlabAllocator#MAX_SIZE_CLASS}, page spans
- * above). Use it as {@code ChannelOption.ALLOCATOR} / {@code ChildChannelOption}:
+ * {@link SlabAllocator}: its size classes up to {@link SlabAllocator#MAX_SIZE_CLASS}, eight caches
+ * this allocator creates in it for 40 KiB to 128 KiB (so that buffers of those sizes are reused
+ * without a system call), page spans above. Use it as {@code ChannelOption.ALLOCATOR} / {@code ChildChannelOption}:
  *
  * <pre>{@code
  * SlabAllocator sheaf = SlabAllocator.create();
@@ -46,6 +48,7 @@ import java.util.concurrent.atomic.LongAdder;
 public final class SheafByteBufAllocator extends AbstractByteBufAllocator implements ByteBufAllocatorMetricProvider {
 
     private final SlabAllocator sheaf;
+    private final BufferSizes sizes;
     /** Bytes of live heap buffers' arrays. */
     final LongAdder heapBytes = new LongAdder();
     private final SheafByteBufAllocatorMetric metric;
@@ -53,7 +56,8 @@ public final class SheafByteBufAllocator extends AbstractByteBufAllocator implem
     private SheafByteBufAllocator(SlabAllocator sheaf) {
         super(true);
         this.sheaf = sheaf;
-        this.metric = new SheafByteBufAllocatorMetric(sheaf, heapBytes);
+        this.sizes = new BufferSizes(sheaf);
+        this.metric = new SheafByteBufAllocatorMetric(sizes, heapBytes);
     }
 
     /**
@@ -62,6 +66,7 @@ public final class SheafByteBufAllocator extends AbstractByteBufAllocator implem
      * @param sheaf the Sheaf allocator that provides the memory; it must outlive the buffers
      * @return a new allocator, preferring direct buffers
      * @throws IllegalArgumentException if {@code sheaf} is null or closed
+     * @throws IllegalStateException    if {@code sheaf} is closed concurrently
      */
     public static SheafByteBufAllocator create(SlabAllocator sheaf) {
         if (sheaf == null) {
@@ -81,7 +86,7 @@ public final class SheafByteBufAllocator extends AbstractByteBufAllocator implem
      */
     @Override
     protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
-        return toLeakAwareBuffer(SheafDirectByteBuf.newInstance(this, sheaf, initialCapacity, maxCapacity));
+        return toLeakAwareBuffer(SheafDirectByteBuf.newInstance(this, sizes, initialCapacity, maxCapacity));
     }
 
     /** An unpooled heap buffer, counted in {@link SheafByteBufAllocatorMetric#usedHeapMemory()}. */

@@ -4,6 +4,7 @@ import dev.sheaf.allocator.SlabAllocator;
 import dev.sheaf.allocator.SlabCache;
 import io.netty.buffer.ByteBufAllocatorMetric;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -16,10 +17,12 @@ import java.util.concurrent.atomic.LongAdder;
 public final class SheafByteBufAllocatorMetric implements ByteBufAllocatorMetric {
 
     private final SlabAllocator sheaf;
+    private final List<SlabCache> largeCaches;
     private final LongAdder heapBytes;
 
-    SheafByteBufAllocatorMetric(SlabAllocator sheaf, LongAdder heapBytes) {
-        this.sheaf = sheaf;
+    SheafByteBufAllocatorMetric(BufferSizes sizes, LongAdder heapBytes) {
+        this.sheaf = sizes.sheaf();
+        this.largeCaches = sizes.largeCaches();
         this.heapBytes = heapBytes;
     }
 
@@ -55,7 +58,9 @@ public final class SheafByteBufAllocatorMetric implements ByteBufAllocatorMetric
     }
 
     /**
-     * One row per kmalloc size class, smallest first (objects, slabs, sheaves, counters).
+     * One row per size class a direct buffer can get, smallest first (objects, slabs, sheaves,
+     * counters): the kmalloc classes, then the caches the allocator created for 40 KiB to 128 KiB.
+     * Buffers above those live in page spans ({@link SlabAllocator.Stats#largeBytes()}).
      *
      * @return the size classes' stats
      * @throws IllegalStateException the Sheaf allocator is closed
@@ -65,7 +70,11 @@ public final class SheafByteBufAllocatorMetric implements ByteBufAllocatorMetric
             throw new IllegalStateException("sheaf allocator is closed");
         }
         List<SlabCache.Stats> all = sheaf.cacheStats();
-        return List.copyOf(all.subList(0, Math.min(all.size(), SlabAllocator.sizeClasses().length)));
+        List<SlabCache.Stats> rows = new ArrayList<>(all.subList(0, Math.min(all.size(), SlabAllocator.sizeClasses().length)));
+        for (SlabCache c : largeCaches) {
+            rows.add(c.stats());
+        }
+        return List.copyOf(rows);
     }
 
     @Override

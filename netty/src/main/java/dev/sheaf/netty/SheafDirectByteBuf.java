@@ -1,6 +1,5 @@
 package dev.sheaf.netty;
 
-import dev.sheaf.allocator.SlabAllocator;
 import io.netty.buffer.AbstractReferenceCountedByteBuf;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -18,7 +17,6 @@ import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.GatheringByteChannel;
 import java.nio.channels.ScatteringByteChannel;
-import java.util.Arrays;
 
 /*
  * Implementation notes.
@@ -35,14 +33,18 @@ import java.util.Arrays;
  * gets IllegalReferenceCountException; once the object is recycled and handed out again it is a
  * new buffer, the same contract as Netty's pooled buffers.
  *
- * Lifecycle: newInstance mallocs first (an OutOfMemoryError leaves nothing taken), then takes a
+ * Memory: BufferSizes picks the object (kmalloc class, a created cache for sizes just above the
+ * classes, or a page span); every object is freed with SlabAllocator.free.
+ *
+ * Lifecycle: newInstance allocates first (an OutOfMemoryError leaves nothing taken), then takes a
  * ByteBuf object from Netty's Recycler and resets refCnt, indices, marks and maxCapacity.
  * deallocate (refCnt reached 0, on whatever thread) frees the object into Sheaf, a plain
  * cross-thread free when it runs on another thread than the allocating one, and gives the ByteBuf
  * object back to the pool. Steady-state allocate+release therefore makes no Java garbage.
  *
- * Capacity changes: a new capacity that the object's size class still holds (and that no smaller
- * class would hold) only moves the capacity; otherwise a new object of the right class is
+ * Capacity changes: a new capacity that the object's class still holds (and that no smaller class
+ * would hold: BufferSizes.fit equals the usable size; a page span that stays over half full) only
+ * moves the capacity; otherwise a new object of the right class is
  * allocated, the common bytes are copied and the old object is freed. A failing malloc leaves the
  * buffer unchanged.
  *
@@ -63,8 +65,6 @@ final class SheafDirectByteBuf extends AbstractReferenceCountedByteBuf {
     private static final ValueLayout.OfInt INT_LE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong LONG_BE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     private static final ValueLayout.OfLong LONG_LE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    /** Sheaf's kmalloc class sizes, ascending. */
-    private static final int[] CLASSES = SlabAllocator.sizeClasses();
     /** Stream copies go through a heap array of at most this many bytes. */
     private static final int STREAM_CHUNK = 8192;
 
@@ -77,7 +77,7 @@ final class SheafDirectByteBuf extends AbstractReferenceCountedByteBuf {
 
     private final Recycler.Handle<SheafDirectByteBuf> handle;
     private SheafByteBufAllocator alloc;
-    private SlabAllocator sheaf;
+    private BufferSizes sizes;
     /** The Sheaf object's address while the buffer is live; 0 once released. */
     private long address;
     private int capacity;
@@ -98,18 +98,18 @@ final class SheafDirectByteBuf extends AbstractReferenceCountedByteBuf {
     // -------------------------------------------------------------------------------------------
     // Lifecycle
 
-    static SheafDirectByteBuf newInstance(SheafByteBufAllocator alloc, SlabAllocator sheaf, int initialCapacity,
+    static SheafDirectByteBuf newInstance(SheafByteBufAllocator alloc, BufferSizes sizes, int initialCapacity,
                                           int maxCapacity) {
-        long a = sheaf.malloc(Math.max(1, initialCapacity));
+        long a = sizes.allocate(initialCapacity);
         SheafDirectByteBuf buf = POOL.get();
-        buf.reuse(alloc, sheaf, a, initialCapacity, maxCapacity);
+        buf.reuse(alloc, sizes, a, initialCapacity, maxCapacity);
         return buf;
     }
 
-    private void reuse(SheafByteBufAllocator alloc, SlabAllocator sheaf, long address, int capacity,
+    private void reuse(SheafByteBufAllocator alloc, BufferSizes sizes, long address, int capacity,
                        int maxCapacity) {
         this.alloc = alloc;
-        this.sheaf = sheaf;
+        this.sizes = sizes;
         this.address = address;
         this.capacity = capacity;
         this.tmpNioBuf = null;
@@ -123,11 +123,11 @@ final class SheafDirectByteBuf extends AbstractReferenceCountedByteBuf {
     @Override
     protected void deallocate() {
         long a = address;
-        SlabAllocator s = sheaf;
+        BufferSizes s = sizes;
         address = 0;
         tmpNioBuf = null;
         alloc = null;
-        sheaf = null;
+        sizes = null;
         try {
             s.free(a);
         } finally {
@@ -150,31 +150,22 @@ final class SheafDirectByteBuf extends AbstractReferenceCountedByteBuf {
         if (newCapacity == old) {
             return this;
         }
-        long usable = sheaf.usableSize(address);
-        long fit = classFit(newCapacity);
+        long usable = sizes.usableSize(address);
+        long fit = BufferSizes.fit(newCapacity);
         boolean inPlace = newCapacity <= usable && (fit == usable || (fit < 0 && newCapacity > usable / 2));
         if (inPlace) {
             capacity = newCapacity;
         } else {
-            long moved = sheaf.malloc(Math.max(1, newCapacity));
+            long moved = sizes.allocate(newCapacity);
             MemorySegment.copy(MEMORY, address, MEMORY, moved, Math.min(old, newCapacity));
             long previous = address;
             address = moved;
             capacity = newCapacity;
-            sheaf.free(previous);
+            sizes.free(previous);
         }
         tmpNioBuf = null;
         trimIndicesToCapacity(newCapacity);
         return this;
-    }
-
-    /** The kmalloc class size that holds {@code size} bytes, or -1 above the classes (a page span). */
-    private static long classFit(int size) {
-        if (size > CLASSES[CLASSES.length - 1]) {
-            return -1;
-        }
-        int i = Arrays.binarySearch(CLASSES, Math.max(1, size));
-        return CLASSES[i >= 0 ? i : -i - 1];
     }
 
     @Override

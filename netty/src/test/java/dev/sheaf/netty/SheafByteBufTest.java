@@ -271,13 +271,32 @@ class SheafByteBufTest {
     }
 
     @Test
-    void largeBuffersArePageSpans() {
-        for (int size : new int[] {32 * 1024, 32 * 1024 + 1, 64 * 1024, 1 << 20}) {
+    void largeBuffersUseCreatedCachesThenPageSpans() {
+        long[][] sizeAndUsable = {{32 * 1024, 32 * 1024}, {32 * 1024 + 1, 40 * 1024}, {64 * 1024, 64 * 1024},
+            {100_000, 112 * 1024}, {128 * 1024, 128 * 1024}, {128 * 1024 + 1, -1}, {1 << 20, -1}};
+        for (long[] su : sizeAndUsable) {
+            int size = (int) su[0];
+            long spansBefore = sheaf.stats().largeAllocations();
             ByteBuf buf = alloc.directBuffer(size);
+            if (su[1] > 0) {
+                assertEquals(su[1], sheaf.usableSize(buf.memoryAddress()), "size " + size);
+                assertEquals(spansBefore, sheaf.stats().largeAllocations(), "size " + size);
+            } else {
+                assertEquals(spansBefore + 1, sheaf.stats().largeAllocations(), "size " + size);
+            }
             buf.writeBytes(pattern(size, size));
             assertArrayEquals(pattern(size, size), ByteBufUtil.getBytes(buf));
             assertTrue(buf.release());
         }
+        ByteBuf grow = alloc.directBuffer(30_000, 1 << 20).writeBytes(pattern(30_000, 5));
+        grow.capacity(60_000);
+        assertEquals(64 * 1024, sheaf.usableSize(grow.memoryAddress()));
+        grow.capacity(200_000);
+        assertArrayEquals(pattern(30_000, 5), ByteBufUtil.getBytes(grow, 0, 30_000));
+        grow.capacity(50_000);
+        assertEquals(56 * 1024, sheaf.usableSize(grow.memoryAddress()));
+        assertArrayEquals(pattern(30_000, 5), ByteBufUtil.getBytes(grow, 0, 30_000));
+        assertTrue(grow.release());
     }
 
     @Test
@@ -355,7 +374,8 @@ class SheafByteBufTest {
         ByteBuf direct = alloc.directBuffer(1000);
         assertTrue(alloc.metric().usedDirectMemory() >= baseline + 1000);
         assertTrue(alloc.metric().reservedDirectMemory() >= alloc.metric().usedDirectMemory());
-        assertEquals(SlabAllocator.sizeClasses().length, alloc.metric().sizeClasses().size());
+        assertEquals(SlabAllocator.sizeClasses().length + BufferSizes.LARGE_CLASSES.length,
+                alloc.metric().sizeClasses().size());
         assertTrue(alloc.metric().sizeClasses().stream().anyMatch(s -> s.activeObjects() > 0));
         heap.release();
         direct.release();
