@@ -21,7 +21,7 @@ import java.nio.channels.ScatteringByteChannel;
 /*
  * Implementation notes.
  *
- * A direct ByteBuf over one Sheaf object: address is what SlabAllocator.malloc returned, capacity
+ * A direct ByteBuf over one Sheaf object: address is what BufferSizes.allocate returned, capacity
  * the ByteBuf's capacity (at most the object's usable size). Bytes are read and written through
  * MEMORY, one segment over the whole address space, at absolute offsets (address + index) with
  * unaligned big- or little-endian layouts: FFM only, and no per-buffer segment object.
@@ -40,13 +40,15 @@ import java.nio.channels.ScatteringByteChannel;
  * ByteBuf object from Netty's Recycler and resets refCnt, indices, marks and maxCapacity.
  * deallocate (refCnt reached 0, on whatever thread) frees the object into Sheaf, a plain
  * cross-thread free when it runs on another thread than the allocating one, and gives the ByteBuf
- * object back to the pool. Steady-state allocate+release therefore makes no Java garbage.
+ * object back to the pool. Netty's Recycler pools per thread, and only on FastThreadLocalThreads
+ * (event loops, SheafEventLoopThreads): there, steady-state allocate+release makes no Java
+ * garbage; on other threads each allocation makes one new ByteBuf object, as Netty's pooled
+ * allocator does.
  *
- * Capacity changes: a new capacity that the object's class still holds (and that no smaller class
- * would hold: BufferSizes.fit equals the usable size; a page span that stays over half full) only
- * moves the capacity; otherwise a new object of the right class is
- * allocated, the common bytes are copied and the old object is freed. A failing malloc leaves the
- * buffer unchanged.
+ * Capacity changes: a new capacity that the object's class still holds, and that no smaller class
+ * would hold (BufferSizes.fit equals the usable size, or a page span stays over half full), only
+ * moves the capacity; otherwise a new object of the right class is allocated, the common bytes are
+ * copied and the old object is freed. A failing allocation leaves the buffer unchanged.
  *
  * tmpNioBuf is the buffer's internal NIO view (internalNioBuffer, channel reads and writes), made on
  * first use per object and dropped whenever address or capacity change. Like Netty's own buffers,
