@@ -1,5 +1,6 @@
 package dev.sheaf.netty;
 
+import dev.sheaf.allocator.SlabCache;
 import io.netty.buffer.AbstractReferenceCountedByteBuf;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -21,7 +22,8 @@ import java.nio.channels.ScatteringByteChannel;
 /*
  * Implementation notes.
  *
- * A direct ByteBuf over one Sheaf object: address is what BufferSizes.allocate returned, capacity
+ * A direct ByteBuf over one Sheaf object: address is what its cache (or, for a page span, the
+ * SlabAllocator) handed out, capacity
  * the ByteBuf's capacity (at most the object's usable size). Bytes are read and written through
  * MEMORY, one segment over the whole address space, at absolute offsets (address + index) with
  * unaligned big- or little-endian layouts: FFM only, and no per-buffer segment object.
@@ -33,8 +35,8 @@ import java.nio.channels.ScatteringByteChannel;
  * gets IllegalReferenceCountException; once the object is recycled and handed out again it is a
  * new buffer, the same contract as Netty's pooled buffers.
  *
- * Memory: BufferSizes picks the object (kmalloc class, a created cache for sizes just above the
- * classes, or a page span); every object is freed with SlabAllocator.free.
+ * Memory: BufferSizes picks the cache (a kmalloc class, a created cache for sizes just above the
+ * classes, or none: a page span); the buffer keeps it and frees its object into it.
  *
  * Lifecycle: newInstance allocates first (an OutOfMemoryError leaves nothing taken), then takes a
  * ByteBuf object from Netty's Recycler and resets refCnt, indices, marks and maxCapacity.
@@ -46,7 +48,7 @@ import java.nio.channels.ScatteringByteChannel;
  * allocator does.
  *
  * Capacity changes: a new capacity that the object's class still holds, and that no smaller class
- * would hold (BufferSizes.fit equals the usable size, or a page span stays over half full), only
+ * would hold (BufferSizes.cacheFor names the current cache, or a page span stays over half full), only
  * moves the capacity; otherwise a new object of the right class is allocated, the common bytes are
  * copied and the old object is freed. A failing allocation leaves the buffer unchanged.
  *
@@ -80,6 +82,8 @@ final class SheafDirectByteBuf extends AbstractReferenceCountedByteBuf {
     private final Recycler.Handle<SheafDirectByteBuf> handle;
     private SheafByteBufAllocator alloc;
     private BufferSizes sizes;
+    /** The cache of the object, or null for a page span. */
+    private SlabCache cache;
     /** The Sheaf object's address while the buffer is live; 0 once released. */
     private long address;
     private int capacity;
@@ -102,16 +106,18 @@ final class SheafDirectByteBuf extends AbstractReferenceCountedByteBuf {
 
     static SheafDirectByteBuf newInstance(SheafByteBufAllocator alloc, BufferSizes sizes, int initialCapacity,
                                           int maxCapacity) {
-        long a = sizes.allocate(initialCapacity);
+        SlabCache c = sizes.cacheFor(initialCapacity);
+        long a = c != null ? c.alloc() : sizes.allocateSpan(initialCapacity);
         SheafDirectByteBuf buf = POOL.get();
-        buf.reuse(alloc, sizes, a, initialCapacity, maxCapacity);
+        buf.reuse(alloc, sizes, c, a, initialCapacity, maxCapacity);
         return buf;
     }
 
-    private void reuse(SheafByteBufAllocator alloc, BufferSizes sizes, long address, int capacity,
+    private void reuse(SheafByteBufAllocator alloc, BufferSizes sizes, SlabCache cache, long address, int capacity,
                        int maxCapacity) {
         this.alloc = alloc;
         this.sizes = sizes;
+        this.cache = cache;
         this.address = address;
         this.capacity = capacity;
         this.tmpNioBuf = null;
@@ -126,12 +132,18 @@ final class SheafDirectByteBuf extends AbstractReferenceCountedByteBuf {
     protected void deallocate() {
         long a = address;
         BufferSizes s = sizes;
+        SlabCache c = cache;
         address = 0;
         tmpNioBuf = null;
         alloc = null;
         sizes = null;
+        cache = null;
         try {
-            s.free(a);
+            if (c != null) {
+                c.free(a);
+            } else {
+                s.freeSpan(a);
+            }
         } finally {
             handle.recycle(this);
         }
@@ -152,18 +164,25 @@ final class SheafDirectByteBuf extends AbstractReferenceCountedByteBuf {
         if (newCapacity == old) {
             return this;
         }
-        long usable = sizes.usableSize(address);
-        long fit = BufferSizes.fit(newCapacity);
-        boolean inPlace = newCapacity <= usable && (fit == usable || (fit < 0 && newCapacity > usable / 2));
+        SlabCache current = cache;
+        long usable = current != null ? current.objectSize() : sizes.spanSize(address);
+        SlabCache next = sizes.cacheFor(newCapacity);
+        boolean inPlace = newCapacity <= usable
+                && (next != null ? next == current : current == null && newCapacity > usable / 2);
         if (inPlace) {
             capacity = newCapacity;
         } else {
-            long moved = sizes.allocate(newCapacity);
+            long moved = next != null ? next.alloc() : sizes.allocateSpan(newCapacity);
             MemorySegment.copy(MEMORY, address, MEMORY, moved, Math.min(old, newCapacity));
             long previous = address;
             address = moved;
+            cache = next;
             capacity = newCapacity;
-            sizes.free(previous);
+            if (current != null) {
+                current.free(previous);
+            } else {
+                sizes.freeSpan(previous);
+            }
         }
         tmpNioBuf = null;
         trimIndicesToCapacity(newCapacity);
