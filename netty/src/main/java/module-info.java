@@ -12,6 +12,8 @@ module dev.sheaf.netty {
     requires transitive dev.sheaf.allocator;
     requires transitive io.netty.buffer;
     requires transitive io.netty.common;
+    // @GuardedBy and other Error Prone annotations: compile time only.
+    requires static com.google.errorprone.annotations;
 
     exports dev.sheaf.netty;
 }

@@ -13,7 +13,8 @@ import java.util.List;
  * Where a direct buffer of n bytes lives in Sheaf:
  *   n <= SlabAllocator.MAX_SIZE_CLASS       the kmalloc size-class cache that holds n;
  *   up to the largest of LARGE_CLASSES      the smallest created cache that holds n;
- *   above                                   a page span (SlabAllocator.malloc / free).
+ *   above                                   a page span, through SpanReserve (which keeps recently
+ *                                           released spans of common sizes for reuse).
  * The created caches exist because a page span is given back to the OS (madvise) when it is freed:
  * a buffer of 64 KiB allocated and released per message would make a system call each time, while
  * a cache keeps freed objects in its sheaves for the next allocation. Four classes per doubling
@@ -41,14 +42,16 @@ final class BufferSizes {
     private static final int FINE_LIMIT = 1024;
 
     private final SlabAllocator sheaf;
+    private final SpanReserve spans;
     private final SlabCache[] large;
     /** Cache for sizes 0..1024 by ceil(size / 8). */
     private final SlabCache[] by8;
     /** Cache for sizes 1025..MAX_CACHED by ceil(size / 256). */
     private final SlabCache[] by256;
 
-    BufferSizes(SlabAllocator sheaf) {
+    BufferSizes(SlabAllocator sheaf, long spanReserveBytes) {
         this.sheaf = sheaf;
+        this.spans = new SpanReserve(sheaf, spanReserveBytes);
         this.large = new SlabCache[LARGE_CLASSES.length];
         for (int i = 0; i < large.length; i++) {
             large[i] = sheaf.createCache(CacheSpec.of("netty-" + (LARGE_CLASSES[i] >> 10) + "k", LARGE_CLASSES[i]));
@@ -93,28 +96,35 @@ final class BufferSizes {
         return null;
     }
 
-    /** The usable size an allocation of size bytes gets, or -1 for a page span (page-rounded). */
+    /**
+     * The usable size an allocation of size bytes gets: the cache's object size, the span class's
+     * size, or -1 for a span above {@link SpanReserve#MAX_RESERVED} (page-rounded).
+     */
     long fit(int size) {
         SlabCache c = cacheFor(size);
-        return c == null ? -1 : c.objectSize();
+        return c != null ? c.objectSize() : SpanReserve.fit(size);
     }
 
     /**
-     * A page span of size bytes (size above {@link #MAX_CACHED}).
+     * A page span of at least size bytes (size above {@link #MAX_CACHED}).
      *
      * @throws OutOfMemoryError      Sheaf's capacity is exhausted
      * @throws IllegalStateException Sheaf is closed
      */
     long allocateSpan(int size) {
-        return sheaf.malloc(size);
+        return spans.allocate(size);
     }
 
     void freeSpan(long address) {
-        sheaf.free(address);
+        spans.free(address);
     }
 
     long spanSize(long address) {
-        return sheaf.usableSize(address);
+        return spans.usableSize(address);
+    }
+
+    SpanReserve spans() {
+        return spans;
     }
 
     SlabAllocator sheaf() {

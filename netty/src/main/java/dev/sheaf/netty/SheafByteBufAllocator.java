@@ -28,7 +28,8 @@ import java.util.concurrent.atomic.LongAdder;
  * A Netty {@link io.netty.buffer.ByteBufAllocator} whose direct buffers are objects of a Sheaf
  * {@link SlabAllocator}: its size classes up to {@link SlabAllocator#MAX_SIZE_CLASS}, eight caches
  * this allocator creates in it for 40 KiB to 128 KiB (so that buffers of those sizes are reused
- * without a system call), page spans above. Use it as {@code ChannelOption.ALLOCATOR} / {@code ChildChannelOption}:
+ * without a system call), page spans above; released spans of 160 KiB to 4 MiB are kept for reuse
+ * up to a budget ({@link #create(SlabAllocator, long)}, {@link #releaseReservedSpans()}). Use it as {@code ChannelOption.ALLOCATOR} / {@code ChildChannelOption}:
  *
  * <pre>{@code
  * SlabAllocator sheaf = SlabAllocator.create();
@@ -53,10 +54,13 @@ public final class SheafByteBufAllocator extends AbstractByteBufAllocator implem
     final LongAdder heapBytes = new LongAdder();
     private final SheafByteBufAllocatorMetric metric;
 
-    private SheafByteBufAllocator(SlabAllocator sheaf) {
+    /** Default of the span reserve's budget. */
+    public static final long DEFAULT_SPAN_RESERVE_BYTES = 16L << 20;
+
+    private SheafByteBufAllocator(SlabAllocator sheaf, long spanReserveBytes) {
         super(true);
         this.sheaf = sheaf;
-        this.sizes = new BufferSizes(sheaf);
+        this.sizes = new BufferSizes(sheaf, spanReserveBytes);
         this.metric = new SheafByteBufAllocatorMetric(sizes, heapBytes);
     }
 
@@ -69,13 +73,40 @@ public final class SheafByteBufAllocator extends AbstractByteBufAllocator implem
      * @throws IllegalStateException    if {@code sheaf} is closed concurrently
      */
     public static SheafByteBufAllocator create(SlabAllocator sheaf) {
+        return create(sheaf, DEFAULT_SPAN_RESERVE_BYTES);
+    }
+
+    /**
+     * An allocator whose direct buffers are objects of {@code sheaf}, keeping up to
+     * {@code spanReserveBytes} of released page spans (buffers of 160 KiB to 4 MiB) for reuse.
+     *
+     * @param sheaf the Sheaf allocator that provides the memory; it must outlive the buffers
+     * @param spanReserveBytes bytes of released spans kept for reuse, 0 for none
+     * @return a new allocator, preferring direct buffers
+     * @throws IllegalArgumentException if {@code sheaf} is null or closed, or the budget negative
+     * @throws IllegalStateException    if {@code sheaf} is closed concurrently
+     */
+    public static SheafByteBufAllocator create(SlabAllocator sheaf, long spanReserveBytes) {
         if (sheaf == null) {
             throw new IllegalArgumentException("sheaf allocator is null");
         }
         if (sheaf.isClosed()) {
             throw new IllegalArgumentException("sheaf allocator is closed");
         }
-        return new SheafByteBufAllocator(sheaf);
+        if (spanReserveBytes < 0) {
+            throw new IllegalArgumentException("span reserve " + spanReserveBytes + " negative");
+        }
+        return new SheafByteBufAllocator(sheaf, spanReserveBytes);
+    }
+
+    /**
+     * Frees the released page spans this allocator keeps for reuse into Sheaf (which gives their
+     * memory back to the OS). Buffers in use are not affected. Thread-safe.
+     *
+     * @throws IllegalStateException the Sheaf allocator is closed
+     */
+    public void releaseReservedSpans() {
+        sizes.spans().release();
     }
 
     /**

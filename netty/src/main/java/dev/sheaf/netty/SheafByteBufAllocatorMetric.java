@@ -17,11 +17,13 @@ import java.util.concurrent.atomic.LongAdder;
 public final class SheafByteBufAllocatorMetric implements ByteBufAllocatorMetric {
 
     private final SlabAllocator sheaf;
+    private final SpanReserve spans;
     private final List<SlabCache> largeCaches;
     private final LongAdder heapBytes;
 
     SheafByteBufAllocatorMetric(BufferSizes sizes, LongAdder heapBytes) {
         this.sheaf = sizes.sheaf();
+        this.spans = sizes.spans();
         this.largeCaches = sizes.largeCaches();
         this.heapBytes = heapBytes;
     }
@@ -37,14 +39,24 @@ public final class SheafByteBufAllocatorMetric implements ByteBufAllocatorMetric
     }
 
     /**
-     * Bytes handed out by the Sheaf allocator ({@link SlabAllocator.Stats#liveBytes()}).
+     * Bytes handed out by the Sheaf allocator ({@link SlabAllocator.Stats#liveBytes()}) less the
+     * released spans this allocator keeps for reuse ({@link #reservedSpanBytes()}).
      *
      * @return used direct bytes
      * @throws IllegalStateException the Sheaf allocator is closed
      */
     @Override
     public long usedDirectMemory() {
-        return sheaf.stats().liveBytes();
+        return sheaf.stats().liveBytes() - spans.reservedBytes();
+    }
+
+    /**
+     * Bytes of released page spans kept for reuse (allocated in Sheaf, used by no buffer).
+     *
+     * @return reserved span bytes
+     */
+    public long reservedSpanBytes() {
+        return spans.reservedBytes();
     }
 
     /**

@@ -48,7 +48,8 @@ import java.nio.channels.ScatteringByteChannel;
  * allocator does.
  *
  * Capacity changes: a new capacity that the object's class still holds, and that no smaller class
- * would hold (BufferSizes.cacheFor names the current cache, or a page span stays over half full), only
+ * would hold (BufferSizes.cacheFor names the current cache, SpanReserve.fit the current span class,
+ * or a span above the span classes stays over half full), only
  * moves the capacity; otherwise a new object of the right class is allocated, the common bytes are
  * copied and the old object is freed. A failing allocation leaves the buffer unchanged.
  *
@@ -167,8 +168,9 @@ final class SheafDirectByteBuf extends AbstractReferenceCountedByteBuf {
         SlabCache current = cache;
         long usable = current != null ? current.objectSize() : sizes.spanSize(address);
         SlabCache next = sizes.cacheFor(newCapacity);
-        boolean inPlace = newCapacity <= usable
-                && (next != null ? next == current : current == null && newCapacity > usable / 2);
+        long spanFit = next == null ? SpanReserve.fit(newCapacity) : 0;
+        boolean inPlace = newCapacity <= usable && (next != null ? next == current
+                : current == null && (spanFit == usable || (spanFit < 0 && newCapacity > usable / 2)));
         if (inPlace) {
             capacity = newCapacity;
         } else {

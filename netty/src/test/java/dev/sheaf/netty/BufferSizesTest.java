@@ -20,7 +20,7 @@ class BufferSizesTest {
         int[] classes = IntStream.concat(IntStream.of(SlabAllocator.sizeClasses()),
                 IntStream.of(BufferSizes.LARGE_CLASSES)).sorted().toArray();
         try (SlabAllocator sheaf = SlabAllocator.builder().capacity(64L << 20).build()) {
-            BufferSizes sizes = new BufferSizes(sheaf);
+            BufferSizes sizes = new BufferSizes(sheaf, 0);
             for (int size = 0; size <= BufferSizes.MAX_CACHED; size++) {
                 int want = Math.max(1, size);
                 int expected = IntStream.of(classes).filter(c -> c >= want).findFirst().orElseThrow();
@@ -28,7 +28,9 @@ class BufferSizesTest {
                 assertEquals(expected, sizes.fit(size), "size " + size);
             }
             assertNull(sizes.cacheFor(BufferSizes.MAX_CACHED + 1));
-            assertEquals(-1, sizes.fit(BufferSizes.MAX_CACHED + 1));
+            assertEquals(160 << 10, sizes.fit(BufferSizes.MAX_CACHED + 1));
+            assertEquals(4 << 20, sizes.fit(4 << 20));
+            assertEquals(-1, sizes.fit((4 << 20) + 1));
         }
     }
 }

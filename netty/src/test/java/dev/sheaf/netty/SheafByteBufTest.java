@@ -56,6 +56,8 @@ class SheafByteBufTest {
 
     @AfterEach
     void tearDown() {
+        alloc.releaseReservedSpans();
+        assertEquals(0, alloc.metric().reservedSpanBytes());
         assertEquals(baseline, sheaf.stats().liveBytes(), "every Sheaf object freed");
         sheaf.close();
     }
@@ -257,6 +259,31 @@ class SheafByteBufTest {
         assertEquals(before, buf.memoryAddress(), "the same class holds one more byte");
         assertArrayEquals(Arrays.copyOf(data, 100), ByteBufUtil.getBytes(buf));
         buf.release();
+    }
+
+    @Test
+    void releasedSpansAreReusedWithinTheBudget() {
+        ByteBuf a = alloc.directBuffer(300_000);
+        long span = a.memoryAddress();
+        assertEquals(320 << 10, sheaf.usableSize(span), "a span class of four per doubling");
+        long madvised = sheaf.stats().madvisedBytes();
+        assertTrue(a.release());
+        assertEquals(320 << 10, alloc.metric().reservedSpanBytes());
+        ByteBuf b = alloc.directBuffer(310_000);
+        assertEquals(span, b.memoryAddress(), "the same class reuses the kept span");
+        assertEquals(0, alloc.metric().reservedSpanBytes());
+        assertEquals(madvised, sheaf.stats().madvisedBytes(), "no span went back to the OS");
+        ByteBuf huge = alloc.directBuffer((4 << 20) + 1);
+        assertTrue(huge.release());
+        assertEquals(0, alloc.metric().reservedSpanBytes(), "spans above 4 MiB are not kept");
+        assertTrue(b.release());
+        alloc.releaseReservedSpans();
+        assertEquals(0, alloc.metric().reservedSpanBytes());
+
+        SheafByteBufAllocator none = SheafByteBufAllocator.create(sheaf, 0);
+        assertTrue(none.directBuffer(300_000).release());
+        assertEquals(0, none.metric().reservedSpanBytes(), "a zero budget keeps nothing");
+        assertThrows(IllegalArgumentException.class, () -> SheafByteBufAllocator.create(sheaf, -1));
     }
 
     @Test

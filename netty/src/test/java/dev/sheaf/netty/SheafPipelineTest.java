@@ -81,6 +81,7 @@ class SheafPipelineTest {
     void tearDown() {
         group.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
         try {
+            alloc.releaseReservedSpans();
             assertEquals(baseline, sheaf.stats().liveBytes(), "Sheaf's live bytes back to the baseline");
             flushLeakDetector();
             assertEquals(List.of(), LeakReports.reports(), "no leak reported at PARANOID");

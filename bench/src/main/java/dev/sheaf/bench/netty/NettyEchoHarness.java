@@ -176,6 +176,11 @@ public final class NettyEchoHarness {
             client.done.get((long) (warmup + seconds) + 60, TimeUnit.SECONDS);
             ch.close().sync();
             server.close().sync();
+            if (sheaf != null) {
+                SlabAllocator.Stats st = sheaf.stats();
+                System.out.printf(Locale.ROOT, "  sheaf: madvised %,d bytes, peak reserved %,d bytes%n",
+                        st.madvisedBytes(), st.peakReservedBytes());
+            }
             Histogram h = client.histogram;
             double secs = client.measuredNanos / 1e9;
             return new Run(name, size, window, round, client.measured, secs, client.measured / secs,
