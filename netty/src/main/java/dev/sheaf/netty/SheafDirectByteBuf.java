@@ -47,6 +47,9 @@ import java.nio.channels.ScatteringByteChannel;
  * garbage; on other threads each allocation makes one new ByteBuf object, as Netty's pooled
  * allocator does.
  *
+ * usable is the object's size (cache object size or span size), so capacity may grow to it in place
+ * and maxFastWritableBytes reports it, as Netty's pooled buffers report their run's length.
+ *
  * Capacity changes: a new capacity that the object's class still holds, and that no smaller class
  * would hold (BufferSizes.cacheFor names the current cache, SpanReserve.fit the current span class,
  * or a span above the span classes stays over half full), only
@@ -88,6 +91,8 @@ final class SheafDirectByteBuf extends AbstractReferenceCountedByteBuf {
     /** The Sheaf object's address while the buffer is live; 0 once released. */
     private long address;
     private int capacity;
+    /** Bytes of the object (at least capacity): its cache's object size or its span's size. */
+    private long usable;
     private ByteBuffer tmpNioBuf;
 
     private SheafDirectByteBuf(Recycler.Handle<SheafDirectByteBuf> handle) {
@@ -108,18 +113,27 @@ final class SheafDirectByteBuf extends AbstractReferenceCountedByteBuf {
     static SheafDirectByteBuf newInstance(SheafByteBufAllocator alloc, BufferSizes sizes, int initialCapacity,
                                           int maxCapacity) {
         SlabCache c = sizes.cacheFor(initialCapacity);
-        long a = c != null ? c.alloc() : sizes.allocateSpan(initialCapacity);
+        long a;
+        long usable;
+        if (c != null) {
+            a = c.alloc();
+            usable = c.objectSize();
+        } else {
+            a = sizes.allocateSpan(initialCapacity);
+            usable = sizes.spanSize(a);
+        }
         SheafDirectByteBuf buf = POOL.get();
-        buf.reuse(alloc, sizes, c, a, initialCapacity, maxCapacity);
+        buf.reuse(alloc, sizes, c, a, usable, initialCapacity, maxCapacity);
         return buf;
     }
 
-    private void reuse(SheafByteBufAllocator alloc, BufferSizes sizes, SlabCache cache, long address, int capacity,
-                       int maxCapacity) {
+    private void reuse(SheafByteBufAllocator alloc, BufferSizes sizes, SlabCache cache, long address, long usable,
+                       int capacity, int maxCapacity) {
         this.alloc = alloc;
         this.sizes = sizes;
         this.cache = cache;
         this.address = address;
+        this.usable = usable;
         this.capacity = capacity;
         this.tmpNioBuf = null;
         maxCapacity(maxCapacity);
@@ -166,7 +180,6 @@ final class SheafDirectByteBuf extends AbstractReferenceCountedByteBuf {
             return this;
         }
         SlabCache current = cache;
-        long usable = current != null ? current.objectSize() : sizes.spanSize(address);
         SlabCache next = sizes.cacheFor(newCapacity);
         long spanFit = next == null ? SpanReserve.fit(newCapacity) : 0;
         boolean inPlace = newCapacity <= usable && (next != null ? next == current
@@ -174,12 +187,21 @@ final class SheafDirectByteBuf extends AbstractReferenceCountedByteBuf {
         if (inPlace) {
             capacity = newCapacity;
         } else {
-            long moved = next != null ? next.alloc() : sizes.allocateSpan(newCapacity);
+            long moved;
+            long movedUsable;
+            if (next != null) {
+                moved = next.alloc();
+                movedUsable = next.objectSize();
+            } else {
+                moved = sizes.allocateSpan(newCapacity);
+                movedUsable = sizes.spanSize(moved);
+            }
             MemorySegment.copy(MEMORY, address, MEMORY, moved, Math.min(old, newCapacity));
             long previous = address;
             address = moved;
             cache = next;
             capacity = newCapacity;
+            usable = movedUsable;
             if (current != null) {
                 current.free(previous);
             } else {
@@ -189,6 +211,15 @@ final class SheafDirectByteBuf extends AbstractReferenceCountedByteBuf {
         tmpNioBuf = null;
         trimIndicesToCapacity(newCapacity);
         return this;
+    }
+
+    /**
+     * Writable bytes without a new object: up to the object's usable size (as Netty's pooled
+     * buffers report up to their run's length), so cumulators grow in place.
+     */
+    @Override
+    public int maxFastWritableBytes() {
+        return (int) Math.min(usable, maxCapacity()) - writerIndex();
     }
 
     @Override

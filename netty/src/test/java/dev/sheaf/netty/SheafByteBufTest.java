@@ -254,6 +254,7 @@ class SheafByteBufTest {
         assertEquals(100, buf.writerIndex());
         assertTrue(sheaf.usableSize(buf.memoryAddress()) < 200, "shrunk into a small class");
         assertArrayEquals(Arrays.copyOf(data, 100), ByteBufUtil.getBytes(buf));
+        assertEquals(112 - 100, buf.maxFastWritableBytes(), "up to the 112-byte class");
         long before = buf.memoryAddress();
         buf.capacity(101);
         assertEquals(before, buf.memoryAddress(), "the same class holds one more byte");
