@@ -76,7 +76,9 @@ final class SheafDirectByteBuf extends AbstractReferenceCountedByteBuf {
     /** Stream copies go through a heap array of at most this many bytes. */
     private static final int STREAM_CHUNK = 8192;
 
-    private static final Recycler<SheafDirectByteBuf> POOL = new Recycler<>() {
+    // Unguarded: deallocate runs once per buffer life (refCnt reaches zero once), so the pool need not
+    // guard against a second recycle of the same object.
+    private static final Recycler<SheafDirectByteBuf> POOL = new Recycler<>(true) {
         @Override
         protected SheafDirectByteBuf newObject(Handle<SheafDirectByteBuf> handle) {
             return new SheafDirectByteBuf(handle);
@@ -160,7 +162,11 @@ final class SheafDirectByteBuf extends AbstractReferenceCountedByteBuf {
                 s.freeSpan(a);
             }
         } finally {
-            handle.recycle(this);
+            if (handle instanceof Recycler.EnhancedHandle<SheafDirectByteBuf> enhanced) {
+                enhanced.unguardedRecycle(this);
+            } else {
+                handle.recycle(this);
+            }
         }
     }
 
