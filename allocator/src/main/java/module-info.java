@@ -17,6 +17,8 @@ module dev.sheaf.allocator {
     requires jdk.jfr;
     // Default capacity reads the machine's physical memory (com.sun.management.OperatingSystemMXBean).
     requires jdk.management;
+    // SlabAllocatorMXBean on the platform MBeanServer (SlabAllocator.Builder.jmxName).
+    requires java.management;
 
     exports dev.sheaf.allocator;
 }

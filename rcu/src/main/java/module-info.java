@@ -13,6 +13,8 @@ module dev.sheaf.rcu {
     requires transitive org.agrona;
     // @GuardedBy and other Error Prone annotations: compile time only.
     requires static com.google.errorprone.annotations;
+    // RcuMXBean on the platform MBeanServer (Rcu.Builder.jmxName).
+    requires java.management;
 
     exports dev.sheaf.rcu;
     exports dev.sheaf.rcu.internal to dev.sheaf.allocator;

@@ -3,6 +3,7 @@ package dev.sheaf.allocator;
 import dev.sheaf.allocator.rcufree.RcuFreeEngine;
 import dev.sheaf.allocator.rcufree.RcuFreeSettings;
 import dev.sheaf.rcu.Rcu;
+import dev.sheaf.rcu.internal.JmxRegistration;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SegmentAllocator;
@@ -98,6 +99,8 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
     private volatile boolean closed;
     /** Set by the first close(); guarded by cachesLock. */
     private boolean closing;
+    /** The MXBean's name if one was registered; set once by build(), read by close() on any thread. */
+    private volatile javax.management.ObjectName jmxRegistration;
 
     private SlabAllocator(Builder b) {
         this.pages = new PageSource(b.capacity, b.retainBytes, b.forceArena);
@@ -162,8 +165,26 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         private boolean forceArena;
         private boolean rcuFreeWorkerThread = true;
         private org.agrona.concurrent.IdleStrategy rcuFreeIdleStrategy;
+        private String jmxName;
 
         private Builder() { }
+
+        /**
+         * Registers a {@link SlabAllocatorMXBean} of the allocator on the platform MBeanServer when it
+         * is built, unregistered by {@link SlabAllocator#close()}. A name with a colon is a whole
+         * ObjectName; any other becomes {@code dev.sheaf:type=SlabAllocator,name=<name>}. Default: no
+         * MXBean.
+         *
+         * @param name the ObjectName or plain name
+         * @return this builder
+         * @throws IllegalArgumentException if the name is null, empty or not a valid ObjectName
+         *                                  (build() throws it if the name is already registered)
+         */
+        public Builder jmxName(String name) {
+            JmxRegistration.objectName(name, "SlabAllocator");
+            this.jmxName = name;
+            return this;
+        }
 
         /**
          * Whether the free-after-grace-period drainer runs on a daemon thread of the allocator
@@ -346,7 +367,17 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
             if (retainBytes < 0) {
                 retainBytes = Math.max(4L << 20, capacity / 64);
             }
-            return new SlabAllocator(this);
+            SlabAllocator allocator = new SlabAllocator(this);
+            if (jmxName != null) {
+                try {
+                    allocator.jmxRegistration = JmxRegistration.register(new SlabAllocatorJmx(allocator), jmxName,
+                            "SlabAllocator");
+                } catch (RuntimeException e) {
+                    allocator.close();
+                    throw e;
+                }
+            }
+            return allocator;
         }
     }
 
@@ -1121,6 +1152,17 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         return e != null ? e.stats() : engine().stats();
     }
 
+    /** The engine's counters, or null before it was started (for the MXBean, which must not start it). */
+    RcuFreeStats rcuStatsIfStarted() {
+        RcuFreeEngine e = engine;
+        return e != null ? e.stats() : null;
+    }
+
+    /** The RCU domain, or null before it was created (for the MXBean, which must not create it). */
+    Rcu rcuIfCreated() {
+        return rcu;
+    }
+
     /**
      * The RCU domain used by freeRcu and TYPESAFE_BY_RCU caches (created on first use unless given).
      *
@@ -1255,6 +1297,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         } finally {
             cachesLock.unlock();
         }
+        JmxRegistration.unregister(jmxRegistration);
         RcuFreeEngine e = engine;
         if (e == null && anyRcuSheafUsed()) {
             e = engine();

@@ -99,6 +99,10 @@ public final class Compare {
             o.println("JMH: Netty through its own API ...");
             jmh.addAll(runJmh(full, NettyNativeApiBenchmark.class.getName() + "\\.(pair|burst)$", nettyPeers,
                     new String[] {"1000"}));
+            o.println("JMH: ByteBufAllocator allocate+release, Sheaf's against Netty's ...");
+            List<String> allocators = new ArrayList<>(List.of(NettyAllocatorBenchmark.SHEAF));
+            allocators.addAll(nettyPeers);
+            jmh.addAll(runJmh(full, NettyAllocatorBenchmark.class.getName() + "\\.pair$", allocators, null));
         }
         o.println("JMH: hot paths (direct native anchors, handles, factory threads, freeRcu, read side) ...");
         jmh.addAll(new Runner(options(full).include(HotPathBenchmark.class.getName()).build()).run());

@@ -7,6 +7,9 @@ import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
+import javax.management.ObjectName;
+
+import dev.sheaf.rcu.internal.JmxRegistration;
 import dev.sheaf.rcu.internal.PerThreadTable;
 
 import org.agrona.concurrent.Agent;
@@ -377,6 +380,7 @@ public final class Rcu implements AutoCloseable {
         long dormantParkNanos = CallbackWorker.DORMANT_PARK_NANOS;
         long callbackLimit = DEFAULT_CALLBACK_LIMIT;
         boolean forceEntryFence;
+        String jmxName;
 
         Builder() {
         }
@@ -535,7 +539,32 @@ public final class Rcu implements AutoCloseable {
          * @return the new domain
          */
         public Rcu build() {
-            return new Rcu(this);
+            Rcu rcu = new Rcu(this);
+            if (jmxName != null) {
+                try {
+                    rcu.jmxRegistration = JmxRegistration.register(new RcuJmx(rcu, rcu.worker), jmxName, "Rcu");
+                } catch (RuntimeException e) {
+                    rcu.close();
+                    throw e;
+                }
+            }
+            return rcu;
+        }
+
+        /**
+         * Registers an {@link RcuMXBean} of the domain on the platform MBeanServer when it is built,
+         * unregistered by {@link Rcu#close()}. A name with a colon is a whole ObjectName; any other
+         * becomes {@code dev.sheaf:type=Rcu,name=<name>}. Default: no MXBean.
+         *
+         * @param name the ObjectName or plain name
+         * @return this builder
+         * @throws IllegalArgumentException if the name is null, empty or not a valid ObjectName
+         *                                  (build() throws it if the name is already registered)
+         */
+        public Builder jmxName(String name) {
+            JmxRegistration.objectName(name, "Rcu");
+            this.jmxName = name;
+            return this;
         }
     }
 
@@ -571,6 +600,8 @@ public final class Rcu implements AutoCloseable {
     private final CallbackProducers producers;
     private final AgentRunner runner;
     private volatile int state;
+    /** The MXBean's name if one was registered; set once by build(), read by close() on any thread. */
+    private volatile ObjectName jmxRegistration;
 
     private Rcu(Builder b) {
         this.name = b.name;
@@ -969,6 +1000,7 @@ public final class Rcu implements AutoCloseable {
         if (!STATE.compareAndSet(this, OPEN, CLOSING)) {
             return;
         }
+        JmxRegistration.unregister(jmxRegistration);
         waits.goOffline(implicit.current()); // for good: the domain is closing
         try {
             if (runner != null) {

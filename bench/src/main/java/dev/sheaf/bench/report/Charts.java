@@ -59,6 +59,15 @@ public final class Charts {
                     dir, prefix + "-jmh-ns.png"));
         }
 
+        DefaultCategoryDataset nettyAlloc = new DefaultCategoryDataset();
+        for (JmhRow r : c.nettyAllocatorRows()) {
+            nettyAlloc.addValue(r.nanos(), r.peer(), r.benchmark().substring(JmhRow.NETTY_ALLOC.length()) + " B");
+        }
+        if (nettyAlloc.getRowCount() > 0) {
+            names.add(save(bars("Netty ByteBuf allocate+release through ByteBufAllocator, ns (lower is better, log scale)",
+                    "ns", nettyAlloc), dir, prefix + "-netty-alloc.png"));
+        }
+
         DefaultCategoryDataset tput = new DefaultCategoryDataset();
         for (String p : peers) {
             for (String w : Comparison.THROUGHPUT_WORKLOADS) {

@@ -58,6 +58,27 @@ public final class Comparison {
         return harness;
     }
 
+    /** The NettyAllocatorBenchmark rows by size, each with its ratio to Netty adaptive at that size. */
+    List<List<String>> nettyAllocatorTable() {
+        List<List<String>> t = new ArrayList<>();
+        t.add(List.of("size", "allocator", "ns/op", "B/op", "x adaptive"));
+        for (JmhRow r : nettyAllocatorRows()) {
+            Double adaptive = jmhNanos(r.benchmark(), "netty-adaptive");
+            t.add(List.of(r.benchmark().substring(JmhRow.NETTY_ALLOC.length()) + " B", r.peer(), format(r.nanos()),
+                    Double.isNaN(r.bytesPerOp()) ? "-" : format(r.bytesPerOp()),
+                    adaptive == null ? "-" : format(adaptive / r.nanos()) + "x"));
+        }
+        return t;
+    }
+
+    /** The NettyAllocatorBenchmark rows, smallest size first. */
+    public List<JmhRow> nettyAllocatorRows() {
+        return jmh.stream().filter(r -> r.benchmark().startsWith(JmhRow.NETTY_ALLOC))
+                .sorted(java.util.Comparator.comparingInt(
+                        (JmhRow r) -> Integer.parseInt(r.benchmark().substring(JmhRow.NETTY_ALLOC.length()))))
+                .toList();
+    }
+
     /** Peers that have at least one figure: registry order first, then user-supplied peers. */
     public List<String> peers() {
         Set<String> seen = new LinkedHashSet<>();
@@ -664,6 +685,13 @@ public final class Comparison {
         }
         if (nettyApi.size() > 1) {
             sb.append("\n### Netty through its own ByteBuf API (no handle table)\n\n").append(render(nettyApi, true));
+        }
+        List<List<String>> nettyAlloc = nettyAllocatorTable();
+        if (nettyAlloc.size() > 1) {
+            sb.append("\n### ByteBuf allocate+release through ByteBufAllocator (`SheafByteBufAllocator` vs Netty)\n\n"
+                    + "`directBuffer(size, size)` + `release()` on event-loop-like threads (Netty `FastThreadLocalThread`s), "
+                    + "leak detection off; `x adaptive` is Netty adaptive's time over the row's.\n\n")
+                    .append(render(nettyAlloc, true));
         }
         List<List<String>> cacheJmh = new ArrayList<>();
         cacheJmh.add(List.of("benchmark", "map", "ns/op", "B/op"));

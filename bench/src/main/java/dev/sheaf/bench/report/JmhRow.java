@@ -9,7 +9,8 @@ import org.openjdk.jmh.results.RunResult;
 /**
  * One JMH result reduced to what the tables need.
  *
- * @param benchmark   short name: {@code pair}, {@code burst}, {@code pc}, {@code netty-api pair}...
+ * @param benchmark   short name: {@code pair}, {@code burst}, {@code pc}, {@code netty-api pair},
+ *                    {@code netty-alloc 1024} (ByteBufAllocator allocate+release of 1024 bytes)...
  * @param peer        the peer parameter
  * @param burst       objects per burst (0 when not a burst)
  * @param nanos       score in ns/op
@@ -17,6 +18,9 @@ import org.openjdk.jmh.results.RunResult;
  * @param bytesPerOp  {@code gc.alloc.rate.norm}, or NaN without {@code -prof gc}
  */
 public record JmhRow(String benchmark, String peer, int burst, double nanos, double error, double bytesPerOp) {
+
+    /** Prefix of the {@code NettyAllocatorBenchmark} rows, followed by the buffer size in bytes. */
+    public static final String NETTY_ALLOC = "netty-alloc ";
 
     /** ns per object: bursts are divided by their size. */
     public double nanosPerObject() {
@@ -31,6 +35,7 @@ public record JmhRow(String benchmark, String peer, int burst, double nanos, dou
             String cls = full.substring(0, full.lastIndexOf('.'));
             String method = full.substring(full.lastIndexOf('.') + 1);
             String name = cls.endsWith("NettyNativeApiBenchmark") ? "netty-api " + method
+                    : cls.endsWith("NettyAllocatorBenchmark") ? NETTY_ALLOC + params.getParam("size")
                     : cls.endsWith("OffHeapCacheBenchmark") ? "cache " + method
                     : cls.endsWith("HotPathBenchmark") ? "hot " + method
                     : cls.endsWith("FactoryThreadBenchmark") ? "factory " + method

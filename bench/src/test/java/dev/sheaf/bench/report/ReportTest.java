@@ -24,7 +24,11 @@ class ReportTest {
                 new JmhRow("burst", "sheaf-cache", 1000, 5000.0, 10, 0.0),
                 new JmhRow("burst", "netty-pooled", 1000, 40_000.0, 10, 0.0),
                 new JmhRow("pc", "sheaf-cache", 0, 30.0, 1, Double.NaN),
-                new JmhRow("pc", "netty-pooled", 0, 45.0, 1, Double.NaN));
+                new JmhRow("pc", "netty-pooled", 0, 45.0, 1, Double.NaN),
+                new JmhRow("netty-alloc 1024", "sheaf", 0, 25.0, 1, 0.0),
+                new JmhRow("netty-alloc 1024", "netty-adaptive", 0, 50.0, 1, 0.0),
+                new JmhRow("netty-alloc 64", "sheaf", 0, 20.0, 1, 0.0),
+                new JmhRow("netty-alloc 64", "netty-adaptive", 0, 30.0, 1, 0.0));
         Histogram h = new Histogram(3);
         for (int i = 1; i <= 10_000; i++) {
             h.recordValue(i);
@@ -54,6 +58,18 @@ class ReportTest {
     }
 
     @Test
+    void nettyAllocatorRowsAreATableAndAChart(@TempDir Path dir) throws Exception {
+        Comparison c = sample();
+        assertEquals(List.of("sheaf-cache", "glibc", "netty-pooled"), c.peers(), "no new peer from the Netty rows");
+        assertEquals(List.of("netty-alloc 64", "netty-alloc 64", "netty-alloc 1024", "netty-alloc 1024"),
+                c.nettyAllocatorRows().stream().map(JmhRow::benchmark).toList());
+        String md = c.markdown(Charts.write(c, dir, "t"), List.of());
+        assertTrue(md.contains("through ByteBufAllocator"), md);
+        assertTrue(md.contains("| 1024 B | sheaf | 25.0 | 0.00 | 2.00x |"), md); // adaptive 50 ns over sheaf 25 ns at 1 KiB
+        assertTrue(Files.exists(dir.resolve("t-netty-alloc.png")));
+    }
+
+    @Test
     void roundsSpreadAndPeakReservedAreShown() {
         Comparison c = sample();
         String text = c.text();
@@ -80,7 +96,8 @@ class ReportTest {
     void markdownChartsAndJson(@TempDir Path dir) throws Exception {
         Comparison c = sample();
         List<String> charts = Charts.write(c, dir, "t");
-        assertEquals(List.of("t-jmh-ns.png", "t-harness-throughput.png", "t-latency-alloc.png", "t-latency-free.png"),
+        assertEquals(List.of("t-jmh-ns.png", "t-netty-alloc.png", "t-harness-throughput.png", "t-latency-alloc.png",
+                        "t-latency-free.png"),
                 charts);
         for (String f : charts) {
             byte[] png = Files.readAllBytes(dir.resolve(f));
