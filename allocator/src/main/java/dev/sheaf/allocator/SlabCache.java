@@ -233,7 +233,12 @@ public final class SlabCache {
 
     private final SlabHook[] hooks;
     private final SlabHook[] noLockAllocHooks;
+    /** User hooks or debug mode: the one flag the fast paths test for both (DebugChecks notes). */
     private final boolean hasHooks;
+    /** Debug mode's checks, or null; read only on the hooked paths. */
+    final DebugChecks debug;
+    /** Where an object starts inside its slot: the left red zone of a debug cache, else 0. */
+    final long objectOffset;
 
     /** The platform threads' magazines, probed by the fast paths (MagazineRegistry writes it). */
     private final PerThreadTable<Magazine> local = new PerThreadTable<>();
@@ -256,13 +261,17 @@ public final class SlabCache {
         this.name = spec.name();
         this.objectSize = spec.objectSize();
         this.alignment = Math.max(8, spec.alignment());
-        // At least one state granule, so every object start has its own state byte.
-        this.slotSize = Math.max(ObjectStates.GRANULE, (objectSize + alignment - 1) & -alignment);
+        boolean debugMode = spec.has(SlabFlag.DEBUG);
+        // At least one state granule, so every object start has its own state byte; a debug
+        // cache's slot holds the red zones around the object (RedZones).
+        this.slotSize = debugMode ? RedZones.slotSize(objectSize, alignment)
+                : Math.max(ObjectStates.GRANULE, (objectSize + alignment - 1) & -alignment);
+        this.objectOffset = debugMode ? RedZones.leftPad(alignment) : 0;
         this.stateBias = pages.stateBias;
         this.linkOffset = spec.linkOffset();
         this.rcuLinkOffset = spec.rcuLinkOffset();
         this.flags = spec.flags();
-        this.exactStates = !spec.has(SlabFlag.CHEAP_FREE_CHECKS);
+        this.exactStates = debugMode || !spec.has(SlabFlag.CHEAP_FREE_CHECKS);
         this.tag = exactStates && slotSize % ObjectStates.GRANULE == 0 ? tag : 0;
         this.withUser = exactStates ? ObjectStates.allocated(this.tag) : ObjectStates.CACHED;
         this.heapBase = pages.base;
@@ -277,7 +286,9 @@ public final class SlabCache {
         this.objectsPerSlab = (int) (slabBytes / slotSize);
         this.recip = ((1L << 40) + slotSize - 1) / slotSize;
         this.hooks = hooks;
-        this.hasHooks = hooks.length > 0;
+        this.debug = debugMode ? new DebugChecks(name, objectSize, objectOffset, slotSize, linkOffset,
+                !spec.has(SlabFlag.TYPESAFE_BY_RCU)) : null;
+        this.hasHooks = hooks.length > 0 || debugMode;
         this.noLockAllocHooks = Arrays.stream(hooks).filter(h -> !h.needsLock()).toArray(SlabHook[]::new);
         this.barn = new Barn(MAX_BARN_SHEAVES, MAX_BARN_SHEAVES);
         this.counters = new CacheCounters(name);
@@ -417,6 +428,14 @@ public final class SlabCache {
      * @throws IllegalStateException the cache is destroyed or the allocator closed
      */
     public long alloc() {
+        return allocFor(0);
+    }
+
+    /**
+     * alloc() for {@code requested} usable bytes (malloc's request; 0: the object size), which
+     * only debug mode uses (its red zone starts there).
+     */
+    long allocFor(long requested) {
         if (!isLive()) {
             throw dead();
         }
@@ -430,11 +449,14 @@ public final class SlabCache {
         } else {
             a = allocOther(m);
         }
-        return handOut(a);
+        return handOut(a, requested);
     }
 
-    /** The end of alloc and allocWith: 0 is out of memory, else the object goes to its user (state, hooks). */
-    private long handOut(long a) {
+    /**
+     * The end of alloc and allocWith: 0 is out of memory, else the object goes to its user
+     * (state, hooks; {@code requested} as in allocFor).
+     */
+    private long handOut(long a, long requested) {
         if (a == 0) {
             throw allocator.outOfMemory(objectSize);
         }
@@ -442,7 +464,7 @@ public final class SlabCache {
             ObjectStates.set(stateBias, a, withUser);
         }
         if (hasHooks) {
-            runAllocHooks(a, hooks);
+            runAllocHooks(a, hooks, requested);
         }
         return a;
     }
@@ -537,6 +559,11 @@ public final class SlabCache {
      * @throws IllegalStateException the cache is destroyed or the allocator closed
      */
     public long allocNoLock() {
+        return allocNoLockFor(0);
+    }
+
+    /** allocNoLock for {@code requested} usable bytes (as allocFor). */
+    long allocNoLockFor(long requested) {
         if (!isLive()) {
             throw dead();
         }
@@ -545,8 +572,8 @@ public final class SlabCache {
             if (exactStates) {
                 ObjectStates.set(stateBias, a, withUser);
             }
-            if (noLockAllocHooks.length > 0) {
-                runAllocHooks(a, noLockAllocHooks);
+            if (noLockAllocHooks.length > 0 || debug != null) {
+                runAllocHooks(a, noLockAllocHooks, requested);
             }
         }
         return a;
@@ -656,9 +683,33 @@ public final class SlabCache {
             ObjectStates.set(stateBias, out[i], withUser);
         }
         if (hasHooks) {
-            for (int i = 0; i < count; i++) {
-                runAllocHooks(out[i], hooks);
+            if (debug != null) {
+                handOutBulkDebug(out, count);
             }
+            for (int i = 0; i < count; i++) {
+                runUserAllocHooks(out[i], hooks);
+            }
+        }
+    }
+
+    /**
+     * Debug mode's hand-out checks of a bulk alloc, before any user hook ran: on damage every
+     * object goes back (the damaged one repaired) and the first report is thrown.
+     */
+    private void handOutBulkDebug(long[] out, int count) {
+        SlabCorruptionException first = null;
+        for (int i = 0; i < count; i++) {
+            SlabCorruptionException e = debug.handOut(out[i], objectSize);
+            if (e != null && first == null) {
+                first = e;
+            }
+        }
+        if (first != null) {
+            for (int i = 0; i < count; i++) {
+                debug.release(out[i]); // never used: poisoned again, no report (zones just painted)
+                giveBackUnused(out[i]);
+            }
+            throw first;
         }
     }
 
@@ -703,14 +754,19 @@ public final class SlabCache {
             }
             throw e;
         }
+        SlabCorruptionException damage = null;
         for (int i = 0; i < count; i++) {
             long a = objects[i];
             if (a != 0) {
                 if (hasHooks) {
-                    runFreeHooks(a);
+                    SlabCorruptionException e = runFreeHooksReporting(a);
+                    damage = damage == null ? e : damage;
                 }
                 putObject(a);
             }
+        }
+        if (damage != null) {
+            throw damage; // every object was freed; the first damage found
         }
     }
 
@@ -853,7 +909,7 @@ public final class SlabCache {
      * wraps: idx * slotSize == off with idx < carved names the object at idx, however idx was found.
      */
     boolean isObjectStart(long address, Slab s) {
-        long off = address - s.base;
+        long off = address - s.base - objectOffset;
         long idx = (off * recip) >>> 40;
         return idx * slotSize == off && idx < s.carved;
     }
@@ -866,7 +922,7 @@ public final class SlabCache {
     }
 
     private RuntimeException notInSlab(long address, Slab s) {
-        long off = address - s.base;
+        long off = address - s.base - objectOffset;
         long idx = (off * recip) >>> 40;
         if (idx * slotSize != off || idx >= objectsPerSlab) {
             return new IllegalArgumentException(String.format(
@@ -907,6 +963,9 @@ public final class SlabCache {
     }
 
     private IllegalStateException notAllocated(long a, byte st) {
+        if (debug != null) {
+            return debug.doubleFree(a, st);
+        }
         return new IllegalStateException(String.format("object 0x%x of cache '%s' is not allocated: it is %s%s",
                 a, name, ObjectStates.name(st), st == ObjectStates.FREE || st == ObjectStates.CACHED
                         ? " (double free, or a free of an address never handed out)" : ""));
@@ -915,16 +974,52 @@ public final class SlabCache {
     // ---------------------------------------------------------------------------------------
     // Hooks
 
-    private void runAllocHooks(long a, SlabHook[] hs) {
+    /**
+     * The hooked end of an alloc: debug mode's hand-out (on damage the object goes back and the
+     * report is thrown), then the user hooks.
+     */
+    private void runAllocHooks(long a, SlabHook[] hs, long requested) {
+        if (debug != null) {
+            SlabCorruptionException e = debug.handOut(a, requested == 0 ? objectSize : requested);
+            if (e != null) {
+                giveBackUnused(a);
+                throw e;
+            }
+        }
+        runUserAllocHooks(a, hs);
+    }
+
+    private void runUserAllocHooks(long a, SlabHook[] hs) {
         for (SlabHook h : hs) {
             h.afterAlloc(this, a, objectSize);
         }
     }
 
+    /**
+     * An object that debug mode refused to hand out goes back to its slab (never waiting: the
+     * no-lock alloc path calls this too), marked cached, no free hook run.
+     */
+    private void giveBackUnused(long a) {
+        ObjectStates.set(stateBias, a, ObjectStates.CACHED);
+        if (!node.freeToSlabs(a, true)) {
+            node.defer(a, false);
+        }
+    }
+
+    /** The free hooks where nothing may throw a report (engine, drains): debug reports are kept for validate(). */
     void runFreeHooks(long a) {
+        SlabCorruptionException e = runFreeHooksReporting(a);
+        if (e != null) {
+            debug.keep(e);
+        }
+    }
+
+    /** The user's free hooks, then debug mode's release; the release's report, or null. */
+    private SlabCorruptionException runFreeHooksReporting(long a) {
         for (SlabHook h : hooks) {
             h.beforeFree(this, a, objectSize);
         }
+        return debug == null ? null : debug.release(a);
     }
 
     /** Tries every free hook without waiting; false if one could not run. */
@@ -934,6 +1029,9 @@ public final class SlabCache {
                 return false;
             }
         }
+        if (debug != null) {
+            debug.releaseQuietly(a); // may wait briefly on the tracking table (debug mode only)
+        }
         return true;
     }
 
@@ -942,7 +1040,14 @@ public final class SlabCache {
 
     /** free() after the address checks: the object must be allocated; hooks run before it leaves the user. */
     void freeValidated(long a) {
-        leaveUser(a);
+        checkAllocated(a);
+        if (hasHooks) {
+            freeHooked(a, null, false);
+            return;
+        }
+        if (exactStates) {
+            ObjectStates.set(stateBias, a, ObjectStates.CACHED);
+        }
         putObject(a);
     }
 
@@ -951,7 +1056,19 @@ public final class SlabCache {
      * {@code m} (the owner's; null on a virtual thread: a carrier magazine).
      */
     void freeValidated(Magazine m, long a) {
-        leaveUser(a);
+        checkAllocated(a);
+        if (hasHooks) {
+            freeHooked(a, m, true);
+            return;
+        }
+        if (exactStates) {
+            ObjectStates.set(stateBias, a, ObjectStates.CACHED);
+        }
+        putOwned(m, a);
+    }
+
+    /** A handle's put of a cached object into its magazine {@code m} (see freeValidated(Magazine, long)). */
+    private void putOwned(Magazine m, long a) {
         if (m == null) {
             freeCarrier(a, false);
         } else if (m.busy) {
@@ -961,14 +1078,31 @@ public final class SlabCache {
         }
     }
 
-    /** The object leaves its user: it must be allocated; the free hooks run, then it is cached. */
-    private void leaveUser(long a) {
-        checkAllocated(a);
-        if (hasHooks) {
-            runFreeHooks(a);
-        }
+    /**
+     * The hooked free of an allocated object (out of the fast paths): the hooks run (the user's,
+     * then debug mode's release), the object is cached and put (a handle's into {@code m}); in
+     * debug mode it enters the quarantine instead and the oldest quarantined object is freed to
+     * its slab. A debug report is thrown after the free is complete.
+     */
+    private void freeHooked(long a, Magazine m, boolean handle) {
+        SlabCorruptionException damage = runFreeHooksReporting(a);
         if (exactStates) {
             ObjectStates.set(stateBias, a, ObjectStates.CACHED);
+        }
+        if (debug != null) {
+            long out = debug.quarantine.admit(a);
+            if (out != 0) {
+                SlabCorruptionException late = debug.evicted(out);
+                damage = damage == null ? late : damage;
+                node.freeToSlabs(out, false);
+            }
+        } else if (handle) {
+            putOwned(m, a);
+        } else {
+            putObject(a);
+        }
+        if (damage != null) {
+            throw damage;
         }
     }
 
@@ -1100,7 +1234,7 @@ public final class SlabCache {
      * A handle's alloc after the lifecycle checks: as alloc(), from the handle's magazine {@code m}
      * (the owner's; null on a virtual thread: a carrier magazine).
      */
-    long allocWith(Magazine m) {
+    long allocWith(Magazine m, long requested) {
         long a;
         if (m == null) {
             a = allocCarrier(false);
@@ -1112,7 +1246,7 @@ public final class SlabCache {
                 a = allocSlowOwned(m);
             }
         }
-        return handOut(a);
+        return handOut(a, requested);
     }
 
     private long allocSlowOwned(Magazine m) {
@@ -1161,6 +1295,15 @@ public final class SlabCache {
 
     /** Returns every cached object to slabs; with {@code allMagazines}, live threads' too. */
     void flushAll(boolean allMagazines) {
+        if (debug != null) {
+            for (long a : debug.quarantine.drain()) {
+                SlabCorruptionException e = debug.evicted(a);
+                if (e != null) {
+                    debug.keep(e);
+                }
+                node.freeToSlabs(a, false);
+            }
+        }
         node.drainDeferred();
         magazines.reclaimDead();
         magazines.flushToSlabs(allMagazines);
@@ -1238,7 +1381,7 @@ public final class SlabCache {
          */
         public long alloc() {
             checkUsable();
-            return cache.allocWith(magazine);
+            return cache.allocWith(magazine, 0);
         }
 
         /**

@@ -23,5 +23,13 @@ public enum SlabFlag {
      * out twice. For callers who have measured that one byte store per alloc and per free
      * matters more to them than that guarantee.
      */
-    CHEAP_FREE_CHECKS
+    CHEAP_FREE_CHECKS,
+    /**
+     * Debug mode for this cache (the kernel's {@code slub_debug} for one cache; see
+     * {@link SlabAllocator.Builder#debug(boolean)}): red zones around every object, poison and a
+     * quarantine for freed ones (no poison with {@link #TYPESAFE_BY_RCU}), allocation and free
+     * tracking, segments that close on free, {@link SlabCorruptionException} reports. Changes the
+     * slot layout (the red zones widen every slot) and overrides {@link #CHEAP_FREE_CHECKS}.
+     */
+    DEBUG
 }

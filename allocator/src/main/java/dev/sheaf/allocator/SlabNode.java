@@ -74,6 +74,8 @@ final class SlabNode {
     private final CacheCounters counters;
     private final long objectSize;
     private final long slotSize;
+    /** Where an object starts in its slot (SlabCache.objectOffset: a debug cache's left red zone). */
+    private final long objectOffset;
     private final int objectsPerSlab;
     private final int slabBlocks;
     private final long slabBytes;
@@ -110,6 +112,7 @@ final class SlabNode {
         this.counters = counters;
         this.objectSize = cache.objectSize();
         this.slotSize = cache.slotSize();
+        this.objectOffset = cache.objectOffset;
         this.objectsPerSlab = cache.objectsPerSlab();
         this.slabBytes = cache.slabBytes();
         this.slabBlocks = (int) (slabBytes >>> PageSource.BLOCK_SHIFT);
@@ -382,7 +385,7 @@ final class SlabNode {
     private long takeFromSlab(Slab s) {
         long a = s.freeHead;
         if (a == 0) {
-            a = s.base + s.carved * slotSize;
+            a = s.base + objectOffset + s.carved * slotSize;
             s.carved++;
             ObjectStates.set(stateBias, a, ObjectStates.CACHED);
             return a;
@@ -394,6 +397,11 @@ final class SlabNode {
             counters.reportCorruption(String.format("the free-list link of free object 0x%x in slab 0x%x is corrupt"
                     + " (decodes to 0x%x; the object was written after it was freed); free list rebuilt",
                     a, s.base, next));
+            if (cache.debug != null) { // kept for validate(): this slow path is in the middle of a refill
+                cache.debug.keep(DebugReports.report(cache.name(), a, SlabCorruptionException.Damage.FREE_LINK,
+                        linkOffset, String.format("the link decodes to 0x%x; the free list was rebuilt", next),
+                        cache.debug.tracking.find(a)));
+            }
             next = rebuildFreeList(s);
         }
         s.freeHead = next;
@@ -409,7 +417,7 @@ final class SlabNode {
     private long rebuildFreeList(Slab s) {
         long head = 0;
         for (int i = s.carved - 1; i >= 0; i--) {
-            long x = s.base + i * slotSize;
+            long x = s.base + objectOffset + i * slotSize;
             if (ObjectStates.get(stateBias, x) == ObjectStates.FREE) {
                 FreePointer.store(x + linkOffset, head, linkKey);
                 head = x;
