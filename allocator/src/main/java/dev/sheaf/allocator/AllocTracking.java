@@ -23,8 +23,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * the object that follow are not seen before it, changes memory and fields, and publishes the
  * even seq with a release store. validate() reads it as a seqlock reader (acquire seq, check the
  * memory, loadLoadFence, seq again; odd or changed means in flight: skipped and counted). Records
- * live in a ConcurrentHashMap keyed by address and are never removed while the cache lives:
- * debug mode trades memory and garbage for the history.
+ * live in a ConcurrentHashMap keyed by address; one is dropped only when its slot is carved
+ * anew (forget: the slab was released and its memory taken again), so a record may outlive its
+ * slab, and validate() checks that its address is still a carved object of the cache. Debug
+ * mode trades memory and garbage for the history.
  *
  * Map: Trace; ObjectRecord (seq access); the table.
  */
@@ -116,6 +118,17 @@ final class AllocTracking {
     /** The record of {@code a}, or null if it was never handed out in debug mode. */
     ObjectRecord find(long a) {
         return records.get(a);
+    }
+
+    /**
+     * Drops the record of a slot carved anew (its slab was released and taken again): the old
+     * record's sequence is left odd, so a validate() that still holds it skips it.
+     */
+    void forget(long a) {
+        ObjectRecord r = records.remove(a);
+        if (r != null) {
+            r.beginChange();
+        }
     }
 
     /** Every record (weakly consistent while the cache is used). */

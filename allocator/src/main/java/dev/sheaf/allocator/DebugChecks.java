@@ -230,9 +230,10 @@ final class DebugChecks {
 
     /**
      * Checks one record's memory as a seqlock reader: an object changing hands, or changing
-     * hands while it was read, is skipped ({@code skipped[0]++}) and never reported.
+     * hands while it was read, or whose slab {@code slab} left the cache meanwhile, is skipped
+     * ({@code skipped[0]++}) and never reported.
      */
-    SlabCorruptionException check(AllocTracking.ObjectRecord r, long[] skipped) {
+    SlabCorruptionException check(AllocTracking.ObjectRecord r, PageSource pages, Slab slab, long[] skipped) {
         long s1 = r.seq();
         if (!AllocTracking.ObjectRecord.stable(s1)) {
             skipped[0]++;
@@ -247,7 +248,7 @@ final class DebugChecks {
         long zone = RedZones.firstBad(a, requested, leftPad, slotSize);
         long bad = !user && poison ? Poison.firstBad(a, objectSize, linkOffset) : -1;
         VarHandle.loadLoadFence();
-        if (r.seq() != s1) {
+        if (r.seq() != s1 || pages.ownerOf(a) != slab) { // changed hands, or its slab left the cache
             skipped[0]++;
             return null;
         }

@@ -52,7 +52,11 @@ final class HeapValidator {
             }
             if (d != null) {
                 for (AllocTracking.ObjectRecord r : d.tracking.all()) {
-                    SlabCorruptionException e = d.check(r, skipped);
+                    Slab s = pages.ownerOf(r.address);
+                    if (s == null || s.cache != c || !c.isObjectStart(r.address, s)) {
+                        continue; // its slab was released: the record outlived it (AllocTracking notes)
+                    }
+                    SlabCorruptionException e = d.check(r, pages, s, skipped);
                     if (e != null) {
                         throw e;
                     }

@@ -387,6 +387,9 @@ final class SlabNode {
         if (a == 0) {
             a = s.base + objectOffset + s.carved * slotSize;
             s.carved++;
+            if (cache.debug != null) {
+                cache.debug.tracking.forget(a); // a fresh slot: a record from a released slab is stale
+            }
             ObjectStates.set(stateBias, a, ObjectStates.CACHED);
             return a;
         }
