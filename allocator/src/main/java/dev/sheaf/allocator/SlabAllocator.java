@@ -127,7 +127,9 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
                 spec = spec.withFlags(SlabFlag.CHEAP_FREE_CHECKS);
             }
             if (b.debug) {
-                spec = spec.withDebug();
+                // The red zone before each object keeps the natural alignment of the classes'
+                // sizes (up to 4096) only if the slot's alignment asks for it.
+                spec = spec.withAlignment(Math.min(4096, Long.lowestOneBit(size))).withDebug();
             }
             kmalloc[i] = register(new SlabCache(this, pages, spec, true, hooks, carrierSlots, freeTag()));
         }

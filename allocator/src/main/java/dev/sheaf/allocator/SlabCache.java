@@ -69,6 +69,14 @@ import java.util.Set;
  * calls ordered by happens-before. CHEAP_FREE_CHECKS drops the two fast-path stores (alloc's
  * allocated, free's cached): a user's object then stays cached (`withUser`).
  *
+ * Debug mode (DebugChecks, which states the checks): a debug cache sets `hasHooks`, so its fast
+ * paths take the hooked branch they already test and nothing else is tested with debug off. The
+ * hooked free (freeHooked) runs the user's hooks, then debug's release, and puts a debug object
+ * into the quarantine instead of a sheaf; handOut's hooked branch runs debug's hand-out check,
+ * which may refuse a damaged object (giveBackUnused). A debug cache's objects start
+ * `objectOffset` bytes into their slots (RedZones), which isObjectStart and SlabNode's carving
+ * add. Debug mode forces exact states (CHEAP_FREE_CHECKS is ignored).
+ *
  * Address checks, one method per question: checkObject "which slab, this cache's?"; isObjectStart
  * "an object start?" (checkInSlab throws); checkAllocated "allocated?"; isPending "pending?".
  *
@@ -85,7 +93,9 @@ import java.util.Set;
  *     -> PageSource.lock only by tryLock (no-lock growth); ordinary growth and slab release call
  *        PageSource after SlabNode.lock is released
  *   PageSource.lock (block bitmap, retained runs, reserved byte count)  leaf
- *   hook locks (e.g. LeakTracker's)                            leaf, taken with no allocator lock held
+ *   hook locks (e.g. LeakTracker's), debug mode's Quarantine lock and per-record monitors
+ *                                                              leaf, taken with no allocator lock held
+ *   debug mode's tracking table (ConcurrentHashMap bins)       leaf; also under SlabNode.lock (carving)
  *   SlabAllocator.cachesLock (list of caches)                  -> MagazineRegistry/SlabNode/Barn locks,
  *                 CacheSlotIndexes.LOCK
  *   CacheSlotIndexes.LOCK (the JVM-wide cache index bitmap)    leaf

@@ -43,10 +43,13 @@ public final class SlabCorruptionException extends IllegalStateException {
         COUNTS
     }
 
-    /** The cache name; transient-free since it is a String. */
+    /** The damaged object's cache name. */
     private final String cacheName;
+    /** The damaged object's start address (a slab's base for slab-level damage). */
     private final long address;
+    /** What was damaged. */
     private final Damage damage;
+    /** The offset of the first bad byte from the object start. */
     private final long offset;
 
     SlabCorruptionException(String message, String cacheName, long address, Damage damage, long offset) {

@@ -39,6 +39,9 @@ import static dev.sheaf.allocator.CacheCounters.C_FLUSH;
  * (in sheaves, on deferred lists, in rcu sheaves, or with users). Every mutable field of a Slab
  * of this cache is guarded by `lock`.
  *
+ * Slots: object i of a slab starts at base + objectOffset + i * slotSize (objectOffset is a debug
+ * cache's left red zone, else 0); a slot carved anew drops debug mode's stale record of it.
+ *
  * Object states (ObjectStates): objects leave a slab CACHED and come back only CACHED, then FREE.
  * A slab free-list link is validated before it becomes the head (an object start of the slab's
  * carved part, FREE); a bad one is reported and the list is rebuilt from the state map. An object

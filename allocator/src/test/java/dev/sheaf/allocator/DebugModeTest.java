@@ -386,8 +386,23 @@ class DebugModeTest {
     }
 
     @Test
+    void sizeClassesKeepTheirNaturalAlignmentInDebugMode() {
+        try (SlabAllocator a = allocator(true)) {
+            for (long size : new long[] {16, 64, 256, 4096, 8192}) {
+                long p = a.malloc(size);
+                assertEquals(0, p % Math.min(4096, size), "malloc(" + size + ")");
+                a.free(p);
+            }
+            MemorySegment s = a.allocate(100, 64);
+            assertEquals(0, s.address() % 64);
+            a.free(s);
+            a.validate();
+        }
+    }
+
+    @Test
     void debugSwitches() {
-        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).build()) {
+        try (SlabAllocator a = allocator(false)) { // explicit: -Dsheaf.debug=true must not turn it on here
             assertNull(a.createCache("plain", 24).debug);
             assertNotNull(a.createCache(CacheSpec.of("one", 24).withDebug()).debug);
             assertNull(a.sizeClassCache(24).debug);
