@@ -190,6 +190,65 @@ class DebugModeTest {
         }
     }
 
+    /**
+     * validate() while other threads allocate, write whole objects and free (correctly): never a
+     * report, whatever it finds in flight. The workers run a fixed number of operations; the
+     * validating thread loops until they are done.
+     */
+    @Test
+    void validateNeverReportsObjectsInFlight() throws Exception {
+        try (SlabAllocator a = allocator(true)) {
+            SlabCache c = a.createCache("busy", 40);
+            int workers = 2;
+            java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(workers);
+            java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+            for (int w = 0; w < workers; w++) {
+                final int seed = w;
+                Thread t = new Thread(() -> {
+                    try {
+                        long[] held = new long[64];
+                        for (int i = 0; i < 20_000; i++) {
+                            int k = (i * 31 + seed) & 63;
+                            if (held[k] != 0) {
+                                if ((i & 7) == 0) {
+                                    c.freeRcu(held[k]);
+                                } else {
+                                    c.free(held[k]);
+                                }
+                            }
+                            long p = (i & 3) == 0 ? a.malloc(33) : c.alloc();
+                            BytePatterns.fill(p, (i & 3) == 0 ? 33 : 40, (byte) i);
+                            if ((i & 3) == 0) {
+                                a.free(p);
+                                held[k] = 0;
+                            } else {
+                                held[k] = p;
+                            }
+                        }
+                        for (long p : held) {
+                            c.free(p);
+                        }
+                    } catch (Throwable e) {
+                        failure.compareAndSet(null, e);
+                    } finally {
+                        done.countDown();
+                    }
+                });
+                t.start();
+            }
+            long validations = 0;
+            while (done.getCount() > 0) {
+                a.validate();
+                validations++;
+            }
+            done.await();
+            assertNull(failure.get());
+            a.rcuBarrier();
+            assertEquals(0, a.validate());
+            assertTrue(validations > 0);
+        }
+    }
+
     @Test
     void typesafeByRcuCachesAreNotPoisonedButRedZoned() {
         try (SlabAllocator a = allocator(true)) {
