@@ -6,6 +6,7 @@ import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.LongPredicate;
 
 import static dev.sheaf.allocator.SlabCorruptionException.Damage;
 
@@ -230,10 +231,11 @@ final class DebugChecks {
 
     /**
      * Checks one record's memory as a seqlock reader: an object changing hands, or changing
-     * hands while it was read, or whose slab {@code slab} left the cache meanwhile, is skipped
+     * hands while it was read, or whose slab left the cache meanwhile ({@code stillOwned} false
+     * after the read), is skipped
      * ({@code skipped[0]++}) and never reported.
      */
-    SlabCorruptionException check(AllocTracking.ObjectRecord r, PageSource pages, Slab slab, long[] skipped) {
+    SlabCorruptionException check(AllocTracking.ObjectRecord r, LongPredicate stillOwned, long[] skipped) {
         long s1 = r.seq();
         if (!AllocTracking.ObjectRecord.stable(s1)) {
             skipped[0]++;
@@ -248,7 +250,7 @@ final class DebugChecks {
         long zone = RedZones.firstBad(a, requested, leftPad, slotSize);
         long bad = !user && poison ? Poison.firstBad(a, objectSize, linkOffset) : -1;
         VarHandle.loadLoadFence();
-        if (r.seq() != s1 || pages.ownerOf(a) != slab) { // changed hands, or its slab left the cache
+        if (r.seq() != s1 || !stillOwned.test(a)) { // changed hands, or its slab left the cache
             skipped[0]++;
             return null;
         }

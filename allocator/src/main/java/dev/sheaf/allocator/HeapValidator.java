@@ -56,7 +56,7 @@ final class HeapValidator {
                     if (s == null || s.cache != c || !c.isObjectStart(r.address, s)) {
                         continue; // its slab was released: the record outlived it (AllocTracking notes)
                     }
-                    SlabCorruptionException e = d.check(r, pages, s, skipped);
+                    SlabCorruptionException e = d.check(r, x -> pages.ownerOf(x) == s, skipped);
                     if (e != null) {
                         throw e;
                     }
