@@ -708,15 +708,20 @@ public final class SlabCache {
      */
     private void handOutBulkDebug(long[] out, int count) {
         SlabCorruptionException first = null;
+        boolean[] refused = null;
         for (int i = 0; i < count; i++) {
             SlabCorruptionException e = debug.handOut(out[i], objectSize);
-            if (e != null && first == null) {
-                first = e;
+            if (e != null) {
+                first = first == null ? e : first;
+                refused = refused == null ? new boolean[count] : refused;
+                refused[i] = true; // repaired and still free in its record
             }
         }
         if (first != null) {
             for (int i = 0; i < count; i++) {
-                debug.release(out[i]); // never used: poisoned again, no report (zones just painted)
+                if (!refused[i]) {
+                    debug.release(out[i]); // never used: poisoned again, no report (zones just painted)
+                }
                 giveBackUnused(out[i]);
             }
             throw first;
