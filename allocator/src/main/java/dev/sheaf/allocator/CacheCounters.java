@@ -110,7 +110,8 @@ final class CacheCounters {
         objects[2] = cache.sheafCapacity();
         int mags = cache.magazines.addTo(c, objects);
         Barn barn = cache.barn;
-        long cached = objects[0] + barn.fullObjects();
+        long cached = objects[0] + barn.fullObjects()
+                + (cache.debug != null ? cache.debug.quarantine.size() : 0); // debug: freed, waiting before reuse
         long rcuObjects = objects[1];
         long deferredObjects = cache.node.deferredCount();
         int[] bc = barn.counts();

@@ -109,6 +109,18 @@ public record CacheSpec(String name, long objectSize, long alignment, long linkO
     }
 
     /**
+     * Debug mode for this cache alone ({@link SlabFlag#DEBUG}, added to the flags it has; see
+     * {@link SlabAllocator.Builder#debug(boolean)} for what it checks).
+     *
+     * @return a copy with {@link SlabFlag#DEBUG} added
+     */
+    public CacheSpec withDebug() {
+        EnumSet<SlabFlag> set = EnumSet.of(SlabFlag.DEBUG);
+        set.addAll(flags);
+        return new CacheSpec(name, objectSize, alignment, linkOffset, rcuLinkOffset, set, sheafCapacity);
+    }
+
+    /**
      * Objects per sheaf.
      *
      * @param sheafCapacity objects per sheaf; -1 for the kernel's table, 0 for no sheaves

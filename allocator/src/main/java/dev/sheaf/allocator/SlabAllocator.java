@@ -52,6 +52,8 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
 
     /** Largest object size of a cache created with {@link #createCache}. */
     public static final long MAX_CACHE_OBJECT_SIZE = 128 * 1024;
+    /** Allocation traces attached to a debug cache's leak report. */
+    private static final int LEAK_TRACES = 16;
     /** Largest size served by a kmalloc size class; larger requests get page spans. */
     public static final long MAX_SIZE_CLASS = SizeClasses.MAX_CLASS_SIZE;
 
@@ -97,6 +99,8 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
     private volatile Rcu rcu;
     private volatile RcuFreeEngine engine;
     private volatile boolean closed;
+    /** Debug mode for every cache (Builder.debug). */
+    private final boolean debug;
     /** Set by the first close(); guarded by cachesLock. */
     private boolean closing;
     /** The MXBean's name if one was registered; set once by build(), read by close() on any thread. */
@@ -109,6 +113,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         this.spans = new LargeSpans(this, pages, hooks, noLockHooks);
         this.target = new AllocatorRcuTarget(this, pages, spans);
         this.rcuSheaves = b.rcuSheaves;
+        this.debug = b.debug;
         this.givenRcu = b.rcu;
         this.rcu = b.rcu;
         RcuFreeSettings settings = RcuFreeSettings.DEFAULT.withDrainDelayNanos(b.rcuDrainDelayNanos)
@@ -126,6 +131,11 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
             }
             if (!b.remoteFrees) {
                 spec = spec.withFlags(SlabFlag.LOCAL_FREES);
+            }
+            if (b.debug) {
+                // The red zone before each object keeps the natural alignment of the classes'
+                // sizes (up to 4096) only if the slot's alignment asks for it.
+                spec = spec.withAlignment(Math.min(4096, Long.lowestOneBit(size))).withDebug();
             }
             kmalloc[i] = register(new SlabCache(this, pages, spec, true, hooks, carrierSlots, freeTag()));
         }
@@ -163,6 +173,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         private long rcuDrainDelayNanos = RcuFreeSettings.DEFAULT.drainDelayNanos();
         private long rcuPendingLimitBytes; // 0: RcuFreeSettings.defaultPendingLimit(capacity)
         private boolean forceArena;
+        private boolean debug = Boolean.getBoolean("sheaf.debug");
         private boolean rcuFreeWorkerThread = true;
         private org.agrona.concurrent.IdleStrategy rcuFreeIdleStrategy;
         private String jmxName;
@@ -352,6 +363,24 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
             return this;
         }
 
+        /**
+         * Debug mode for every cache, size classes included (the kernel's {@code slub_debug}):
+         * red zones around each object (for malloc from the requested size on), poison in freed
+         * objects, a quarantine of freed objects before reuse, the last allocation and free of
+         * each object recorded, double frees reported with both, and {@link SlabAllocator#segment}
+         * segments that close when their object is freed. Damage is reported as
+         * {@link SlabCorruptionException}. Costly in time and memory; off by default, and on
+         * when the system property {@code sheaf.debug} is {@code true}. A cache can also be put
+         * in debug mode alone with {@link SlabFlag#DEBUG}. With debug off nothing of it runs.
+         *
+         * @param on whether every cache runs in debug mode
+         * @return this builder
+         */
+        public Builder debug(boolean on) {
+            this.debug = on;
+            return this;
+        }
+
         /** Test hook: use the portable Arena page source even where mmap is available. */
         Builder forceArena(boolean on) {
             this.forceArena = on;
@@ -402,7 +431,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
             throw closedError();
         }
         if (size <= SizeClasses.MAX_CLASS_SIZE) {
-            return kmalloc[SizeClasses.classOf(size)].alloc();
+            return kmalloc[SizeClasses.classOf(size)].allocFor(size);
         }
         return spans.allocate(size, false);
     }
@@ -424,9 +453,9 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         }
         if (size <= SizeClasses.MAX_CLASS_SIZE) {
             int c = SizeClasses.classOf(size);
-            long a = kmalloc[c].allocNoLock();
+            long a = kmalloc[c].allocNoLockFor(size);
             if (a == 0 && c + 1 < kmalloc.length) {
-                a = kmalloc[c + 1].allocNoLock();
+                a = kmalloc[c + 1].allocNoLockFor(size);
             }
             return a;
         }
@@ -507,8 +536,35 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
     }
 
     /**
+     * Checks the allocator's memory (the kernel's slab validation): for every cache, each slab's
+     * free list (every link must lead to a free object of the same slab) and counts (objects in
+     * use plus free objects equal the objects carved); for caches in debug mode also the red zones
+     * of every object ever handed out and the poison of every freed one, wherever it is now (with
+     * its user, in any thread's sheaves, in the barn, in the quarantine, pending a grace period,
+     * in its slab), and any report debug mode found where it could not throw (a grace-period
+     * free, a drain). Works with debug off, checking the slabs only.
+     *
+     * <p>It may run while other threads allocate and free: it holds one cache's node lock for one
+     * slab at a time, and it never reports an object in flight: an object being handed out or
+     * freed while it is read is skipped and counted. Missed in that case: damage to a skipped
+     * object, damage done after the object was read, and slabs added after the walk began. Red
+     * zones and poison exist only in debug mode, so with debug off overflows and writes after
+     * free are missed unless they break a free-list link.
+     *
+     * @return how many objects were skipped because they were in flight
+     * @throws SlabCorruptionException the first damage found
+     * @throws IllegalStateException   the allocator is closed
+     */
+    public long validate() {
+        if (closed) {
+            throw closedError();
+        }
+        return HeapValidator.validate(pages, cachesSnapshot());
+    }
+
+    /**
      * The usable size of an allocated object (the size class, the cache's object size, or the
-     * page-rounded span size).
+     * page-rounded span size; in debug mode malloc's requested size).
      *
      * @param address an allocated object start
      * @return its usable size in bytes
@@ -526,19 +582,26 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
             return s.bytes;
         }
         s.cache.checkAllocated(address);
-        return s.cache.objectSize();
+        return s.cache.debug != null ? s.cache.debug.requestedSize(address) : s.cache.objectSize();
     }
 
     /**
      * A bounds-checked segment over the usable size of an allocated object (same checks as
      * usableSize). Using it after the object is freed is a use after free, but never a crash: the
      * segment keeps the allocator's address range mapped while it is reachable, even past close().
+     * In debug mode the segment's scope closes when the object is freed (for freeRcu*, when its
+     * grace period ends) or the allocator closes, so an access after that throws
+     * {@link IllegalStateException}; that close costs a thread handshake on the free.
      *
      * @param address an allocated object start
      * @return a segment over its usable size
      */
     public MemorySegment segment(long address) {
         long size = usableSize(address);
+        SlabCache c = pages.ownerOf(address).cache; // usableSize checked it is an allocated object start
+        if (c != null && c.debug != null) {
+            return c.debug.segment(address);
+        }
         return pages.slice(address, size); // keeps the range mapped while the user holds it
     }
 
@@ -677,7 +740,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
                 if (!cache.isLive()) {
                     throw cache.dead();
                 }
-                return cache.allocWith(magazine(c, cache));
+                return cache.allocWith(magazine(c, cache), size);
             }
             return al.spans.allocate(size, false);
         }
@@ -856,7 +919,8 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
             if (closed) {
                 throw closedError();
             }
-            SlabCache c = register(new SlabCache(this, pages, spec, false, hooks, carrierSlots, freeTag()));
+            SlabCache c = register(new SlabCache(this, pages, debug ? spec.withDebug() : spec, false,
+                    hooks, carrierSlots, freeTag()));
             SlabCache[] old = caches;
             SlabCache[] next = java.util.Arrays.copyOf(old, old.length + 1);
             next[old.length] = c;
@@ -913,8 +977,13 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
             long live = c.liveObjectsExact();
             if (live > 0) {
                 c.runDestroyHooks(live);
-                throw new IllegalStateException("cache '" + c.name() + "' destroyed with " + live
-                        + " object(s) still allocated");
+                IllegalStateException leak = new IllegalStateException("cache '" + c.name() + "' destroyed with "
+                        + live + " object(s) still allocated" + (c.debug != null
+                        ? " (their allocations are attached, at most " + LEAK_TRACES + ")" : ""));
+                if (c.debug != null) {
+                    c.debug.liveAllocations(LEAK_TRACES).forEach(leak::addSuppressed);
+                }
+                throw leak;
             }
             c.markDestroyed();
             if (c.tag != 0) {
@@ -1314,6 +1383,11 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         }
         for (SlabHook h : hooks) {
             h.allocatorClosed(this);
+        }
+        for (SlabCache c : cachesSnapshot()) {
+            if (c.debug != null) {
+                c.debug.closeAllSegments();
+            }
         }
         cachesLock.lock();
         try {

@@ -74,6 +74,14 @@ import java.util.Set;
  * calls ordered by happens-before. CHEAP_FREE_CHECKS drops the two fast-path stores (alloc's
  * allocated, free's cached): a user's object then stays cached (`withUser`).
  *
+ * Debug mode (DebugChecks, which states the checks): a debug cache sets `hasHooks`, so its fast
+ * paths take the hooked branch they already test and nothing else is tested with debug off. The
+ * hooked free (freeHooked) runs the user's hooks, then debug's release, and puts a debug object
+ * into the quarantine instead of a sheaf; handOut's hooked branch runs debug's hand-out check,
+ * which may refuse a damaged object (giveBackUnused). A debug cache's objects start
+ * `objectOffset` bytes into their slots (RedZones), which isObjectStart and SlabNode's carving
+ * add. Debug mode forces exact states (CHEAP_FREE_CHECKS is ignored).
+ *
  * Address checks, one method per question: checkObject "which slab, this cache's?"; isObjectStart
  * "an object start?" (checkInSlab throws); checkAllocated "allocated?"; isPending "pending?".
  *
@@ -90,7 +98,9 @@ import java.util.Set;
  *     -> PageSource.lock only by tryLock (no-lock growth); ordinary growth and slab release call
  *        PageSource after SlabNode.lock is released
  *   PageSource.lock (block bitmap, retained runs, reserved byte count)  leaf
- *   hook locks (e.g. LeakTracker's)                            leaf, taken with no allocator lock held
+ *   hook locks (e.g. LeakTracker's), debug mode's Quarantine lock and per-record monitors
+ *                                                              leaf, taken with no allocator lock held
+ *   debug mode's tracking table (ConcurrentHashMap bins)       leaf; also under SlabNode.lock (carving)
  *   SlabAllocator.cachesLock (list of caches)                  -> MagazineRegistry/SlabNode/Barn locks,
  *                 CacheSlotIndexes.LOCK
  *   CacheSlotIndexes.LOCK (the JVM-wide cache index bitmap)    leaf
@@ -240,7 +250,12 @@ public final class SlabCache {
 
     private final SlabHook[] hooks;
     private final SlabHook[] noLockAllocHooks;
+    /** User hooks or debug mode: the one flag the fast paths test for both (DebugChecks notes). */
     private final boolean hasHooks;
+    /** Debug mode's checks, or null; read only on the hooked paths. */
+    final DebugChecks debug;
+    /** Where an object starts inside its slot: the left red zone of a debug cache, else 0. */
+    final long objectOffset;
 
     /** The platform threads' magazines, probed by the fast paths (MagazineRegistry writes it). */
     private final PerThreadTable<Magazine> local = new PerThreadTable<>();
@@ -263,13 +278,17 @@ public final class SlabCache {
         this.name = spec.name();
         this.objectSize = spec.objectSize();
         this.alignment = Math.max(8, spec.alignment());
-        // At least one state granule, so every object start has its own state byte.
-        this.slotSize = Math.max(ObjectStates.GRANULE, (objectSize + alignment - 1) & -alignment);
+        boolean debugMode = spec.has(SlabFlag.DEBUG);
+        // At least one state granule, so every object start has its own state byte; a debug
+        // cache's slot holds the red zones around the object (RedZones).
+        this.slotSize = debugMode ? RedZones.slotSize(objectSize, alignment)
+                : Math.max(ObjectStates.GRANULE, (objectSize + alignment - 1) & -alignment);
+        this.objectOffset = debugMode ? RedZones.leftPad(alignment) : 0;
         this.stateBias = pages.stateBias;
         this.linkOffset = spec.linkOffset();
         this.rcuLinkOffset = spec.rcuLinkOffset();
         this.flags = spec.flags();
-        this.exactStates = !spec.has(SlabFlag.CHEAP_FREE_CHECKS);
+        this.exactStates = debugMode || !spec.has(SlabFlag.CHEAP_FREE_CHECKS);
         this.tag = exactStates && slotSize % ObjectStates.GRANULE == 0 ? tag : 0;
         this.withUser = exactStates ? ObjectStates.allocated(this.tag) : ObjectStates.CACHED;
         this.heapBase = pages.base;
@@ -285,7 +304,9 @@ public final class SlabCache {
         this.objectsPerSlab = (int) (slabBytes / slotSize);
         this.recip = ((1L << 40) + slotSize - 1) / slotSize;
         this.hooks = hooks;
-        this.hasHooks = hooks.length > 0;
+        this.debug = debugMode ? new DebugChecks(name, objectSize, objectOffset, slotSize, linkOffset,
+                !spec.has(SlabFlag.TYPESAFE_BY_RCU)) : null;
+        this.hasHooks = hooks.length > 0 || debugMode;
         this.noLockAllocHooks = Arrays.stream(hooks).filter(h -> !h.needsLock()).toArray(SlabHook[]::new);
         this.barn = new Barn(MAX_BARN_SHEAVES, MAX_BARN_SHEAVES);
         this.counters = new CacheCounters(name);
@@ -425,6 +446,14 @@ public final class SlabCache {
      * @throws IllegalStateException the cache is destroyed or the allocator closed
      */
     public long alloc() {
+        return allocFor(0);
+    }
+
+    /**
+     * alloc() for {@code requested} usable bytes (malloc's request; 0: the object size), which
+     * only debug mode uses (its red zone starts there).
+     */
+    long allocFor(long requested) {
         if (!isLive()) {
             throw dead();
         }
@@ -438,11 +467,14 @@ public final class SlabCache {
         } else {
             a = allocOther(m);
         }
-        return handOut(a);
+        return handOut(a, requested);
     }
 
-    /** The end of alloc and allocWith: 0 is out of memory, else the object goes to its user (state, hooks). */
-    private long handOut(long a) {
+    /**
+     * The end of alloc and allocWith: 0 is out of memory, else the object goes to its user
+     * (state, hooks; {@code requested} as in allocFor).
+     */
+    private long handOut(long a, long requested) {
         if (a == 0) {
             throw allocator.outOfMemory(objectSize);
         }
@@ -450,7 +482,7 @@ public final class SlabCache {
             ObjectStates.set(stateBias, a, withUser);
         }
         if (hasHooks) {
-            runAllocHooks(a, hooks);
+            runAllocHooks(a, hooks, requested);
         }
         return a;
     }
@@ -559,6 +591,11 @@ public final class SlabCache {
      * @throws IllegalStateException the cache is destroyed or the allocator closed
      */
     public long allocNoLock() {
+        return allocNoLockFor(0);
+    }
+
+    /** allocNoLock for {@code requested} usable bytes (as allocFor). */
+    long allocNoLockFor(long requested) {
         if (!isLive()) {
             throw dead();
         }
@@ -567,8 +604,8 @@ public final class SlabCache {
             if (exactStates) {
                 ObjectStates.set(stateBias, a, withUser);
             }
-            if (noLockAllocHooks.length > 0) {
-                runAllocHooks(a, noLockAllocHooks);
+            if (noLockAllocHooks.length > 0 || debug != null) {
+                runAllocHooks(a, noLockAllocHooks, requested);
             }
         }
         return a;
@@ -678,9 +715,38 @@ public final class SlabCache {
             ObjectStates.set(stateBias, out[i], withUser);
         }
         if (hasHooks) {
-            for (int i = 0; i < count; i++) {
-                runAllocHooks(out[i], hooks);
+            if (debug != null) {
+                handOutBulkDebug(out, count);
             }
+            for (int i = 0; i < count; i++) {
+                runUserAllocHooks(out[i], hooks);
+            }
+        }
+    }
+
+    /**
+     * Debug mode's hand-out checks of a bulk alloc, before any user hook ran: on damage every
+     * object goes back (the damaged one repaired) and the first report is thrown.
+     */
+    private void handOutBulkDebug(long[] out, int count) {
+        SlabCorruptionException first = null;
+        boolean[] refused = null;
+        for (int i = 0; i < count; i++) {
+            SlabCorruptionException e = debug.handOut(out[i], objectSize);
+            if (e != null) {
+                first = first == null ? e : first;
+                refused = refused == null ? new boolean[count] : refused;
+                refused[i] = true; // repaired and still free in its record
+            }
+        }
+        if (first != null) {
+            for (int i = 0; i < count; i++) {
+                if (!refused[i]) {
+                    debug.release(out[i]); // never used: poisoned again, no report (zones just painted)
+                }
+                giveBackUnused(out[i]);
+            }
+            throw first;
         }
     }
 
@@ -725,14 +791,19 @@ public final class SlabCache {
             }
             throw e;
         }
+        SlabCorruptionException damage = null;
         for (int i = 0; i < count; i++) {
             long a = objects[i];
             if (a != 0) {
                 if (hasHooks) {
-                    runFreeHooks(a);
+                    SlabCorruptionException e = runFreeHooksReporting(a);
+                    damage = damage == null ? e : damage;
                 }
                 putObject(a);
             }
+        }
+        if (damage != null) {
+            throw damage; // every object was freed; the first damage found
         }
     }
 
@@ -875,7 +946,7 @@ public final class SlabCache {
      * wraps: idx * slotSize == off with idx < carved names the object at idx, however idx was found.
      */
     boolean isObjectStart(long address, Slab s) {
-        long off = address - s.base;
+        long off = address - s.base - objectOffset;
         long idx = (off * recip) >>> 40;
         return idx * slotSize == off && idx < s.carved;
     }
@@ -888,7 +959,7 @@ public final class SlabCache {
     }
 
     private RuntimeException notInSlab(long address, Slab s) {
-        long off = address - s.base;
+        long off = address - s.base - objectOffset;
         long idx = (off * recip) >>> 40;
         if (idx * slotSize != off || idx >= objectsPerSlab) {
             return new IllegalArgumentException(String.format(
@@ -929,6 +1000,9 @@ public final class SlabCache {
     }
 
     private IllegalStateException notAllocated(long a, byte st) {
+        if (debug != null) {
+            return debug.doubleFree(a, st);
+        }
         return new IllegalStateException(String.format("object 0x%x of cache '%s' is not allocated: it is %s%s",
                 a, name, ObjectStates.name(st), st == ObjectStates.FREE || st == ObjectStates.CACHED
                         ? " (double free, or a free of an address never handed out)" : ""));
@@ -937,16 +1011,52 @@ public final class SlabCache {
     // ---------------------------------------------------------------------------------------
     // Hooks
 
-    private void runAllocHooks(long a, SlabHook[] hs) {
+    /**
+     * The hooked end of an alloc: debug mode's hand-out (on damage the object goes back and the
+     * report is thrown), then the user hooks.
+     */
+    private void runAllocHooks(long a, SlabHook[] hs, long requested) {
+        if (debug != null) {
+            SlabCorruptionException e = debug.handOut(a, requested == 0 ? objectSize : requested);
+            if (e != null) {
+                giveBackUnused(a);
+                throw e;
+            }
+        }
+        runUserAllocHooks(a, hs);
+    }
+
+    private void runUserAllocHooks(long a, SlabHook[] hs) {
         for (SlabHook h : hs) {
             h.afterAlloc(this, a, objectSize);
         }
     }
 
+    /**
+     * An object that debug mode refused to hand out goes back to its slab (never waiting: the
+     * no-lock alloc path calls this too), marked cached, no free hook run.
+     */
+    private void giveBackUnused(long a) {
+        ObjectStates.set(stateBias, a, ObjectStates.CACHED);
+        if (!node.freeToSlabs(a, true)) {
+            node.defer(a, false);
+        }
+    }
+
+    /** The free hooks where nothing may throw a report (engine, drains): debug reports are kept for validate(). */
     void runFreeHooks(long a) {
+        SlabCorruptionException e = runFreeHooksReporting(a);
+        if (e != null) {
+            debug.keep(e);
+        }
+    }
+
+    /** The user's free hooks, then debug mode's release; the release's report, or null. */
+    private SlabCorruptionException runFreeHooksReporting(long a) {
         for (SlabHook h : hooks) {
             h.beforeFree(this, a, objectSize);
         }
+        return debug == null ? null : debug.release(a);
     }
 
     /** Tries every free hook without waiting; false if one could not run. */
@@ -956,6 +1066,9 @@ public final class SlabCache {
                 return false;
             }
         }
+        if (debug != null) {
+            debug.releaseQuietly(a); // may wait briefly on the tracking table (debug mode only)
+        }
         return true;
     }
 
@@ -964,7 +1077,14 @@ public final class SlabCache {
 
     /** free() after the address checks: the object must be allocated; hooks run before it leaves the user. */
     void freeValidated(long a) {
-        leaveUser(a);
+        checkAllocated(a);
+        if (hasHooks) {
+            freeHooked(a, null, false);
+            return;
+        }
+        if (exactStates) {
+            ObjectStates.set(stateBias, a, ObjectStates.CACHED);
+        }
         putObject(a);
     }
 
@@ -973,7 +1093,19 @@ public final class SlabCache {
      * {@code m} (the owner's; null on a virtual thread: a carrier magazine).
      */
     void freeValidated(Magazine m, long a) {
-        leaveUser(a);
+        checkAllocated(a);
+        if (hasHooks) {
+            freeHooked(a, m, true);
+            return;
+        }
+        if (exactStates) {
+            ObjectStates.set(stateBias, a, ObjectStates.CACHED);
+        }
+        putOwned(m, a);
+    }
+
+    /** A handle's put of a cached object into its magazine {@code m} (see freeValidated(Magazine, long)). */
+    private void putOwned(Magazine m, long a) {
         if (m == null) {
             freeCarrier(a, false);
         } else if (m.busy) {
@@ -983,14 +1115,31 @@ public final class SlabCache {
         }
     }
 
-    /** The object leaves its user: it must be allocated; the free hooks run, then it is cached. */
-    private void leaveUser(long a) {
-        checkAllocated(a);
-        if (hasHooks) {
-            runFreeHooks(a);
-        }
+    /**
+     * The hooked free of an allocated object (out of the fast paths): the hooks run (the user's,
+     * then debug mode's release), the object is cached and put (a handle's into {@code m}); in
+     * debug mode it enters the quarantine instead and the oldest quarantined object is freed to
+     * its slab. A debug report is thrown after the free is complete.
+     */
+    private void freeHooked(long a, Magazine m, boolean handle) {
+        SlabCorruptionException damage = runFreeHooksReporting(a);
         if (exactStates) {
             ObjectStates.set(stateBias, a, ObjectStates.CACHED);
+        }
+        if (debug != null) {
+            long out = debug.quarantine.admit(a);
+            if (out != 0) {
+                SlabCorruptionException late = debug.evicted(out);
+                damage = damage == null ? late : damage;
+                node.freeToSlabs(out, false);
+            }
+        } else if (handle) {
+            putOwned(m, a);
+        } else {
+            putObject(a);
+        }
+        if (damage != null) {
+            throw damage;
         }
     }
 
@@ -1123,7 +1272,7 @@ public final class SlabCache {
      * A handle's alloc after the lifecycle checks: as alloc(), from the handle's magazine {@code m}
      * (the owner's; null on a virtual thread: a carrier magazine).
      */
-    long allocWith(Magazine m) {
+    long allocWith(Magazine m, long requested) {
         long a;
         if (m == null) {
             a = allocCarrier(false);
@@ -1135,7 +1284,7 @@ public final class SlabCache {
                 a = allocSlowOwned(m);
             }
         }
-        return handOut(a);
+        return handOut(a, requested);
     }
 
     private long allocSlowOwned(Magazine m) {
@@ -1184,6 +1333,15 @@ public final class SlabCache {
 
     /** Returns every cached object to slabs; with {@code allMagazines}, live threads' too. */
     void flushAll(boolean allMagazines) {
+        if (debug != null) {
+            for (long a : debug.quarantine.drain()) {
+                SlabCorruptionException e = debug.evicted(a);
+                if (e != null) {
+                    debug.keep(e);
+                }
+                node.freeToSlabs(a, false);
+            }
+        }
         node.drainDeferred();
         magazines.reclaimDead();
         magazines.flushToSlabs(allMagazines);
@@ -1261,7 +1419,7 @@ public final class SlabCache {
          */
         public long alloc() {
             checkUsable();
-            return cache.allocWith(magazine);
+            return cache.allocWith(magazine, 0);
         }
 
         /**

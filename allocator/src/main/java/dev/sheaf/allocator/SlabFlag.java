@@ -32,5 +32,13 @@ public enum SlabFlag {
      * writing. This flag saves the one partly used slab each thread holds per cache, at the price of
      * that false sharing where threads free each other's objects.
      */
-    LOCAL_FREES
+    LOCAL_FREES,
+    /**
+     * Debug mode for this cache (the kernel's {@code slub_debug} for one cache; see
+     * {@link SlabAllocator.Builder#debug(boolean)}): red zones around every object, poison and a
+     * quarantine for freed ones (no poison with {@link #TYPESAFE_BY_RCU}), allocation and free
+     * tracking, segments that close on free, {@link SlabCorruptionException} reports. Changes the
+     * slot layout (the red zones widen every slot) and overrides {@link #CHEAP_FREE_CHECKS}.
+     */
+    DEBUG
 }

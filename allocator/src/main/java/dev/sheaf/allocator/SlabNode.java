@@ -39,6 +39,9 @@ import static dev.sheaf.allocator.CacheCounters.C_FLUSH;
  * (in sheaves, on deferred lists, in rcu sheaves, or with users). Every mutable field of a Slab
  * of this cache is guarded by `lock`.
  *
+ * Slots: object i of a slab starts at base + objectOffset + i * slotSize (objectOffset is a debug
+ * cache's left red zone, else 0); a slot carved anew drops debug mode's stale record of it.
+ *
  * Object states (ObjectStates): objects leave a slab CACHED and come back only CACHED, then FREE.
  * A slab free-list link is validated before it becomes the head (an object start of the slab's
  * carved part, FREE); a bad one is reported and the list is rebuilt from the state map. An object
@@ -74,6 +77,8 @@ final class SlabNode {
     private final CacheCounters counters;
     private final long objectSize;
     private final long slotSize;
+    /** Where an object starts in its slot (SlabCache.objectOffset: a debug cache's left red zone). */
+    private final long objectOffset;
     private final int objectsPerSlab;
     private final int slabBlocks;
     private final long slabBytes;
@@ -110,6 +115,7 @@ final class SlabNode {
         this.counters = counters;
         this.objectSize = cache.objectSize();
         this.slotSize = cache.slotSize();
+        this.objectOffset = cache.objectOffset;
         this.objectsPerSlab = cache.objectsPerSlab();
         this.slabBytes = cache.slabBytes();
         this.slabBlocks = (int) (slabBytes >>> PageSource.BLOCK_SHIFT);
@@ -383,8 +389,11 @@ final class SlabNode {
     private long takeFromSlab(Slab s) {
         long a = s.freeHead;
         if (a == 0) {
-            a = s.base + s.carved * slotSize;
+            a = s.base + objectOffset + s.carved * slotSize;
             s.carved++;
+            if (cache.debug != null) {
+                cache.debug.tracking.forget(a); // a fresh slot: a record from a released slab is stale
+            }
             ObjectStates.set(stateBias, a, ObjectStates.CACHED);
             return a;
         }
@@ -395,6 +404,11 @@ final class SlabNode {
             reportCorruption(String.format("the free-list link of free object 0x%x in slab 0x%x is corrupt"
                     + " (decodes to 0x%x; the object was written after it was freed); free list rebuilt",
                     a, s.base, next));
+            if (cache.debug != null) { // kept for validate(): this slow path is in the middle of a refill
+                cache.debug.keep(DebugReports.report(cache.name(), a, SlabCorruptionException.Damage.FREE_LINK,
+                        linkOffset, String.format("the link decodes to 0x%x; the free list was rebuilt", next),
+                        cache.debug.tracking.find(a)));
+            }
             next = rebuildFreeList(s);
         }
         s.freeHead = next;
@@ -422,7 +436,7 @@ final class SlabNode {
     private long rebuildFreeList(Slab s) {
         long head = 0;
         for (int i = s.carved - 1; i >= 0; i--) {
-            long x = s.base + i * slotSize;
+            long x = s.base + objectOffset + i * slotSize;
             if (ObjectStates.get(stateBias, x) == ObjectStates.FREE) {
                 FreePointer.store(x + linkOffset, head, linkKey);
                 head = x;
