@@ -21,7 +21,7 @@ for r in $(seq 1 "$rounds"); do
       'HotPathBenchmark.(glibcPair|tcmallocPair|cachePair|localCachePair|mallocPair)$' "${jmh[@]}" \
       -rf json -rff "$here/$name-r$r/pair.json" > "$here/$name-r$r/pair.log" 2>&1
     "$java" --enable-native-access=ALL-UNNAMED -jar "$jar" 'HotBurstBenchmark.(cache|malloc|glibc|mimalloc|tcmalloc)$' \
-      -p burst=100,400,1000,1600 "${jmh[@]}" -rf json -rff "$here/$name-r$r/burst.json" > "$here/$name-r$r/burst.log" 2>&1
+      -p burst=100,1000 "${jmh[@]}" -rf json -rff "$here/$name-r$r/burst.json" > "$here/$name-r$r/burst.log" 2>&1
   done
 done
 python3 "$here/summary.py" "$here" "$@" | tee "$here/summary.txt"
