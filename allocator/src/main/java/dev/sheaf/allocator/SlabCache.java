@@ -1249,13 +1249,14 @@ public final class SlabCache {
             return node.freeToSlabs(a, noLock);
         }
         int home = homeIds[(int) ((a - heapBase) >>> PageSource.BLOCK_SHIFT)];
-        if (home != 0 && home != m.homeId) {
-            if (remoteFrees.route(m, a, noLock)) {
-                return true;
-            }
-            if (pushLocal(m, a)) {
-                return true;
-            }
+        if (home != 0 && home != m.homeId && remoteFrees.route(m, a, noLock)) {
+            return true;
+        }
+        // Kept here. pushMain may have refused it as another home's (homeIds changes under us: read
+        // again above, it may now say otherwise), so main is not known to be full: push first,
+        // and only a refused push leaves main full and the spare null or full for the exchange.
+        if (pushLocal(m, a)) {
+            return true;
         }
         m.syncMain();
         try {

@@ -105,6 +105,78 @@ class RemoteFreeStressTest {
         }
     }
 
+    /**
+     * Larson's original form on malloc: two lineages each keep a pool of live objects of random
+     * sizes and hand it to a fresh thread every 10 000 replacements, so most frees meet an object
+     * of another (live or just dead) thread's home slab while homes are claimed, exhausted and
+     * retired under them. Each object carries a stamp its pool slot remembers: a stamp that changed
+     * (two holders) or any exception fails the test; at the end nothing is live.
+     */
+    @Test
+    void poolsHandedToFreshThreadsOnMalloc() throws Exception {
+        try (SlabAllocator a = SlabAllocator.builder().capacity(512L << 20).build()) {
+            Thread[] lineages = new Thread[4];
+            for (int l = 0; l < lineages.length; l++) {
+                int lineage = l;
+                lineages[l] = Thread.ofPlatform().start(() -> {
+                    SplittableRandom rnd = new SplittableRandom(lineage);
+                    long[] pool = new long[1000];
+                    long[] stamp = new long[pool.length];
+                    try {
+                        for (int i = 0; i < pool.length; i++) {
+                            stamp[i] = (long) lineage << 32 | i;
+                            pool[i] = stamped(a.malloc(8 + rnd.nextInt(993)), stamp[i]);
+                        }
+                        for (int g = 0; g < 200 && failure.get() == null; g++) {
+                            long seed = rnd.nextLong();
+                            Thread t = Thread.ofPlatform().start(() -> {
+                                try {
+                                    SplittableRandom r = new SplittableRandom(seed);
+                                    for (int k = 0; k < 10_000; k++) {
+                                        int slot = r.nextInt(pool.length);
+                                        checkHead(pool[slot], stamp[slot]);
+                                        a.free(pool[slot]);
+                                        stamp[slot] += 1L << 40;
+                                        pool[slot] = stamped(a.malloc(8 + r.nextInt(993)), stamp[slot]);
+                                    }
+                                } catch (Throwable e) {
+                                    failure.compareAndSet(null, e);
+                                }
+                            });
+                            t.join(); // the pool passes to the next generation across start/join
+                        }
+                        for (int i = 0; i < pool.length; i++) {
+                            checkHead(pool[i], stamp[i]);
+                            a.free(pool[i]);
+                        }
+                    } catch (Throwable e) {
+                        failure.compareAndSet(null, e);
+                    }
+                });
+            }
+            for (Thread t : lineages) {
+                t.join();
+            }
+            if (failure.get() != null) {
+                throw new AssertionError(failure.get());
+            }
+            assertEquals(0, a.stats().liveBytes(), a.slabinfo());
+        }
+    }
+
+    private static long stamped(long p, long stamp) {
+        MemorySegment.ofAddress(p).reinterpret(8).set(ValueLayout.JAVA_LONG, 0, stamp);
+        return p;
+    }
+
+    /** A malloc'd object's 8-byte stamp (its size may be 8). */
+    private static void checkHead(long p, long stamp) {
+        long head = MemorySegment.ofAddress(p).reinterpret(8).get(ValueLayout.JAVA_LONG, 0);
+        if (head != stamp) {
+            throw new AssertionError(String.format("0x%x: stamp %x, expected %x", p, head, stamp));
+        }
+    }
+
     private void produce(SlabCache cache, int id, int batches) {
         try {
             SplittableRandom rnd = new SplittableRandom(id);
