@@ -4,6 +4,7 @@ import dev.sheaf.allocator.CacheSpec;
 import dev.sheaf.allocator.SlabAllocator;
 import dev.sheaf.allocator.SlabCache;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
@@ -24,8 +25,9 @@ import java.util.List;
  * kmalloc's size-to-class step and the free's address-to-cache lookup, and SlabCache.free still
  * checks that the address is an allocated object of that cache. Both work on any thread.
  *
- * cacheFor(n) is two table loads: BY_8[ceil(n/8)] up to 1 KiB, BY_256[ceil(n/256)] above. That is
- * exact because every class up to 1 KiB is a multiple of 8 bytes and every class above is a
+ * Classes are numbered densely (classIndex): the kmalloc classes a buffer can get, then the created
+ * caches; ThreadBuffers keeps its ready buffers per class number. classIndex(n) is one table load:
+ * by8[ceil(n/8)] up to 1 KiB, by256[ceil(n/256)] above, -1 for a page span. That is exact because every class up to 1 KiB is a multiple of 8 bytes and every class above is a
  * multiple of 256 bytes, so no class lies between n and n rounded up to the table's step (the
  * constructor checks it). fit(n) is the usable size an allocation of n gets, so a capacity change
  * knows whether the current object still is the right one.
@@ -44,10 +46,12 @@ final class BufferSizes {
     private final SlabAllocator sheaf;
     private final SpanReserve spans;
     private final SlabCache[] large;
-    /** Cache for sizes 0..1024 by ceil(size / 8). */
-    private final SlabCache[] by8;
-    /** Cache for sizes 1025..MAX_CACHED by ceil(size / 256). */
-    private final SlabCache[] by256;
+    /** Every class a buffer can get, by class number. */
+    private final SlabCache[] classes;
+    /** Class number for sizes 0..1024 by ceil(size / 8). */
+    private final byte[] by8;
+    /** Class number for sizes 1025..MAX_CACHED by ceil(size / 256). */
+    private final byte[] by256;
 
     BufferSizes(SlabAllocator sheaf, long spanReserveBytes) {
         this.sheaf = sheaf;
@@ -56,14 +60,29 @@ final class BufferSizes {
         for (int i = 0; i < large.length; i++) {
             large[i] = sheaf.createCache(CacheSpec.of("netty-" + (LARGE_CLASSES[i] >> 10) + "k", LARGE_CLASSES[i]));
         }
-        this.by8 = new SlabCache[FINE_LIMIT / 8 + 1];
+        List<SlabCache> numbered = new ArrayList<>();
+        this.by8 = new byte[FINE_LIMIT / 8 + 1];
         for (int i = 0; i < by8.length; i++) {
-            by8[i] = smallestHolding(Math.max(1, i * 8), 8);
+            by8[i] = number(numbered, smallestHolding(Math.max(1, i * 8), 8));
         }
-        this.by256 = new SlabCache[MAX_CACHED / 256 + 1];
+        this.by256 = new byte[MAX_CACHED / 256 + 1];
         for (int i = FINE_LIMIT / 256 + 1; i < by256.length; i++) {
-            by256[i] = smallestHolding(i * 256, 256);
+            by256[i] = number(numbered, smallestHolding(i * 256, 256));
         }
+        this.classes = numbered.toArray(new SlabCache[0]);
+    }
+
+    /** The class number of c, numbering it if new (classes appear in ascending size). */
+    private static byte number(List<SlabCache> numbered, SlabCache c) {
+        int i = numbered.indexOf(c);
+        if (i < 0) {
+            i = numbered.size();
+            numbered.add(c);
+        }
+        if (i > Byte.MAX_VALUE) {
+            throw new IllegalStateException("more than " + Byte.MAX_VALUE + " buffer classes");
+        }
+        return (byte) i;
     }
 
     /** The cache of the smallest class >= size; checks that the table's step cannot skip a class. */
@@ -87,13 +106,33 @@ final class BufferSizes {
      * @param size bytes, at least 0 (0 gets the smallest class)
      */
     SlabCache cacheFor(int size) {
+        int i = classIndex(size);
+        return i >= 0 ? classes[i] : null;
+    }
+
+    /**
+     * The number of the class that serves a buffer of size bytes, or -1 above {@link #MAX_CACHED}.
+     *
+     * @param size bytes, at least 0
+     */
+    int classIndex(int size) {
         if (size <= FINE_LIMIT) {
             return by8[(size + 7) >>> 3];
         }
         if (size <= MAX_CACHED) {
             return by256[(size + 255) >>> 8];
         }
-        return null;
+        return -1;
+    }
+
+    /** The cache of class number i (0 <= i < classCount()). */
+    SlabCache cache(int i) {
+        return classes[i];
+    }
+
+    /** How many classes there are. */
+    int classCount() {
+        return classes.length;
     }
 
     /**

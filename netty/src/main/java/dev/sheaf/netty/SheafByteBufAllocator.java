@@ -5,6 +5,11 @@ import io.netty.buffer.AbstractByteBufAllocator;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocatorMetricProvider;
 
+import io.netty.util.concurrent.FastThreadLocal;
+import io.netty.util.concurrent.FastThreadLocalThread;
+
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 
 /*
@@ -18,9 +23,14 @@ import java.util.concurrent.atomic.LongAdder;
  * Both pass through toLeakAwareBuffer, so Netty's ResourceLeakDetector samples them at its
  * configured level and reports a buffer that was never released with Netty's usual records.
  *
- * The allocator holds no state of its own besides the heap counter: thread safety and per-thread
- * speed are the SlabAllocator's (its per-call entry points find a SheafThread's magazines with a
- * field load; see SheafEventLoopThreads).
+ * Per-thread state: on a FastThreadLocalThread (an event loop) a direct buffer comes from the
+ * thread's ThreadBuffers, found with one FastThreadLocal load (an index into the thread's own
+ * array): ready buffers that keep their Sheaf object between uses (see ThreadBuffers). Every
+ * ThreadBuffers is also in `threads`, so that the metric can count kept bytes and so that one
+ * whose owner died without removing its FastThreadLocals (a thread not started through
+ * FastThreadLocalRunnable) is closed by the next thread that creates its own. On any other thread
+ * a buffer gets a new Sheaf object per allocation (SheafDirectByteBuf.newUnpooled); Sheaf's own
+ * per-call paths are then the per-thread part.
  *
  * Map: factory; ByteBufAllocator factories; metric; accessors.
  */
@@ -38,8 +48,14 @@ import java.util.concurrent.atomic.LongAdder;
  * }</pre>
  *
  * <p>Direct buffers behave as Netty's unpooled direct buffers (memory address, NIO views, slices,
- * duplicates, composites); their {@code ByteBuf} objects are recycled, and the memory is freed into
- * Sheaf when the reference count reaches zero, on any thread. Changing a buffer's capacity past its
+ * duplicates, composites). On an event-loop thread (a {@code FastThreadLocalThread}, e.g. from
+ * {@link SheafEventLoopThreads}) a released buffer is kept ready with its memory for the thread's
+ * next allocation of its size class (at most 64 buffers or about 256 KiB per class and thread; a
+ * buffer released on another thread goes back to the thread that allocated it), so allocate and
+ * release make no Sheaf call and no garbage; the kept memory is freed into Sheaf when the thread
+ * ends ({@link SheafByteBufAllocatorMetric#threadCachedBytes()} shows it). On any other thread a
+ * buffer gets a new Sheaf object and its memory is freed into Sheaf when the reference count
+ * reaches zero, on any thread. Changing a buffer's capacity past its
  * size class moves it into a new Sheaf object. Heap buffers are Netty's unpooled heap buffers.
  * Every buffer goes through Netty's leak detector.
  *
@@ -53,6 +69,19 @@ public final class SheafByteBufAllocator extends AbstractByteBufAllocator implem
     /** Bytes of live heap buffers' arrays. */
     final LongAdder heapBytes = new LongAdder();
     private final SheafByteBufAllocatorMetric metric;
+    /** Every live ThreadBuffers of this allocator (see the notes). */
+    private final Set<ThreadBuffers> threads = ConcurrentHashMap.newKeySet();
+    private final FastThreadLocal<ThreadBuffers> threadBuffers = new FastThreadLocal<>() {
+        @Override
+        protected ThreadBuffers initialValue() {
+            return open(Thread.currentThread());
+        }
+
+        @Override
+        protected void onRemoval(ThreadBuffers tb) {
+            close(tb);
+        }
+    };
 
     /** Default of the span reserve's budget. */
     public static final long DEFAULT_SPAN_RESERVE_BYTES = 16L << 20;
@@ -61,7 +90,7 @@ public final class SheafByteBufAllocator extends AbstractByteBufAllocator implem
         super(true);
         this.sheaf = sheaf;
         this.sizes = new BufferSizes(sheaf, spanReserveBytes);
-        this.metric = new SheafByteBufAllocatorMetric(sizes, heapBytes);
+        this.metric = new SheafByteBufAllocatorMetric(sizes, heapBytes, this::threadKeptBytes);
     }
 
     /**
@@ -117,7 +146,45 @@ public final class SheafByteBufAllocator extends AbstractByteBufAllocator implem
      */
     @Override
     protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
-        return toLeakAwareBuffer(SheafDirectByteBuf.newInstance(this, sizes, initialCapacity, maxCapacity));
+        if (sheaf.isClosed()) {
+            throw new IllegalStateException("sheaf allocator is closed");
+        }
+        SheafDirectByteBuf buf;
+        if (Thread.currentThread() instanceof FastThreadLocalThread) {
+            ThreadBuffers tb = threadBuffers.get();
+            int ci = sizes.classIndex(initialCapacity);
+            buf = ci >= 0 ? tb.allocate(ci, initialCapacity, maxCapacity) : tb.allocateSpan(initialCapacity, maxCapacity);
+        } else {
+            buf = SheafDirectByteBuf.newUnpooled(this, sizes, initialCapacity, maxCapacity);
+        }
+        return toLeakAwareBuffer(buf);
+    }
+
+    /** A new thread's ready buffers; closes those of threads that died without removing theirs. */
+    private ThreadBuffers open(Thread t) {
+        for (ThreadBuffers tb : threads) {
+            if (!tb.owner.isAlive()) {
+                close(tb);
+            }
+        }
+        ThreadBuffers tb = new ThreadBuffers(this, sizes, t);
+        threads.add(tb);
+        return tb;
+    }
+
+    private void close(ThreadBuffers tb) {
+        if (threads.remove(tb)) {
+            tb.close();
+        }
+    }
+
+    /** Bytes kept ready on event-loop threads (racy, for the metric). */
+    private long threadKeptBytes() {
+        long bytes = 0;
+        for (ThreadBuffers tb : threads) {
+            bytes += tb.keptBytes();
+        }
+        return bytes;
     }
 
     /** An unpooled heap buffer, counted in {@link SheafByteBufAllocatorMetric#usedHeapMemory()}. */

@@ -7,6 +7,7 @@ import io.netty.buffer.ByteBufAllocatorMetric;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongSupplier;
 
 /**
  * Memory figures of a {@link SheafByteBufAllocator}, read live from the Sheaf allocator's stats
@@ -20,8 +21,10 @@ public final class SheafByteBufAllocatorMetric implements ByteBufAllocatorMetric
     private final SpanReserve spans;
     private final List<SlabCache> largeCaches;
     private final LongAdder heapBytes;
+    private final LongSupplier threadKeptBytes;
 
-    SheafByteBufAllocatorMetric(BufferSizes sizes, LongAdder heapBytes) {
+    SheafByteBufAllocatorMetric(BufferSizes sizes, LongAdder heapBytes, LongSupplier threadKeptBytes) {
+        this.threadKeptBytes = threadKeptBytes;
         this.sheaf = sizes.sheaf();
         this.spans = sizes.spans();
         this.largeCaches = sizes.largeCaches();
@@ -40,14 +43,25 @@ public final class SheafByteBufAllocatorMetric implements ByteBufAllocatorMetric
 
     /**
      * Bytes handed out by the Sheaf allocator ({@link SlabAllocator.Stats#liveBytes()}) less the
-     * released spans this allocator keeps for reuse ({@link #reservedSpanBytes()}).
+     * released spans this allocator keeps for reuse ({@link #reservedSpanBytes()}) and the
+     * released buffers event-loop threads keep ready ({@link #threadCachedBytes()}).
      *
      * @return used direct bytes
      * @throws IllegalStateException the Sheaf allocator is closed
      */
     @Override
     public long usedDirectMemory() {
-        return sheaf.stats().liveBytes() - spans.reservedBytes();
+        return sheaf.stats().liveBytes() - spans.reservedBytes() - threadKeptBytes.getAsLong();
+    }
+
+    /**
+     * Bytes of released direct buffers that event-loop threads keep ready for their next
+     * allocations (allocated in Sheaf, used by no buffer; freed into Sheaf when the thread ends).
+     *
+     * @return bytes kept on event-loop threads (racy)
+     */
+    public long threadCachedBytes() {
+        return threadKeptBytes.getAsLong();
     }
 
     /**

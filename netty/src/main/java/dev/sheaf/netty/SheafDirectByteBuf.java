@@ -4,7 +4,6 @@ import dev.sheaf.allocator.SlabCache;
 import io.netty.buffer.AbstractReferenceCountedByteBuf;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.util.Recycler;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -38,14 +37,14 @@ import java.nio.channels.ScatteringByteChannel;
  * Memory: BufferSizes picks the cache (a kmalloc class, a created cache for sizes just above the
  * classes, or none: a page span); the buffer keeps it and frees its object into it.
  *
- * Lifecycle: newInstance allocates first (an OutOfMemoryError leaves nothing taken), then takes a
- * ByteBuf object from Netty's Recycler and resets refCnt, indices, marks and maxCapacity.
- * deallocate (refCnt reached 0, on whatever thread) frees the object into Sheaf, a plain
- * cross-thread free when it runs on another thread than the allocating one, and gives the ByteBuf
- * object back to the pool. Netty's Recycler pools per thread, and only on FastThreadLocalThreads
- * (event loops, SheafEventLoopThreads): there, steady-state allocate+release makes no Java
- * garbage; on other threads each allocation makes one new ByteBuf object, as Netty's pooled
- * allocator does.
+ * Lifecycle: on an event-loop thread (a FastThreadLocalThread) a buffer belongs to that thread's
+ * ThreadBuffers (home): it keeps its Sheaf object between uses, an allocation pops it and reuse()
+ * resets capacity, maxCapacity, refCnt, indices and marks, and deallocate (refCnt reached 0, on
+ * whatever thread) gives it back to its home with its object (see ThreadBuffers). Elsewhere
+ * (home null: plain and virtual threads) newUnpooled allocates the object first (an
+ * OutOfMemoryError leaves nothing taken) into a new buffer, and deallocate frees the object into
+ * Sheaf, a plain cross-thread free when it runs on another thread; the buffer object is then
+ * garbage, as with Netty's pooled allocator on such threads.
  *
  * usable is the object's size (cache object size or span size), so capacity may grow to it in place
  * and maxFastWritableBytes reports it, as Netty's pooled buffers report their run's length.
@@ -60,8 +59,8 @@ import java.nio.channels.ScatteringByteChannel;
  * first use per object and dropped whenever address or capacity change. Like Netty's own buffers,
  * a ByteBuf is used by one thread at a time.
  *
- * Map: memory and layouts; pool; fields; lifecycle (newInstance, reuse, deallocate); capacity;
- * flags; primitive accessors; bulk get; bulk set; NIO views; copy.
+ * Map: memory and layouts; fields; lifecycle (newUnpooled, attach, reuse, freeMemory, deallocate);
+ * capacity; flags; primitive accessors; bulk get; bulk set; NIO views; copy.
  */
 final class SheafDirectByteBuf extends AbstractReferenceCountedByteBuf {
 
@@ -76,30 +75,29 @@ final class SheafDirectByteBuf extends AbstractReferenceCountedByteBuf {
     /** Stream copies go through a heap array of at most this many bytes. */
     private static final int STREAM_CHUNK = 8192;
 
-    // Unguarded: deallocate runs once per buffer life (refCnt reaches zero once), so the pool need not
-    // guard against a second recycle of the same object.
-    private static final Recycler<SheafDirectByteBuf> POOL = new Recycler<>(true) {
-        @Override
-        protected SheafDirectByteBuf newObject(Handle<SheafDirectByteBuf> handle) {
-            return new SheafDirectByteBuf(handle);
-        }
-    };
-
-    private final Recycler.Handle<SheafDirectByteBuf> handle;
-    private SheafByteBufAllocator alloc;
-    private BufferSizes sizes;
+    private final SheafByteBufAllocator alloc;
+    private final BufferSizes sizes;
+    /** The event-loop thread's ready buffers this buffer returns to, or null (see the notes). */
+    private final ThreadBuffers home;
     /** The cache of the object, or null for a page span. */
     private SlabCache cache;
-    /** The Sheaf object's address while the buffer is live; 0 once released. */
+    /** The number of the cache's class in BufferSizes, or -1 for a page span. */
+    private int classIndex;
+    /** The Sheaf object's address while the buffer has one; 0 once its object went back. */
     private long address;
     private int capacity;
     /** Bytes of the object (at least capacity): its cache's object size or its span's size. */
     private long usable;
     private ByteBuffer tmpNioBuf;
+    /** ThreadBuffers' returned stack: the next node, and how many nodes lie below this one. */
+    SheafDirectByteBuf nextReturned;
+    int returnedDepth;
 
-    private SheafDirectByteBuf(Recycler.Handle<SheafDirectByteBuf> handle) {
+    SheafDirectByteBuf(SheafByteBufAllocator alloc, BufferSizes sizes, ThreadBuffers home) {
         super(0);
-        this.handle = handle;
+        this.alloc = alloc;
+        this.sizes = sizes;
+        this.home = home;
     }
 
     // A segment over the whole address space is a restricted method: the module needs native access
@@ -112,32 +110,48 @@ final class SheafDirectByteBuf extends AbstractReferenceCountedByteBuf {
     // -------------------------------------------------------------------------------------------
     // Lifecycle
 
-    static SheafDirectByteBuf newInstance(SheafByteBufAllocator alloc, BufferSizes sizes, int initialCapacity,
+    /**
+     * A buffer that belongs to no thread (see the notes), over a new object of its class.
+     *
+     * @throws OutOfMemoryError      Sheaf's capacity is exhausted
+     * @throws IllegalStateException Sheaf is closed
+     */
+    static SheafDirectByteBuf newUnpooled(SheafByteBufAllocator alloc, BufferSizes sizes, int initialCapacity,
                                           int maxCapacity) {
-        SlabCache c = sizes.cacheFor(initialCapacity);
-        long a;
-        long usable;
-        if (c != null) {
-            a = c.alloc();
-            usable = c.objectSize();
+        int ci = sizes.classIndex(initialCapacity);
+        SheafDirectByteBuf buf = new SheafDirectByteBuf(alloc, sizes, null);
+        if (ci >= 0) {
+            SlabCache c = sizes.cache(ci);
+            buf.attach(c, ci, c.alloc(), c.objectSize());
         } else {
-            a = sizes.allocateSpan(initialCapacity);
-            usable = sizes.spanSize(a);
+            long a = sizes.allocateSpan(initialCapacity);
+            buf.attach(null, -1, a, sizes.spanSize(a));
         }
-        SheafDirectByteBuf buf = POOL.get();
-        buf.reuse(alloc, sizes, c, a, usable, initialCapacity, maxCapacity);
+        buf.reuse(initialCapacity, maxCapacity);
         return buf;
     }
 
-    private void reuse(SheafByteBufAllocator alloc, BufferSizes sizes, SlabCache cache, long address, long usable,
-                       int capacity, int maxCapacity) {
-        this.alloc = alloc;
-        this.sizes = sizes;
-        this.cache = cache;
+    /** Gives the buffer an object of cache c (class ci; null and -1 for a span). */
+    void attach(SlabCache c, int ci, long address, long usable) {
+        this.cache = c;
+        this.classIndex = ci;
         this.address = address;
         this.usable = usable;
-        this.capacity = capacity;
         this.tmpNioBuf = null;
+    }
+
+    /** Forgets the object (it went back to Sheaf in a batch). */
+    void detach() {
+        address = 0;
+        tmpNioBuf = null;
+    }
+
+    /** A new life over the buffer's object: capacity, maxCapacity, refCnt 1, indices and marks 0. */
+    void reuse(int capacity, int maxCapacity) {
+        if (capacity != this.capacity) {
+            this.capacity = capacity;
+            this.tmpNioBuf = null;
+        }
         maxCapacity(maxCapacity);
         resetRefCnt();
         clear();
@@ -145,28 +159,33 @@ final class SheafDirectByteBuf extends AbstractReferenceCountedByteBuf {
         markWriterIndex();
     }
 
-    @Override
-    protected void deallocate() {
+    long address() {
+        return address;
+    }
+
+    int classIndex() {
+        return classIndex;
+    }
+
+    /** Frees the object into Sheaf (its cache, or the span reserve) and forgets it. */
+    void freeMemory() {
         long a = address;
-        BufferSizes s = sizes;
-        SlabCache c = cache;
         address = 0;
         tmpNioBuf = null;
-        alloc = null;
-        sizes = null;
-        cache = null;
-        try {
-            if (c != null) {
-                c.free(a);
-            } else {
-                s.freeSpan(a);
-            }
-        } finally {
-            if (handle instanceof Recycler.EnhancedHandle<SheafDirectByteBuf> enhanced) {
-                enhanced.unguardedRecycle(this);
-            } else {
-                handle.recycle(this);
-            }
+        if (cache != null) {
+            cache.free(a);
+        } else {
+            sizes.freeSpan(a);
+        }
+    }
+
+    @Override
+    protected void deallocate() {
+        ThreadBuffers h = home;
+        if (h != null) {
+            h.release(this);
+        } else {
+            freeMemory();
         }
     }
 
@@ -206,6 +225,7 @@ final class SheafDirectByteBuf extends AbstractReferenceCountedByteBuf {
             long previous = address;
             address = moved;
             cache = next;
+            classIndex = next != null ? sizes.classIndex(newCapacity) : -1;
             capacity = newCapacity;
             usable = movedUsable;
             if (current != null) {
