@@ -49,7 +49,8 @@ final class ThreadBuffers {
     static final int RETURN_LIMIT = 1024;
     private static final int SHELL_LIMIT = 64;
 
-    private static final VarHandle RETURNED;
+    /** `returned`; package-private for the jcstress probes. */
+    static final VarHandle RETURNED;
 
     static {
         try {
@@ -75,7 +76,7 @@ final class ThreadBuffers {
     @SuppressWarnings("unused") // RETURNED
     private volatile SheafDirectByteBuf returned;
     /** The head of `returned` after close. */
-    private final SheafDirectByteBuf closedMark;
+    final SheafDirectByteBuf closedMark;
 
     ThreadBuffers(SheafByteBufAllocator alloc, BufferSizes sizes, Thread owner) {
         this.owner = owner;
@@ -151,7 +152,7 @@ final class ThreadBuffers {
     }
 
     /** Another thread's release: b goes home with its object, or frees it (see the notes). */
-    private void sendHome(SheafDirectByteBuf b) {
+    void sendHome(SheafDirectByteBuf b) {
         if (b.classIndex() < 0) {
             b.freeMemory(); // a span's memory goes back now; only the shell travels
         }
@@ -268,19 +269,17 @@ final class ThreadBuffers {
     /**
      * Frees every kept object into Sheaf and refuses later returns (see the notes): on the owner,
      * or on any thread once the owner is dead. A second call does nothing.
+     *
+     * @return how many objects it freed
      */
-    void close() {
+    int close() {
         SheafDirectByteBuf r = (SheafDirectByteBuf) RETURNED.getAndSet(this, closedMark);
         if (r == closedMark) {
-            return;
+            return 0;
         }
         closed = true;
         boolean live = !sizes.sheaf().isClosed(); // a closed Sheaf took every object with it
-        for (SheafDirectByteBuf b = r; b != null; b = b.nextReturned) {
-            if (live && b.address() != 0) {
-                b.freeMemory();
-            }
-        }
+        int freed = freeReturned(r, live);
         for (int ci = 0; ci < kept.length; ci++) {
             SheafDirectByteBuf[] s = kept[ci];
             int n = keptCount[ci];
@@ -289,12 +288,26 @@ final class ThreadBuffers {
             }
             if (live) {
                 trimAll(ci, s, n);
+                freed += n;
             }
             java.util.Arrays.fill(s, 0, n, null);
             keptCount[ci] = 0;
         }
         shellCount = 0;
         java.util.Arrays.fill(shells, null);
+        return freed;
+    }
+
+    /** Frees the objects of a chain taken from `returned`; returns how many. */
+    static int freeReturned(SheafDirectByteBuf chain, boolean live) {
+        int freed = 0;
+        for (SheafDirectByteBuf b = chain; b != null; b = b.nextReturned) {
+            if (live && b.address() != 0) {
+                b.freeMemory();
+                freed++;
+            }
+        }
+        return freed;
     }
 
     private void trimAll(int ci, SheafDirectByteBuf[] s, int n) {
