@@ -12,6 +12,7 @@ import dev.sheaf.bench.report.Charts;
 import dev.sheaf.bench.report.Comparison;
 import dev.sheaf.bench.report.Environment;
 import dev.sheaf.bench.report.JmhRow;
+import dev.sheaf.bench.report.ReadmeResults;
 import dev.sheaf.bench.report.ResultsWriter;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -39,7 +40,9 @@ import org.openjdk.jmh.runner.options.VerboseMode;
  * for every peer available on this machine, then the HdrHistogram harness workloads and Sheaf's own
  * experiments in this JVM, prints a table with Sheaf-versus-peer ratios and the targets, and writes
  * the JMH JSON, the harness JSON and {@code .hgrm} files, PNG charts and a generated
- * {@code README.md} into {@code -Dsheaf.results} (default {@code jmh-results}).
+ * {@code README.md} into {@code -Dsheaf.results} (default {@code jmh-results}). A quick run written into
+ * the repository's {@code jmh-results} also rewrites the repository README's summary table and
+ * chart ({@link ReadmeResults}).
  *
  * <p>Profiles ({@code -Dsheaf.profile}): {@code quick} (about 6 minutes on 2 cores: one fork,
  * 3 x 0.4 s warm-up, 4 x 0.4 s measurement, bursts of 100 and 1000, harness peer workloads in 5 interleaved
@@ -140,6 +143,12 @@ public final class Compare {
         List<String> charts = Charts.write(comparison, out, base);
         List<String> files = List.of(out.relativize(jmhJson).toString(), out.relativize(harnessJson).toString());
         Files.writeString(out.resolve("README.md"), comparison.markdown(charts, files), StandardCharsets.UTF_8);
+        // a quick run written into the repository's jmh-results also refreshes the repository README's table
+        Path repository = out.toAbsolutePath().getParent();
+        if (!full && repository != null && Files.isRegularFile(repository.resolve("README.md"))
+                && Files.readString(repository.resolve("README.md")).contains(ReadmeResults.BEGIN)) {
+            ReadmeResults.main(new String[] {repository.toString()});
+        }
         o.println();
         o.print(comparison.text());
         o.printf(Locale.ROOT, "%nwrote %s, %s, %s and README.md under %s in %.0f s%n", jmhJson.getFileName(),

@@ -667,6 +667,7 @@ public final class Comparison {
             sb.append(i == 0 ? "" : ", ").append('[').append(files.get(i)).append("](").append(files.get(i)).append(')');
         }
         sb.append("\n- Every committed result file (also the RCU and freeRcu JMH runs) and the command that produced it: [COMMANDS.md](COMMANDS.md)");
+        sb.append("\n- What earlier runs said, run by run: [HISTORY.md](HISTORY.md); the summary table in the repository's README is generated from this run's files (`dev.sheaf.bench.report.ReadmeResults`)");
         sb.append("\n\nThe machine is small and was shared: treat single figures as indicative, ratios measured in the same run as the result.\n\n");
         sb.append("## Sheaf against every peer\n\n");
         sb.append("64-byte objects unless noted. `pair`, `burst` (1000 allocations then 1000 frees) and `prod/cons` (one thread allocates, another frees) are JMH (ns per object, lower is better); the Mops/s columns are the HdrHistogram harness (higher is better; each peer's median of rounds interleaved across the peers, spread below; `prod/cons Mops/s` is the same one-allocates-one-frees loop as the JMH row). `(Nx)` = how many times better the best Sheaf row is than that peer (below 1.0x the peer wins). `B/op` = JMH `-prof gc` bytes allocated on the Java heap per pair. Netty and Arena peers map handles to their objects through a lock-free table (see `HandleTable`); `netty-api` rows below show Netty without it.\n\n");
