@@ -278,12 +278,11 @@ public final class Rcu implements AutoCloseable {
          */
         public void lock() {
             ReaderSlot s = slot;
-            if (Thread.currentThread() == owner && s.borrower() == null) {
-                // the owner's path: its slot cannot be reaped while it runs
-                if (qsbr) {
-                    s.qsbrEnter();
-                } else {
-                    s.ebrEnter();
+            if (Thread.currentThread() == owner) {
+                // the owner's path: its slot cannot be reaped while it runs; announce, then check
+                // for a borrower (ReaderSlot's notes)
+                if (!(qsbr ? s.handleQsbrEnter() : s.handleEbrEnter())) {
+                    handles.ownerRefused(s);
                 }
             } else {
                 handles.lockShared(s, owner);
@@ -293,14 +292,14 @@ public final class Rcu implements AutoCloseable {
         /** Leaves a read section; throws {@link IllegalStateException} without a matching lock(). */
         public void unlock() {
             ReaderSlot s = slot;
-            if (Thread.currentThread() == owner && s.borrower() == null) {
+            if (Thread.currentThread() == owner) {
                 if (qsbr) {
-                    s.qsbrExit();
+                    s.handleQsbrExit();
                 } else {
-                    s.ebrExit();
+                    s.handleEbrExit();
                 }
             } else {
-                handles.unlockShared(s, owner);
+                handles.unlockShared(s);
             }
         }
 
@@ -335,7 +334,11 @@ public final class Rcu implements AutoCloseable {
             }
         }
 
-        /** QSBR: goes offline (not inside a section). EBR: no-op. */
+        /**
+         * QSBR: goes offline (not inside a section). EBR: no-op.
+         *
+         * @throws IllegalStateException (QSBR) inside a section entered by the owner
+         */
         public void offline() {
             if (qsbr) {
                 slot.qsbrOffline();
