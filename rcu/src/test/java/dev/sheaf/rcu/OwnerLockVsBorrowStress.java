@@ -28,8 +28,9 @@ import org.openjdk.jcstress.infra.results.II_Result;
  * borrower, so this would be a spurious failure); "1, 0" and "0, 1" are the two orders.
  *
  * {@link OldOrder} keeps the order the owner's path had before the handshake (check the borrow state,
- * then announce) to show that the test sees the race; its "1, 1" is ACCEPTABLE_INTERESTING so that the
- * run stays green while the count shows.
+ * then announce) to show that the test sees the race; {@link QsbrNoBarrier} drops the borrower's
+ * membarrier where the owner has no fence. Their "1, 1" is ACCEPTABLE_INTERESTING so that the run
+ * stays green while the count shows.
  */
 public class OwnerLockVsBorrowStress {
     /** The Reader's owner: alive for the whole run, never the actor's thread (see the class notes). */
@@ -155,6 +156,45 @@ public class OwnerLockVsBorrowStress {
         @Actor
         public void borrower(II_Result r) {
             r.r2 = borrow(handles, slot);
+        }
+    }
+
+    /**
+     * The borrower without its barrier, QSBR: the owner's announcement (nesting store, no fence) and
+     * its borrowState load may be reordered by the CPU's store buffer, the borrower's CAS fences only
+     * its own side. A copy of lockShared's handshake minus borrowBarrier(); shows why the borrower
+     * issues membarrier where the owner has no fence.
+     */
+    @JCStressTest
+    @Description("QSBR owner lock() vs a borrower that skips the membarrier: the store-buffering race")
+    @Outcome(id = "1, 1", expect = ACCEPTABLE_INTERESTING, desc = "both inside one slot: the race the barrier closes")
+    @Outcome(id = "0, 0", expect = FORBIDDEN, desc = "both refused")
+    @Outcome(id = "1, 0", expect = ACCEPTABLE, desc = "owner inside, borrower refused")
+    @Outcome(id = "0, 1", expect = ACCEPTABLE, desc = "borrower inside, owner refused")
+    @State
+    public static class QsbrNoBarrier {
+        private final ReaderRegistry registry = new ReaderRegistry(true);
+        private final ReaderSlot slot = registry.registerHandle(LIVE_OWNER, s -> { });
+
+        public QsbrNoBarrier() {
+            slot.qsbrOnline();
+        }
+
+        @Actor
+        public void owner(II_Result r) {
+            r.r1 = slot.handleQsbrEnter() ? 1 : 0;
+        }
+
+        @Actor
+        public void borrower(II_Result r) {
+            if (slot.tryBorrow(Thread.currentThread())) {
+                if (slot.ownerNesting() == 0 && slot.commitBorrow()) {
+                    slot.borrowEnter();
+                    r.r2 = 1;
+                } else {
+                    slot.endBorrow();
+                }
+            }
         }
     }
 }
