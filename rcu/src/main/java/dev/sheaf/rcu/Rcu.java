@@ -50,8 +50,9 @@ import org.agrona.concurrent.IdleStrategy;
  * Fast paths: readLock()/readUnlock()/read() take Thread.currentThread(), probe the registry's
  * PerThreadTable array held in a final field here (an array load and an owner-id compare) and then
  * touch only the slot; no ThreadLocal on a hit. A miss (virtual thread, table overflow, first
- * section) goes to ImplicitReaders. A Reader's owner pays one compare with the current thread and
- * one acquire load of the slot's borrower; every other case goes to ReaderHandles. call() probes
+ * section) goes to ImplicitReaders. A Reader's owner pays one compare with the current thread and,
+ * on its outermost lock() only, one acquire load of the slot's borrowState after announcing the
+ * section (ReaderSlot's handshake); every other case goes to ReaderHandles. call() probes
  * the worker's PerThreadTable array the same way (CallbackProducers).
  *
  * Locks (none on any read-side or call() fast path), in the order they may be taken:
