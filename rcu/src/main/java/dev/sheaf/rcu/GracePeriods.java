@@ -30,7 +30,8 @@ import org.agrona.concurrent.IdleStrategy;
  * checks whether the reader's thread died (reported, slot cleared) and whether it has held the
  * grace period longer than the stall timeout (reported once per section). The reader's thread is
  * the slot's occupant: an Rcu.Reader's borrower while it is inside a section, else the owner or
- * holder. The driver leaves a slot only once it is quiescent, never on the strength of a reap alone:
+ * holder (a Reader's slot publishes two epochs, the owner's and a borrower's; the slot holds the
+ * grace period back while either does, see ReaderSlot). The driver leaves a slot only once it is quiescent, never on the strength of a reap alone:
  * a reap that finds a live borrower leaves the slot published, and the wait goes on.
  *
  * Memory ordering: a caller fences before reading gpSeq (snapshot). Having read a gpSeq value older
@@ -206,7 +207,7 @@ final class GracePeriods extends GracePeriodsPad1 {
             }
             long held = System.nanoTime() - start;
             if (held > stallTimeoutNanos) {
-                long v = s.epochAcquire();
+                long v = s.oldestEpoch();
                 if (v != 0 && v < target && s.stallReportedEpoch != v) {
                     s.stallReportedEpoch = v;
                     reports.stall(s, t, held);

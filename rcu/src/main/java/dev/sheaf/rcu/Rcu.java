@@ -50,8 +50,9 @@ import org.agrona.concurrent.IdleStrategy;
  * Fast paths: readLock()/readUnlock()/read() take Thread.currentThread(), probe the registry's
  * PerThreadTable array held in a final field here (an array load and an owner-id compare) and then
  * touch only the slot; no ThreadLocal on a hit. A miss (virtual thread, table overflow, first
- * section) goes to ImplicitReaders. A Reader's owner pays one compare with the current thread and
- * one acquire load of the slot's borrower; every other case goes to ReaderHandles. call() probes
+ * section) goes to ImplicitReaders. A Reader's owner pays one compare with the current thread and,
+ * on its outermost lock() only, one acquire load of the slot's borrowState after announcing the
+ * section (ReaderSlot's handshake); every other case goes to ReaderHandles. call() probes
  * the worker's PerThreadTable array the same way (CallbackProducers).
  *
  * Locks (none on any read-side or call() fast path), in the order they may be taken:
@@ -278,12 +279,11 @@ public final class Rcu implements AutoCloseable {
          */
         public void lock() {
             ReaderSlot s = slot;
-            if (Thread.currentThread() == owner && s.borrower() == null) {
-                // the owner's path: its slot cannot be reaped while it runs
-                if (qsbr) {
-                    s.qsbrEnter();
-                } else {
-                    s.ebrEnter();
+            if (Thread.currentThread() == owner) {
+                // the owner's path: its slot cannot be reaped while it runs; announce, then check
+                // for a borrower (ReaderSlot's notes)
+                if (!(qsbr ? s.handleQsbrEnter() : s.handleEbrEnter())) {
+                    handles.ownerRefused(s);
                 }
             } else {
                 handles.lockShared(s, owner);
@@ -293,14 +293,14 @@ public final class Rcu implements AutoCloseable {
         /** Leaves a read section; throws {@link IllegalStateException} without a matching lock(). */
         public void unlock() {
             ReaderSlot s = slot;
-            if (Thread.currentThread() == owner && s.borrower() == null) {
+            if (Thread.currentThread() == owner) {
                 if (qsbr) {
-                    s.qsbrExit();
+                    s.handleQsbrExit();
                 } else {
-                    s.ebrExit();
+                    s.handleEbrExit();
                 }
             } else {
-                handles.unlockShared(s, owner);
+                handles.unlockShared(s);
             }
         }
 
@@ -335,7 +335,11 @@ public final class Rcu implements AutoCloseable {
             }
         }
 
-        /** QSBR: goes offline (not inside a section). EBR: no-op. */
+        /**
+         * QSBR: goes offline (not inside a section). EBR: no-op.
+         *
+         * @throws IllegalStateException (QSBR) inside a section entered by the owner
+         */
         public void offline() {
             if (qsbr) {
                 slot.qsbrOffline();

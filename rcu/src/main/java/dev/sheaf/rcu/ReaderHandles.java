@@ -12,19 +12,25 @@ import java.util.concurrent.locks.ReentrantLock;
  *   slots the registry has reaped (owner dead, no borrower left), so threads that register a Reader
  *   and die without closing it do not grow the array.
  *
- * Owner and borrowers: the owner's lock()/unlock() (in Rcu.Reader) add one compare with the
- *   current thread and one acquire load of the slot's borrower to the section. Any other thread -
- *   or the owner while the slot is borrowed - comes here: a thread other than the owner borrows the
- *   slot by CAS for its outermost section, after checking the owner is alive and the slot not
- *   retired, and re-checks both after the CAS (a full fence): a sweep that retired the slot before
- *   the CAS is seen; one that retires it after sees the borrow and leaves the slot. A dead owner
- *   ends the handle for good; a live borrower's section is never reaped. ReaderSlot's notes give
- *   the handshake with the sweep, ReaderBorrowReapStress checks it.
+ * Owner and borrowers: owner and borrower each keep their own nesting and epoch in the slot, and
+ *   decide who may be inside by announce-then-check on both sides (ReaderSlot's notes give the
+ *   protocol and its memory ordering; OwnerLockVsBorrowStress checks it per read mode):
+ *   - the owner's lock() (Rcu.Reader, ReaderSlot.handleEbrEnter/handleQsbrEnter) compares the
+ *     current thread, announces its outermost section (nesting, EBR epoch, the EBR entry fence) and
+ *     then loads borrowState once; nested entries only count. Refused only if a borrower had
+ *     committed: it comes here (ownerRefused) for the message, or to reap a borrower that died
+ *     inside its section and retry once. Its unlock() touches only its own state.
+ *   - any other thread borrows here for its outermost section: it checks the owner is alive and
+ *     the slot not retired, claims borrowState by CAS (a full fence), re-checks both (a sweep that
+ *     retired the slot before the CAS is seen; one that retires it after sees the claim and leaves
+ *     the slot), issues membarrier where the owner does not fence, reads the owner's nesting and
+ *     commits by CAS, or backs out of its own claim. A dead owner ends the handle for good; a live
+ *     borrower's section is never reaped. ReaderBorrowReapStress checks the handshake with the sweep.
  *
  * offlineForWait (QSBR): a blocking call takes the calling thread's own online handles offline and
  *   marks them in that owner-only field; the same thread brings them back online after the wait.
  *
- * Map: fields; registration (add, unregister); borrowed sections (lockShared, unlockShared);
+ * Map: fields; registration (add, unregister); borrowed sections (ownerRefused, lockShared, unlockShared);
  * handle life (checkUsable, close); the calling thread's handles (inSectionOf, onlineOwnedBy,
  * takeOffline, bringBackOnline); errors.
  */
@@ -46,7 +52,7 @@ final class ReaderHandles {
 
     /** Registers a dedicated slot owned by {@code owner} as a handle (QSBR: online). */
     ReaderSlot add(Thread owner) {
-        ReaderSlot s = readers.registerDedicated(owner, reports.deadReporter);
+        ReaderSlot s = readers.registerHandle(owner, reports.deadReporter);
         handleLock.lock();
         try {
             ReaderSlot[] old = handles;
@@ -88,38 +94,35 @@ final class ReaderHandles {
 
     // ---------------------------------------------------------------- borrowed sections
 
-    private void enter(ReaderSlot s) {
-        if (qsbr) {
-            s.qsbrEnter();
-        } else {
-            s.ebrEnter();
+    /**
+     * The owner's lock() after its fast path was refused (a borrower had committed; the owner's own
+     * state is undone): reaps a borrower that died inside its section and retries once, else throws.
+     */
+    void ownerRefused(ReaderSlot s) {
+        Thread b = s.borrower();
+        if (b != null && !b.isAlive()) {
+            readers.sweep(reports.deadReporter); // a borrower died inside its section: clear it
+            if (qsbr ? s.handleQsbrEnter() : s.handleEbrEnter()) {
+                return;
+            }
+            b = s.borrower();
         }
+        throw b != null ? inUseBy(b) : new IllegalStateException(
+                "this Rcu.Reader is inside a read section of another thread: use a Reader from one thread at a time");
     }
 
-    private int exit(ReaderSlot s) {
-        return qsbr ? s.qsbrExit() : s.ebrExit();
-    }
-
-    /** Reader.lock() by a borrower, or by the owner of a borrowed slot (see the notes). */
+    /** Reader.lock() by a thread other than the owner (see the notes). */
     void lockShared(ReaderSlot s, Thread owner) {
         Thread t = Thread.currentThread();
         Thread b = s.borrower();
-        if (b != null && b != t && !b.isAlive()) {
-            readers.sweep(reports.deadReporter); // a borrower died inside its section: clear it
-            b = s.borrower();
-        }
         if (b == t) {
-            enter(s); // nested section of the borrower
+            s.borrowEnter(); // nested section of the borrower
             return;
         }
-        if (b != null) {
-            throw inUseBy(b);
+        if (b != null && !b.isAlive()) {
+            readers.sweep(reports.deadReporter); // a borrower died inside its section: clear it
         }
-        if (t == owner) {
-            enter(s);
-            return;
-        }
-        if (s.nesting == ReaderSlot.RETIRED_NESTING) {
+        if (s.ownerNesting() == ReaderSlot.RETIRED_NESTING) {
             throw closedHandle();
         }
         if (s.ownerGone()) {
@@ -129,40 +132,37 @@ final class ReaderHandles {
             Thread other = s.borrower();
             throw inUseBy(other != null ? other : owner);
         }
-        // Re-check after the CAS (a full fence): a sweep that marked the slot retired before
-        // our CAS is seen here; one that marks it after sees our borrow and leaves the slot.
         boolean ok = false;
         try {
+            // Re-check after the CAS (a full fence): a sweep that marked the slot retired before
+            // our CAS is seen here; one that marks it after sees our claim and leaves the slot.
             if (s.ownerGone()) {
                 throw ownerGone(owner);
             }
-            int n = s.nesting;
+            s.borrowBarrier(); // membarrier where the owner's entry has no fence (ReaderSlot's notes)
+            int n = s.ownerNesting();
             if (n != 0) {
                 throw n < 0 ? closedHandle() : inUseBy(owner);
             }
-            enter(s);
+            if (!s.commitBorrow()) {
+                throw inUseBy(owner); // the owner announced too and settled the tie for itself
+            }
+            s.borrowEnter();
             ok = true;
         } finally {
             if (!ok) {
-                s.endBorrow();
+                s.endBorrow(); // our claim (or commit) only; borrowEpoch was not published
             }
         }
     }
 
-    /** Reader.unlock() off the owner's fast path (see the notes). */
-    void unlockShared(ReaderSlot s, Thread owner) {
-        Thread t = Thread.currentThread();
+    /** Reader.unlock() by a thread other than the owner. */
+    void unlockShared(ReaderSlot s) {
         Thread b = s.borrower();
-        if (b == null && t == owner) {
-            exit(s); // the borrow ended between the fast path's load and ours
-            return;
-        }
-        if (b != t) {
+        if (b != Thread.currentThread()) {
             throw b == null ? new IllegalStateException("readUnlock() without a matching readLock()") : inUseBy(b);
         }
-        if (exit(s) == 0) {
-            s.endBorrow(); // after ebrExit's epoch release store
-        }
+        s.borrowExit(); // the outermost exit ends the borrow after its epoch release store
     }
 
     // ---------------------------------------------------------------- handle life
@@ -187,11 +187,17 @@ final class ReaderHandles {
             readers.sweep(reports.deadReporter); // reaps a section the dead owner left open
             n = s.nesting;
         }
-        if (n > 0 || s.borrower() != null) {
+        if (n > 0 || s.borrowStateVolatile() != ReaderSlot.FREE) {
+            throw new IllegalStateException("Rcu.Reader closed inside a read section");
+        }
+        // Announce-then-check against a borrower, as an owner's entry does: a claim after this
+        // store reads the negative nesting; one before it is seen by the volatile load below.
+        s.retire();
+        if (s.borrowStateVolatile() != ReaderSlot.FREE) {
+            s.unretire();
             throw new IllegalStateException("Rcu.Reader closed inside a read section");
         }
         ReaderSlot.EPOCH.setRelease(s, 0L);
-        s.nesting = ReaderSlot.RETIRED_NESTING;
         unregister(s);
     }
 

@@ -164,10 +164,17 @@ final class ReaderRegistry extends ReaderRegistryPad1 {
         return slots;
     }
 
-    /** True if the slot does not hold back a grace period whose target epoch is {@code target}. */
+    /**
+     * True if the slot does not hold back a grace period whose target epoch is {@code target}: its
+     * owner's epoch and its borrower's (always 0 except on a borrowed Rcu.Reader, same cache line).
+     */
     static boolean quiescentFor(ReaderSlot s, long target) {
         long v = s.epochAcquire();
-        return v == 0 || v >= target;
+        if (v != 0 && v < target) {
+            return false;
+        }
+        long b = s.borrowEpochAcquire();
+        return b == 0 || b >= target;
     }
 
     /**
@@ -197,15 +204,33 @@ final class ReaderRegistry extends ReaderRegistryPad1 {
 
     /** Registers the calling platform thread's implicit slot and installs it in the table. */
     ReaderSlot registerImplicit(Thread owner, Consumer<ReaderSlot> deadReport) {
-        ReaderSlot s = registerDedicated(owner, deadReport);
+        ReaderSlot s = registerDedicated(new ReaderSlot(this, owner, false), deadReport);
         threadSlots.put(s);
         return s;
     }
 
     // ---------------------------------------------------------------- dedicated slots
 
+    /** Registers a dedicated slot that is not a Reader's (the implicit API; tests). */
     ReaderSlot registerDedicated(Thread owner, Consumer<ReaderSlot> deadReport) {
-        ReaderSlot s = new ReaderSlot(this, owner);
+        return registerDedicated(new ReaderSlot(this, owner, false), deadReport);
+    }
+
+    /** Registers an Rcu.Reader's slot: other threads may borrow it (ReaderSlot's handshake). */
+    ReaderSlot registerHandle(Thread owner, Consumer<ReaderSlot> deadReport) {
+        return registerDedicated(new ReaderSlot(this, owner, true), deadReport);
+    }
+
+    /**
+     * True if an Rcu.Reader owner fences between its announcement and its borrowState load; false
+     * if borrowers issue membarrier instead (EBR_MEMBARRIER; QSBR where membarrier is available).
+     * QSBR looks Membarrier up only here, on the first Reader registration.
+     */
+    boolean handleFence() {
+        return qsbr ? !Membarrier.available() : !asymmetricFence;
+    }
+
+    private ReaderSlot registerDedicated(ReaderSlot s, Consumer<ReaderSlot> deadReport) {
         registrationLock.lock();
         try {
             sweepLocked(deadReport);
@@ -294,21 +319,21 @@ final class ReaderRegistry extends ReaderRegistryPad1 {
             if (b.isAlive()) {
                 return false; // its section is protected whatever happened to the owner
             }
-            // Died inside its section (it clears borrower when it leaves); isAlive() == false
-            // orders its writes before ours. Clear before releasing borrower: see ReaderSlot.
-            deadReport.accept(s);
-            s.clearDead();
-            s.endBorrow();
+            // Died inside its section or attempt (it ends the borrow when it leaves);
+            // isAlive() == false orders its writes before ours.
+            if (s.borrowNesting > 0) {
+                deadReport.accept(s);
+            }
+            s.clearDeadBorrower();
         }
         if (s.owner.isAlive()) {
             return false;
         }
-        s.retired = true; // volatile store, then the volatile borrower load: see ReaderSlot's notes
-        if (s.borrowerVolatile() != null) {
-            return false; // a borrower got in first; a later sweep removes the slot after it leaves
+        s.retired = true; // volatile store, then the volatile borrowState load: see ReaderSlot's notes
+        if (s.borrowStateVolatile() != ReaderSlot.FREE) {
+            return false; // a borrow attempt got in first; a later sweep removes the slot after it ends
         }
-        // nesting is safe to read: the owner is dead (isAlive() == false orders its last writes)
-        // and a borrower's last writes precede its release of borrower.
+        // nesting is safe to read: the owner is dead (isAlive() == false orders its last writes).
         if (s.nesting > 0) {
             deadReport.accept(s);
         }

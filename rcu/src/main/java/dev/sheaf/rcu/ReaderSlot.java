@@ -16,8 +16,10 @@ import dev.sheaf.rcu.internal.PerThreadTable;
  *
  * epoch: 0 means quiescent (EBR: outside every section; QSBR: offline). Otherwise it is the global
  *   epoch the owner observed when it entered its outermost section (EBR) or last reported a
- *   quiescent state / went online (QSBR). Written by the owner (or a borrower), read by the
- *   grace-period scan.
+ *   quiescent state / went online (QSBR). Written by the owner, read by the grace-period scan.
+ *   borrowEpoch is the same for the section of an Rcu.Reader's borrower (below), published like an
+ *   EBR entry in every mode: a QSBR owner's quiescent-state report covers its own references, not a
+ *   borrower's.
  *   - 0 -> e (EBR outermost entry, QSBR online): opaque store then VarHandle.fullFence(). This is the
  *     reader half of a store-buffering pattern: reader {store slot; load shared data}, writer
  *     {store shared data (unlink); advance epoch; full fence; load slot}. With a full fence on both
@@ -56,35 +58,72 @@ import dev.sheaf.rcu.internal.PerThreadTable;
  *   store, so such a reader's barrier point precedes its epoch load and hence its later loads.
  * Closing: EBR entries see the registry's negative epoch; QSBR slots receive ReaderRegistry.CLOSED
  *   themselves (negative, so "epoch <= 0" is the single check on the QSBR entry path).
- * nesting: section depth, a plain field of the thread using the slot: the owner, or the borrower of
- *   an Rcu.Reader (below), whose CAS and release of borrower order it with the owner's accesses.
- *   Other threads read it only after that thread has terminated (Thread.isAlive() == false gives
- *   happens-before) or after a release of borrower they have seen.
+ * nesting: section depth of the thread the slot belongs to (owner, holder), a plain field of that
+ *   thread. Other threads read it only after that thread has terminated (Thread.isAlive() == false
+ *   gives happens-before), or - an Rcu.Reader's borrower - in the handshake below.
  *
- * Rcu.Reader slots lent to another thread ("one thread at a time"): a thread other than the owner
- * enters only by CAS of borrower null -> itself, and clears borrower (release, after its epoch
- * release store) when it leaves its outermost section. While borrower is set:
- *   - the borrower is the slot's occupant: the scan checks its liveness, not the owner's, and the
- *     owner's own lock() refuses (its fast path loads borrower; one thread at a time);
- *   - the sweep never clears the slot while the borrower lives, even if the owner has died.
- * A dead owner ends the handle: the sweep stores retired (volatile) and then loads borrower; a
- * borrower CASes borrower and then loads retired (and the owner's liveness). Volatile accesses are
- * sequentially consistent, so at least one side sees the other: either the borrower refuses (and
- * clears borrower), or the sweep leaves the slot registered until that section ends. A borrower
- * that dies inside its section is reported and cleared like a dead owner; the owner, if alive,
- * keeps the handle (the sweep clears the section before releasing borrower, so the owner's later
- * writes follow the clearing).
+ * Rcu.Reader slots lent to another thread ("one thread at a time"). Owner and borrower each have
+ * their own state: the owner epoch and nesting, a borrower borrowEpoch and borrowNesting. The scan
+ * treats the slot as inside a section if either epoch holds the grace period back, so whichever
+ * thread is inside is protected by its own publication, and either side backs out of its own state
+ * only, without ever writing the other's.
+ *   borrowState (int, on the hot line) decides who may be inside:
+ *     FREE      no borrow attempt;
+ *     CLAIMED   (CLAIMED_BY_BORROWER) a borrower won the CAS FREE -> CLAIMED and is deciding;
+ *     BORROWED  the borrower committed (CAS CLAIMED -> BORROWED) and is inside its section;
+ *     OWNER_WON the owner, inside its section, settled a tie (CAS CLAIMED -> OWNER_WON); the
+ *               claiming borrower then backs out.
+ *   Only a borrower leaves CLAIMED, BORROWED and OWNER_WON: endBorrow() clears borrower and then
+ *   stores FREE (release, after its own epoch release store). borrower (volatile) names the thread
+ *   of the current attempt, stored right after the claim; it is for identity (nested sections,
+ *   liveness, messages), not for the decision.
+ *   Handshake (announce, then check, on both sides; store buffering as for the epoch):
+ *     owner, outermost entry: nesting 0 -> 1 (opaque), epoch store, [StoreLoad], load borrowState;
+ *     borrower: CAS FREE -> CLAIMED (a full fence), [StoreLoad], load the owner's nesting.
+ *   With a StoreLoad ordering on both sides at least one sees the other. The owner's StoreLoad is
+ *   the EBR entry fence itself (fenced EBR: free), or, where the owner does not fence (handleFence
+ *   false: EBR_MEMBARRIER, and QSBR where Membarrier is available), the borrower issues
+ *   membarrier(PRIVATE_EXPEDITED) after its CAS: the owner executes a full fence at some point of
+ *   its program during that call; if that point follows its nesting store, the borrower's later load
+ *   sees the store; if it precedes it, the owner's borrowState load follows a fence that follows the
+ *   borrower's CAS and sees CLAIMED or a later value. The owner keeps program order between its
+ *   nesting store and that load by the opaque store (the HotSpot property of the asymmetric fence
+ *   above). QSBR without Membarrier: the owner fences (handleFence true); borrowing stays rare, so
+ *   the heavy side belongs on the borrower wherever a heavy barrier exists.
+ *   Decisions, each with no wait on the other thread:
+ *     - borrower: the owner's nesting != 0 -> back out (endBorrow; negative: the handle is closed);
+ *       0 -> CAS CLAIMED -> BORROWED; success: publish borrowEpoch and enter; failure (the
+ *       owner wrote OWNER_WON) -> back out.
+ *     - owner (borrowState as loaded after its announcement): FREE -> inside (every later claim sees
+ *       the announcement); OWNER_WON -> inside (a borrower that lost to this owner's earlier
+ *       section is still backing out and cannot commit); CLAIMED -> one CAS CLAIMED -> OWNER_WON:
+ *       success or a witness FREE -> inside, witness BORROWED -> refused; BORROWED -> refused. A
+ *       refused owner clears its own nesting and epoch, and lock() throws "in use" - the borrower
+ *       did commit, so the refusal is not spurious. A tie therefore costs the owner at most one CAS.
+ *   Nested entries skip the check: while the owner's nesting is positive every claim backs out.
+ *   The outermost exit stores nesting 0 with release, so a borrower that reads 0 (acquire) enters
+ *   after the owner's section; the borrower's endBorrow() gives the owner the same order.
+ *   Reader.close() announces the same way: nesting RETIRED_NESTING (volatile store), then a
+ *   volatile load of borrowState; a claim it misses reads the negative nesting and backs out, and
+ *   close() undoes its store and refuses if it sees a claim.
+ * Borrowers and the sweep (a dead owner ends the handle): the sweep stores retired (volatile) and
+ *   then loads borrowState; a borrower CASes borrowState and then loads retired (and the owner's
+ *   liveness). Volatile accesses are sequentially consistent, so at least one side sees the other:
+ *   either the borrower refuses (and ends its borrow), or the sweep leaves the slot registered
+ *   until the borrow ends. A borrower that dies inside its section is reported and its half
+ *   cleared like a dead owner; the owner, if alive, keeps the handle.
  * retired (volatile): no section may start on the slot any more (closed, reaped, or being reaped);
  *   removed (volatile, written under registrationLock): the slot has left the registry's array.
  *
  * The hot fields sit on their own cache lines (padding superclasses, as in JCTools), so a reader
  * entering a section dirties only its own line and the scan's loads do not false-share with other
- * readers. borrower sits there too: an Rcu.Reader owner's lock()/unlock() loads it on every call and
- * a borrower writes it only around its sections, so the owner's section touches one line. The cold fields after the right pad are written on claim/release and by the scan.
+ * readers. The borrower's fields sit there too: an Rcu.Reader owner's outermost lock() loads
+ * borrowState and a borrower writes its fields only around its sections, so the owner's section
+ * touches one line. The cold fields after the right pad are written on claim/release and by the scan.
  *
  * Map: padding chain (ReaderSlotPad0 on PerThreadTable.Entry, ReaderSlotFields: epoch, nesting,
- * entryFence, borrower;
- * ReaderSlotPad1); cold fields; owner side EBR; owner side QSBR; borrowers; ReadSection; scan side;
+ * entryFence, handleFence, borrowEpoch, borrowNesting, borrowState, borrower; ReaderSlotPad1); cold
+ * fields; owner side EBR; owner side QSBR; Rcu.Reader owner; borrowers; ReadSection; scan side;
  * pool side.
  */
 abstract class ReaderSlotPad0 extends PerThreadTable.Entry {
@@ -103,9 +142,10 @@ abstract class ReaderSlotPad0 extends PerThreadTable.Entry {
 }
 
 abstract class ReaderSlotFields extends ReaderSlotPad0 {
-    ReaderSlotFields(long ownerTid, boolean entryFence) {
+    ReaderSlotFields(long ownerTid, boolean entryFence, boolean handleFence) {
         super(ownerTid);
         this.entryFence = entryFence;
+        this.handleFence = handleFence;
     }
 
     /**
@@ -114,22 +154,34 @@ abstract class ReaderSlotFields extends ReaderSlotPad0 {
      * with nesting.
      */
     final boolean entryFence;
+    /**
+     * Rcu.Reader slots: true if a full fence separates the owner's outermost announcement from its
+     * borrowState load; false if a borrower issues membarrier instead (see the notes).
+     */
+    final boolean handleFence;
 
     /** See the implementation notes; accessed through {@link ReaderSlot#EPOCH} except for owner reads. */
     long epoch;
-    /** Section depth; owner-only. */
+    /** Section depth of the owner (or holder); see the notes for the borrower's handshake read. */
     int nesting;
+    /** An Rcu.Reader borrower's published epoch, through {@link ReaderSlot#BORROW_EPOCH}. */
+    long borrowEpoch;
+    /** An Rcu.Reader borrower's section depth; the borrower's own field. */
+    int borrowNesting;
+    /** FREE, CLAIMED, BORROWED or OWNER_WON (see the notes), through the BORROW_STATE VarHandle. */
+    @SuppressWarnings("unused") // read and written through ReaderSlot's BORROW_STATE VarHandle
+    volatile int borrowState;
     /**
-     * Rcu.Reader slots: the non-owner thread inside a section on it now, or null (see the notes).
-     * On the hot line: the owner's lock()/unlock() load it next to nesting.
+     * Rcu.Reader slots: the thread of the current borrow attempt or section, or null (see the
+     * notes). Identity only; borrowState decides.
      */
     @SuppressWarnings("unused") // read and written through ReaderSlot's BORROWER VarHandle
     volatile Thread borrower;
 }
 
 abstract class ReaderSlotPad1 extends ReaderSlotFields {
-    ReaderSlotPad1(long ownerTid, boolean entryFence) {
-        super(ownerTid, entryFence);
+    ReaderSlotPad1(long ownerTid, boolean entryFence, boolean handleFence) {
+        super(ownerTid, entryFence, handleFence);
     }
 
     byte q000, q001, q002, q003, q004, q005, q006, q007, q010, q011, q012, q013, q014, q015, q016, q017;
@@ -144,13 +196,28 @@ abstract class ReaderSlotPad1 extends ReaderSlotFields {
 
 final class ReaderSlot extends ReaderSlotPad1 implements Rcu.ReadSection {
     static final VarHandle EPOCH;
+    private static final VarHandle NESTING;
+    private static final VarHandle BORROW_EPOCH;
+    private static final VarHandle BORROW_STATE;
     private static final VarHandle CLAIMED;
     private static final VarHandle BORROWER;
+
+    /** borrowState: no borrow attempt. */
+    static final int FREE = 0;
+    /** borrowState: a borrower claimed the slot and is deciding. */
+    static final int CLAIMED_BY_BORROWER = 1;
+    /** borrowState: the borrower committed and is inside its section. */
+    static final int BORROWED = 2;
+    /** borrowState: the owner won a tie; the claiming borrower backs out. */
+    static final int OWNER_WON = 3;
 
     static {
         try {
             MethodHandles.Lookup lookup = MethodHandles.lookup();
             EPOCH = lookup.findVarHandle(ReaderSlotFields.class, "epoch", long.class);
+            NESTING = lookup.findVarHandle(ReaderSlotFields.class, "nesting", int.class);
+            BORROW_EPOCH = lookup.findVarHandle(ReaderSlotFields.class, "borrowEpoch", long.class);
+            BORROW_STATE = lookup.findVarHandle(ReaderSlotFields.class, "borrowState", int.class);
             CLAIMED = lookup.findVarHandle(ReaderSlot.class, "claimed", int.class);
             BORROWER = lookup.findVarHandle(ReaderSlotFields.class, "borrower", Thread.class);
         } catch (ReflectiveOperationException e) {
@@ -185,15 +252,16 @@ final class ReaderSlot extends ReaderSlotPad1 implements Rcu.ReadSection {
     /** Epoch value of the section already reported as stalled (report once per section). */
     long stallReportedEpoch;
 
-    ReaderSlot(ReaderRegistry registry, Thread owner) {
-        super(owner.threadId(), !registry.asymmetricFence);
+    /** A dedicated slot; {@code handle}: an Rcu.Reader's, which other threads may borrow. */
+    ReaderSlot(ReaderRegistry registry, Thread owner, boolean handle) {
+        super(owner.threadId(), !registry.asymmetricFence, handle ? registry.handleFence() : !registry.asymmetricFence);
         this.registry = registry;
         this.pooled = false;
         this.owner = owner;
     }
 
     ReaderSlot(ReaderRegistry registry) {
-        super(0L, !registry.asymmetricFence);
+        super(0L, !registry.asymmetricFence, !registry.asymmetricFence);
         this.registry = registry;
         this.pooled = true;
         this.owner = null;
@@ -310,30 +378,210 @@ final class ReaderSlot extends ReaderSlotPad1 implements Rcu.ReadSection {
         }
     }
 
+    // ---------------------------------------------------------------- Rcu.Reader owner
+
+    /**
+     * The owner's lock(), EBR: enters, or returns false (own state undone) if a borrower committed
+     * first. Outermost: announce (nesting, epoch), the entry fence, then the borrowState check.
+     */
+    boolean handleEbrEnter() {
+        int n = nesting;
+        if (n != 0) {
+            if (n < 0) {
+                throw new IllegalStateException("this Rcu.Reader has been closed");
+            }
+            nesting = n + 1; // nested: the outermost entry already excluded borrowers
+            return true;
+        }
+        long e = registry.epoch();
+        if (e <= 0) {
+            throw Rcu.closedException();
+        }
+        NESTING.setOpaque(this, 1); // the announcement a borrower reads; opaque keeps it above the load below
+        EPOCH.setOpaque(this, e);
+        if (entryFence) {
+            VarHandle.fullFence(); // the EBR entry fence is also the handshake's StoreLoad (see the notes)
+        }
+        int b = (int) BORROW_STATE.getAcquire(this);
+        return b == FREE || ownerSettles(b);
+    }
+
+    /** The owner's lock(), QSBR: as handleEbrEnter(), with the online check and no epoch store. */
+    boolean handleQsbrEnter() {
+        long e = epoch;
+        if (e <= 0) {
+            throw e == 0 ? ImplicitReaders.notOnline() : Rcu.closedException();
+        }
+        int n = nesting;
+        if (n != 0) {
+            if (n < 0) {
+                throw new IllegalStateException("this Rcu.Reader has been closed");
+            }
+            nesting = n + 1;
+            return true;
+        }
+        NESTING.setOpaque(this, 1);
+        if (handleFence) {
+            VarHandle.fullFence(); // no membarrier for the borrower: the owner pays the StoreLoad
+        }
+        int b = (int) BORROW_STATE.getAcquire(this);
+        return b == FREE || ownerSettles(b);
+    }
+
+    /**
+     * The owner's decision when borrowState was not FREE after its announcement (see the notes): at
+     * most one CAS. Refused: clears the owner's own nesting and epoch only.
+     */
+    private boolean ownerSettles(int state) {
+        int b = state;
+        if (b == CLAIMED_BY_BORROWER) {
+            b = (int) BORROW_STATE.compareAndExchange(this, CLAIMED_BY_BORROWER, OWNER_WON);
+            if (b == CLAIMED_BY_BORROWER) {
+                return true; // the claiming borrower's commit CAS fails
+            }
+        }
+        if (b != BORROWED) {
+            return true; // FREE: later claims see the announcement; OWNER_WON: a loser still backing out
+        }
+        if (!registry.qsbr) {
+            EPOCH.setRelease(this, 0L);
+        }
+        NESTING.setRelease(this, 0);
+        return false;
+    }
+
+    /** The owner's unlock(), EBR; the outermost exit releases nesting after the epoch (see the notes). */
+    void handleEbrExit() {
+        int n = nesting - 1;
+        if (n < 0) {
+            throw new IllegalStateException("readUnlock() without a matching readLock()");
+        }
+        if (n == 0) {
+            EPOCH.setRelease(this, 0L);
+            NESTING.setRelease(this, 0);
+        } else {
+            nesting = n;
+        }
+    }
+
+    /** The owner's unlock(), QSBR. */
+    void handleQsbrExit() {
+        int n = nesting - 1;
+        if (n < 0) {
+            throw new IllegalStateException("readUnlock() without a matching readLock()");
+        }
+        if (n == 0) {
+            NESTING.setRelease(this, 0);
+        } else {
+            nesting = n;
+        }
+    }
+
+    /** Reader.close(): nesting RETIRED_NESTING, volatile (the close side of the borrow handshake). */
+    void retire() {
+        NESTING.setVolatile(this, RETIRED_NESTING);
+    }
+
+    /** Reader.close() refused after retire(): the handle stays usable. */
+    void unretire() {
+        NESTING.setVolatile(this, 0);
+    }
+
+    /** The owner's nesting as a borrower reads it in the handshake (acquire: after its barrier). */
+    int ownerNesting() {
+        return (int) NESTING.getAcquire(this);
+    }
+
     // ---------------------------------------------------------------- borrowers (Rcu.Reader on another thread)
 
-    /** The borrower, acquire: a null seen here orders a sweep's clearing before the caller's writes. */
+    /** The thread of the current borrow attempt or section, or null. */
     Thread borrower() {
         return (Thread) BORROWER.getAcquire(this);
     }
 
+    /** borrowState, volatile: the sweep's half of its handshake (retired store, then this load). */
+    int borrowStateVolatile() {
+        return (int) BORROW_STATE.getVolatile(this);
+    }
+
+    /** True if a borrower committed and is inside its section now. */
+    boolean borrowed() {
+        return (int) BORROW_STATE.getAcquire(this) == BORROWED;
+    }
+
     /**
-     * The borrower, volatile: the sweep's half of the handshake (retired store, then this load) must
-     * be two synchronization actions for the store-buffering argument; an acquire load may be
-     * ordered before a volatile store (a release lets later accesses move up).
+     * Claims the slot for {@code t}: CAS FREE -> CLAIMED (a full fence), then records {@code t}.
+     * False if another attempt is in progress, a borrower is inside, or a loser is backing out.
      */
-    Thread borrowerVolatile() {
-        return (Thread) BORROWER.getVolatile(this);
-    }
-
-    /** Claims the slot for {@code t}'s section (a full fence, see the notes); false if borrowed. */
     boolean tryBorrow(Thread t) {
-        return BORROWER.compareAndSet(this, (Thread) null, t);
+        if (!BORROW_STATE.compareAndSet(this, FREE, CLAIMED_BY_BORROWER)) {
+            return false;
+        }
+        BORROWER.setVolatile(this, t);
+        return true;
     }
 
-    /** Ends a borrow: after the section's epoch store, so a sweep that sees null sees it quiescent. */
+    /**
+     * The borrower's StoreLoad of the handshake where the owner does not fence: membarrier after the
+     * claim's CAS and before the load of the owner's nesting (see the notes).
+     *
+     * @throws IllegalStateException if the kernel refuses the barrier (the caller ends its borrow)
+     */
+    void borrowBarrier() {
+        if (!handleFence) {
+            Membarrier.barrier();
+        }
+    }
+
+    /** The borrower's commit: CAS CLAIMED -> BORROWED; false if the owner settled the tie for itself. */
+    boolean commitBorrow() {
+        return BORROW_STATE.compareAndSet(this, CLAIMED_BY_BORROWER, BORROWED);
+    }
+
+    /**
+     * A committed borrower's entry (outermost or nested). The outermost one publishes borrowEpoch
+     * and fences like an EBR entry in every mode: a QSBR borrower must not depend on the owner's
+     * quiescent-state reports, which say nothing about another thread's references. QSBR still
+     * requires the owner's Reader to be online, as the owner's own sections do.
+     */
+    void borrowEnter() {
+        int n = borrowNesting;
+        if (n == 0) {
+            if (registry.qsbr && epoch <= 0) {
+                throw epoch == 0 ? ImplicitReaders.notOnline() : Rcu.closedException();
+            }
+            long e = registry.epoch();
+            if (e <= 0) {
+                throw Rcu.closedException();
+            }
+            BORROW_EPOCH.setOpaque(this, e);
+            if (entryFence) {
+                VarHandle.fullFence(); // store->load, as for the owner's EBR entry
+            }
+        }
+        borrowNesting = n + 1;
+    }
+
+    /** A borrower's exit; the outermost one clears borrowEpoch and ends the borrow. */
+    void borrowExit() {
+        int n = borrowNesting - 1;
+        if (n < 0) {
+            throw new IllegalStateException("readUnlock() without a matching readLock()");
+        }
+        borrowNesting = n;
+        if (n == 0) {
+            BORROW_EPOCH.setRelease(this, 0L);
+            endBorrow();
+        }
+    }
+
+    /**
+     * Ends a borrow attempt or section: clears borrower, then releases borrowState FREE (after the
+     * section's epoch release store, so a sweep or owner that sees FREE sees it quiescent).
+     */
     void endBorrow() {
-        BORROWER.setRelease(this, (Thread) null);
+        BORROWER.setVolatile(this, (Thread) null);
+        BORROW_STATE.setRelease(this, FREE);
     }
 
     /** True if the owner is dead or the slot was retired: no new section may start on it. */
@@ -341,10 +589,12 @@ final class ReaderSlot extends ReaderSlotPad1 implements Rcu.ReadSection {
         return retired || !owner.isAlive();
     }
 
-    /** True if {@code t} is inside a section on this slot (as owner or borrower). */
+    /** True if {@code t}, the calling thread, is inside a section on this slot (as owner or borrower). */
     boolean inSectionOf(Thread t) {
-        Thread b = borrower();
-        return b != null ? b == t : thread() == t && nesting > 0;
+        if (t == thread()) {
+            return nesting > 0;
+        }
+        return borrower() == t && borrowNesting > 0;
     }
 
     // ---------------------------------------------------------------- ReadSection (try-with-resources)
@@ -360,15 +610,34 @@ final class ReaderSlot extends ReaderSlotPad1 implements Rcu.ReadSection {
         return (long) EPOCH.getAcquire(this);
     }
 
+    long borrowEpochAcquire() {
+        return (long) BORROW_EPOCH.getAcquire(this);
+    }
+
+    /** The older nonzero of epoch and borrowEpoch (the one holding a grace period back), or 0. */
+    long oldestEpoch() {
+        long e = epochAcquire();
+        long b = borrowEpochAcquire();
+        return b == 0 || (e != 0 && e < b) ? e : b;
+    }
+
     /** The thread that owns or holds the slot now, or null (pooled and free). */
     Thread thread() {
         return pooled ? holder : owner;
     }
 
-    /** The thread whose section the slot may hold now: the borrower if any, else thread(). */
+    /**
+     * The thread whose section the slot may hold now: a committed borrower, else thread() (owner and
+     * borrower are never inside at the same time, see the notes).
+     */
     Thread occupant() {
-        Thread b = pooled ? null : borrower();
-        return b != null ? b : thread();
+        if (!pooled && borrowed()) {
+            Thread b = borrower();
+            if (b != null) {
+                return b;
+            }
+        }
+        return thread();
     }
 
     String threadName() {
@@ -376,14 +645,21 @@ final class ReaderSlot extends ReaderSlotPad1 implements Rcu.ReadSection {
             Thread t = holder;
             return t == null ? "<free pooled slot>" : t.toString();
         }
-        Thread b = borrower();
+        Thread b = borrowed() ? borrower() : null;
         return b != null ? b + " (on an Rcu.Reader of " + owner + ")" : owner.toString();
     }
 
-    /** Clears a slot whose owner died (scan side, after Thread.isAlive() returned false). */
+    /** Clears the owner's half of a slot whose owner died (scan side, after isAlive() returned false). */
     void clearDead() {
         nesting = 0;
         EPOCH.setRelease(this, 0L);
+    }
+
+    /** Clears the half of a borrower that died (sweep, after isAlive() returned false) and ends its borrow. */
+    void clearDeadBorrower() {
+        borrowNesting = 0;
+        BORROW_EPOCH.setRelease(this, 0L);
+        endBorrow();
     }
 
     // ---------------------------------------------------------------- pool side

@@ -12,8 +12,8 @@ import org.openjdk.jcstress.infra.results.II_Result;
 
 /**
  * The Rcu.Reader borrow / sweep handshake (ReaderSlot's notes), on the real fields and the real
- * sweep: a thread other than the owner borrows the slot (CAS of borrower) and then checks retired;
- * the sweep, finding the owner dead, stores retired and then checks borrower. The owner is a thread
+ * sweep: a thread other than the owner borrows the slot (CAS of borrowState) and then checks retired;
+ * the sweep, finding the owner dead, stores retired and then checks borrowState. The owner is a thread
  * that was never started (isAlive() is false), standing for an owner that died just after the
  * borrower's pre-check saw it alive; the borrower's half is therefore only the CAS and the retired
  * load that follow that pre-check. Both must never go ahead: a borrower inside a section on a slot
@@ -43,15 +43,15 @@ public class ReaderBorrowReapStress {
             });
 
     private final ReaderRegistry registry = new ReaderRegistry(false);
-    private final ReaderSlot slot = registry.registerDedicated(DEAD_OWNER, s -> { });
+    private final ReaderSlot slot = registry.registerHandle(DEAD_OWNER, s -> { });
 
     @Actor
     public void borrower(II_Result r) {
         if (slot.tryBorrow(LIVE_BORROWER)) {
-            if (slot.retired) {
+            if (slot.retired || !slot.commitBorrow()) {
                 slot.endBorrow();
             } else {
-                slot.ebrEnter();
+                slot.borrowEnter();
                 r.r1 = 1;
             }
         }
