@@ -131,6 +131,11 @@ final class AllocTracking {
         }
     }
 
+    /** Records held now (weakly consistent while the cache is used). */
+    int size() {
+        return records.size();
+    }
+
     /** Every record (weakly consistent while the cache is used). */
     Collection<ObjectRecord> all() {
         return records.values();

@@ -190,9 +190,17 @@ final class DebugChecks {
     // Segments that die with their object
 
     /** A segment over the allocated object {@code a} whose scope closes when it is freed. */
-    @SuppressWarnings("restricted") // a validated object's usable bytes, scoped to the object's life
     MemorySegment segment(long a) {
-        AllocTracking.ObjectRecord r = tracking.recordOf(a);
+        return scopedSegment(tracking.recordOf(a), a);
+    }
+
+    /**
+     * A segment over the {@code r.requested} bytes at {@code a} (an allocated object or span with
+     * record {@code r}) in the record's shared arena, created on the first call; closeSegment
+     * closes it.
+     */
+    @SuppressWarnings("restricted") // a validated object's usable bytes, scoped to the object's life
+    static MemorySegment scopedSegment(AllocTracking.ObjectRecord r, long a) {
         Arena arena;
         synchronized (r) {
             arena = r.arena;
@@ -204,7 +212,8 @@ final class DebugChecks {
         return MemorySegment.ofAddress(a).reinterpret(r.requested, arena, null);
     }
 
-    private static void closeSegment(AllocTracking.ObjectRecord r) {
+    /** Closes the segment scope of record {@code r}, if one was created. */
+    static void closeSegment(AllocTracking.ObjectRecord r) {
         Arena arena;
         synchronized (r) {
             arena = r.arena;
@@ -217,6 +226,11 @@ final class DebugChecks {
 
     /** Closes every open segment scope (the allocator is closing). */
     void closeAllSegments() {
+        closeAllSegments(tracking);
+    }
+
+    /** Closes every open segment scope of {@code tracking}'s records. */
+    static void closeAllSegments(AllocTracking tracking) {
         for (AllocTracking.ObjectRecord r : tracking.all()) {
             try {
                 closeSegment(r);

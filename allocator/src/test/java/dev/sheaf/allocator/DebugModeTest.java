@@ -422,6 +422,130 @@ class DebugModeTest {
         }
     }
 
+    /** A large allocation (a page span) whose request ends inside a page. */
+    private static final long LARGE = 100_000;
+
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void largeOverflowByOneByteIsReportedOnFree(boolean debug) {
+        try (SlabAllocator a = allocator(debug)) {
+            long p = allocLarge(a, LARGE);
+            assertEquals(debug ? LARGE : 102_400, a.usableSize(p), "debug: the request; else the touched pages");
+            assertEquals(debug ? LARGE : 102_400, a.segment(p).byteSize());
+            poke(p + LARGE, (byte) 1);
+            if (debug) {
+                SlabCorruptionException e = assertThrows(SlabCorruptionException.class, () -> a.free(p));
+                assertEquals(Damage.OVERFLOW, e.damage());
+                assertEquals(LARGE, e.offset());
+                assertEquals(p, e.address());
+                assertEquals(SpanDebug.NAME, e.cacheName());
+                assertTrue(mentions(e.getSuppressed()[0], "allocLarge"), "the allocation's stack is attached");
+                assertEquals(0, a.stats().largeAllocations(), "the free completed");
+            } else {
+                a.free(p);
+            }
+            a.validate();
+        }
+    }
+
+    private static long allocLarge(SlabAllocator a, long size) {
+        return a.malloc(size);
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void largeOverflowIsFoundByValidate(boolean debug) {
+        try (SlabAllocator a = allocator(debug)) {
+            long p = a.malloc(LARGE);
+            poke(p + LARGE + 2000, (byte) 1); // inside the last touched page
+            if (debug) {
+                SlabCorruptionException e = assertThrows(SlabCorruptionException.class, a::validate);
+                assertEquals(Damage.OVERFLOW, e.damage());
+                assertEquals(LARGE + 2000, e.offset());
+                assertThrows(SlabCorruptionException.class, () -> a.free(p));
+            } else {
+                assertEquals(0, a.validate());
+                a.free(p);
+            }
+        }
+    }
+
+    @Test
+    void aPageMultipleLargeRequestStillHasATailRedZone() {
+        try (SlabAllocator a = allocator(true)) {
+            long size = 2 * PageSource.BLOCK_SIZE; // whole blocks: the zone gets pages of its own
+            long p = a.malloc(size);
+            assertEquals(size, a.usableSize(p));
+            poke(p + size, (byte) 1);
+            assertEquals(size, assertThrows(SlabCorruptionException.class, () -> a.free(p)).offset());
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void largeDamageFoundByFreeNoLockOrAGracePeriodIsKeptForValidate(boolean debug) {
+        try (SlabAllocator a = allocator(debug)) {
+            long p = a.mallocNoLock(LARGE);
+            long q = a.malloc(LARGE + 1);
+            poke(p + LARGE, (byte) 1);
+            poke(q + LARGE + 1, (byte) 2);
+            a.freeNoLock(p);
+            a.freeRcu(q);
+            a.rcuBarrier();
+            if (debug) {
+                SlabCorruptionException first = assertThrows(SlabCorruptionException.class, a::validate);
+                assertEquals(p, first.address(), "the first report kept");
+                assertEquals(LARGE, first.offset());
+            }
+            assertEquals(0, a.validate());
+            a.shrink(); // releases the span deferred by freeNoLock
+            assertEquals(0, a.stats().largeAllocations());
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void useOfAFreedLargeSegment(boolean debug) {
+        try (SlabAllocator a = allocator(debug)) {
+            long p = a.malloc(LARGE);
+            MemorySegment seg = a.segment(p);
+            seg.set(ValueLayout.JAVA_INT, 0, 42);
+            a.free(p);
+            if (debug) {
+                assertThrows(IllegalStateException.class, () -> seg.get(ValueLayout.JAVA_INT, 0));
+            } else {
+                seg.get(ValueLayout.JAVA_INT, 0); // the pages went back: reads a zero page
+            }
+            long q = a.malloc(LARGE);
+            MemorySegment rcu = a.segment(q);
+            a.freeRcu(q);
+            a.rcuBarrier();
+            if (debug) {
+                assertThrows(IllegalStateException.class, () -> rcu.get(ValueLayout.JAVA_INT, 0));
+            }
+        }
+    }
+
+    @Test
+    void largeRecordsAreDroppedWhenTheSpanIsReleased() {
+        try (SlabAllocator a = allocator(true)) {
+            for (int i = 0; i < 100; i++) {
+                long p = a.malloc(LARGE + i * 4096L);
+                long q = a.mallocNoLock(LARGE);
+                a.free(p);
+                a.freeNoLock(q);
+                a.validate();
+            }
+            a.shrink(); // releases the spans deferred by freeNoLock
+            assertEquals(0, a.stats().largeAllocations());
+            assertEquals(0, spanDebug(a).tracking.size());
+        }
+    }
+
+    private static SpanDebug spanDebug(SlabAllocator a) {
+        return a.largeSpans().debug;
+    }
+
     @Test
     void debugLayoutKeepsAlignmentAndTags() {
         try (SlabAllocator a = allocator(true)) {
