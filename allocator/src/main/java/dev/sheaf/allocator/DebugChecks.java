@@ -26,13 +26,15 @@ import static dev.sheaf.allocator.SlabCorruptionException.Damage;
  *   release   (every free path, when the object leaves its user; for freeRcu* when its grace
  *             period has ended): red zones checked around the requested size; the segment arena
  *             closed; the free traced; the object poisoned (not for TYPESAFE_BY_RCU).
- *   evicted   (an object falling out of the quarantine): poison and free red zones checked.
+ *   evicted   (an object falling out of the quarantine, which every free path enters after
+ *             release; SlabCache states when freeNoLock does not): poison and free red zones
+ *             checked.
  *   check     (validate()): a record's memory against its stable state, as a seqlock reader.
  *
  * Damage found is repaired (zones repainted, poison refilled) so one bug is reported once, and
  * the call that found it completes before the report is thrown; a report found where nothing
- * may throw (the grace-period engine, deferred drains) is logged and kept, and validate()
- * throws the first one kept.
+ * may throw (the grace-period engine, freeNoLock, deferred drains) is published at once (logger
+ * and JFR, by DebugReports) and kept, and validate() throws the first one kept.
  *
  * Segments: segment(a) gives a slice whose scope is a shared Arena of the object, created on
  * the first call, closed by release (and by the allocator's close), so access through it after

@@ -422,6 +422,173 @@ class DebugModeTest {
         }
     }
 
+    private static int quarantined(SlabCache c) {
+        return c.debug.quarantine.size();
+    }
+
+    /** Fills the quarantine of {@code c} with freshly freed objects, so that the oldest one leaves it. */
+    private static long[] allocQuarantineFull(SlabCache c) {
+        long[] objects = new long[DebugChecks.QUARANTINE_BOUND];
+        for (int i = 0; i < objects.length; i++) {
+            objects[i] = c.alloc();
+        }
+        return objects;
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void freeBulkObjectsPassThroughTheQuarantine(boolean debug) {
+        try (SlabAllocator a = allocator(debug)) {
+            SlabCache c = a.createCache("bulk", 48);
+            long[] first = {c.alloc(), c.alloc()};
+            c.freeBulk(first, 2);
+            if (debug) {
+                assertEquals(2, quarantined(c));
+            }
+            poke(first[0] + 40, (byte) 7); // a write after free while it waits
+            long[] rest = allocQuarantineFull(c);
+            if (debug) {
+                SlabCorruptionException e = assertThrows(SlabCorruptionException.class,
+                        () -> c.freeBulk(rest, rest.length));
+                assertEquals(first[0], e.address(), "found as it left the quarantine");
+                assertEquals(Damage.WRITE_AFTER_FREE, e.damage());
+                assertEquals(DebugChecks.QUARANTINE_BOUND, quarantined(c), "every object was freed");
+            } else {
+                c.freeBulk(rest, rest.length);
+            }
+            a.validate();
+            a.shrink();
+            assertEquals(0, c.stats().activeObjects());
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void freeNoLockObjectsPassThroughTheQuarantine(boolean debug) {
+        try (SlabAllocator a = allocator(debug)) {
+            SlabCache c = a.createCache("nolock", 48);
+            long p = c.alloc();
+            c.freeNoLock(p);
+            if (debug) {
+                assertEquals(1, quarantined(c), "the quarantine's lock was free");
+            }
+            poke(p + 40, (byte) 7);
+            for (long q : allocQuarantineFull(c)) {
+                c.freeNoLock(q); // the last one evicts p: reported where nothing may throw
+            }
+            if (debug) {
+                SlabCorruptionException e = assertThrows(SlabCorruptionException.class, a::validate);
+                assertEquals(p, e.address());
+                assertEquals(Damage.WRITE_AFTER_FREE, e.damage());
+            }
+            a.validate();
+            a.shrink();
+            assertEquals(0, c.stats().activeObjects());
+        }
+    }
+
+    @Test
+    void freeNoLockPutsTheObjectWhenTheQuarantineIsBusy() throws Exception {
+        try (SlabAllocator a = allocator(true)) {
+            SlabCache c = a.createCache("nolock", 48);
+            long p = c.alloc();
+            java.util.concurrent.locks.ReentrantLock lock = quarantineLock(c);
+            java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+            Thread holder = new Thread(() -> {
+                lock.lock();
+                try {
+                    held.countDown();
+                    done.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } finally {
+                    lock.unlock();
+                }
+            });
+            holder.start();
+            held.await();
+            try {
+                c.freeNoLock(p); // must not wait for the holder
+            } finally {
+                done.countDown();
+                holder.join();
+            }
+            assertEquals(0, quarantined(c), "put as with debug off");
+            assertThrows(SlabCorruptionException.class, () -> c.free(p), "still freed: a second free is refused");
+            a.validate();
+        }
+    }
+
+    private static java.util.concurrent.locks.ReentrantLock quarantineLock(SlabCache c) throws Exception {
+        java.lang.reflect.Field f = Quarantine.class.getDeclaredField("lock");
+        f.setAccessible(true);
+        return (java.util.concurrent.locks.ReentrantLock) f.get(c.debug.quarantine);
+    }
+
+    /** freeRcu with rcu sheaves (the default) and without (the engine's per-object release). */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({"true,-1", "true,0", "false,-1", "false,0"})
+    void rcuFreedObjectsPassThroughTheQuarantine(boolean debug, int sheafCapacity) {
+        try (SlabAllocator a = allocator(debug)) {
+            SlabCache c = a.createCache(CacheSpec.of("rcu", 48).withSheafCapacity(sheafCapacity));
+            long p = c.alloc();
+            c.freeRcu(p);
+            a.rcuBarrier();
+            if (debug) {
+                assertEquals(1, quarantined(c), "after its grace period it waits in the quarantine");
+            }
+            poke(p + 40, (byte) 7);
+            long[] rest = allocQuarantineFull(c);
+            for (int i = 0; i < rest.length - 1; i++) {
+                c.freeRcu(rest[i]);
+            }
+            a.rcuBarrier();
+            if (debug) {
+                assertEquals(DebugChecks.QUARANTINE_BOUND, quarantined(c));
+                SlabCorruptionException e = assertThrows(SlabCorruptionException.class,
+                        () -> c.free(rest[rest.length - 1]));
+                assertEquals(p, e.address(), "found as it left the quarantine");
+                assertEquals(Damage.WRITE_AFTER_FREE, e.damage());
+            } else {
+                c.free(rest[rest.length - 1]);
+            }
+            a.validate();
+            a.shrink();
+            assertEquals(0, c.stats().activeObjects());
+        }
+    }
+
+    /**
+     * Damage found when a grace period ends cannot be thrown there: it is kept for validate() and
+     * published at once (logger and JFR event; the event is what this test reads).
+     */
+    @Test
+    void damageFoundAfterAGracePeriodIsPublishedAtOnce(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        try (SlabAllocator a = allocator(true);
+             jdk.jfr.Recording recording = new jdk.jfr.Recording()) {
+            recording.enable("dev.sheaf.SlabCorruption");
+            recording.start();
+            SlabCache c = a.createCache("rcu", 48);
+            long p = c.alloc();
+            poke(p + 48, (byte) 1);
+            c.freeRcu(p);
+            a.rcuBarrier();
+            recording.stop();
+            java.nio.file.Path file = dir.resolve("wt-debug2-corruption.jfr");
+            recording.dump(file);
+            java.util.List<jdk.jfr.consumer.RecordedEvent> events = jdk.jfr.consumer.RecordingFile.readAllEvents(file);
+            // The recording is JVM-wide: other tests' reports and JFR's own events may be in it too.
+            java.util.List<jdk.jfr.consumer.RecordedEvent> mine = events.stream()
+                    .filter(ev -> ev.getEventType().getName().equals("dev.sheaf.SlabCorruption"))
+                    .filter(ev -> ev.getLong("address") == p).toList();
+            assertEquals(1, mine.size(), "published before any validate()");
+            assertEquals("OVERFLOW", mine.get(0).getString("damage"));
+            assertEquals(48, assertThrows(SlabCorruptionException.class, a::validate).offset(), "and kept");
+        }
+    }
+
     /** A large allocation (a page span) whose request ends inside a page. */
     private static final long LARGE = 100_000;
 
