@@ -55,13 +55,15 @@ final class DebugChecks {
     final long slotSize;
     private final long linkOffset;
     private final boolean poison;
-    final AllocTracking tracking = new AllocTracking();
+    final AllocTracking tracking;
     final Quarantine quarantine = new Quarantine(QUARANTINE_BOUND);
     /** The first report that could not be thrown where it was found; validate() throws it. */
     private final AtomicReference<SlabCorruptionException> kept = new AtomicReference<>();
 
-    DebugChecks(String name, long objectSize, long leftPad, long slotSize, long linkOffset, boolean poison) {
+    DebugChecks(String name, long objectSize, long leftPad, long slotSize, long linkOffset, boolean poison,
+                int stackDepth) {
         this.name = name;
+        this.tracking = new AllocTracking(stackDepth);
         this.objectSize = objectSize;
         this.leftPad = leftPad;
         this.slotSize = slotSize;
@@ -88,7 +90,7 @@ final class DebugChecks {
         }
         r.beginChange();
         r.requested = requested;
-        r.alloc = new AllocTracking.Trace("allocated");
+        r.alloc = tracking.trace(AllocTracking.ALLOCATED);
         RedZones.paint(a, requested, leftPad, slotSize);
         r.endChange(true);
         return null;
@@ -104,7 +106,7 @@ final class DebugChecks {
         long bad = r.alloc == null ? Long.MIN_VALUE : RedZones.firstBad(a, requested, leftPad, slotSize);
         r.beginChange();
         closeSegment(r);
-        r.free = new AllocTracking.Trace("freed");
+        r.free = tracking.trace(AllocTracking.FREED);
         SlabCorruptionException damage = null;
         if (bad != Long.MIN_VALUE) {
             damage = DebugReports.report(name, a, bad < 0 ? Damage.UNDERFLOW : Damage.OVERFLOW, bad,

@@ -60,9 +60,10 @@ final class LargeSpans {
     /** Debug mode's checks of spans, or null with debug off. */
     final SpanDebug debug;
 
-    LargeSpans(SlabAllocator allocator, PageSource pages, SlabHook[] hooks, SlabHook[] noLockHooks, boolean debug) {
+    /** Spans of {@code allocator}; {@code debugStackDepth} is the traces' depth in debug mode, -1 with debug off. */
+    LargeSpans(SlabAllocator allocator, PageSource pages, SlabHook[] hooks, SlabHook[] noLockHooks, int debugStackDepth) {
         this.allocator = allocator;
-        this.debug = debug ? new SpanDebug() : null;
+        this.debug = debugStackDepth >= 0 ? new SpanDebug(debugStackDepth) : null;
         this.pages = pages;
         this.hooks = hooks;
         this.noLockHooks = noLockHooks;

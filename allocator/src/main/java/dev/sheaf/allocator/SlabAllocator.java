@@ -101,6 +101,8 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
     private volatile boolean closed;
     /** Debug mode for every cache (Builder.debug). */
     private final boolean debug;
+    /** Frames a debug trace keeps (Builder.debugStackDepth), for every debug cache and the spans. */
+    private final int debugStackDepth;
     /** Set by the first close(); guarded by cachesLock. */
     private boolean closing;
     /** The MXBean's name if one was registered; set once by build(), read by close() on any thread. */
@@ -110,7 +112,8 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         this.pages = new PageSource(b.capacity, b.retainBytes, b.forceArena);
         this.hooks = b.hooks.toArray(new SlabHook[0]);
         SlabHook[] noLockHooks = b.hooks.stream().filter(h -> !h.needsLock()).toArray(SlabHook[]::new);
-        this.spans = new LargeSpans(this, pages, hooks, noLockHooks, b.debug);
+        this.debugStackDepth = b.debugStackDepth;
+        this.spans = new LargeSpans(this, pages, hooks, noLockHooks, b.debug ? b.debugStackDepth : -1);
         this.target = new AllocatorRcuTarget(this, pages, spans);
         this.rcuSheaves = b.rcuSheaves;
         this.debug = b.debug;
@@ -174,6 +177,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         private long rcuPendingLimitBytes; // 0: RcuFreeSettings.defaultPendingLimit(capacity)
         private boolean forceArena;
         private boolean debug = Boolean.getBoolean("sheaf.debug");
+        private int debugStackDepth = stackDepthProperty();
         private boolean rcuFreeWorkerThread = true;
         private org.agrona.concurrent.IdleStrategy rcuFreeIdleStrategy;
         private String jmxName;
@@ -382,6 +386,35 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         public Builder debug(boolean on) {
             this.debug = on;
             return this;
+        }
+
+        /**
+         * How many stack frames debug mode's allocation and free traces keep (default 16, or the
+         * system property {@code sheaf.debug.stackDepth}). A trace is a stack walk that skips
+         * Sheaf's own frames, so the frames kept are the caller's, innermost first; 0 keeps no
+         * frames (only the thread and the time), which makes debug mode's alloc and free much
+         * cheaper. Used only in debug mode.
+         *
+         * @param frames frames per trace, 0..1024
+         * @return this builder
+         * @throws IllegalArgumentException frames outside 0..1024
+         */
+        public Builder debugStackDepth(int frames) {
+            this.debugStackDepth = checkStackDepth(frames, "debugStackDepth");
+            return this;
+        }
+
+        private static int stackDepthProperty() {
+            Integer frames = Integer.getInteger("sheaf.debug.stackDepth");
+            return frames == null ? AllocTracking.DEFAULT_STACK_DEPTH
+                    : checkStackDepth(frames, "system property sheaf.debug.stackDepth");
+        }
+
+        private static int checkStackDepth(int frames, String what) {
+            if (frames < 0 || frames > AllocTracking.MAX_STACK_DEPTH) {
+                throw new IllegalArgumentException(what + " " + frames + " outside 0.." + AllocTracking.MAX_STACK_DEPTH);
+            }
+            return frames;
         }
 
         /** Test hook: use the portable Arena page source even where mmap is available. */
@@ -988,7 +1021,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
                         + live + " object(s) still allocated" + (c.debug != null
                         ? " (their allocations are attached, at most " + LEAK_TRACES + ")" : ""));
                 if (c.debug != null) {
-                    c.debug.liveAllocations(LEAK_TRACES).forEach(leak::addSuppressed);
+                    c.debug.liveAllocations(LEAK_TRACES).forEach(t -> leak.addSuppressed(t.toThrowable()));
                 }
                 throw leak;
             }
@@ -1449,6 +1482,11 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         }
         return new IllegalArgumentException(String.format("address 0x%x belongs to cache '%s', not '%s'",
                 address, s.cache.name(), expected == null ? "?" : expected.name()));
+    }
+
+    /** Frames a debug trace keeps (Builder.debugStackDepth); read by debug caches at creation. */
+    int debugStackDepth() {
+        return debugStackDepth;
     }
 
     /** The large allocations (tests; the engine's target has its own reference). */

@@ -310,7 +310,7 @@ public final class SlabCache {
         this.recip = ((1L << 40) + slotSize - 1) / slotSize;
         this.hooks = hooks;
         this.debug = debugMode ? new DebugChecks(name, objectSize, objectOffset, slotSize, linkOffset,
-                !spec.has(SlabFlag.TYPESAFE_BY_RCU)) : null;
+                !spec.has(SlabFlag.TYPESAFE_BY_RCU), allocator.debugStackDepth()) : null;
         this.hasHooks = hooks.length > 0 || debugMode;
         this.noLockAllocHooks = Arrays.stream(hooks).filter(h -> !h.needsLock()).toArray(SlabHook[]::new);
         this.barn = new Barn(MAX_BARN_SHEAVES, MAX_BARN_SHEAVES);

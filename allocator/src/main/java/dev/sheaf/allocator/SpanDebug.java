@@ -41,9 +41,14 @@ final class SpanDebug {
     /** The name reports give for large allocations, which have no cache (the kernel's kmalloc_large). */
     static final String NAME = "kmalloc-large";
 
-    final AllocTracking tracking = new AllocTracking();
+    final AllocTracking tracking;
     /** The first report that could not be thrown where it was found; validate() throws it. */
     private final AtomicReference<SlabCorruptionException> kept = new AtomicReference<>();
+
+    /** Checks whose traces keep at most {@code stackDepth} frames. */
+    SpanDebug(int stackDepth) {
+        this.tracking = new AllocTracking(stackDepth);
+    }
 
     /** The bytes a debug span of {@code requested} bytes asks for: the least tail red zone added. */
     static long spanRequest(long requested) {
@@ -55,7 +60,7 @@ final class SpanDebug {
         AllocTracking.ObjectRecord r = tracking.recordOf(a);
         r.beginChange();
         r.requested = requested;
-        r.alloc = new AllocTracking.Trace("allocated");
+        r.alloc = tracking.trace(AllocTracking.ALLOCATED);
         RedZones.paint(a, requested, 0, spanBytes);
         r.endChange(true);
     }
@@ -73,7 +78,7 @@ final class SpanDebug {
         long bad = RedZones.firstBad(a, requested, 0, spanBytes);
         r.beginChange();
         DebugChecks.closeSegment(r);
-        r.free = new AllocTracking.Trace("freed");
+        r.free = tracking.trace(AllocTracking.FREED);
         SlabCorruptionException damage = null;
         if (bad != Long.MIN_VALUE) {
             damage = DebugReports.report(NAME, a, Damage.OVERFLOW, bad, String.format(

@@ -55,6 +55,8 @@ class DebugModeTest {
                 Throwable alloc = e.getSuppressed()[0];
                 assertTrue(alloc.getMessage().startsWith("allocated by thread"), alloc.getMessage());
                 assertTrue(mentions(alloc, "higherOfTwo"), "the allocation's stack is attached");
+                assertEquals("higherOfTwo", alloc.getStackTrace()[0].getMethodName(), "Sheaf's own frames skipped");
+                assertEquals(AllocTracking.DEFAULT_STACK_DEPTH, alloc.getStackTrace().length);
                 assertThrows(IllegalStateException.class, () -> c.free(p), "the free completed");
                 a.validate(); // repaired: reported once
             } else {
@@ -711,6 +713,52 @@ class DebugModeTest {
 
     private static SpanDebug spanDebug(SlabAllocator a) {
         return a.largeSpans().debug;
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {0, 1, 3})
+    void stackDepthBoundsTheTraces(int depth) {
+        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).debug(true).debugStackDepth(depth).build()) {
+            SlabCache c = a.createCache("obj24", 24);
+            long p = higherOfTwo(c);
+            poke(p + 24, (byte) 1);
+            SlabCorruptionException e = assertThrows(SlabCorruptionException.class, () -> c.free(p));
+            for (Throwable t : e.getSuppressed()) {
+                assertEquals(depth, t.getStackTrace().length, t.getMessage());
+                assertTrue(t.getMessage().contains("by thread '" + Thread.currentThread().getName() + "' at "),
+                        "thread and time are kept at any depth");
+            }
+            if (depth > 0) {
+                assertEquals("higherOfTwo", e.getSuppressed()[0].getStackTrace()[0].getMethodName());
+                assertEquals("lambda$stackDepthBoundsTheTraces$0", e.getSuppressed()[1].getStackTrace()[0].getMethodName());
+            }
+            long m = a.malloc(LARGE);
+            poke(m + LARGE, (byte) 1);
+            assertEquals(depth, assertThrows(SlabCorruptionException.class, () -> a.free(m))
+                    .getSuppressed()[0].getStackTrace().length, "large allocations too");
+        }
+    }
+
+    @Test
+    void stackDepthIsChecked() {
+        assertThrows(IllegalArgumentException.class, () -> SlabAllocator.builder().debugStackDepth(-1));
+        assertThrows(IllegalArgumentException.class,
+                () -> SlabAllocator.builder().debugStackDepth(AllocTracking.MAX_STACK_DEPTH + 1));
+    }
+
+    @Test
+    void aFreeAfterAGracePeriodKeepsTheEnginesFrames() {
+        try (SlabAllocator a = allocator(true)) {
+            SlabCache c = a.createCache(CacheSpec.of("rcu", 48).withSheafCapacity(0));
+            long p = c.alloc();
+            poke(p + 48, (byte) 1);
+            c.freeRcu(p);
+            a.rcuBarrier();
+            SlabCorruptionException e = assertThrows(SlabCorruptionException.class, a::validate);
+            Throwable free = e.getSuppressed()[1];
+            assertTrue(free.getMessage().startsWith("freed by thread"), free.getMessage());
+            assertTrue(free.getStackTrace().length > 0, "a walk of Sheaf frames only keeps them");
+        }
     }
 
     @Test
