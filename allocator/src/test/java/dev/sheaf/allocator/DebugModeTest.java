@@ -761,6 +761,39 @@ class DebugModeTest {
         }
     }
 
+    /**
+     * A long run in debug mode: records of objects whose slab was released are dropped, so the
+     * table holds at most the objects of the slabs the cache still has.
+     */
+    @Test
+    void trackingStaysBoundedThroughSlabReleases() {
+        try (SlabAllocator a = allocator(true)) {
+            SlabCache c = a.createCache("churn", 200);
+            SlabCache other = a.createCache("other", 56); // moves the churn's slabs between rounds
+            long[] objects = new long[3000];
+            java.util.List<Long> kept = new java.util.ArrayList<>();
+            for (int round = 0; round < 30; round++) {
+                for (int i = 0; i < objects.length; i++) {
+                    objects[i] = c.alloc();
+                }
+                assertTrue(c.debug.tracking.size() <= objects.length + DebugChecks.QUARANTINE_BOUND);
+                kept.add(other.alloc());
+                for (long p : objects) {
+                    c.free(p);
+                }
+                a.shrink(); // the quarantine and sheaves go back to slabs, and the empty slabs are released
+                assertEquals(0, c.stats().activeObjects());
+                assertEquals(0, c.debug.tracking.size(), "round " + round + ": the released slabs' records are gone");
+                assertEquals(0, a.validate());
+            }
+            for (long p : kept) {
+                other.free(p);
+            }
+            other.destroy();
+            assertEquals(0, other.debug.tracking.size(), "a destroyed cache's records are gone");
+        }
+    }
+
     @Test
     void debugLayoutKeepsAlignmentAndTags() {
         try (SlabAllocator a = allocator(true)) {
