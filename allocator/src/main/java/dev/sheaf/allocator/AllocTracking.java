@@ -32,15 +32,19 @@ import java.util.concurrent.ConcurrentHashMap;
  * read just after its slab left. A dropped record's seq is left odd, so a validate() holding it
  * skips it.
  *
- * Traces: a StackWalker walk that drops the leading frames of Sheaf's own classes (the allocator
- * and rcu modules, told apart from user code, tests in the same package included, by their code
- * source; cached per class in a ClassValue) and keeps at most `stackDepth` StackFrames (0: none,
- * thread and time only). A walk of Sheaf frames only (the grace-period engine's thread) keeps
- * its innermost frames instead. Frames become StackTraceElements only when a report or leak
- * attaches the trace (toThrowable: a TraceStack whose stack is the trace's, captured nothing
- * itself). Debug mode trades memory and garbage for the history.
+ * Traces: the call's stack is captured as the JVM captures an exception's (a Throwable's native
+ * backtrace: method and bytecode index per frame, nothing decoded), since that is the cheapest
+ * capture there is: a StackWalker walk, even one that keeps a few frames, costs more, because
+ * it resolves every frame it passes, while the backtrace is decoded only when a report or a
+ * leak attaches the trace (toThrowable). Decoding drops the leading frames of
+ * Sheaf's own classes (the allocator and rcu packages from the allocator's and rcu's code
+ * source, so tests and benchmarks in or beside those packages count as callers; cached per class
+ * in a ClassValue) and keeps the next `stackDepth` frames; a stack of Sheaf frames only (the
+ * grace-period engine's thread) keeps its innermost ones. A depth of 0 captures no stack at all,
+ * only the thread and the time: the cheap setting. Debug mode trades memory and garbage for the
+ * history.
  *
- * Map: Trace, TraceStack, frame capture; ObjectRecord (seq access); the table.
+ * Map: Trace, TraceStack, own frames; ObjectRecord (seq access); the table.
  */
 /** Per-object allocation and free history of one debug cache. */
 final class AllocTracking {
@@ -52,16 +56,15 @@ final class AllocTracking {
     static final String ALLOCATED = "allocated";
     static final String FREED = "freed";
 
-    private static final StackWalker WALKER = StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE);
-    private static final StackWalker.StackFrame[] NO_FRAMES = new StackWalker.StackFrame[0];
     private static final java.security.CodeSource ALLOCATOR_CODE = codeSource(AllocTracking.class);
     private static final java.security.CodeSource RCU_CODE = codeSource(dev.sheaf.rcu.Rcu.class);
 
-    /** Whether a class is Sheaf's own (allocator or rcu module), not its user's. */
+    /** Whether a class is Sheaf's own (the allocator's or rcu's packages and code), not its user's. */
     private static final ClassValue<Boolean> OWN = new ClassValue<>() {
         @Override
         protected Boolean computeValue(Class<?> c) {
-            if (!c.getName().startsWith("dev.sheaf.")) {
+            String pkg = c.getPackageName();
+            if (!pkg.startsWith("dev.sheaf.allocator") && !pkg.startsWith("dev.sheaf.rcu")) {
                 return false;
             }
             java.security.CodeSource cs = codeSource(c);
@@ -69,26 +72,41 @@ final class AllocTracking {
         }
     };
 
+    /** Whether a decoded frame is Sheaf's own (reports only: it may load the frame's class). */
+    private static boolean isOwn(StackTraceElement e) {
+        String name = e.getClassName();
+        if (!name.startsWith("dev.sheaf.allocator") && !name.startsWith("dev.sheaf.rcu")) {
+            return false;
+        }
+        try {
+            return OWN.get(Class.forName(name, false, AllocTracking.class.getClassLoader()));
+        } catch (ClassNotFoundException | LinkageError e2) {
+            return false; // a hidden class (a lambda's): not nameable, and not one of Sheaf's frames to skip
+        }
+    }
+
     private static java.security.CodeSource codeSource(Class<?> c) {
         java.security.ProtectionDomain pd = c.getProtectionDomain();
         return pd == null ? null : pd.getCodeSource();
     }
 
     /**
-     * Where an object was allocated or freed: the caller's frames (Sheaf's own dropped, at most
-     * the tracking's depth, innermost first), the thread's name and the time. Immutable.
+     * Where an object was allocated or freed: the call's stack (captured, decoded on demand;
+     * null when the depth is 0), the thread's name and the time. Immutable once created.
      */
     static final class Trace {
         private final String what;
         private final String thread;
         private final long millis;
-        private final StackWalker.StackFrame[] frames;
+        private final Capture stack;
+        private final int depth;
 
-        Trace(String what, String thread, long millis, StackWalker.StackFrame[] frames) {
+        Trace(String what, String thread, long millis, Capture stack, int depth) {
             this.what = what;
             this.thread = thread;
             this.millis = millis;
-            this.frames = frames;
+            this.stack = stack;
+            this.depth = depth;
         }
 
         /** The line a report shows for this trace. */
@@ -96,13 +114,30 @@ final class AllocTracking {
             return what + " by thread '" + thread + "' at " + Instant.ofEpochMilli(millis);
         }
 
-        /** A throwable to attach to a report: this trace's message and frames. */
+        /**
+         * A throwable to attach to a report: this trace's message and the caller's frames (Sheaf's
+         * own leading frames dropped, at most the depth, innermost first).
+         */
         Throwable toThrowable() {
-            StackTraceElement[] stack = new StackTraceElement[frames.length];
-            for (int i = 0; i < stack.length; i++) {
-                stack[i] = frames[i].toStackTraceElement();
+            StackTraceElement[] all = stack == null ? new StackTraceElement[0] : stack.getStackTrace();
+            int from = 0;
+            while (from < all.length && isOwn(all[from])) {
+                from++;
             }
-            return new TraceStack(message(), stack);
+            if (from == all.length) {
+                from = 0; // Sheaf frames only (the engine's thread): keep the innermost
+            }
+            int n = Math.min(depth, all.length - from);
+            return new TraceStack(message(), java.util.Arrays.copyOfRange(all, from, from + n));
+        }
+    }
+
+    /** A captured stack: the JVM's backtrace of the call, decoded only by getStackTrace(). */
+    static final class Capture extends Throwable {
+        private static final long serialVersionUID = 1L;
+
+        Capture() {
+            super(null, null, false, true);
         }
     }
 
@@ -127,25 +162,16 @@ final class AllocTracking {
 
     private final int stackDepth;
 
-    /** A table whose traces keep at most {@code stackDepth} frames (0: thread and time only). */
+    /** A table whose traces show at most {@code stackDepth} frames (0: no stack, thread and time only). */
     AllocTracking(int stackDepth) {
         this.stackDepth = stackDepth;
     }
 
     /** A trace of the calling thread's current call ({@code what}: ALLOCATED or FREED). */
     Trace trace(String what) {
-        Thread t = Thread.currentThread();
-        return new Trace(what, t.getName(), System.currentTimeMillis(), stackDepth == 0 ? NO_FRAMES : frames());
-    }
-
-    private StackWalker.StackFrame[] frames() {
         int depth = stackDepth;
-        StackWalker.StackFrame[] user = WALKER.walk(s -> s.dropWhile(f -> OWN.get(f.getDeclaringClass()))
-                .limit(depth).toArray(StackWalker.StackFrame[]::new));
-        if (user.length > 0) {
-            return user;
-        }
-        return WALKER.walk(s -> s.limit(depth).toArray(StackWalker.StackFrame[]::new)); // Sheaf's own thread
+        return new Trace(what, Thread.currentThread().getName(), System.currentTimeMillis(),
+                depth == 0 ? null : new Capture(), depth);
     }
 
     /** One object's history and state sequence (see the notes). */

@@ -389,11 +389,12 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         }
 
         /**
-         * How many stack frames debug mode's allocation and free traces keep (default 16, or the
-         * system property {@code sheaf.debug.stackDepth}). A trace is a stack walk that skips
-         * Sheaf's own frames, so the frames kept are the caller's, innermost first; 0 keeps no
-         * frames (only the thread and the time), which makes debug mode's alloc and free much
-         * cheaper. Used only in debug mode.
+         * How many stack frames debug mode's allocation and free traces show (default 16, or the
+         * system property {@code sheaf.debug.stackDepth}): the caller's innermost frames, Sheaf's
+         * own skipped. A positive depth captures the call's stack on every alloc and free (the
+         * JVM's exception backtrace, decoded only for a report); 0 captures none and keeps only
+         * the thread and the time, which makes debug mode's alloc and free much cheaper. Used
+         * only in debug mode.
          *
          * @param frames frames per trace, 0..1024
          * @return this builder
