@@ -26,13 +26,15 @@ import static dev.sheaf.allocator.SlabCorruptionException.Damage;
  *   release   (every free path, when the object leaves its user; for freeRcu* when its grace
  *             period has ended): red zones checked around the requested size; the segment arena
  *             closed; the free traced; the object poisoned (not for TYPESAFE_BY_RCU).
- *   evicted   (an object falling out of the quarantine): poison and free red zones checked.
+ *   evicted   (an object falling out of the quarantine, which every free path enters after
+ *             release; SlabCache states when freeNoLock does not): poison and free red zones
+ *             checked.
  *   check     (validate()): a record's memory against its stable state, as a seqlock reader.
  *
  * Damage found is repaired (zones repainted, poison refilled) so one bug is reported once, and
  * the call that found it completes before the report is thrown; a report found where nothing
- * may throw (the grace-period engine, deferred drains) is logged and kept, and validate()
- * throws the first one kept.
+ * may throw (the grace-period engine, freeNoLock, deferred drains) is published at once (logger
+ * and JFR, by DebugReports) and kept, and validate() throws the first one kept.
  *
  * Segments: segment(a) gives a slice whose scope is a shared Arena of the object, created on
  * the first call, closed by release (and by the allocator's close), so access through it after
@@ -53,13 +55,15 @@ final class DebugChecks {
     final long slotSize;
     private final long linkOffset;
     private final boolean poison;
-    final AllocTracking tracking = new AllocTracking();
+    final AllocTracking tracking;
     final Quarantine quarantine = new Quarantine(QUARANTINE_BOUND);
     /** The first report that could not be thrown where it was found; validate() throws it. */
     private final AtomicReference<SlabCorruptionException> kept = new AtomicReference<>();
 
-    DebugChecks(String name, long objectSize, long leftPad, long slotSize, long linkOffset, boolean poison) {
+    DebugChecks(String name, long objectSize, long leftPad, long slotSize, long linkOffset, boolean poison,
+                int stackDepth) {
         this.name = name;
+        this.tracking = new AllocTracking(stackDepth);
         this.objectSize = objectSize;
         this.leftPad = leftPad;
         this.slotSize = slotSize;
@@ -86,7 +90,7 @@ final class DebugChecks {
         }
         r.beginChange();
         r.requested = requested;
-        r.alloc = new AllocTracking.Trace("allocated");
+        r.alloc = tracking.trace(AllocTracking.ALLOCATED);
         RedZones.paint(a, requested, leftPad, slotSize);
         r.endChange(true);
         return null;
@@ -102,7 +106,7 @@ final class DebugChecks {
         long bad = r.alloc == null ? Long.MIN_VALUE : RedZones.firstBad(a, requested, leftPad, slotSize);
         r.beginChange();
         closeSegment(r);
-        r.free = new AllocTracking.Trace("freed");
+        r.free = tracking.trace(AllocTracking.FREED);
         SlabCorruptionException damage = null;
         if (bad != Long.MIN_VALUE) {
             damage = DebugReports.report(name, a, bad < 0 ? Damage.UNDERFLOW : Damage.OVERFLOW, bad,
@@ -190,9 +194,17 @@ final class DebugChecks {
     // Segments that die with their object
 
     /** A segment over the allocated object {@code a} whose scope closes when it is freed. */
-    @SuppressWarnings("restricted") // a validated object's usable bytes, scoped to the object's life
     MemorySegment segment(long a) {
-        AllocTracking.ObjectRecord r = tracking.recordOf(a);
+        return scopedSegment(tracking.recordOf(a), a);
+    }
+
+    /**
+     * A segment over the {@code r.requested} bytes at {@code a} (an allocated object or span with
+     * record {@code r}) in the record's shared arena, created on the first call; closeSegment
+     * closes it.
+     */
+    @SuppressWarnings("restricted") // a validated object's usable bytes, scoped to the object's life
+    static MemorySegment scopedSegment(AllocTracking.ObjectRecord r, long a) {
         Arena arena;
         synchronized (r) {
             arena = r.arena;
@@ -204,7 +216,8 @@ final class DebugChecks {
         return MemorySegment.ofAddress(a).reinterpret(r.requested, arena, null);
     }
 
-    private static void closeSegment(AllocTracking.ObjectRecord r) {
+    /** Closes the segment scope of record {@code r}, if one was created. */
+    static void closeSegment(AllocTracking.ObjectRecord r) {
         Arena arena;
         synchronized (r) {
             arena = r.arena;
@@ -217,6 +230,11 @@ final class DebugChecks {
 
     /** Closes every open segment scope (the allocator is closing). */
     void closeAllSegments() {
+        closeAllSegments(tracking);
+    }
+
+    /** Closes every open segment scope of {@code tracking}'s records. */
+    static void closeAllSegments(AllocTracking tracking) {
         for (AllocTracking.ObjectRecord r : tracking.all()) {
             try {
                 closeSegment(r);

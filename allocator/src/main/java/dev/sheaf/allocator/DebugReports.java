@@ -56,10 +56,10 @@ final class DebugReports {
             AllocTracking.Trace alloc = record.alloc;
             AllocTracking.Trace free = record.free;
             if (alloc != null) {
-                e.addSuppressed(alloc);
+                e.addSuppressed(alloc.toThrowable());
             }
             if (free != null) {
-                e.addSuppressed(free);
+                e.addSuppressed(free.toThrowable());
             }
         }
         LOG.log(System.Logger.Level.ERROR, message, e);

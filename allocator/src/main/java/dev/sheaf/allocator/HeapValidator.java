@@ -18,7 +18,9 @@ import static dev.sheaf.allocator.SlabCorruptionException.Damage;
  *      same slab's carved part, at most `carved` of them), and inuse + listed == carved;
  *   3. debug caches: every tracked object (AllocTracking), whatever holds it (a user, a sheaf of
  *      any magazine, the barn, the quarantine, a slab, a grace period): red zones, and poison of
- *      a freed one, read as a seqlock reader (DebugChecks.check).
+ *      a freed one, read as a seqlock reader (DebugChecks.check);
+ *   4. debug mode's large allocations: a report kept by freeNoLock or the engine, then the tail
+ *      red zone of every span not yet released, read the same way (SpanDebug.check).
  *
  * Concurrency: step 2 holds each node lock only for one slab, so allocation goes on; step 3 takes
  * no lock and skips (and counts) an object whose record changes while it is read or is being
@@ -26,7 +28,7 @@ import static dev.sheaf.allocator.SlabCorruptionException.Damage;
  * validate() can miss: damage done to an object skipped that way, damage done after its record
  * was read, and slabs created after the owner table was read.
  *
- * Map: validate; slab walk.
+ * Map: validate (caches, then spans); slab walk.
  */
 /** The walk behind SlabAllocator.validate(). */
 final class HeapValidator {
@@ -34,7 +36,7 @@ final class HeapValidator {
     private HeapValidator() { }
 
     /** Validates every cache; throws the first damage found; returns the objects skipped as in flight. */
-    static long validate(PageSource pages, List<SlabCache> caches) {
+    static long validate(PageSource pages, List<SlabCache> caches, SpanDebug spans) {
         long[] skipped = new long[1];
         IdentityHashMap<Slab, Boolean> seen = new IdentityHashMap<>();
         for (SlabCache c : caches) {
@@ -60,6 +62,22 @@ final class HeapValidator {
                     if (e != null) {
                         throw e;
                     }
+                }
+            }
+        }
+        if (spans != null) {
+            SlabCorruptionException kept = spans.takeKept();
+            if (kept != null) {
+                throw kept;
+            }
+            for (AllocTracking.ObjectRecord r : spans.tracking.all()) {
+                Slab s = pages.ownerOf(r.address);
+                if (s == null || !s.isLargeSpan() || !LargeSpans.isSpanStart(r.address, s)) {
+                    continue; // released meanwhile
+                }
+                SlabCorruptionException e = spans.check(r, s, pages, skipped);
+                if (e != null) {
+                    throw e;
                 }
             }
         }

@@ -22,6 +22,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * large operation, shrink() or close(). Each link is validated before it is followed (a span
  * start in a deferred state); the walk stops at a bad one.
  *
+ * Debug mode (SpanDebug, which states the checks; `debug` null otherwise): a span is asked with
+ * room for a tail red zone, painted when it is handed out and checked by every free before its
+ * pages go back; freeNoLock and the engine's release keep a report for validate() (logged at
+ * once). Its record is dropped when the pages are released.
+ *
  * Map: span states; allocate; free; address and state checks; engine's claim and release;
  * deferred no-lock frees; release; counts.
  */
@@ -52,9 +57,13 @@ final class LargeSpans {
     private final DeferredFreeList deferred;
     private final AtomicLong bytes = new AtomicLong();
     private final AtomicLong count = new AtomicLong();
+    /** Debug mode's checks of spans, or null with debug off. */
+    final SpanDebug debug;
 
-    LargeSpans(SlabAllocator allocator, PageSource pages, SlabHook[] hooks, SlabHook[] noLockHooks) {
+    /** Spans of {@code allocator}; {@code debugStackDepth} is the traces' depth in debug mode, -1 with debug off. */
+    LargeSpans(SlabAllocator allocator, PageSource pages, SlabHook[] hooks, SlabHook[] noLockHooks, int debugStackDepth) {
         this.allocator = allocator;
+        this.debug = debugStackDepth >= 0 ? new SpanDebug(debugStackDepth) : null;
         this.pages = pages;
         this.hooks = hooks;
         this.noLockHooks = noLockHooks;
@@ -63,8 +72,9 @@ final class LargeSpans {
 
     /** A span of at least {@code size} bytes; 0 in noLock mode when none is available without waiting. */
     long allocate(long size, boolean noLock) {
-        long usable = (size + PageSource.PAGE_SIZE - 1) & -PageSource.PAGE_SIZE;
-        int blocks = (int) ((size + PageSource.BLOCK_SIZE - 1) >>> PageSource.BLOCK_SHIFT);
+        long wanted = debug == null ? size : SpanDebug.spanRequest(size); // room for the tail red zone
+        long usable = (wanted + PageSource.PAGE_SIZE - 1) & -PageSource.PAGE_SIZE;
+        int blocks = (int) ((wanted + PageSource.BLOCK_SIZE - 1) >>> PageSource.BLOCK_SHIFT);
         if (!noLock) {
             drainDeferred();
         }
@@ -83,6 +93,9 @@ final class LargeSpans {
         pages.publish(span);
         bytes.addAndGet(usable);
         count.incrementAndGet();
+        if (debug != null) {
+            debug.handOut(a, size, usable);
+        }
         SlabHook[] hs = noLock ? noLockHooks : hooks;
         for (SlabHook h : hs) {
             h.afterAlloc(null, a, usable);
@@ -90,7 +103,11 @@ final class LargeSpans {
         return a;
     }
 
-    /** Frees the span starting at {@code address} (checked by the caller); noLock defers its release. */
+    /**
+     * Frees the span starting at {@code address} (checked by the caller); noLock defers its
+     * release. In debug mode a damaged tail is reported after the free is complete (thrown; kept
+     * for validate() in noLock mode).
+     */
     void free(long address, Slab s, boolean noLock) {
         if (noLock) {
             boolean hooksRan = true;
@@ -105,16 +122,23 @@ final class LargeSpans {
             if (!SPAN_STATE.compareAndSet(s, Slab.LIVE, hooksRan ? SPAN_HOOKS_DONE : SPAN_HOOKS_DUE)) {
                 throw notAllocated(address, s);
             }
+            if (debug != null) {
+                debug.releaseQuietly(address, s.bytes); // before the push writes the span's first word
+            }
             deferred.push(address);
             return;
         }
         if (!SPAN_STATE.compareAndSet(s, Slab.LIVE, Slab.FREED)) {
             throw notAllocated(address, s);
         }
+        SlabCorruptionException damage = debug == null ? null : debug.release(address, s.bytes);
         for (SlabHook h : hooks) {
             h.beforeFree(null, address, s.bytes);
         }
         release(s);
+        if (damage != null) {
+            throw damage;
+        }
     }
 
     // ---------------------------------------------------------------------------------------
@@ -166,6 +190,9 @@ final class LargeSpans {
         if (!isSpanStart(address, s) || !SPAN_STATE.compareAndSet(s, SPAN_PENDING, Slab.FREED)) {
             throw new IllegalStateException(String.format(
                     "large allocation 0x%x released after its grace period is not pending", address));
+        }
+        if (debug != null) {
+            debug.releaseQuietly(address, s.bytes);
         }
         for (SlabHook h : hooks) {
             h.beforeFree(null, address, s.bytes);
@@ -219,9 +246,17 @@ final class LargeSpans {
     }
 
     private void release(Slab s) {
+        if (debug != null) {
+            debug.forget(s.base);
+        }
         bytes.addAndGet(-s.bytes);
         count.decrementAndGet();
         pages.release(s, s.bytes, false);
+    }
+
+    /** The usable size of the allocated span {@code s}: in debug mode the requested size. */
+    long usableSize(long address, Slab s) {
+        return debug == null ? s.bytes : debug.requestedSize(address, s.bytes);
     }
 
     /** Usable bytes of live (not yet released) spans. */

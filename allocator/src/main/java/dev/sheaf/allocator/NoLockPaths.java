@@ -14,6 +14,9 @@ package dev.sheaf.allocator;
  *    released);
  *  - run only the hooks that need no lock on alloc, and tryBeforeFree on free.
  *
+ * In debug mode a free enters the quarantine when its lock is free (tryLock); when it is busy the
+ * object is put as with debug off (it is still poisoned and checked, only not held back).
+ *
  * An alloc that cannot proceed returns 0. A free that cannot proceed goes, already marked cached
  * (so a second free is refused at once), onto SlabNode's deferred lists: the one whose hooks are
  * still due when a hook could not run, else the plain one. Ordinary slow paths drain them.
@@ -62,10 +65,15 @@ final class NoLockPaths {
     /** Frees an object start of the cache (address checked by the caller) without waiting. */
     void free(long a) {
         cache.checkAllocated(a);
-        if (hasHooks && !cache.tryFreeHooks(a)) {
-            ObjectStates.set(stateBias, a, ObjectStates.CACHED);
-            node.defer(a, true);
-            return;
+        if (hasHooks) {
+            if (!cache.tryFreeHooks(a)) {
+                ObjectStates.set(stateBias, a, ObjectStates.CACHED);
+                node.defer(a, true);
+                return;
+            }
+            if (cache.tryQuarantine(a)) {
+                return; // debug mode: it waits in the quarantine
+            }
         }
         ObjectStates.set(stateBias, a, ObjectStates.CACHED);
         Thread t = Thread.currentThread();

@@ -11,14 +11,18 @@ import java.util.concurrent.locks.ReentrantLock;
  * (KASAN's quarantine): a late write through a dangling pointer then hits poison, which is
  * checked when the object leaves the quarantine and by validate(), instead of a new owner's
  * data. A ring of `bound` addresses under a leaf lock (taken with no allocator lock held);
- * admit() returns the object that falls out, which the caller frees to its slab. Objects in the
- * quarantine are CACHED in the state map (a second free is refused) and count as out of slabs
- * until drained (SlabCache.flushAll drains it).
+ * admit() returns the object that falls out, which the caller frees to its slab; tryAdmit() is
+ * the no-lock free's variant, which gives up when the lock is busy. Objects in the quarantine
+ * are CACHED in the state map before they enter it (a second free is refused) and count as out
+ * of slabs until drained (SlabCache.flushAll drains it).
  *
- * Map: fields; admit; drain; size.
+ * Map: fields; admit, tryAdmit; drain; size.
  */
 /** Freed objects of a debug cache waiting before reuse. */
 final class Quarantine {
+
+    /** tryAdmit's answer when the lock was busy (never an object address: those are aligned and positive). */
+    static final long BUSY = -1;
 
     private final ReentrantLock lock = new ReentrantLock();
     @GuardedBy("lock")
@@ -36,14 +40,34 @@ final class Quarantine {
     long admit(long a) {
         lock.lock();
         try {
-            if (size < ring.length) {
-                ring[(head + size++) % ring.length] = a;
-                return 0;
-            }
-            long out = ring[head];
-            ring[head] = a;
-            head = (head + 1) % ring.length;
-            return out;
+            return admitLocked(a);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @GuardedBy("lock")
+    private long admitLocked(long a) {
+        if (size < ring.length) {
+            ring[(head + size++) % ring.length] = a;
+            return 0;
+        }
+        long out = ring[head];
+        ring[head] = a;
+        head = (head + 1) % ring.length;
+        return out;
+    }
+
+    /**
+     * admit() without waiting (the no-lock free path): {@link #BUSY} when the lock is held by
+     * another thread (nothing changed), else what admit() returns.
+     */
+    long tryAdmit(long a) {
+        if (!lock.tryLock()) {
+            return BUSY;
+        }
+        try {
+            return admitLocked(a);
         } finally {
             lock.unlock();
         }

@@ -449,7 +449,8 @@ final class RcuSheaves {
 
     /**
      * An rcu sheaf's objects after their grace period: pending -> cached, hooks run. An object
-     * that is not pending (corruption) is reported and left out; the rest stay. The new count.
+     * that is not pending (corruption) is reported and left out; the rest stay, except in debug
+     * mode, where each enters the quarantine and what it evicts stays instead. The new count.
      */
     private int releasePending(Sheaf s) {
         long[] objects = s.objects;
@@ -463,7 +464,10 @@ final class RcuSheaves {
             }
             cache.runFreeHooks(a);
             ObjectStates.set(stateBias, a, ObjectStates.CACHED);
-            objects[kept++] = a;
+            long out = cache.quarantineFromRcuSheaf(a); // debug mode: what the quarantine evicts
+            if (out != 0) {
+                objects[kept++] = out;
+            }
         }
         s.size = kept;
         return kept;

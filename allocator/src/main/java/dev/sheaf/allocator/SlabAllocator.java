@@ -101,6 +101,8 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
     private volatile boolean closed;
     /** Debug mode for every cache (Builder.debug). */
     private final boolean debug;
+    /** Frames a debug trace keeps (Builder.debugStackDepth), for every debug cache and the spans. */
+    private final int debugStackDepth;
     /** Set by the first close(); guarded by cachesLock. */
     private boolean closing;
     /** The MXBean's name if one was registered; set once by build(), read by close() on any thread. */
@@ -110,7 +112,8 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         this.pages = new PageSource(b.capacity, b.retainBytes, b.forceArena);
         this.hooks = b.hooks.toArray(new SlabHook[0]);
         SlabHook[] noLockHooks = b.hooks.stream().filter(h -> !h.needsLock()).toArray(SlabHook[]::new);
-        this.spans = new LargeSpans(this, pages, hooks, noLockHooks);
+        this.debugStackDepth = b.debugStackDepth;
+        this.spans = new LargeSpans(this, pages, hooks, noLockHooks, b.debug ? b.debugStackDepth : -1);
         this.target = new AllocatorRcuTarget(this, pages, spans);
         this.rcuSheaves = b.rcuSheaves;
         this.debug = b.debug;
@@ -174,6 +177,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         private long rcuPendingLimitBytes; // 0: RcuFreeSettings.defaultPendingLimit(capacity)
         private boolean forceArena;
         private boolean debug = Boolean.getBoolean("sheaf.debug");
+        private int debugStackDepth = stackDepthProperty();
         private boolean rcuFreeWorkerThread = true;
         private org.agrona.concurrent.IdleStrategy rcuFreeIdleStrategy;
         private String jmxName;
@@ -368,7 +372,10 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
          * red zones around each object (for malloc from the requested size on), poison in freed
          * objects, a quarantine of freed objects before reuse, the last allocation and free of
          * each object recorded, double frees reported with both, and {@link SlabAllocator#segment}
-         * segments that close when their object is freed. Damage is reported as
+         * segments that close when their object is freed. Large allocations (above
+         * {@link #MAX_SIZE_CLASS}) get a red zone after the requested size (none before: they
+         * start on a 64 KiB block) and no poison, since their pages go back to the OS when they
+         * are freed. Damage is reported as
          * {@link SlabCorruptionException}. Costly in time and memory; off by default, and on
          * when the system property {@code sheaf.debug} is {@code true}. A cache can also be put
          * in debug mode alone with {@link SlabFlag#DEBUG}. With debug off nothing of it runs.
@@ -379,6 +386,36 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         public Builder debug(boolean on) {
             this.debug = on;
             return this;
+        }
+
+        /**
+         * How many stack frames debug mode's allocation and free traces show (default 16, or the
+         * system property {@code sheaf.debug.stackDepth}): the caller's innermost frames, Sheaf's
+         * own skipped. A positive depth captures the call's stack on every alloc and free (the
+         * JVM's exception backtrace, decoded only for a report); 0 captures none and keeps only
+         * the thread and the time, which makes debug mode's alloc and free much cheaper. Used
+         * only in debug mode.
+         *
+         * @param frames frames per trace, 0..1024
+         * @return this builder
+         * @throws IllegalArgumentException frames outside 0..1024
+         */
+        public Builder debugStackDepth(int frames) {
+            this.debugStackDepth = checkStackDepth(frames, "debugStackDepth");
+            return this;
+        }
+
+        private static int stackDepthProperty() {
+            Integer frames = Integer.getInteger("sheaf.debug.stackDepth");
+            return frames == null ? AllocTracking.DEFAULT_STACK_DEPTH
+                    : checkStackDepth(frames, "system property sheaf.debug.stackDepth");
+        }
+
+        private static int checkStackDepth(int frames, String what) {
+            if (frames < 0 || frames > AllocTracking.MAX_STACK_DEPTH) {
+                throw new IllegalArgumentException(what + " " + frames + " outside 0.." + AllocTracking.MAX_STACK_DEPTH);
+            }
+            return frames;
         }
 
         /** Test hook: use the portable Arena page source even where mmap is available. */
@@ -541,8 +578,9 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
      * use plus free objects equal the objects carved); for caches in debug mode also the red zones
      * of every object ever handed out and the poison of every freed one, wherever it is now (with
      * its user, in any thread's sheaves, in the barn, in the quarantine, pending a grace period,
-     * in its slab), and any report debug mode found where it could not throw (a grace-period
-     * free, a drain). Works with debug off, checking the slabs only.
+     * in its slab), the tail red zone of every large allocation not yet released, and any report
+     * debug mode found where it could not throw (a grace-period free, a no-lock free, a drain).
+     * Works with debug off, checking the slabs only.
      *
      * <p>It may run while other threads allocate and free: it holds one cache's node lock for one
      * slab at a time, and it never reports an object in flight: an object being handed out or
@@ -559,12 +597,12 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         if (closed) {
             throw closedError();
         }
-        return HeapValidator.validate(pages, cachesSnapshot());
+        return HeapValidator.validate(pages, cachesSnapshot(), spans.debug);
     }
 
     /**
      * The usable size of an allocated object (the size class, the cache's object size, or the
-     * page-rounded span size; in debug mode malloc's requested size).
+     * page-rounded span size; in debug mode malloc's requested size, large ones included).
      *
      * @param address an allocated object start
      * @return its usable size in bytes
@@ -579,7 +617,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         AddressChecks.checkObjectStart(address, s);
         if (s.cache == null) {
             LargeSpans.checkAllocated(address, s);
-            return s.bytes;
+            return spans.usableSize(address, s);
         }
         s.cache.checkAllocated(address);
         return s.cache.debug != null ? s.cache.debug.requestedSize(address) : s.cache.objectSize();
@@ -589,8 +627,8 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
      * A bounds-checked segment over the usable size of an allocated object (same checks as
      * usableSize). Using it after the object is freed is a use after free, but never a crash: the
      * segment keeps the allocator's address range mapped while it is reachable, even past close().
-     * In debug mode the segment's scope closes when the object is freed (for freeRcu*, when its
-     * grace period ends) or the allocator closes, so an access after that throws
+     * In debug mode (large allocations included) the segment's scope closes when the object is
+     * freed (for freeRcu*, when its grace period ends) or the allocator closes, so an access after that throws
      * {@link IllegalStateException}; that close costs a thread handshake on the free.
      *
      * @param address an allocated object start
@@ -601,6 +639,9 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         SlabCache c = pages.ownerOf(address).cache; // usableSize checked it is an allocated object start
         if (c != null && c.debug != null) {
             return c.debug.segment(address);
+        }
+        if (c == null && spans.debug != null) {
+            return spans.debug.segment(address);
         }
         return pages.slice(address, size); // keeps the range mapped while the user holds it
     }
@@ -981,7 +1022,7 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
                         + live + " object(s) still allocated" + (c.debug != null
                         ? " (their allocations are attached, at most " + LEAK_TRACES + ")" : ""));
                 if (c.debug != null) {
-                    c.debug.liveAllocations(LEAK_TRACES).forEach(leak::addSuppressed);
+                    c.debug.liveAllocations(LEAK_TRACES).forEach(t -> leak.addSuppressed(t.toThrowable()));
                 }
                 throw leak;
             }
@@ -1389,6 +1430,9 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
                 c.debug.closeAllSegments();
             }
         }
+        if (spans.debug != null) {
+            spans.debug.closeAllSegments();
+        }
         cachesLock.lock();
         try {
             closed = true;
@@ -1439,6 +1483,16 @@ public final class SlabAllocator implements SegmentAllocator, AutoCloseable {
         }
         return new IllegalArgumentException(String.format("address 0x%x belongs to cache '%s', not '%s'",
                 address, s.cache.name(), expected == null ? "?" : expected.name()));
+    }
+
+    /** Frames a debug trace keeps (Builder.debugStackDepth); read by debug caches at creation. */
+    int debugStackDepth() {
+        return debugStackDepth;
+    }
+
+    /** The large allocations (tests; the engine's target has its own reference). */
+    LargeSpans largeSpans() {
+        return spans;
     }
 
     PageSource pages() {

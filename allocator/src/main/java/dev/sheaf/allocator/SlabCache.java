@@ -77,7 +77,12 @@ import java.util.Set;
  * Debug mode (DebugChecks, which states the checks): a debug cache sets `hasHooks`, so its fast
  * paths take the hooked branch they already test and nothing else is tested with debug off. The
  * hooked free (freeHooked) runs the user's hooks, then debug's release, and puts a debug object
- * into the quarantine instead of a sheaf; handOut's hooked branch runs debug's hand-out check,
+ * into the quarantine instead of a sheaf. Every free path does so: freeBulk, the engine's release
+ * after a grace period (releasePending; RcuSheaves.ready through quarantineFromRcuSheaf, where
+ * the evicted object takes the freed one's place in the sheaf), and freeNoLock only when the
+ * quarantine's lock is free (tryQuarantine; otherwise it puts the object as with debug off,
+ * and objects its hooks deferred reach their slab from the deferred drain without the
+ * quarantine); handOut's hooked branch runs debug's hand-out check,
  * which may refuse a damaged object (giveBackUnused). A debug cache's objects start
  * `objectOffset` bytes into their slots (RedZones), which isObjectStart and SlabNode's carving
  * add. Debug mode forces exact states (CHEAP_FREE_CHECKS is ignored).
@@ -305,7 +310,7 @@ public final class SlabCache {
         this.recip = ((1L << 40) + slotSize - 1) / slotSize;
         this.hooks = hooks;
         this.debug = debugMode ? new DebugChecks(name, objectSize, objectOffset, slotSize, linkOffset,
-                !spec.has(SlabFlag.TYPESAFE_BY_RCU)) : null;
+                !spec.has(SlabFlag.TYPESAFE_BY_RCU), allocator.debugStackDepth()) : null;
         this.hasHooks = hooks.length > 0 || debugMode;
         this.noLockAllocHooks = Arrays.stream(hooks).filter(h -> !h.needsLock()).toArray(SlabHook[]::new);
         this.barn = new Barn(MAX_BARN_SHEAVES, MAX_BARN_SHEAVES);
@@ -796,10 +801,11 @@ public final class SlabCache {
             long a = objects[i];
             if (a != 0) {
                 if (hasHooks) {
-                    SlabCorruptionException e = runFreeHooksReporting(a);
+                    SlabCorruptionException e = freeClaimedHooked(a);
                     damage = damage == null ? e : damage;
+                } else {
+                    putObject(a);
                 }
-                putObject(a);
             }
         }
         if (damage != null) {
@@ -1127,12 +1133,8 @@ public final class SlabCache {
             ObjectStates.set(stateBias, a, ObjectStates.CACHED);
         }
         if (debug != null) {
-            long out = debug.quarantine.admit(a);
-            if (out != 0) {
-                SlabCorruptionException late = debug.evicted(out);
-                damage = damage == null ? late : damage;
-                node.freeToSlabs(out, false);
-            }
+            SlabCorruptionException late = quarantine(a);
+            damage = damage == null ? late : damage;
         } else if (handle) {
             putOwned(m, a);
         } else {
@@ -1141,6 +1143,63 @@ public final class SlabCache {
         if (damage != null) {
             throw damage;
         }
+    }
+
+    /**
+     * freeBulk's hooked free of an object it already claimed (cached): the hooks, then the
+     * quarantine in debug mode, else a put. The first report found, to be thrown when the whole
+     * bulk is freed.
+     */
+    private SlabCorruptionException freeClaimedHooked(long a) {
+        SlabCorruptionException damage = runFreeHooksReporting(a);
+        if (debug != null) {
+            SlabCorruptionException late = quarantine(a);
+            return damage == null ? late : damage;
+        }
+        putObject(a);
+        return damage;
+    }
+
+    /**
+     * Debug mode: the freed object {@code a}, already cached, enters the quarantine; the oldest
+     * one, if the quarantine was full, has its free memory checked and goes to its slab. The
+     * evicted object's damage report (memory repaired), or null.
+     */
+    private SlabCorruptionException quarantine(long a) {
+        long out = debug.quarantine.admit(a);
+        if (out == 0) {
+            return null;
+        }
+        SlabCorruptionException late = debug.evicted(out);
+        node.freeToSlabs(out, false);
+        return late;
+    }
+
+    /**
+     * freeNoLock's step into the quarantine (debug mode, free hooks already run): true when the
+     * object, marked cached first, entered it without waiting (the evicted one, if any, goes to
+     * its slab or the deferred list, its report kept for validate()); false with debug off or
+     * when the quarantine's lock was busy, and the caller puts the object as usual.
+     */
+    boolean tryQuarantine(long a) {
+        if (debug == null) {
+            return false;
+        }
+        ObjectStates.set(stateBias, a, ObjectStates.CACHED); // before another thread can evict it
+        long out = debug.quarantine.tryAdmit(a);
+        if (out == Quarantine.BUSY) {
+            return false;
+        }
+        if (out != 0) {
+            SlabCorruptionException late = debug.evicted(out);
+            if (late != null) {
+                debug.keep(late);
+            }
+            if (!node.freeToSlabs(out, true)) {
+                node.defer(out, false);
+            }
+        }
+        return true;
     }
 
     /** The engine's free of a pending object (its grace period has passed); no public checks. */
@@ -1152,9 +1211,39 @@ public final class SlabCache {
         }
         if (hasHooks) {
             runFreeHooks(a);
+            ObjectStates.set(stateBias, a, ObjectStates.CACHED);
+            if (debug != null) {
+                SlabCorruptionException late = quarantine(a);
+                if (late != null) {
+                    debug.keep(late); // logged when found; validate() throws it
+                }
+                return;
+            }
+            putObject(a);
+            return;
         }
         ObjectStates.set(stateBias, a, ObjectStates.CACHED);
         putObject(a);
+    }
+
+    /**
+     * An rcu sheaf's object after its grace period, hooks run and cached (RcuSheaves.ready): in
+     * debug mode it enters the quarantine and the object it evicts (free memory checked, a report
+     * kept for validate()) takes its place in the sheaf; 0 when nothing was evicted. With debug
+     * off, {@code a} itself.
+     */
+    long quarantineFromRcuSheaf(long a) {
+        if (debug == null) {
+            return a;
+        }
+        long out = debug.quarantine.admit(a);
+        if (out != 0) {
+            SlabCorruptionException late = debug.evicted(out);
+            if (late != null) {
+                debug.keep(late);
+            }
+        }
+        return out;
     }
 
     /**

@@ -6,7 +6,7 @@ package dev.sheaf.allocator;
  * The one report of debug mode and of SlabAllocator.validate(): what was damaged (Damage), where
  * (cache, object address, offset of the first bad byte relative to the object start; negative
  * inside the left red zone) and, when the object is tracked (debug mode), where it was last
- * allocated and freed, attached as suppressed throwables (AllocTracking.Trace) so a stack trace
+ * allocated and freed, attached as suppressed throwables (AllocTracking.TraceStack) so a stack trace
  * print shows them. Built by DebugReports, which also logs it and commits the JFR event.
  *
  * Map: Damage; fields and accessors.

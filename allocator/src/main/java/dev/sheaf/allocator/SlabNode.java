@@ -40,7 +40,8 @@ import static dev.sheaf.allocator.CacheCounters.C_FLUSH;
  * of this cache is guarded by `lock`.
  *
  * Slots: object i of a slab starts at base + objectOffset + i * slotSize (objectOffset is a debug
- * cache's left red zone, else 0); a slot carved anew drops debug mode's stale record of it.
+ * cache's left red zone, else 0); a released slab drops debug mode's records of its slots, and a
+ * slot carved anew drops a stale one that escaped that.
  *
  * Object states (ObjectStates): objects leave a slab CACHED and come back only CACHED, then FREE.
  * A slab free-list link is validated before it becomes the head (an object start of the slab's
@@ -586,6 +587,10 @@ final class SlabNode {
 
     /** A slab that left the cache goes back to PageSource (after a grace period if TYPESAFE_BY_RCU). */
     private void releaseSlab(Slab s) {
+        if (cache.debug != null) {
+            // Out of the cache with no object in use: its records go, so the table stays bounded.
+            cache.debug.tracking.forgetSlab(s.base + objectOffset, slotSize, s.carved);
+        }
         if (typesafe) {
             cache.allocator.releaseAfterGracePeriod(s);
         } else {

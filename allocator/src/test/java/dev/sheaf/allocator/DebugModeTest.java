@@ -55,6 +55,8 @@ class DebugModeTest {
                 Throwable alloc = e.getSuppressed()[0];
                 assertTrue(alloc.getMessage().startsWith("allocated by thread"), alloc.getMessage());
                 assertTrue(mentions(alloc, "higherOfTwo"), "the allocation's stack is attached");
+                assertEquals("higherOfTwo", alloc.getStackTrace()[0].getMethodName(), "Sheaf's own frames skipped");
+                assertEquals(AllocTracking.DEFAULT_STACK_DEPTH, alloc.getStackTrace().length);
                 assertThrows(IllegalStateException.class, () -> c.free(p), "the free completed");
                 a.validate(); // repaired: reported once
             } else {
@@ -419,6 +421,376 @@ class DebugModeTest {
             assertEquals(7, a.usableSize(n));
             a.free(n);
             a.validate();
+        }
+    }
+
+    private static int quarantined(SlabCache c) {
+        return c.debug.quarantine.size();
+    }
+
+    /** Fills the quarantine of {@code c} with freshly freed objects, so that the oldest one leaves it. */
+    private static long[] allocQuarantineFull(SlabCache c) {
+        long[] objects = new long[DebugChecks.QUARANTINE_BOUND];
+        for (int i = 0; i < objects.length; i++) {
+            objects[i] = c.alloc();
+        }
+        return objects;
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void freeBulkObjectsPassThroughTheQuarantine(boolean debug) {
+        try (SlabAllocator a = allocator(debug)) {
+            SlabCache c = a.createCache("bulk", 48);
+            long[] first = {c.alloc(), c.alloc()};
+            c.freeBulk(first, 2);
+            if (debug) {
+                assertEquals(2, quarantined(c));
+            }
+            poke(first[0] + 40, (byte) 7); // a write after free while it waits
+            long[] rest = allocQuarantineFull(c);
+            if (debug) {
+                SlabCorruptionException e = assertThrows(SlabCorruptionException.class,
+                        () -> c.freeBulk(rest, rest.length));
+                assertEquals(first[0], e.address(), "found as it left the quarantine");
+                assertEquals(Damage.WRITE_AFTER_FREE, e.damage());
+                assertEquals(DebugChecks.QUARANTINE_BOUND, quarantined(c), "every object was freed");
+            } else {
+                c.freeBulk(rest, rest.length);
+            }
+            a.validate();
+            a.shrink();
+            assertEquals(0, c.stats().activeObjects());
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void freeNoLockObjectsPassThroughTheQuarantine(boolean debug) {
+        try (SlabAllocator a = allocator(debug)) {
+            SlabCache c = a.createCache("nolock", 48);
+            long p = c.alloc();
+            c.freeNoLock(p);
+            if (debug) {
+                assertEquals(1, quarantined(c), "the quarantine's lock was free");
+            }
+            poke(p + 40, (byte) 7);
+            for (long q : allocQuarantineFull(c)) {
+                c.freeNoLock(q); // the last one evicts p: reported where nothing may throw
+            }
+            if (debug) {
+                SlabCorruptionException e = assertThrows(SlabCorruptionException.class, a::validate);
+                assertEquals(p, e.address());
+                assertEquals(Damage.WRITE_AFTER_FREE, e.damage());
+            }
+            a.validate();
+            a.shrink();
+            assertEquals(0, c.stats().activeObjects());
+        }
+    }
+
+    @Test
+    void freeNoLockPutsTheObjectWhenTheQuarantineIsBusy() throws Exception {
+        try (SlabAllocator a = allocator(true)) {
+            SlabCache c = a.createCache("nolock", 48);
+            long p = c.alloc();
+            java.util.concurrent.locks.ReentrantLock lock = quarantineLock(c);
+            java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+            Thread holder = new Thread(() -> {
+                lock.lock();
+                try {
+                    held.countDown();
+                    done.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } finally {
+                    lock.unlock();
+                }
+            });
+            holder.start();
+            held.await();
+            try {
+                c.freeNoLock(p); // must not wait for the holder
+            } finally {
+                done.countDown();
+                holder.join();
+            }
+            assertEquals(0, quarantined(c), "put as with debug off");
+            assertThrows(SlabCorruptionException.class, () -> c.free(p), "still freed: a second free is refused");
+            a.validate();
+        }
+    }
+
+    private static java.util.concurrent.locks.ReentrantLock quarantineLock(SlabCache c) throws Exception {
+        java.lang.reflect.Field f = Quarantine.class.getDeclaredField("lock");
+        f.setAccessible(true);
+        return (java.util.concurrent.locks.ReentrantLock) f.get(c.debug.quarantine);
+    }
+
+    /** freeRcu with rcu sheaves (the default) and without (the engine's per-object release). */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({"true,-1", "true,0", "false,-1", "false,0"})
+    void rcuFreedObjectsPassThroughTheQuarantine(boolean debug, int sheafCapacity) {
+        try (SlabAllocator a = allocator(debug)) {
+            SlabCache c = a.createCache(CacheSpec.of("rcu", 48).withSheafCapacity(sheafCapacity));
+            long p = c.alloc();
+            c.freeRcu(p);
+            a.rcuBarrier();
+            if (debug) {
+                assertEquals(1, quarantined(c), "after its grace period it waits in the quarantine");
+            }
+            poke(p + 40, (byte) 7);
+            long[] rest = allocQuarantineFull(c);
+            for (int i = 0; i < rest.length - 1; i++) {
+                c.freeRcu(rest[i]);
+            }
+            a.rcuBarrier();
+            if (debug) {
+                assertEquals(DebugChecks.QUARANTINE_BOUND, quarantined(c));
+                SlabCorruptionException e = assertThrows(SlabCorruptionException.class,
+                        () -> c.free(rest[rest.length - 1]));
+                assertEquals(p, e.address(), "found as it left the quarantine");
+                assertEquals(Damage.WRITE_AFTER_FREE, e.damage());
+            } else {
+                c.free(rest[rest.length - 1]);
+            }
+            a.validate();
+            a.shrink();
+            assertEquals(0, c.stats().activeObjects());
+        }
+    }
+
+    /**
+     * Damage found when a grace period ends cannot be thrown there: it is kept for validate() and
+     * published at once (logger and JFR event; the event is what this test reads).
+     */
+    @Test
+    void damageFoundAfterAGracePeriodIsPublishedAtOnce(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        try (SlabAllocator a = allocator(true);
+             jdk.jfr.Recording recording = new jdk.jfr.Recording()) {
+            recording.enable("dev.sheaf.SlabCorruption");
+            recording.start();
+            SlabCache c = a.createCache("rcu", 48);
+            long p = c.alloc();
+            poke(p + 48, (byte) 1);
+            c.freeRcu(p);
+            a.rcuBarrier();
+            recording.stop();
+            java.nio.file.Path file = dir.resolve("wt-debug2-corruption.jfr");
+            recording.dump(file);
+            java.util.List<jdk.jfr.consumer.RecordedEvent> events = jdk.jfr.consumer.RecordingFile.readAllEvents(file);
+            // The recording is JVM-wide: other tests' reports and JFR's own events may be in it too.
+            java.util.List<jdk.jfr.consumer.RecordedEvent> mine = events.stream()
+                    .filter(ev -> ev.getEventType().getName().equals("dev.sheaf.SlabCorruption"))
+                    .filter(ev -> ev.getLong("address") == p).toList();
+            assertEquals(1, mine.size(), "published before any validate()");
+            assertEquals("OVERFLOW", mine.get(0).getString("damage"));
+            assertEquals(48, assertThrows(SlabCorruptionException.class, a::validate).offset(), "and kept");
+        }
+    }
+
+    /** A large allocation (a page span) whose request ends inside a page. */
+    private static final long LARGE = 100_000;
+
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void largeOverflowByOneByteIsReportedOnFree(boolean debug) {
+        try (SlabAllocator a = allocator(debug)) {
+            long p = allocLarge(a, LARGE);
+            assertEquals(debug ? LARGE : 102_400, a.usableSize(p), "debug: the request; else the touched pages");
+            assertEquals(debug ? LARGE : 102_400, a.segment(p).byteSize());
+            poke(p + LARGE, (byte) 1);
+            if (debug) {
+                SlabCorruptionException e = assertThrows(SlabCorruptionException.class, () -> a.free(p));
+                assertEquals(Damage.OVERFLOW, e.damage());
+                assertEquals(LARGE, e.offset());
+                assertEquals(p, e.address());
+                assertEquals(SpanDebug.NAME, e.cacheName());
+                assertTrue(mentions(e.getSuppressed()[0], "allocLarge"), "the allocation's stack is attached");
+                assertEquals(0, a.stats().largeAllocations(), "the free completed");
+            } else {
+                a.free(p);
+            }
+            a.validate();
+        }
+    }
+
+    private static long allocLarge(SlabAllocator a, long size) {
+        return a.malloc(size);
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void largeOverflowIsFoundByValidate(boolean debug) {
+        try (SlabAllocator a = allocator(debug)) {
+            long p = a.malloc(LARGE);
+            poke(p + LARGE + 2000, (byte) 1); // inside the last touched page
+            if (debug) {
+                SlabCorruptionException e = assertThrows(SlabCorruptionException.class, a::validate);
+                assertEquals(Damage.OVERFLOW, e.damage());
+                assertEquals(LARGE + 2000, e.offset());
+                assertThrows(SlabCorruptionException.class, () -> a.free(p));
+            } else {
+                assertEquals(0, a.validate());
+                a.free(p);
+            }
+        }
+    }
+
+    @Test
+    void aPageMultipleLargeRequestStillHasATailRedZone() {
+        try (SlabAllocator a = allocator(true)) {
+            long size = 2 * PageSource.BLOCK_SIZE; // whole blocks: the zone gets pages of its own
+            long p = a.malloc(size);
+            assertEquals(size, a.usableSize(p));
+            poke(p + size, (byte) 1);
+            assertEquals(size, assertThrows(SlabCorruptionException.class, () -> a.free(p)).offset());
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void largeDamageFoundByFreeNoLockOrAGracePeriodIsKeptForValidate(boolean debug) {
+        try (SlabAllocator a = allocator(debug)) {
+            long p = a.mallocNoLock(LARGE);
+            long q = a.malloc(LARGE + 1);
+            poke(p + LARGE, (byte) 1);
+            poke(q + LARGE + 1, (byte) 2);
+            a.freeNoLock(p);
+            a.freeRcu(q);
+            a.rcuBarrier();
+            if (debug) {
+                SlabCorruptionException first = assertThrows(SlabCorruptionException.class, a::validate);
+                assertEquals(p, first.address(), "the first report kept");
+                assertEquals(LARGE, first.offset());
+            }
+            assertEquals(0, a.validate());
+            a.shrink(); // releases the span deferred by freeNoLock
+            assertEquals(0, a.stats().largeAllocations());
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void useOfAFreedLargeSegment(boolean debug) {
+        try (SlabAllocator a = allocator(debug)) {
+            long p = a.malloc(LARGE);
+            MemorySegment seg = a.segment(p);
+            seg.set(ValueLayout.JAVA_INT, 0, 42);
+            a.free(p);
+            if (debug) {
+                assertThrows(IllegalStateException.class, () -> seg.get(ValueLayout.JAVA_INT, 0));
+            } else {
+                seg.get(ValueLayout.JAVA_INT, 0); // the pages went back: reads a zero page
+            }
+            long q = a.malloc(LARGE);
+            MemorySegment rcu = a.segment(q);
+            a.freeRcu(q);
+            a.rcuBarrier();
+            if (debug) {
+                assertThrows(IllegalStateException.class, () -> rcu.get(ValueLayout.JAVA_INT, 0));
+            }
+        }
+    }
+
+    @Test
+    void largeRecordsAreDroppedWhenTheSpanIsReleased() {
+        try (SlabAllocator a = allocator(true)) {
+            for (int i = 0; i < 100; i++) {
+                long p = a.malloc(LARGE + i * 4096L);
+                long q = a.mallocNoLock(LARGE);
+                a.free(p);
+                a.freeNoLock(q);
+                a.validate();
+            }
+            a.shrink(); // releases the spans deferred by freeNoLock
+            assertEquals(0, a.stats().largeAllocations());
+            assertEquals(0, spanDebug(a).tracking.size());
+        }
+    }
+
+    private static SpanDebug spanDebug(SlabAllocator a) {
+        return a.largeSpans().debug;
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {0, 1, 3})
+    void stackDepthBoundsTheTraces(int depth) {
+        try (SlabAllocator a = SlabAllocator.builder().capacity(64L << 20).debug(true).debugStackDepth(depth).build()) {
+            SlabCache c = a.createCache("obj24", 24);
+            long p = higherOfTwo(c);
+            poke(p + 24, (byte) 1);
+            SlabCorruptionException e = assertThrows(SlabCorruptionException.class, () -> c.free(p));
+            for (Throwable t : e.getSuppressed()) {
+                assertEquals(depth, t.getStackTrace().length, t.getMessage());
+                assertTrue(t.getMessage().contains("by thread '" + Thread.currentThread().getName() + "' at "),
+                        "thread and time are kept at any depth");
+            }
+            if (depth > 0) {
+                assertEquals("higherOfTwo", e.getSuppressed()[0].getStackTrace()[0].getMethodName());
+                assertEquals("lambda$stackDepthBoundsTheTraces$0", e.getSuppressed()[1].getStackTrace()[0].getMethodName());
+            }
+            long m = a.malloc(LARGE);
+            poke(m + LARGE, (byte) 1);
+            assertEquals(depth, assertThrows(SlabCorruptionException.class, () -> a.free(m))
+                    .getSuppressed()[0].getStackTrace().length, "large allocations too");
+        }
+    }
+
+    @Test
+    void stackDepthIsChecked() {
+        assertThrows(IllegalArgumentException.class, () -> SlabAllocator.builder().debugStackDepth(-1));
+        assertThrows(IllegalArgumentException.class,
+                () -> SlabAllocator.builder().debugStackDepth(AllocTracking.MAX_STACK_DEPTH + 1));
+    }
+
+    @Test
+    void aFreeAfterAGracePeriodKeepsTheEnginesFrames() {
+        try (SlabAllocator a = allocator(true)) {
+            SlabCache c = a.createCache(CacheSpec.of("rcu", 48).withSheafCapacity(0));
+            long p = c.alloc();
+            poke(p + 48, (byte) 1);
+            c.freeRcu(p);
+            a.rcuBarrier();
+            SlabCorruptionException e = assertThrows(SlabCorruptionException.class, a::validate);
+            Throwable free = e.getSuppressed()[1];
+            assertTrue(free.getMessage().startsWith("freed by thread"), free.getMessage());
+            assertTrue(free.getStackTrace().length > 0, "a walk of Sheaf frames only keeps them");
+        }
+    }
+
+    /**
+     * A long run in debug mode: records of objects whose slab was released are dropped, so the
+     * table holds at most the objects of the slabs the cache still has.
+     */
+    @Test
+    void trackingStaysBoundedThroughSlabReleases() {
+        try (SlabAllocator a = allocator(true)) {
+            SlabCache c = a.createCache("churn", 200);
+            SlabCache other = a.createCache("other", 56); // moves the churn's slabs between rounds
+            long[] objects = new long[3000];
+            java.util.List<Long> kept = new java.util.ArrayList<>();
+            for (int round = 0; round < 30; round++) {
+                for (int i = 0; i < objects.length; i++) {
+                    objects[i] = c.alloc();
+                }
+                assertTrue(c.debug.tracking.size() <= objects.length + DebugChecks.QUARANTINE_BOUND);
+                kept.add(other.alloc());
+                for (long p : objects) {
+                    c.free(p);
+                }
+                a.shrink(); // the quarantine and sheaves go back to slabs, and the empty slabs are released
+                assertEquals(0, c.stats().activeObjects());
+                assertEquals(0, c.debug.tracking.size(), "round " + round + ": the released slabs' records are gone");
+                assertEquals(0, a.validate());
+            }
+            for (long p : kept) {
+                other.free(p);
+            }
+            other.destroy();
+            assertEquals(0, other.debug.tracking.size(), "a destroyed cache's records are gone");
         }
     }
 

@@ -20,7 +20,7 @@ public final class DebugProbes {
         private static final long SLOT = RedZones.slotSize(SIZE, 8);
         /** The slot's memory, freed when the probe is collected (jcstress makes many probes). */
         private final Arena arena = Arena.ofAuto();
-        private final DebugChecks debug = new DebugChecks("probe", SIZE, LEFT, SLOT, 0, true);
+        private final DebugChecks debug = new DebugChecks("probe", SIZE, LEFT, SLOT, 0, true, AllocTracking.DEFAULT_STACK_DEPTH);
         private final long address = arena.allocate(SLOT, 16).address() + LEFT;
         private final AllocTracking.ObjectRecord record;
 
