@@ -601,6 +601,7 @@ public final class Comparison {
         return (ok ? "MET     " : "MISSED  ") + what;
     }
 
+    /** A figure with three significant digits at most, as every table here prints them. */
     static String format(double v) {
         if (v >= 100) {
             return String.format(Locale.ROOT, "%.0f", v);

@@ -1,6 +1,5 @@
 package dev.sheaf.bench.report;
 
-import java.util.Locale;
 
 /** The README's results block: the summary as a Markdown table, its source line and the chart. */
 public final class SummaryTable {
@@ -46,22 +45,7 @@ public final class SummaryTable {
         if (f == null) {
             return "-";
         }
-        return format(f.value()) + " (" + f.peer() + ")";
+        return Comparison.format(f.value()) + " (" + f.peer() + ")";
     }
 
-    /**
-     * Three significant digits at most, as the other tables print figures.
-     *
-     * @param v the figure
-     * @return the formatted figure
-     */
-    static String format(double v) {
-        if (v >= 100) {
-            return String.format(Locale.ROOT, "%.0f", v);
-        }
-        if (v >= 10) {
-            return String.format(Locale.ROOT, "%.1f", v);
-        }
-        return String.format(Locale.ROOT, "%.2f", v);
-    }
 }
