@@ -346,7 +346,14 @@ public final class Rcu implements AutoCloseable {
             }
         }
 
-        /** Unregisters the handle; it must not be inside a section (of any thread). Idempotent. */
+        /**
+         * Unregisters the handle; it must not be inside a section (of any thread). Idempotent.
+         * Called by the handle's owner, or by any thread once the owner has ended (a borrower
+         * cannot close the owner's handle while the owner may still use it).
+         *
+         * @throws IllegalStateException inside a section on this handle (the owner's or a borrower's)
+         * @throws WrongThreadException  called by another thread while the owner is alive
+         */
         @Override
         public void close() {
             handles.close(slot, owner);

@@ -179,6 +179,13 @@ final class ReaderHandles {
 
     /** Reader.close(): unregisters the handle; it must not be inside a section. Idempotent. */
     void close(ReaderSlot s, Thread owner) {
+        Thread t = Thread.currentThread();
+        if (t != owner && owner.isAlive()) {
+            // nesting is the owner's own field: only the owner, or anyone once it has ended
+            // (isAlive() false orders its last writes before ours), may read and retire it
+            throw new WrongThreadException("Rcu.Reader of thread " + owner.getName() + " closed by "
+                    + t.getName() + ": close it on its thread, or from any thread once that thread has ended");
+        }
         int n = s.nesting;
         if (n == ReaderSlot.RETIRED_NESTING) {
             return;

@@ -102,6 +102,45 @@ class RcuMisuseTest {
         }
     }
 
+    /**
+     * A Reader's nesting is its owner's field: another thread's close() while the owner lives is
+     * refused (WrongThreadException) and changes nothing; once the owner has ended, any thread
+     * may close it.
+     */
+    @ParameterizedTest
+    @EnumSource(Rcu.Flavor.class)
+    void readerClosedByAnotherThreadOnlyAfterItsOwnerEnded(Rcu.Flavor flavor) throws Exception {
+        try (Rcu rcu = Rcu.builder().name("close-" + flavor).flavor(flavor).build()) {
+            AtomicReference<Rcu.Reader> reader = new AtomicReference<>();
+            CountDownLatch registered = new CountDownLatch(1);
+            CountDownLatch refused = new CountDownLatch(1);
+            AtomicReference<Throwable> ownerFailure = new AtomicReference<>();
+            Thread owner = Thread.ofPlatform().start(() -> {
+                try {
+                    Rcu.Reader r = rcu.register();
+                    r.online();
+                    reader.set(r);
+                    registered.countDown();
+                    refused.await();
+                    r.lock(); // still the owner's, still usable
+                    r.unlock();
+                } catch (Throwable e) {
+                    ownerFailure.set(e);
+                }
+            });
+            registered.await();
+            Rcu.Reader r = reader.get();
+            WrongThreadException e = assertThrows(WrongThreadException.class, r::close);
+            assertTrue(e.getMessage().contains(owner.getName()), e.getMessage());
+            refused.countDown();
+            owner.join();
+            assertNull(ownerFailure.get());
+            r.close(); // the owner has ended: any thread may close it
+            r.close();
+            synchronizeWithin(rcu, "a Reader closed after its owner ended held a grace period");
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(Rcu.Flavor.class)
     void readerOfThreadThatDiedInsideSectionDoesNotBlockGracePeriods(Rcu.Flavor flavor) throws Exception {
