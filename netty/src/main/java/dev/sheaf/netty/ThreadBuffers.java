@@ -4,6 +4,7 @@ import dev.sheaf.allocator.SlabCache;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.Arrays;
 
 /*
  * Implementation notes.
@@ -51,6 +52,8 @@ final class ThreadBuffers {
 
     /** `returned`; package-private for the jcstress probes. */
     static final VarHandle RETURNED;
+    /** The head of `returned` once closed: a buffer no thread ever holds. */
+    static final SheafDirectByteBuf CLOSED = new SheafDirectByteBuf(null, null, null);
 
     static {
         try {
@@ -75,8 +78,6 @@ final class ThreadBuffers {
     /** Buffers released on other threads (see the notes); CLOSED once closed. */
     @SuppressWarnings("unused") // RETURNED
     private volatile SheafDirectByteBuf returned;
-    /** The head of `returned` after close. */
-    final SheafDirectByteBuf closedMark;
 
     ThreadBuffers(SheafByteBufAllocator alloc, BufferSizes sizes, Thread owner) {
         this.owner = owner;
@@ -84,7 +85,6 @@ final class ThreadBuffers {
         this.sizes = sizes;
         this.kept = new SheafDirectByteBuf[sizes.classCount()][];
         this.keptCount = new int[sizes.classCount()];
-        this.closedMark = new SheafDirectByteBuf(alloc, sizes, null);
     }
 
     // -------------------------------------------------------------------------------------------
@@ -159,7 +159,7 @@ final class ThreadBuffers {
         for (;;) {
             SheafDirectByteBuf head = returned;
             int depth = head == null ? 1 : head.returnedDepth + 1;
-            if (head == closedMark || depth > RETURN_LIMIT) {
+            if (head == CLOSED || depth > RETURN_LIMIT) {
                 if (b.address() != 0) {
                     b.freeMemory(); // the shell is left to the garbage collector
                 }
@@ -215,7 +215,7 @@ final class ThreadBuffers {
             keepShell(s[i]);
         }
         System.arraycopy(s, half, s, 0, n - half);
-        java.util.Arrays.fill(s, n - half, n, null);
+        Arrays.fill(s, n - half, n, null);
         return n - half;
     }
 
@@ -273,8 +273,8 @@ final class ThreadBuffers {
      * @return how many objects it freed
      */
     int close() {
-        SheafDirectByteBuf r = (SheafDirectByteBuf) RETURNED.getAndSet(this, closedMark);
-        if (r == closedMark) {
+        SheafDirectByteBuf r = (SheafDirectByteBuf) RETURNED.getAndSet(this, CLOSED);
+        if (r == CLOSED) {
             return 0;
         }
         closed = true;
@@ -290,11 +290,11 @@ final class ThreadBuffers {
                 trimAll(ci, s, n);
                 freed += n;
             }
-            java.util.Arrays.fill(s, 0, n, null);
+            Arrays.fill(s, 0, n, null);
             keptCount[ci] = 0;
         }
         shellCount = 0;
-        java.util.Arrays.fill(shells, null);
+        Arrays.fill(shells, null);
         return freed;
     }
 
@@ -316,11 +316,6 @@ final class ThreadBuffers {
             s[i].detach();
         }
         sizes.cache(ci).freeBulk(batch, n);
-    }
-
-    /** True once close() ran (any thread may ask: a sweep skips closed entries). */
-    boolean isClosed() {
-        return returned == closedMark;
     }
 
     // -------------------------------------------------------------------------------------------

@@ -58,8 +58,8 @@ public final class NettyProbes {
         /** Broken on purpose: a push between the read and the store is overwritten, so never freed. */
         private int closePlain() {
             SheafDirectByteBuf head = (SheafDirectByteBuf) ThreadBuffers.RETURNED.getVolatile(home);
-            ThreadBuffers.RETURNED.setVolatile(home, home.closedMark);
-            return ThreadBuffers.freeReturned(head == home.closedMark ? null : head, true);
+            ThreadBuffers.RETURNED.setVolatile(home, ThreadBuffers.CLOSED);
+            return ThreadBuffers.freeReturned(head == ThreadBuffers.CLOSED ? null : head, true);
         }
 
         /** Objects close() freed. */
