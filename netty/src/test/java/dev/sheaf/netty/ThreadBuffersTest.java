@@ -244,6 +244,33 @@ class ThreadBuffersTest {
     }
 
     /**
+     * A buffer still held when its Sheaf allocator closes: Sheaf keeps its memory mapped while
+     * anything can reach it (the buffer holds the allocator), so using the buffer reads the
+     * returned (zeroed) pages instead of crashing the JVM, and a release refuses cleanly where it
+     * would call into the closed Sheaf. A crash here would end surefire's forked JVM and fail the build.
+     */
+    @Test
+    void buffersHeldAcrossCloseNeverTouchUnmappedMemory() throws Exception {
+        ByteBuf plain = alloc.directBuffer(4096, 4096);
+        plain.writeLong(7);
+        BlockingQueue<ByteBuf> fromLoop = new ArrayBlockingQueue<>(1);
+        onLoop(() -> {
+            ByteBuf b = alloc.directBuffer(64, 64);
+            b.writeLong(9);
+            fromLoop.put(b); // its home closes when the loop thread ends
+        });
+        ByteBuf loop = fromLoop.take();
+        sheaf.close();
+        for (ByteBuf b : List.of(plain, loop)) {
+            b.setLong(0, 42); // mapped: the pages went back to the OS, the range did not
+            assertEquals(42, b.getLong(0));
+        }
+        assertThrows(IllegalStateException.class, plain::release); // frees into the closed Sheaf
+        assertThrows(IllegalStateException.class, loop::release); // its home is closed: the same
+        assertThrows(IllegalStateException.class, () -> alloc.directBuffer(64, 64));
+    }
+
+    /**
      * Two event-loop threads allocate, stamp and hand buffers to each other; the receiver checks the
      * stamp and releases. Invariants: no buffer object and no address is live twice at once, every
      * stamp arrives intact, and all memory is back once both threads ended.
